@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install hotspot-tasking with its test extras into .venv and run the whole test suite.
+#
+#   bash scripts/test.sh                 # everything
+#   bash scripts/test.sh -k pgserver -v  # extra arguments go to pytest
+#
+# Runs from any directory: it works in the repository root, so test paths given
+# as arguments are relative to the root (e.g. tests/test_pgserver.py).
+# PYTHON picks the interpreter used to create .venv (default: python3, 3.11+).
+# PostgreSQL/Chromium tests skip when those are missing, but fail when CI is set.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$PWD"
+venv="$root/.venv"
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    echo "test.sh: creating $venv with ${PYTHON:-python3}"
+    "${PYTHON:-python3}" -m venv "$venv"
+fi
+
+echo "test.sh: installing hotspot-tasking[test] into .venv (pip -q)"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]"
+
+# Tests may start the console script or streamlit in a subprocess: use the venv's.
+export VIRTUAL_ENV="$venv"
+export PATH="$venv/bin:$PATH"
+
+echo "test.sh: python -m pytest $*"
+exec "$venv/bin/python" -m pytest "$@"

@@ -1,0 +1,201 @@
+"""``hotspot-tasking`` command line.
+
+Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``.
+Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
+SQLite file under ``var/``.  Bad input never produces a traceback: the
+message names the file, row and field, and the exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from spatial._errors import HotspotError
+from spatial.config import Settings
+
+__all__ = ["main"]
+
+_KINDS = {"police-uk": None, "police-uk-street": "police-uk-street", "police-uk-api": "police-uk-api",
+          "mps": "mps-wide"}
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    kw = {}
+    if getattr(args, "database", None):
+        kw["database_url"] = args.database
+    if getattr(args, "data_dir", None):
+        kw["data_dir"] = Path(args.data_dir)
+    return Settings(**kw)
+
+
+def _print_table(df: pd.DataFrame, title: str) -> None:
+    print(f"\n{title}")
+    if df.empty:
+        print("  (none)")
+    else:
+        print(df.to_string(index=False))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from spatial.datasets import bundled_incident_sources, bundled_mps_tables
+    from spatial.ingest import ingest_paths, load_mapping
+    from spatial.ingest.pipeline import default_attributor
+    from spatial.store import connect
+
+    settings = _settings(args)
+    engine = connect(settings.database_url)
+    now = pd.Timestamp.now(tz="Europe/London")
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    if mapping is not None and args.crs:
+        mapping = type(mapping)(**{**mapping.__dict__, "crs": args.crs})
+    paths: list = list(args.paths)
+    if args.bundled:
+        paths = [*bundled_incident_sources(data_dir=settings.data_dir),
+                 *bundled_mps_tables(data_dir=settings.data_dir), *paths]
+    if not paths:
+        print("hotspot-tasking ingest: give files or folders, or --bundled", file=sys.stderr)
+        return 2
+    attributor = default_attributor(engine, settings)
+    reports = []
+    with tqdm(unit=" rows", desc="ingest", disable=args.quiet or not sys.stderr.isatty()) as bar:
+        reports = ingest_paths(engine, paths, settings=settings, now=now, mapping=mapping,
+                               kind=_KINDS.get(args.source) if args.source else None,
+                               attributor=attributor, progress=bar.update)
+    rows = pd.DataFrame([{"file": r.path, "kind": r.kind, "status": r.status, "read": r.rows_read,
+                          "stored": r.stored, "duplicates": r.duplicates, "quarantined": r.quarantined,
+                          "reconciles": "yes" if r.reconciles else "NO", "seconds": round(r.seconds, 2)}
+                         for r in reports])
+    if args.json:
+        print(json.dumps([r.as_dict() for r in reports], indent=2, default=str))
+    else:
+        if len(rows) > 30 and not args.verbose:
+            shown = rows[rows["status"] != "complete"]
+            _print_table(shown, f"Ingest report: {len(rows)} files ({len(shown)} not complete shown; --verbose for all)")
+        else:
+            _print_table(rows, "Ingest report")
+        tot = rows[["read", "stored", "duplicates", "quarantined"]].sum()
+        print(f"\nTotal: {tot['read']:,} rows read = {tot['stored']:,} stored + {tot['duplicates']:,} duplicates "
+              f"+ {tot['quarantined']:,} quarantined")
+        for r in reports:
+            if r.status != "complete":
+                print(f"REJECTED {r.message}", file=sys.stderr)
+            for note in r.notes:
+                print(f"note: {Path(r.path).name}: {note}")
+        if tot["quarantined"]:
+            print("See the quarantined rows with: hotspot-tasking quarantine")
+    return 1 if any(r.status != "complete" for r in reports) else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from spatial.store import connect
+    from spatial.store.queries import status_tables
+
+    settings = _settings(args)
+    engine = connect(settings.database_url)
+    tabs = status_tables(engine)
+    print(f"Database: {engine.url.render_as_string(hide_password=True)}")
+    for name in ("source", "month", "category", "ward", "area_counts", "quarantine"):
+        _print_table(tabs[name], f"By {name}" if name not in ("quarantine", "area_counts") else
+                     {"quarantine": "Quarantine (rows per file)", "area_counts": "Aggregate series (MPS)"}[name])
+    total_q = int(tabs["quarantine"]["rows"].sum()) if not tabs["quarantine"].empty else 0
+    total_i = int(tabs["source"]["incidents"].sum()) if not tabs["source"].empty else 0
+    print(f"\n{total_i:,} incidents stored; {total_q:,} rows in quarantine")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from spatial.store import connect
+    from spatial.store.queries import quarantine_rows
+
+    engine = connect(_settings(args).database_url)
+    df = quarantine_rows(engine, path_contains=args.file, limit=args.limit)
+    if args.csv:
+        df.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_colwidth", 90, "display.width", 200):
+            _print_table(df.drop(columns=["raw"]), f"Quarantined rows (newest {args.limit})")
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from spatial.layers import store_area_layer
+    from spatial.store import connect
+
+    engine = connect(_settings(args).database_url)
+    n = store_area_layer(engine, args.layer, args.file, id_column=args.id_column, name_column=args.name_column)
+    print(f"stored {n} {args.layer} polygons from {args.file}; re-ingest incidents to attribute them")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from spatial.store import create, upgrade
+    from spatial.store.db import current_revision, head_revision
+
+    engine = create(_settings(args).database_url)
+    if args.action in ("init", "upgrade"):
+        upgrade(engine)
+    print(f"{engine.url.render_as_string(hide_password=True)}: schema revision {current_revision(engine)} (newest {head_revision()})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotspot-tasking", description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="SQLAlchemy URL (default: $DATABASE_URL or SQLite under var/)")
+    parser.add_argument("--data-dir", help="bundled data folder (default: $HOTSPOT_DATA_DIR or data/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest police.uk CSV/JSON, MPS tables, council exports or vector layers")
+    p.add_argument("paths", nargs="*", help="files or folders (police.uk YYYY-MM/ archives are walked)")
+    p.add_argument("--source", choices=sorted(_KINDS), help="force the input kind (default: detected from the header)")
+    p.add_argument("--mapping", help="column-mapping YAML for a council export or vector layer")
+    p.add_argument("--crs", choices=["EPSG:27700", "EPSG:4326"], help="override the coordinate system of a mapped file")
+    p.add_argument("--bundled", action="store_true", help="ingest the bundled RBKC and neighbour data")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="list every file in the report")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("status", help="what is stored: by source, month, category, ward; quarantine size")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("quarantine", help="list rejected rows with file, row, field and reason")
+    p.add_argument("--file", help="only rows from files whose path contains this text")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--csv", action="store_true", help="write CSV to standard output")
+    p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser("layers", help="load a council polygon layer (estates or parks) from your own file")
+    p.add_argument("layer", choices=["estates", "parks"])
+    p.add_argument("file", help="GeoJSON, GeoPackage or GeoParquet polygons")
+    p.add_argument("--id-column", required=True)
+    p.add_argument("--name-column")
+    p.set_defaults(func=cmd_layers)
+
+    p = sub.add_parser("db", help="database schema: init, upgrade or show the revision")
+    p.add_argument("action", choices=["init", "upgrade", "revision"])
+    p.set_defaults(func=cmd_db)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HotspotError as exc:
+        print(f"hotspot-tasking {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the file being ingested was rolled back", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

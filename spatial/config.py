@@ -1,0 +1,55 @@
+"""Settings for hotspot-tasking, in one place.
+
+Every setting has a default here and may be overridden by an environment
+variable (named in each field's comment) or passed explicitly.  Core functions
+never read the environment themselves: the edges (CLI, app) build a
+:class:`Settings` once and pass values down.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Settings", "repo_root", "default_data_dir", "default_database_url"]
+
+
+def repo_root() -> Path:
+    """The folder holding ``pyproject.toml`` (the package is installed editable)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def default_data_dir() -> Path:
+    """Bundled data: ``$HOTSPOT_DATA_DIR`` or ``<repo>/data``."""
+    env = os.environ.get("HOTSPOT_DATA_DIR")
+    return Path(env) if env else repo_root() / "data"
+
+
+def default_database_url() -> str:
+    """``$DATABASE_URL`` or an SQLite file under ``$HOTSPOT_HOME`` (default ``<repo>/var``)."""
+    env = os.environ.get("DATABASE_URL")
+    if env:
+        return env
+    home = Path(os.environ.get("HOTSPOT_HOME", repo_root() / "var"))
+    return f"sqlite:///{home / 'hotspot.sqlite'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-time settings (frozen; build a new one to change a value)."""
+
+    #: SQLAlchemy URL of the store (``DATABASE_URL``).
+    database_url: str = field(default_factory=default_database_url)
+    #: Folder of the bundled data (``HOTSPOT_DATA_DIR``).
+    data_dir: Path = field(default_factory=default_data_dir)
+    #: Area-of-interest buffer around the boundary layer, metres.  Points
+    #: further than this outside every ward are quarantined.
+    aoi_buffer_m: float = 250.0
+    #: Rows per chunk when streaming a file (memory stays flat in file size).
+    chunk_rows: int = 100_000
+    #: Longest text field accepted, in characters; longer rows are quarantined.
+    max_field_chars: int = 10_000
+    #: Earliest month accepted (police.uk street data start December 2010;
+    #: MPS series April 2010).
+    earliest_date: str = "2010-01-01"

@@ -1,0 +1,206 @@
+"""Looking at an input file before reading it: hash, encoding, header, kind.
+
+Nothing here parses rows.  Problems that make the whole file unreadable raise
+:class:`~spatial._errors.IngestError` naming the file (and the byte and line
+where decoding failed).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from spatial._errors import IngestError
+
+__all__ = ["FileInfo", "inspect_file", "discover", "Kind", "VECTOR_SUFFIXES", "TABULAR_SUFFIXES"]
+
+Kind = Literal["police-uk-street", "police-uk-api", "police-uk-api-json", "mps-wide", "council-csv", "vector"]
+
+TABULAR_SUFFIXES = (".csv", ".csv.gz", ".txt")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".parquet", ".geoparquet")
+
+_STREET = {"Crime ID", "Month", "Longitude", "Latitude", "Crime type"}
+_API = {"persistent_id", "month", "category", "latitude", "longitude"}
+_MONTH_COL = re.compile(r"^\d{6}$")
+_MPS_CODE = {"wardcode", "lsoa_code", "lsoacode"}
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What :func:`inspect_file` learnt about a file."""
+
+    path: Path
+    sha256: str
+    bytes: int
+    kind: Kind
+    encoding: str | None = None
+    header: tuple[str, ...] = ()
+    note: str | None = None  # e.g. "not UTF-8: read as Windows-1252"
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for s in TABULAR_SUFFIXES + VECTOR_SUFFIXES:
+        if name.endswith(s):
+            return s
+    return path.suffix.lower()
+
+
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_decodes(path: Path, encoding: str) -> tuple[int, int] | None:
+    """Return ``(byte offset, line)`` of the first undecodable byte, or ``None``."""
+    dec = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    lines = 1
+    try:
+        with _open_bytes(path) as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                try:
+                    dec.decode(block)
+                except UnicodeDecodeError as exc:
+                    return offset + exc.start, lines + block[: exc.start].count(b"\n")
+                offset += len(block)
+                lines += block.count(b"\n")
+            dec.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return offset + exc.start, lines
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        msg = f"{path}: cannot read the file ({exc})"
+        raise IngestError(msg, path=str(path)) from exc
+    return None
+
+
+def _detect_encoding(path: Path) -> tuple[str, str | None]:
+    with _open_bytes(path) as fh:
+        try:
+            head = fh.read(4)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            msg = f"{path}: cannot read the file ({exc})"
+            raise IngestError(msg, path=str(path)) from exc
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        bad = _check_decodes(path, "utf-16")
+        if bad is None:
+            return "utf-16", "UTF-16 with byte-order mark"
+    bad = _check_decodes(path, "utf-8-sig")
+    if bad is None:
+        return "utf-8-sig", ("UTF-8 byte-order mark removed" if head.startswith(codecs.BOM_UTF8) else None)
+    if _check_decodes(path, "cp1252") is None:
+        return "cp1252", (f"not UTF-8 (first bad byte at offset {bad[0]}, line {bad[1]}): read as Windows-1252")
+    msg = (f"{path}: line {bad[1]} (byte {bad[0]}) is neither UTF-8 nor Windows-1252 text; "
+           "save the file as UTF-8 CSV and ingest it again")
+    raise IngestError(msg, path=str(path))
+
+
+def _read_header(path: Path, encoding: str) -> tuple[str, ...]:
+    with _open_bytes(path) as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        try:
+            first = next(csv.reader(text), None)
+        except csv.Error as exc:
+            msg = f"{path}: the header line cannot be read as CSV ({exc})"
+            raise IngestError(msg, path=str(path)) from exc
+    if not first or all(not c.strip() for c in first):
+        msg = f"{path}: the file has no header line (first line is empty)"
+        raise IngestError(msg, path=str(path))
+    return tuple(c.strip() for c in first)
+
+
+def _classify(header: tuple[str, ...], has_mapping: bool) -> Kind | None:
+    cols = set(header)
+    if has_mapping:
+        return "council-csv"
+    if _STREET <= cols:
+        return "police-uk-street"
+    if _API <= cols:
+        return "police-uk-api"
+    if any(_MONTH_COL.match(c) for c in header) and {c.lower() for c in header} & _MPS_CODE:
+        return "mps-wide"
+    return None
+
+
+def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | None = None) -> FileInfo:
+    """Hash, size, encoding, header and kind of ``path``.
+
+    Raises
+    ------
+    IngestError
+        If the file is missing, empty, undecodable, or of no recognised kind.
+    """
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{p}: no such file"
+        raise IngestError(msg, path=str(p))
+    size = p.stat().st_size
+    if size == 0:
+        msg = f"{p}: the file is empty (0 bytes); nothing to ingest"
+        raise IngestError(msg, path=str(p))
+    sha = _sha256(p)
+    suffix = _suffix(p)
+    if suffix == ".json" and kind != "vector":
+        with open(p, "rb") as fh:
+            start = fh.read(4096).lstrip(codecs.BOM_UTF8 + b" \t\r\n")
+        if start.startswith(b"["):
+            return FileInfo(p, sha, size, "police-uk-api-json", "utf-8-sig")
+    if suffix in VECTOR_SUFFIXES:
+        return FileInfo(p, sha, size, "vector")
+    encoding, note = _detect_encoding(p)
+    header = _read_header(p, encoding)
+    found = kind or _classify(header, has_mapping)
+    if found is None:
+        msg = (f"{p}: not a recognised format. Columns are {list(header)[:15]}. "
+               "police.uk street CSVs need Crime ID, Month, Longitude, Latitude, Crime type; "
+               "police.uk API CSVs need persistent_id, month, category, latitude, longitude; "
+               "for a council export give a column-mapping file with --mapping")
+        raise IngestError(msg, path=str(p))
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        msg = f"{p}: the header repeats column(s) {dupes}; each column name must be unique"
+        raise IngestError(msg, path=str(p), field=dupes[0])
+    return FileInfo(p, sha, size, found, encoding, header, note)
+
+
+def discover(paths: list[str | Path]) -> list[Path]:
+    """Expand files and folders (recursively, e.g. police.uk ``YYYY-MM/`` archives) to input files.
+
+    Folders yield CSV, CSV.GZ and vector files in sorted order; explicitly named
+    files are kept whatever their suffix.
+
+    Raises
+    ------
+    IngestError
+        If a path does not exist or a folder holds no input file.
+    """
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and _suffix(f) in TABULAR_SUFFIXES + VECTOR_SUFFIXES
+                           and not f.name.endswith((".mapping.yaml", ".yaml")))
+            if not found:
+                msg = f"{p}: the folder holds no CSV, CSV.GZ, GeoJSON, GeoPackage or GeoParquet file"
+                raise IngestError(msg, path=str(p))
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            msg = f"{p}: no such file or folder"
+            raise IngestError(msg, path=str(p))
+    return out

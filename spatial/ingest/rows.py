@@ -1,0 +1,276 @@
+"""Row-level building blocks shared by the readers.
+
+A reader turns a chunk of raw text columns into a canonical incident frame
+plus a frame of rejected rows.  Every row leaves as exactly one of: a canonical
+row, a within-file duplicate, or a reject (``row_number``, ``field``,
+``reason``, ``raw``), so the counts reconcile by construction.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from spatial import schema as S
+from spatial._errors import CRSError
+from spatial.projection import Attributor, in_range_mask, swapped_lonlat_mask, to_bng, to_wgs84
+
+from .files import FileInfo, _open_bytes
+
+__all__ = [
+    "ROW", "BAD", "Rejects", "read_chunks", "TolerantParse", "IdAssigner", "place_points",
+    "month_interval", "RAW_LIMIT",
+]
+
+ROW = "_row"   # 1-based data row number in the file
+BAD = "_bad"   # reason a row is structurally malformed, else ""
+RAW_LIMIT = 500
+
+
+class TolerantParse(Exception):
+    """The fast parser hit a structurally broken row; re-read with the tolerant one."""
+
+
+class Rejects:
+    """Collects rejected rows of one chunk; a row keeps the first reason given."""
+
+    def __init__(self, chunk: pd.DataFrame) -> None:
+        self._chunk = chunk
+        n = len(chunk)
+        self.mask = np.zeros(n, dtype=bool)
+        self.field = np.full(n, None, dtype=object)
+        self.reason = np.full(n, None, dtype=object)
+
+    def add(self, mask: np.ndarray | pd.Series, field_name: str, reason: str | pd.Series | np.ndarray) -> None:
+        m = np.asarray(mask, dtype=bool) & ~self.mask
+        if not m.any():
+            return
+        self.field[m] = field_name
+        if isinstance(reason, str):
+            self.reason[m] = reason
+        else:
+            self.reason[m] = np.asarray(reason, dtype=object)[m]
+        self.mask |= m
+
+    def frame(self) -> pd.DataFrame:
+        rows = self._chunk[self.mask]
+        data_cols = [c for c in rows.columns if not c.startswith("_")]
+        raw = rows[data_cols].astype(str).agg(",".join, axis=1).str.slice(0, RAW_LIMIT) if len(rows) else pd.Series([], dtype=object)
+        return pd.DataFrame({
+            "row_number": rows[ROW].to_numpy(dtype=np.int64),
+            "field": self.field[self.mask],
+            "reason": self.reason[self.mask],
+            "raw": raw.to_numpy(dtype=object),
+        })
+
+
+def _fast_chunks(info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    ncols = len(info.header)
+    start = 1
+    try:
+        reader = pd.read_csv(
+            info.path, dtype=str, keep_default_na=False, na_filter=True, na_values=[],
+            encoding=info.encoding, compression="infer", chunksize=chunk_rows,
+            skipinitialspace=False, engine="c", names=list(info.header), header=0,
+        )
+        for chunk in reader:
+            chunk = chunk.reset_index(drop=True)
+            short = chunk.isna().any(axis=1).to_numpy()
+            chunk = chunk.fillna("")
+            chunk[ROW] = np.arange(start, start + len(chunk), dtype=np.int64)
+            chunk[BAD] = np.where(short, f"row has fewer fields than the header's {ncols}", "")
+            start += len(chunk)
+            yield chunk
+    except pd.errors.ParserError as exc:
+        raise TolerantParse(str(exc)) from exc
+
+
+def _tolerant_chunks(info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    ncols = len(info.header)
+    csv.field_size_limit(sys.maxsize)
+    with _open_bytes(info.path) as raw:
+        text = io.TextIOWrapper(raw, encoding=info.encoding, newline="", errors="strict")
+        reader = csv.reader(text)
+        next(reader, None)  # header
+        buf: list[list[str]] = []
+        bad: list[str] = []
+        rownums: list[int] = []
+        n = 0
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                n += 1
+                buf.append([""] * ncols)
+                bad.append(f"unreadable CSV record ({exc})")
+                rownums.append(n)
+                break
+            if not rec:
+                continue  # blank line, as the fast parser skips it
+            n += 1
+            if len(rec) != ncols:
+                bad.append(f"row has {len(rec)} fields; the header has {ncols}")
+                rec = (rec + [""] * ncols)[:ncols]
+            else:
+                bad.append("")
+            buf.append(rec)
+            rownums.append(n)
+            if len(buf) >= chunk_rows:
+                yield _frame(buf, bad, rownums, info.header)
+                buf, bad, rownums = [], [], []
+        if buf:
+            yield _frame(buf, bad, rownums, info.header)
+
+
+def _frame(buf, bad, rownums, header) -> pd.DataFrame:
+    df = pd.DataFrame(buf, columns=list(header), dtype=object)
+    df[ROW] = np.asarray(rownums, dtype=np.int64)
+    df[BAD] = bad
+    return df
+
+
+def read_chunks(info: FileInfo, chunk_rows: int, *, tolerant: bool) -> Iterator[pd.DataFrame]:
+    """Yield chunks of raw text columns plus ``_row`` and ``_bad``.
+
+    The fast path is pandas' C parser; when it meets a structurally broken
+    record it raises :class:`TolerantParse` and the caller re-reads the file
+    with the tolerant csv-module parser, which quarantines such rows.
+    """
+    return _tolerant_chunks(info, chunk_rows) if tolerant else _fast_chunks(info, chunk_rows)
+
+
+def check_common(chunk: pd.DataFrame, rej: Rejects, *, max_field_chars: int) -> None:
+    """Reject malformed rows and rows with an over-long field."""
+    bad = chunk[BAD].to_numpy(dtype=object)
+    rej.add(bad != "", "(row)", bad)
+    for col in chunk.columns:
+        if col.startswith("_"):
+            continue
+        lengths = chunk[col].str.len().to_numpy()
+        long_ = lengths > max_field_chars
+        if long_.any():
+            reasons = np.array([f"{col} is {int(v):,} characters long; the limit is {max_field_chars:,}"
+                                for v in lengths], dtype=object)
+            rej.add(long_, col, reasons)
+
+
+def parse_float(values: pd.Series) -> np.ndarray:
+    """Numbers from text; NaN where empty or not a number."""
+    return pd.to_numeric(values.str.strip(), errors="coerce").to_numpy(dtype=float)
+
+
+@dataclass
+class IdAssigner:
+    """Stable incident ids for one file, and within-file duplicates.
+
+    Rows with a source id (police.uk Crime ID / ``persistent_id``) use it.  A
+    second row with the same id and category is a duplicate (police.uk lists
+    some crimes once per outcome); one with a different category becomes
+    ``<id>/<category>`` (a crime recorded under two categories).  Rows without
+    an id get a hash of source and row content plus the occurrence number of
+    that content in the file, so identical anonymised rows (many ASB reports at
+    one snap point in one month) stay distinct and re-ingesting is idempotent.
+    """
+
+    source: str
+    _seen: dict[str, set[str]] = field(default_factory=dict)
+    _content: dict[str, int] = field(default_factory=dict)
+
+    def assign(self, ids: np.ndarray, categories: np.ndarray, content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(incident_id, is_duplicate)`` for rows in file order."""
+        n = len(ids)
+        out = np.empty(n, dtype=object)
+        dup = np.zeros(n, dtype=bool)
+        need_hash = np.array([not v for v in ids], dtype=bool)
+        hashes = None
+        if need_hash.any():
+            joined = content[need_hash].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            hashes = iter(hashlib.sha1(f"{self.source}\x1e{j}".encode()).hexdigest() for j in joined)
+        for i in range(n):
+            cid = ids[i]
+            if cid:
+                cats = self._seen.get(cid)
+                if cats is None:
+                    self._seen[cid] = {categories[i]}
+                    out[i] = cid
+                elif categories[i] in cats:
+                    dup[i] = True
+                    out[i] = cid
+                else:
+                    cats.add(categories[i])
+                    out[i] = f"{cid}/{categories[i]}"
+            else:
+                h = next(hashes)  # type: ignore[arg-type]
+                k = self._content.get(h, 0)
+                self._content[h] = k + 1
+                out[i] = f"h:{h[:32]}" + (f"-{k}" if k else "")
+        return out, dup
+
+
+def month_interval(months: np.ndarray) -> dict[str, tuple[str, str]]:
+    """Map each distinct ``YYYY-MM`` to ISO UTC strings of its [start, next start)."""
+    table: dict[str, tuple[str, str]] = {}
+    for m in pd.unique(months):
+        start = pd.Timestamp(f"{m}-01").tz_localize(S.LONDON_TZ)
+        end = (start.tz_localize(None) + pd.offsets.MonthBegin(1)).tz_localize(S.LONDON_TZ)
+        table[m] = (start.tz_convert("UTC").isoformat(), end.tz_convert("UTC").isoformat())
+    return table
+
+
+def place_points(
+    a: np.ndarray, b: np.ndarray, crs: str, rej: Rejects, attributor: Attributor, *,
+    first_name: str, second_name: str,
+) -> dict[str, np.ndarray]:
+    """Validate coordinates, project to EPSG:27700, check the area of interest and attribute.
+
+    Rejects empty, non-numeric, swapped, out-of-Britain and out-of-area rows.
+    Returns arrays ``x, y, lon, lat`` and one array per attribution layer, for
+    all rows (values of rejected rows are meaningless).
+    """
+    missing = np.isnan(a) | np.isnan(b)
+    rej.add(np.isnan(a), first_name, f"{first_name} is empty or not a number")
+    rej.add(np.isnan(b), second_name, f"{second_name} is empty or not a number")
+    finite = ~missing
+    a0 = np.where(finite, a, 0.0)
+    b0 = np.where(finite, b, 0.0)
+    if crs == S.WGS84:
+        sw = finite & swapped_lonlat_mask(a0, b0)
+        rej.add(sw, first_name, np.array([f"{first_name} {x:g} and {second_name} {y:g} look swapped" for x, y in zip(a0, b0)], dtype=object) if sw.any() else "")
+    bad_range = finite & ~in_range_mask(a0, b0, crs)  # type: ignore[arg-type]
+    if bad_range.any():
+        rej.add(bad_range, first_name, np.array([f"{first_name} {x:g}, {second_name} {y:g} is outside Great Britain for {crs}" for x, y in zip(a0, b0)], dtype=object))
+    ok = ~rej.mask
+    x = np.zeros(len(a))
+    y = np.zeros(len(a))
+    lon = np.zeros(len(a))
+    lat = np.zeros(len(a))
+    if ok.any():
+        try:
+            xx, yy = to_bng(a0[ok], b0[ok], crs)
+        except Exception as exc:  # pyproj errors
+            raise CRSError(f"cannot project coordinates from {crs}: {exc}") from exc
+        x[ok], y[ok] = xx, yy
+        if crs == S.WGS84:
+            lon[ok], lat[ok] = a0[ok], b0[ok]
+        else:
+            lon[ok], lat[ok] = to_wgs84(xx, yy)
+    in_aoi, codes = attributor.attribute(x[ok], y[ok])
+    out_mask = np.zeros(len(a), dtype=bool)
+    out_mask[np.flatnonzero(ok)[~in_aoi]] = True
+    if out_mask.any():
+        rej.add(out_mask, first_name, np.array([f"point ({xi:.0f}, {yi:.0f}) in EPSG:27700 is outside the area of interest" for xi, yi in zip(x, y)], dtype=object))
+    result = {S.X: x, S.Y: y, S.LON: lon, S.LAT: lat}
+    for name, arr in codes.items():
+        full = np.full(len(a), None, dtype=object)
+        full[ok] = arr
+        result[name] = full
+    return result

@@ -1,0 +1,228 @@
+"""Coordinate systems and attribution of points to areas.
+
+Only ingest reprojects: everything after it is British National Grid
+(EPSG:27700).  ``pyproj`` runs offline here, which means the 4326 -> 27700
+transform is the Helmert "OSGB36 to WGS 84 (6)" one (about 2 m), not OSTN15;
+police.uk locations are snapped to anonymous map points, so 2 m is immaterial.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from ._errors import CRSError
+from .schema import BNG, WGS84
+
+__all__ = [
+    "detect_crs", "to_bng", "to_wgs84", "swapped_lonlat_mask", "in_range_mask",
+    "AreaLayer", "Attributor", "require_bng",
+]
+
+CRSName = Literal["EPSG:27700", "EPSG:4326"]
+
+# Generous envelopes for Great Britain.
+_LON = (-9.0, 3.0)
+_LAT = (49.0, 61.5)
+_E = (0.0, 700_000.0)
+_N = (0.0, 1_300_000.0)
+
+
+def _within(a: np.ndarray, lo_hi: tuple[float, float]) -> np.ndarray:
+    return (a >= lo_hi[0]) & (a <= lo_hi[1])
+
+
+def in_range_mask(first: np.ndarray, second: np.ndarray, crs: CRSName) -> np.ndarray:
+    """True where ``(first, second)`` (x/lon, y/lat) lie inside Great Britain's envelope for ``crs``."""
+    if crs == WGS84:
+        return _within(first, _LON) & _within(second, _LAT)
+    return _within(first, _E) & _within(second, _N)
+
+
+def swapped_lonlat_mask(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """True where a lon/lat pair looks swapped (latitude in the longitude column)."""
+    return _within(lon, _LAT) & _within(lat, _LON)
+
+
+def detect_crs(first: np.ndarray, second: np.ndarray, *, where: str = "the file") -> CRSName:
+    """Say whether coordinates are WGS84 lon/lat or British National Grid.
+
+    Decided on the finite values: if most pairs fall in Great Britain's lon/lat
+    envelope it is EPSG:4326; if most fall in its easting/northing envelope it is
+    EPSG:27700.  Rows outside the envelope are dealt with row by row later.
+
+    Raises
+    ------
+    CRSError
+        If neither system fits, with the ranges seen and how to override.
+    """
+    a = np.asarray(first, dtype=float)
+    b = np.asarray(second, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    if a.size == 0:
+        msg = f"no numeric coordinates in {where}, so the coordinate system cannot be detected"
+        raise CRSError(msg)
+    wgs = in_range_mask(a, b, WGS84).mean()
+    bng = in_range_mask(a, b, BNG).mean()
+    swapped = swapped_lonlat_mask(a, b).mean()
+    if wgs >= 0.5 and wgs >= bng:
+        return WGS84
+    if bng >= 0.5 and not (wgs > 0 and bng < 0.9 and a.max() < 1000):
+        return BNG
+    msg = (f"cannot tell whether coordinates in {where} are lon/lat (EPSG:4326) or British National Grid "
+           f"(EPSG:27700): first column spans {a.min():g}..{a.max():g}, second {b.min():g}..{b.max():g}"
+           + ("; they look like latitude/longitude in swapped columns" if swapped >= 0.5 else "")
+           + ". Give the system explicitly (mapping file `coordinates: crs:` or --crs).")
+    raise CRSError(msg)
+
+
+@functools.cache
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def to_bng(first: np.ndarray, second: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Project coordinates in ``crs`` to EPSG:27700 easting/northing (metres)."""
+    a = np.asarray(first, dtype=float)
+    b = np.asarray(second, dtype=float)
+    if crs == BNG:
+        return a.copy(), b.copy()
+    return _transformer(crs, BNG).transform(a, b)
+
+
+def to_wgs84(x: np.ndarray, y: np.ndarray, crs: str = BNG) -> tuple[np.ndarray, np.ndarray]:
+    """Project coordinates in ``crs`` to WGS84 lon/lat."""
+    a = np.asarray(x, dtype=float)
+    b = np.asarray(y, dtype=float)
+    if crs == WGS84:
+        return a.copy(), b.copy()
+    return _transformer(crs, WGS84).transform(a, b)
+
+
+def require_bng(gdf: gpd.GeoDataFrame, *, name: str = "the layer") -> None:
+    """Raise :class:`CRSError` unless ``gdf`` is in EPSG:27700."""
+    if gdf.crs is None or gdf.crs.to_epsg() != 27700:
+        msg = (f"{name} must be in EPSG:27700 (British National Grid) but is in {gdf.crs}; "
+               "use `to_crs(27700)` or load it through hotspot-tasking's ingest")
+        raise CRSError(msg)
+
+
+@dataclass(frozen=True)
+class AreaLayer:
+    """A polygon layer that points are attributed to.
+
+    Attributes
+    ----------
+    name
+        Incident column that receives the code (``ward_code``, ``lsoa_code``,
+        ``estate_id``, ``park_id``).
+    gdf
+        Polygons in EPSG:27700.
+    code_column
+        Column of ``gdf`` holding the code.
+    """
+
+    name: str
+    gdf: gpd.GeoDataFrame
+    code_column: str
+
+    def __post_init__(self) -> None:
+        require_bng(self.gdf, name=f"the {self.name} layer")
+        if self.code_column not in self.gdf.columns:
+            msg = (f"the {self.name} layer has no column {self.code_column!r}; "
+                   f"columns are {list(self.gdf.columns)}")
+            raise CRSError(msg)
+
+
+@dataclass
+class Attributor:
+    """Attribute points to area layers, with an area-of-interest test.
+
+    Points on a shared boundary go to the first polygon in layer order.
+    Results for each distinct coordinate pair are memoised: police.uk snaps
+    crimes to a fixed set of anonymous map points, so a month of London has
+    far fewer distinct locations than crimes.
+
+    Parameters
+    ----------
+    layers
+        Area layers, e.g. wards and LSOAs (and estates and parks if loaded).
+    aoi
+        Area of interest (EPSG:27700 polygon).  Points outside are rejected.
+    """
+
+    layers: list[AreaLayer]
+    aoi: shapely.Geometry
+    _trees: list[tuple[AreaLayer, shapely.STRtree, np.ndarray]] = field(init=False, repr=False)
+    _cache: dict[tuple[float, float], tuple] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._trees = []
+        for layer in self.layers:
+            geoms = np.asarray(layer.gdf.geometry.values, dtype=object)
+            shapely.prepare(geoms)
+            codes = layer.gdf[layer.code_column].astype(str).to_numpy(dtype=object)
+            self._trees.append((layer, shapely.STRtree(geoms), codes))
+        shapely.prepare(self.aoi)
+
+    @property
+    def names(self) -> list[str]:
+        return [layer.name for layer in self.layers]
+
+    def attribute(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Return ``(in_aoi, {layer name: codes})`` for EPSG:27700 points.
+
+        Codes are ``None`` where a point lies in no polygon of that layer.
+        """
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        n = x.size
+        uniq, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True) if n else (np.empty((0, 2)), np.empty(0, int))
+        inverse = np.asarray(inverse).reshape(-1)
+        k = len(self.layers)
+        results = np.empty((len(uniq), k + 1), dtype=object)
+        todo = []
+        for i, (ux, uy) in enumerate(uniq):
+            hit = self._cache.get((ux, uy))
+            if hit is None:
+                todo.append(i)
+            else:
+                results[i] = hit
+        if todo:
+            todo_idx = np.asarray(todo)
+            pts = shapely.points(uniq[todo_idx, 0], uniq[todo_idx, 1])
+            inside = shapely.contains(self.aoi, pts)
+            cols = [inside.astype(object)]
+            for _layer, tree, codes in self._trees:
+                out = np.full(len(pts), None, dtype=object)
+                pi, ti = tree.query(pts, predicate="intersects")
+                if pi.size:
+                    order = np.lexsort((ti, pi))
+                    pi, ti = pi[order], ti[order]
+                    first = np.r_[True, pi[1:] != pi[:-1]]
+                    out[pi[first]] = codes[ti[first]]
+                cols.append(out)
+            block = np.column_stack(cols)
+            results[todo_idx] = block
+            for j, i in enumerate(todo_idx):
+                self._cache[(uniq[i, 0], uniq[i, 1])] = tuple(block[j])
+        in_aoi = results[inverse, 0].astype(bool) if n else np.zeros(0, bool)
+        codes_out = {layer.name: results[inverse, j + 1] if n else np.empty(0, object)
+                     for j, layer in enumerate(self.layers)}
+        return in_aoi, codes_out
+
+    @classmethod
+    def from_layers(cls, layers: list[AreaLayer], *, buffer_m: float) -> Attributor:
+        """Build with the area of interest = first layer's union buffered by ``buffer_m``."""
+        if not layers:
+            msg = "at least one area layer (wards) is needed to define the area of interest"
+            raise CRSError(msg)
+        union = shapely.union_all(np.asarray(layers[0].gdf.geometry.values, dtype=object))
+        return cls(layers=layers, aoi=union.buffer(buffer_m))

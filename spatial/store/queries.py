@@ -1,0 +1,117 @@
+"""Read queries used by the CLI and the dashboard.
+
+Sensitive categories never leave these functions as points: ``map_incidents``
+filters them out in SQL, and aggregate counts of sensitive categories are
+suppressed below :data:`SUPPRESS_BELOW` (shown as "fewer than 5").
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from spatial import schema as S
+from spatial.store import tables as T
+
+__all__ = ["SUPPRESS_BELOW", "map_incidents", "ward_category_counts", "status_tables", "quarantine_rows",
+           "incident_frame", "months_available"]
+
+#: Counts of sensitive categories from 1 to SUPPRESS_BELOW - 1 are suppressed.
+SUPPRESS_BELOW = 5
+
+_I = T.incidents
+
+
+def map_incidents(engine: Engine, *, ward_codes: list[str] | None = None, months: list[str] | None = None,
+                  categories: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Non-sensitive incidents as points for a map (sensitive rows are never returned).
+
+    Columns: ``incident_id, category, month, lon, lat, x, y, ward_code, location_text``.
+    """
+    q = (select(_I.c.incident_id, _I.c.category, _I.c.month, _I.c.lon, _I.c.lat, _I.c.x, _I.c.y,
+                _I.c.ward_code, _I.c.location_text)
+         .where(_I.c.sensitive.is_(False)))
+    if ward_codes:
+        q = q.where(_I.c.ward_code.in_(ward_codes))
+    if months:
+        q = q.where(_I.c.month.in_(months))
+    if categories:
+        q = q.where(_I.c.category.in_(categories))
+    q = q.order_by(_I.c.month, _I.c.incident_id)
+    if limit:
+        q = q.limit(limit)
+    with engine.connect() as conn:
+        return pd.read_sql(q, conn)
+
+
+def incident_frame(engine: Engine, *, include_sensitive: bool = False, months: list[str] | None = None) -> pd.DataFrame:
+    """Canonical incident rows (for analysis), optionally without sensitive rows."""
+    q = select(*[_I.c[c] for c in S.INCIDENT_COLUMNS])
+    if not include_sensitive:
+        q = q.where(_I.c.sensitive.is_(False))
+    if months:
+        q = q.where(_I.c.month.in_(months))
+    with engine.connect() as conn:
+        return pd.read_sql(q, conn)
+
+
+def ward_category_counts(engine: Engine, *, ward_codes: list[str] | None = None,
+                         months: list[str] | None = None) -> pd.DataFrame:
+    """Counts by ward and category with small sensitive counts suppressed.
+
+    Columns ``ward_code, category, sensitive, count, display``; ``count`` is
+    ``None`` and ``display`` "fewer than 5" where a sensitive count is 1-4.
+    """
+    q = (select(_I.c.ward_code, _I.c.category, _I.c.sensitive, func.count().label("count"))
+         .group_by(_I.c.ward_code, _I.c.category, _I.c.sensitive))
+    if ward_codes:
+        q = q.where(_I.c.ward_code.in_(ward_codes))
+    if months:
+        q = q.where(_I.c.month.in_(months))
+    with engine.connect() as conn:
+        df = pd.read_sql(q, conn)
+    df["sensitive"] = df["sensitive"].astype(bool)
+    small = df["sensitive"] & (df["count"] < SUPPRESS_BELOW)
+    df["display"] = df["count"].astype(str)
+    df.loc[small, "display"] = f"fewer than {SUPPRESS_BELOW}"
+    df["count"] = df["count"].astype(object)
+    df.loc[small, "count"] = None
+    return df
+
+
+def months_available(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(_I.c.month).distinct().order_by(_I.c.month))]
+
+
+def status_tables(engine: Engine) -> dict[str, pd.DataFrame]:
+    """What is stored: by source, month, category and ward; quarantine and recent ingests."""
+    with engine.connect() as conn:
+        by = {}
+        for name, col in (("source", _I.c.source), ("month", _I.c.month), ("category", _I.c.category),
+                          ("ward", _I.c.ward_code)):
+            by[name] = pd.read_sql(select(col.label(name), func.count().label("incidents"))
+                                   .group_by(col).order_by(col), conn)
+        by["quarantine"] = pd.read_sql(
+            select(T.quarantine.c.path, func.count().label("rows")).group_by(T.quarantine.c.path)
+            .order_by(T.quarantine.c.path), conn)
+        by["ingests"] = pd.read_sql(
+            select(T.ingests.c.ingest_id, T.ingests.c.path, T.ingests.c.kind, T.ingests.c.status,
+                   T.ingests.c.rows_read, T.ingests.c.stored, T.ingests.c.duplicates, T.ingests.c.quarantined)
+            .order_by(T.ingests.c.ingest_id.desc()).limit(50), conn)
+        by["area_counts"] = pd.read_sql(
+            select(T.area_counts.c.dataset, T.area_counts.c.area_type, func.count().label("values"),
+                   func.min(T.area_counts.c.month).label("first_month"),
+                   func.max(T.area_counts.c.month).label("last_month"))
+            .group_by(T.area_counts.c.dataset, T.area_counts.c.area_type), conn)
+    return by
+
+
+def quarantine_rows(engine: Engine, *, path_contains: str | None = None, limit: int = 100) -> pd.DataFrame:
+    """Rejected rows with file, row number, field and reason (newest first)."""
+    q = select(T.quarantine.c.path, T.quarantine.c.row_number, T.quarantine.c.field, T.quarantine.c.reason,
+               T.quarantine.c.raw).order_by(T.quarantine.c.quarantine_id.desc()).limit(limit)
+    if path_contains:
+        q = q.where(T.quarantine.c.path.contains(path_contains))
+    with engine.connect() as conn:
+        return pd.read_sql(q, conn)

@@ -1,0 +1,143 @@
+"""Shared fixtures: repo paths, database URLs, and the skip-locally/fail-in-CI policy.
+
+Database fixtures
+-----------------
+``sqlite_url``      function scope, ``sqlite:///<tmp_path>/hotspot.sqlite``.
+``pg_server``       session scope, a throwaway PostgreSQL server (tests/_pgserver.py),
+                    started only when a test asks for it.
+``pg_url``          session scope, ``postgresql+psycopg://postgres@127.0.0.1:PORT/hotspot_test``
+                    with PostGIS; shared by every test, so do not leave tables behind.
+``pg_database_factory`` function scope, a callable returning the URL of a new PostGIS
+                    database; all of them are dropped after the test.
+``fresh_pg_url``    function scope, one such isolated database.
+``db_url``          parametrised over ``sqlite`` and ``postgres`` (marked ``postgres``), so
+                    one store test runs against both backends.
+
+When PostgreSQL or PostGIS is missing, tests that need them are skipped locally and fail
+when ``CI`` is set (``require_in_ci``/``skip_or_fail`` in tests/_pgserver.py).
+Tests that use a PostgreSQL fixture are marked ``postgres`` automatically, so
+``pytest -m "not postgres"`` leaves the server unstarted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+_TESTS_DIR = Path(__file__).resolve().parent
+if str(_TESTS_DIR) not in sys.path:  # so `import _pgserver` works in any import mode
+    sys.path.insert(0, str(_TESTS_DIR))
+
+from _pgserver import PgServer, PgServerError, in_ci, require_in_ci, skip_or_fail, start_server  # noqa: E402
+
+_PG_FIXTURES = frozenset({"pg_server", "pg_url", "pg_database_factory", "fresh_pg_url"})
+_started_servers: list[PgServer] = []
+
+
+# --------------------------------------------------------------------------
+# paths
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (the folder holding pyproject.toml)."""
+    return _TESTS_DIR.parent
+
+
+@pytest.fixture(scope="session")
+def data_dir(repo_root: Path) -> Path:
+    """``<repo>/data``, the bundled data."""
+    return repo_root / "data"
+
+
+# --------------------------------------------------------------------------
+# SQLite
+# --------------------------------------------------------------------------
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """SQLAlchemy URL of a new, empty SQLite file in the test's tmp_path."""
+    return f"sqlite:///{tmp_path}/hotspot.sqlite"
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A throwaway PostgreSQL server for the whole session (PostGIS not required)."""
+    try:
+        server = start_server()
+    except PgServerError as exc:
+        skip_or_fail(f"no throwaway PostgreSQL server: {exc}")
+    _started_servers.append(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server: PgServer) -> str:
+    """URL of the session's ``hotspot_test`` database, which has PostGIS."""
+    require_in_ci(
+        pg_server.postgis,
+        f"PostGIS is not available in the throwaway server ({pg_server.postgis_error}); "
+        f"install it with: apt-get install postgresql-{_major(pg_server)}-postgis-3",
+    )
+    return pg_server.url()
+
+
+@pytest.fixture
+def pg_database_factory(pg_server: PgServer, pg_url: str) -> Iterator[Callable[[], str]]:
+    """Callable that creates a new PostGIS database and returns its URL; all are dropped afterwards."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = pg_server.create_database()
+        created.append(name)
+        return pg_server.url(name)
+
+    yield make
+    for name in created:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def fresh_pg_url(pg_database_factory: Callable[[], str]) -> str:
+    """URL of a new PostGIS database used by this test only."""
+    return pg_database_factory()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """An empty database on each backend in turn: SQLite, then PostgreSQL + PostGIS."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("fresh_pg_url")
+
+
+def _major(server: PgServer) -> str:
+    return server.bindir.parent.name if server.bindir.parent.name.isdigit() else "N"
+
+
+# --------------------------------------------------------------------------
+# hooks
+# --------------------------------------------------------------------------
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a PostgreSQL fixture with ``postgres``."""
+    for item in items:
+        if _PG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which PostgreSQL/PostGIS the suite used and how long it took to start."""
+    for server in _started_servers:
+        postgis = f"PostGIS {server.postgis_version}" if server.postgis else f"no PostGIS ({server.postgis_error})"
+        version = server.version.split(" on ")[0] or "PostgreSQL"
+        terminalreporter.write_line(
+            f"throwaway server: {version}, {postgis}, from {server.bindir}, "
+            f"started in {server.start_seconds:.1f} s (CI={'yes' if in_ci() else 'no'})"
+        )
