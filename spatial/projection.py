@@ -184,20 +184,20 @@ class Attributor:
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         n = x.size
-        uniq, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True) if n else (np.empty((0, 2)), np.empty(0, int))
-        inverse = np.asarray(inverse).reshape(-1)
         k = len(self.layers)
+        if n == 0:
+            return np.zeros(0, bool), {layer.name: np.empty(0, object) for layer in self.layers}
+        uniq, inverse = np.unique(x + 1j * y, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        keys = uniq.tolist()
+        cached = [self._cache.get(key) for key in keys]
+        todo = np.flatnonzero(np.fromiter((c is None for c in cached), dtype=bool, count=len(keys)))
         results = np.empty((len(uniq), k + 1), dtype=object)
-        todo = []
-        for i, (ux, uy) in enumerate(uniq):
-            hit = self._cache.get((ux, uy))
-            if hit is None:
-                todo.append(i)
-            else:
-                results[i] = hit
-        if todo:
-            todo_idx = np.asarray(todo)
-            pts = shapely.points(uniq[todo_idx, 0], uniq[todo_idx, 1])
+        hit = np.setdiff1d(np.arange(len(keys)), todo, assume_unique=True)
+        if hit.size:
+            results[hit] = [cached[i] for i in hit]
+        if todo.size:
+            pts = shapely.points(uniq.real[todo], uniq.imag[todo])
             inside = shapely.contains(self.aoi, pts)
             cols = [inside.astype(object)]
             for _layer, tree, codes in self._trees:
@@ -210,12 +210,10 @@ class Attributor:
                     out[pi[first]] = codes[ti[first]]
                 cols.append(out)
             block = np.column_stack(cols)
-            results[todo_idx] = block
-            for j, i in enumerate(todo_idx):
-                self._cache[(uniq[i, 0], uniq[i, 1])] = tuple(block[j])
-        in_aoi = results[inverse, 0].astype(bool) if n else np.zeros(0, bool)
-        codes_out = {layer.name: results[inverse, j + 1] if n else np.empty(0, object)
-                     for j, layer in enumerate(self.layers)}
+            results[todo] = block
+            self._cache.update(zip([keys[i] for i in todo], map(tuple, block.tolist())))
+        in_aoi = results[inverse, 0].astype(bool)
+        codes_out = {layer.name: results[inverse, j + 1] for j, layer in enumerate(self.layers)}
         return in_aoi, codes_out
 
     @classmethod

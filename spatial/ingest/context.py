@@ -41,6 +41,8 @@ class ChunkResult:
     duplicates: int
     rejects: pd.DataFrame
     read: int
+    #: ``rows`` as tuples for the writer (built by the producer).
+    records: list[tuple] | None = None
 
 
 def check_month(months: pd.Series, rej: Rejects, ctx: RunContext, *, field_name: str) -> np.ndarray:
@@ -68,7 +70,8 @@ def finish_chunk(chunk: pd.DataFrame, rej: Rejects, cols: dict[str, object], dup
             return value
         return np.asarray(value, dtype=object)[keep]
 
-    frame = pd.DataFrame({c: column(cols[c]) for c in S.INCIDENT_COLUMNS}, index=pd.RangeIndex(int(keep.sum())))
+    frame = pd.DataFrame({c: column(cols[c]) for c in S.INCIDENT_COLUMNS}, index=pd.RangeIndex(int(keep.sum())),
+                         dtype=object)
     for c in (S.X, S.Y, S.LON, S.LAT):
         frame[c] = frame[c].astype(float)
     for c in (S.SENSITIVE, S.PROACTIVE):

@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, insert, select, update
 
@@ -27,10 +26,10 @@ from spatial.projection import AreaLayer, Attributor
 from spatial.store import tables as T
 from spatial.store.writer import insert_area_counts, insert_incidents, insert_quarantine
 
-from . import council, mps, policeuk
-from .context import RunContext
+from . import council, mps
+from .produce import PointJob, produce_point_chunks
 from .files import FileInfo, inspect_file
-from .rows import ROW, TolerantParse, read_chunks
+from .rows import TolerantParse, read_chunks
 
 __all__ = ["IngestReport", "ingest_file", "ingest_paths", "default_attributor", "load_area_layers"]
 
@@ -170,11 +169,6 @@ def _ingest(engine: Engine, info: FileInfo, *, tolerant: bool, attributor: Attri
     if info.note:
         report.notes.append(info.note)
     earliest = pd.Timestamp(settings.earliest_date, tz=S.LONDON_TZ)
-    taxonomy = S.load_taxonomy()
-    if mapping is not None:
-        taxonomy = taxonomy.with_aliases(mapping.category_values)
-    ctx = RunContext(info=info, attributor=attributor, taxonomy=taxonomy, now=now, earliest=earliest,
-                     max_field_chars=settings.max_field_chars, source=source)
     with engine.begin() as conn:
         res = conn.execute(insert(T.ingests).values(
             path=str(info.path), file_sha256=info.sha256, file_bytes=info.bytes, kind=info.kind, source=source,
@@ -194,44 +188,25 @@ def _ingest(engine: Engine, info: FileInfo, *, tolerant: bool, attributor: Attri
                                                      now_month=now.strftime("%Y-%m"))
                 report.rows_read += n
                 handle_rejects(rejects)
-                new = insert_area_counts(conn, long, dataset=dataset, ingest_id=ingest_id)
-                report.stored += int(new.sum())
-                report.duplicates += int((~new).sum())
+                new, old = insert_area_counts(conn, long, dataset=dataset, ingest_id=ingest_id)
+                report.stored += new
+                report.duplicates += old
                 if progress:
                     progress(n)
             zero_cols = _all_zero_months(conn, dataset)
             if zero_cols:
                 report.notes.append(f"month(s) {', '.join(zero_cols)} are zero for every area: a known rolling-window artefact of MPS releases; do not use them")
         else:
-            if info.kind == "vector":
-                crs, columns, chunks = council.vector_chunks(info.path, settings.chunk_rows)
-                m = mapping
-                assert m is not None
-                mapping = council.Mapping(**{**m.__dict__, "x_column": council.XCOL, "y_column": council.YCOL,
-                                             "crs": m.crs if m.crs != "auto" else (crs or "auto")})
-                _require(columns, mapping.required_columns(vector=True), info.path)
-            elif info.kind == "police-uk-api-json":
-                chunks = policeuk.api_json_chunks(info.path, settings.chunk_rows)
-            else:
-                chunks = read_chunks(info, settings.chunk_rows, tolerant=tolerant)
-                if info.kind == "council-csv":
-                    assert mapping is not None
-                    _require(list(info.header), mapping.required_columns(vector=False), info.path)
-            crs_state: dict = {}
-            for chunk in chunks:
-                if info.kind == "police-uk-street":
-                    out = policeuk.normalise_street(chunk, ctx)
-                elif info.kind in ("police-uk-api", "police-uk-api-json"):
-                    out = policeuk.normalise_api(chunk, ctx)
-                else:
-                    assert mapping is not None
-                    out = council.normalise_council(chunk, ctx, mapping, crs_state)
+            job = PointJob(info=info, mapping=mapping, source=source, now=now, earliest=earliest,
+                           max_field_chars=settings.max_field_chars, chunk_rows=settings.chunk_rows,
+                           tolerant=tolerant)
+            for out in produce_point_chunks(job, attributor):
                 report.rows_read += out.read
                 report.duplicates += out.duplicates
                 handle_rejects(out.rejects)
-                new = insert_incidents(conn, out.rows, ingest_id)
+                new = insert_incidents(conn, out.rows, ingest_id, records=out.records)
                 report.stored += new
-                report.duplicates += len(out.rows) - new
+                report.duplicates += len(out.records if out.records is not None else out.rows) - new
                 if progress:
                     progress(out.read)
         if report.rows_read == 0:
@@ -244,13 +219,6 @@ def _ingest(engine: Engine, info: FileInfo, *, tolerant: bool, attributor: Attri
             duplicates=report.duplicates, quarantined=report.quarantined,
             message="; ".join(report.notes) or None))
     return report
-
-
-def _require(columns: list[str], required: list[str], path: Path) -> None:
-    missing = [c for c in required if c not in columns]
-    if missing:
-        msg = f"{path}: missing column(s) {missing} named in the mapping file; the file has {columns[:20]}"
-        raise IngestError(msg, path=str(path), field=missing[0])
 
 
 def _all_zero_months(conn, dataset: str) -> list[str]:
@@ -268,10 +236,5 @@ def ingest_paths(engine: Engine, paths: list[str | Path], *, settings: Settings,
     from .files import discover
 
     att = attributor or default_attributor(engine, settings)
-    reports = []
-    for p in discover(paths):
-        reports.append(ingest_file(engine, p, attributor=att, settings=settings, now=now, mapping=mapping,
-                                   kind=kind, progress=progress))
-    return reports
-
-
+    return [ingest_file(engine, p, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
+                        progress=progress) for p in discover(paths)]

@@ -87,7 +87,8 @@ def normalise_street(chunk: pd.DataFrame, ctx: RunContext) -> ChunkResult:
 def normalise_api(chunk: pd.DataFrame, ctx: RunContext) -> ChunkResult:
     """Canonical rows from a chunk of police.uk API ``crimes-street`` records (flattened)."""
     if "id" in chunk.columns:
-        api_ref = np.array([f"api:{v}" if v else "" for v in chunk["id"].str.strip()], dtype=object)
+        rid = chunk["id"].str.strip()
+        api_ref = ("api:" + rid).where(rid != "", "").to_numpy(dtype=object)
         # Without a persistent_id (ASB), the API's own record id is the stable id.
         pid = chunk["persistent_id"].str.strip()
         chunk = chunk.copy()

@@ -71,25 +71,50 @@ class Rejects:
         })
 
 
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
 def _fast_chunks(info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    ncols = len(info.header)
+    """Stream with Arrow's multi-threaded CSV reader (gzip handled by Arrow)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = list(info.header)
+    enc = info.encoding or "utf-8-sig"
+    read_opts = pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=8 << 20,
+                                  encoding="utf8" if enc in ("utf-8-sig", "utf-8") else enc)
+    parse_opts = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True)
+    conv_opts = pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                     strings_can_be_null=False, quoted_strings_can_be_null=False)
     start = 1
+    pending: list = []
+    pending_rows = 0
+
+    def emit(batches) -> pd.DataFrame:
+        nonlocal start
+        table = pa.Table.from_batches(batches)
+        df = table.to_pandas(types_mapper={pa.string(): _STR}.get)
+        df[ROW] = np.arange(start, start + len(df), dtype=np.int64)
+        df[BAD] = ""
+        start += len(df)
+        return df
+
     try:
-        reader = pd.read_csv(
-            info.path, dtype=str, keep_default_na=False, na_filter=True, na_values=[],
-            encoding=info.encoding, compression="infer", chunksize=chunk_rows,
-            skipinitialspace=False, engine="c", names=list(info.header), header=0,
-        )
-        for chunk in reader:
-            chunk = chunk.reset_index(drop=True)
-            short = chunk.isna().any(axis=1).to_numpy()
-            chunk = chunk.fillna("")
-            chunk[ROW] = np.arange(start, start + len(chunk), dtype=np.int64)
-            chunk[BAD] = np.where(short, f"row has fewer fields than the header's {ncols}", "")
-            start += len(chunk)
-            yield chunk
-    except pd.errors.ParserError as exc:
-        raise TolerantParse(str(exc)) from exc
+        stream = pa.input_stream(str(info.path), compression="detect")
+        reader = pacsv.open_csv(stream, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
+        for batch in reader:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            while pending_rows >= chunk_rows:
+                table = pa.Table.from_batches(pending)
+                head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
+                yield emit(head.to_batches())
+                pending = rest.to_batches()
+                pending_rows = rest.num_rows
+        if pending_rows:
+            yield emit(pending)
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise TolerantParse(str(exc).splitlines()[0]) from exc
 
 
 def _tolerant_chunks(info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -182,37 +207,43 @@ class IdAssigner:
     """
 
     source: str
-    _seen: dict[str, set[str]] = field(default_factory=dict)
+    _ids: set[str] = field(default_factory=set)
+    _pairs: set[str] = field(default_factory=set)
     _content: dict[str, int] = field(default_factory=dict)
 
     def assign(self, ids: np.ndarray, categories: np.ndarray, content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(incident_id, is_duplicate)`` for rows in file order."""
+        ids = np.asarray(ids, dtype=object)
+        cats = np.asarray(categories, dtype=object)
         n = len(ids)
         out = np.empty(n, dtype=object)
         dup = np.zeros(n, dtype=bool)
-        need_hash = np.array([not v for v in ids], dtype=bool)
-        hashes = None
-        if need_hash.any():
-            joined = content[need_hash].astype(str).agg("\x1f".join, axis=1).to_numpy()
-            hashes = iter(hashlib.sha1(f"{self.source}\x1e{j}".encode()).hexdigest() for j in joined)
-        for i in range(n):
-            cid = ids[i]
-            if cid:
-                cats = self._seen.get(cid)
-                if cats is None:
-                    self._seen[cid] = {categories[i]}
-                    out[i] = cid
-                elif categories[i] in cats:
-                    dup[i] = True
-                    out[i] = cid
-                else:
-                    cats.add(categories[i])
-                    out[i] = f"{cid}/{categories[i]}"
-            else:
-                h = next(hashes)  # type: ignore[arg-type]
-                k = self._content.get(h, 0)
-                self._content[h] = k + 1
-                out[i] = f"h:{h[:32]}" + (f"-{k}" if k else "")
+        has = ids != ""
+        if has.any():
+            idx = np.flatnonzero(has)
+            sid = pd.Series(ids[idx])
+            pair = sid + "\x1f" + pd.Series(cats[idx])
+            seen_id = sid.isin(self._ids).to_numpy() if self._ids else np.zeros(len(idx), bool)
+            seen_pair = pair.isin(self._pairs).to_numpy() if self._pairs else np.zeros(len(idx), bool)
+            is_dup = pair.duplicated().to_numpy() | seen_pair
+            second_cat = ~is_dup & (sid.duplicated().to_numpy() | seen_id)
+            vals = sid.to_numpy(dtype=object).copy()
+            vals[second_cat] = (sid[second_cat] + "/" + pd.Series(cats[idx])[second_cat]).to_numpy(dtype=object)
+            out[idx] = vals
+            dup[idx] = is_dup
+            self._ids.update(sid.tolist())
+            self._pairs.update(pair.tolist())
+        if (~has).any():
+            idx = np.flatnonzero(~has)
+            joined = content.iloc[idx].astype(str).agg("\x1f".join, axis=1).tolist()
+            prefix = f"{self.source}\x1e"
+            hashes = pd.Series([hashlib.sha1((prefix + j).encode()).hexdigest()[:32] for j in joined])
+            occ = hashes.groupby(hashes, sort=False).cumcount().to_numpy()
+            if self._content:
+                occ = occ + hashes.map(self._content).fillna(0).to_numpy(dtype=np.int64)
+            for h, c in hashes.value_counts().items():
+                self._content[h] = self._content.get(h, 0) + int(c)
+            out[idx] = [f"h:{h}" + (f"-{k}" if k else "") for h, k in zip(hashes.tolist(), occ.tolist())]
         return out, dup
 
 

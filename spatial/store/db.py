@@ -33,6 +33,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA cache_size=-65536")
+    # Checkpoint the WAL every ~80 MB instead of every 4 MB: far fewer fsyncs
+    # during bulk ingest; durability per commit is unchanged (WAL + NORMAL).
+    cur.execute("PRAGMA wal_autocheckpoint=20000")
     cur.close()
 
 

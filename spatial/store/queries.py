@@ -56,7 +56,7 @@ def incident_frame(engine: Engine, *, include_sensitive: bool = False, months: l
 
 
 def ward_category_counts(engine: Engine, *, ward_codes: list[str] | None = None,
-                         months: list[str] | None = None) -> pd.DataFrame:
+                         months: list[str] | None = None, categories: list[str] | None = None) -> pd.DataFrame:
     """Counts by ward and category with small sensitive counts suppressed.
 
     Columns ``ward_code, category, sensitive, count, display``; ``count`` is
@@ -68,6 +68,8 @@ def ward_category_counts(engine: Engine, *, ward_codes: list[str] | None = None,
         q = q.where(_I.c.ward_code.in_(ward_codes))
     if months:
         q = q.where(_I.c.month.in_(months))
+    if categories:
+        q = q.where(_I.c.category.in_(categories))
     with engine.connect() as conn:
         df = pd.read_sql(q, conn)
     df["sensitive"] = df["sensitive"].astype(bool)
@@ -79,9 +81,16 @@ def ward_category_counts(engine: Engine, *, ward_codes: list[str] | None = None,
     return df
 
 
-def months_available(engine: Engine) -> list[str]:
+def months_available(engine: Engine, *, include_sensitive: bool = True,
+                     ward_codes: list[str] | None = None) -> list[str]:
+    """Months that hold incidents (only mappable, non-sensitive ones if ``include_sensitive`` is false)."""
+    q = select(_I.c.month).distinct().order_by(_I.c.month)
+    if not include_sensitive:
+        q = q.where(_I.c.sensitive.is_(False))
+    if ward_codes:
+        q = q.where(_I.c.ward_code.in_(ward_codes))
     with engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(_I.c.month).distinct().order_by(_I.c.month))]
+        return [r[0] for r in conn.execute(q)]
 
 
 def status_tables(engine: Engine) -> dict[str, pd.DataFrame]:

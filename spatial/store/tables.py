@@ -62,9 +62,9 @@ incidents = Table(
     Column("location_text", Text),
     Column("outcome", Text),
     Column("ingest_id", Integer, ForeignKey("ingests.ingest_id"), nullable=False),
+    # One secondary index only: every extra B-tree costs about a fifth of the
+    # SQLite ingest rate (bench/RESULTS.md).  Ward filters scan a month range.
     Index("ix_incidents_month_category", "month", "category"),
-    Index("ix_incidents_ward", "ward_code"),
-    Index("ix_incidents_xy", "x", "y"),
 )
 
 quarantine = Table(

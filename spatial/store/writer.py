@@ -1,82 +1,106 @@
 """Bulk writes inside the caller's transaction (one file = one transaction).
 
-SQLite uses ``INSERT OR IGNORE`` through the driver's ``executemany``;
-PostgreSQL streams rows with ``COPY`` into a temporary table and moves them
-with ``INSERT .. ON CONFLICT DO NOTHING``.  Both return how many rows were new,
-so rows already stored are counted as duplicates.
+Rows are first bound into an index-free temporary staging table (the only
+per-row Python work), then moved with one ``INSERT .. SELECT`` that skips rows
+whose key is already stored (``INSERT OR IGNORE`` in SQLite, ``ON CONFLICT DO
+NOTHING`` in PostgreSQL, where staging uses ``COPY``).  Constant columns
+(``ingest_id``, file path) are added in the ``SELECT``.  Each call returns how
+many rows were new, so rows already stored count as duplicates.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
 from spatial import schema as S
 
-__all__ = ["insert_incidents", "insert_quarantine", "insert_area_counts", "INCIDENT_STORE_COLUMNS"]
+__all__ = ["insert_incidents", "insert_quarantine", "insert_area_counts", "incident_records"]
 
-INCIDENT_STORE_COLUMNS: tuple[str, ...] = S.INCIDENT_COLUMNS + ("ingest_id",)
-_QUARANTINE_COLUMNS = ("ingest_id", "path", "file_sha256", "row_number", "field", "reason", "raw")
-_AREA_COLUMNS = ("dataset", "area_type", "area_code", "area_name", "major", "minor", "month", "count", "ingest_id")
+_QUARANTINE_COLUMNS = ("row_number", "field", "reason", "raw")
+_AREA_COLUMNS = ("area_type", "area_code", "area_name", "major", "minor", "month", "count")
 
 
 def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[tuple]:
-    sub = frame.loc[:, list(columns)].astype(object)
-    sub = sub.where(pd.notna(sub), None)
-    return list(sub.itertuples(index=False, name=None))
+    cols = []
+    for c in columns:
+        values = frame[c].to_numpy(dtype=object)
+        missing = pd.isna(values)
+        if missing.any():
+            values = np.where(missing, None, values)
+        cols.append(values.tolist())
+    return list(zip(*cols))
 
 
-def _insert_ignore(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple], conflict: str) -> int:
+def incident_records(frame: pd.DataFrame) -> list[tuple]:
+    """Rows of a canonical frame as tuples in :data:`spatial.schema.INCIDENT_COLUMNS` order."""
+    return _records(frame, S.INCIDENT_COLUMNS)
+
+
+def _insert_ignore(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple], *,
+                   constants: dict[str, object], conflict: str) -> int:
     if not rows:
         return 0
     cols = ", ".join(f'"{c}"' for c in columns)
-    if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        cur = conn.connection.driver_connection.cursor()
-        before = conn.connection.driver_connection.total_changes
-        cur.executemany(f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})", rows)
-        return conn.connection.driver_connection.total_changes - before
+    const_names = ", ".join(f'"{c}"' for c in constants)
     stage = f"stage_{table}"
     raw = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        const_marks = ", ".join("?" for _ in constants)
+        cur = raw.cursor()
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {cols} FROM {table} WHERE 0")
+        cur.executemany(f"INSERT INTO {stage} ({cols}) VALUES ({marks})", rows)
+        before = raw.total_changes
+        cur.execute(f"INSERT OR IGNORE INTO {table} ({cols}, {const_names}) SELECT {cols}, {const_marks} FROM {stage}",
+                    tuple(constants.values()))
+        inserted = raw.total_changes - before
+        cur.execute(f"DELETE FROM {stage}")
+        return inserted
+    const_marks = ", ".join("%s" for _ in constants)
     with raw.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {cols} FROM {table} WITH NO DATA")
         cur.execute(f"TRUNCATE {stage}")
         with cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT {conflict} DO NOTHING")
+        cur.execute(f"INSERT INTO {table} ({cols}, {const_names}) SELECT {cols}, {const_marks} FROM {stage} "
+                    f"ON CONFLICT {conflict} DO NOTHING", tuple(constants.values()))
         inserted = cur.rowcount
         cur.execute(f"TRUNCATE {stage}")
     return inserted
 
 
-def insert_incidents(conn: Connection, frame: pd.DataFrame, ingest_id: int) -> int:
-    """Insert canonical incidents; return how many were new (others were already stored)."""
-    frame = frame.assign(ingest_id=ingest_id)
-    return _insert_ignore(conn, "incidents", INCIDENT_STORE_COLUMNS, _records(frame, INCIDENT_STORE_COLUMNS), "(incident_id)")
+def insert_incidents(conn: Connection, frame: pd.DataFrame | None, ingest_id: int, *,
+                     records: list[tuple] | None = None) -> int:
+    """Insert canonical incidents (a frame, or its :func:`incident_records`); return how many were new."""
+    rows = records if records is not None else incident_records(frame)  # type: ignore[arg-type]
+    return _insert_ignore(conn, "incidents", S.INCIDENT_COLUMNS, rows,
+                          constants={"ingest_id": ingest_id}, conflict="(incident_id)")
 
 
 def insert_quarantine(conn: Connection, rejects: pd.DataFrame, *, ingest_id: int, path: str, sha256: str) -> int:
     """Record rejected rows; a row already quarantined from the same file is not added twice."""
     if rejects.empty:
         return 0
-    frame = rejects.assign(ingest_id=ingest_id, path=path, file_sha256=sha256)
-    return _insert_ignore(conn, "quarantine", _QUARANTINE_COLUMNS, _records(frame, _QUARANTINE_COLUMNS),
-                          "(file_sha256, row_number)")
+    return _insert_ignore(conn, "quarantine", _QUARANTINE_COLUMNS, _records(rejects, _QUARANTINE_COLUMNS),
+                          constants={"ingest_id": ingest_id, "path": path, "file_sha256": sha256},
+                          conflict="(file_sha256, row_number)")
 
 
-def insert_area_counts(conn: Connection, long: pd.DataFrame, *, dataset: str, ingest_id: int) -> pd.Series:
-    """Insert monthly area counts; return, per input row, whether it was new (True) or already stored."""
+def insert_area_counts(conn: Connection, long: pd.DataFrame, *, dataset: str, ingest_id: int) -> tuple[int, int]:
+    """Insert monthly area counts; return ``(new input rows, input rows already stored)``.
+
+    All months of one input row share its key prefix, so an input row is new
+    or already stored as a whole.
+    """
     if long.empty:
-        return pd.Series(dtype=bool)
-    frame = long.assign(dataset=dataset, ingest_id=ingest_id)
-    rows = _records(frame, _AREA_COLUMNS)
-    inserted = _insert_ignore(conn, "area_counts", _AREA_COLUMNS, rows,
-                              "(dataset, area_code, major, minor, month)")
-    # All months of one input row are new together or already stored together
-    # (the key includes the data set), so new rows = inserted / months per row.
-    per_row = long.groupby("row", sort=False).size()
-    n_new_rows = inserted // int(per_row.iloc[0]) if len(per_row) else 0
-    flags = pd.Series(False, index=per_row.index)
-    flags.iloc[:n_new_rows] = True
-    return flags
+        return 0, 0
+    inserted = _insert_ignore(conn, "area_counts", _AREA_COLUMNS, _records(long, _AREA_COLUMNS),
+                              constants={"dataset": dataset, "ingest_id": ingest_id},
+                              conflict="(dataset, area_code, major, minor, month)")
+    per_row = int(long.groupby("row", sort=False).size().iloc[0])
+    n_rows = long["row"].nunique()
+    new = inserted // per_row
+    return new, n_rows - new

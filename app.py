@@ -1,0 +1,15 @@
+"""hotspot-tasking dashboard: ``streamlit run app.py`` (see README for the server options).
+
+The entry point only configures the page and routes; each page lives in
+``ui/pages/`` and reads the back end through ``ui.cached``.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="hotspot-tasking", layout="wide")
+
+# No page icons: a Material icon on a page becomes the favicon, fetched from fonts.gstatic.com (offline here).
+pages = [
+    st.Page("ui/pages/incidents.py", title="Incidents map", default=True),
+]
+st.navigation(pages).run()

@@ -1,0 +1,385 @@
+"""Pure map builders: (Geo)DataFrames in, :class:`folium.Map` out.
+
+No Streamlit, database, network or clock access happens here, so every map can
+be rendered to HTML and checked in a plain test.
+
+Offline by construction
+-----------------------
+No CDN is reachable where the dashboard runs, so the maps load Leaflet (and
+the other libraries folium's templates expect: jQuery, Bootstrap,
+Leaflet.awesome-markers, Font Awesome) from the app's own ``static/`` folder,
+which Streamlit serves at ``/app/static/`` when ``server.enableStaticServing``
+is on.  The URLs are root-relative because ``st_folium`` draws the map inside
+an iframe served under ``/component/``.  No tile layer is added unless a tile
+server URL is given (``HOTSPOT_TILES_URL``), because none is reachable by
+default.
+
+Safeguarding
+------------
+The queries never return sensitive categories as points; :func:`incidents_map`
+drops any row whose category is sensitive all the same (a second line of
+defence), so a sensitive incident can never be drawn.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Collection, Mapping
+from typing import Final
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from branca.element import MacroElement
+from folium.template import Template
+
+from spatial._errors import CRSError, SchemaError
+from spatial.schema import CATEGORY, LAT, LOCATION_TEXT, LON, MONTH, SENSITIVE, WGS84, Taxonomy, load_taxonomy
+
+__all__ = [
+    "STATIC_URL", "MAX_POINTS", "TILES_URL_ENV", "TILES_ATTRIBUTION_ENV", "INCIDENTS_LAYER", "WARDS_LAYER",
+    "static_url_for", "local_assets", "offline_map", "tiles_from_env", "category_colours",
+    "mappable_points", "incidents_map",
+]
+
+#: Where Streamlit serves ``static/`` (``server.enableStaticServing``), without a base URL path.
+STATIC_URL: Final = "/app/static"
+#: Most incident points drawn on one map; above this a fixed-seed random sample is drawn.
+MAX_POINTS: Final = 5_000
+#: Environment variable naming an XYZ tile server (``https://host/{z}/{x}/{y}.png``); unset = no tiles.
+TILES_URL_ENV: Final = "HOTSPOT_TILES_URL"
+#: Environment variable with the attribution the tile server requires.
+TILES_ATTRIBUTION_ENV: Final = "HOTSPOT_TILES_ATTRIBUTION"
+#: Name of the incident points layer in the layer control.
+INCIDENTS_LAYER: Final = "Incidents"
+#: Name of the ward boundaries layer in the layer control.
+WARDS_LAYER: Final = "Ward boundaries"
+
+# folium's default assets, as files under static/ (see static/README.md for versions and licences).
+# folium 0.20 also links bootstrap-glyphicons (Bootstrap 3) and an awesome-rotate stylesheet from
+# GitHub; neither is packaged on npm, so they are dropped: the maps use neither.
+_JS: Final = (
+    ("leaflet", "leaflet-1.9.3/leaflet.js"),
+    ("jquery", "jquery-3.7.1/jquery.min.js"),
+    ("bootstrap", "bootstrap-5.2.2/bootstrap.bundle.min.js"),
+    ("awesome_markers", "awesome-markers-2.0.5/leaflet.awesome-markers.js"),
+)
+_CSS: Final = (
+    ("leaflet_css", "leaflet-1.9.3/leaflet.css"),
+    ("bootstrap_css", "bootstrap-5.2.2/bootstrap.min.css"),
+    ("awesome_markers_font_css", "fontawesome-free-6.2.0/css/all.min.css"),
+    ("awesome_markers_css", "awesome-markers-2.0.5/leaflet.awesome-markers.css"),
+)
+
+# Distinct colours, in taxonomy order of the non-sensitive categories (the 13 police.uk ones first,
+# then the council ones); cycled if the taxonomy grows.
+_PALETTE: Final = (
+    "#1F77B4", "#17BECF", "#D62728", "#8C564B", "#2CA02C", "#7F7F7F", "#BCBD22", "#000000", "#9467BD",
+    "#FF7F0E", "#E377C2", "#FFD92F", "#393B79",
+    "#66C2A5", "#A6761D", "#E7298A", "#7570B3", "#1B9E77", "#D95F02", "#666666", "#E6AB02", "#A6CEE3",
+)
+_LAYER_COLOURS: Final = ("#B35806", "#1B7837", "#4D9221", "#762A83")
+_WARD_SELECTED: Final = {"color": "#08306B", "weight": 2.5, "fillColor": "#08306B", "fillOpacity": 0.04}
+_WARD_OTHER: Final = {"color": "#6B6B6B", "weight": 1, "dashArray": "4 4", "fillOpacity": 0.0}
+_WARD_SIMPLIFY_M: Final = 2.0
+
+
+def static_url_for(base_url_path: str = "") -> str:
+    """URL prefix of ``static/`` for a server run with ``server.baseUrlPath``.
+
+    Examples
+    --------
+    >>> static_url_for("")
+    '/app/static'
+    >>> static_url_for("/safety/")
+    '/safety/app/static'
+    """
+    base = base_url_path.strip("/")
+    return f"/{base}{STATIC_URL}" if base else STATIC_URL
+
+
+def local_assets(static_url: str = STATIC_URL) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(default_js, default_css)`` pointing folium at the files in ``static/``.
+
+    Raises
+    ------
+    ValueError
+        If ``static_url`` is absolute (``http://`` or ``//``): the assets must be
+        served by the app itself.
+    """
+    if "//" in static_url or not static_url.startswith("/"):
+        msg = f"static_url was {static_url!r} but must be a root-relative path such as {STATIC_URL!r}"
+        raise ValueError(msg)
+    root = static_url.rstrip("/")
+    return [(n, f"{root}/{p}") for n, p in _JS], [(n, f"{root}/{p}") for n, p in _CSS]
+
+
+def tiles_from_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """``(tiles_url, attribution)`` from ``HOTSPOT_TILES_URL``/``HOTSPOT_TILES_ATTRIBUTION`` (unset: ``None``)."""
+    env = os.environ if environ is None else environ
+    url = env.get(TILES_URL_ENV, "").strip() or None
+    attribution = env.get(TILES_ATTRIBUTION_ENV, "").strip() or None
+    return url, attribution
+
+
+def offline_map(*, location: tuple[float, float], zoom_start: int = 13, static_url: str = STATIC_URL,
+                tiles_url: str | None = None, tiles_attribution: str | None = None) -> folium.Map:
+    """A :class:`folium.Map` whose JavaScript and CSS come from ``static/``, with no tiles by default.
+
+    The asset lists are set on the instance, so folium's class-level defaults
+    (CDN URLs) stay untouched for any other code in the process.
+
+    Raises
+    ------
+    ValueError
+        If ``tiles_url`` is given without ``tiles_attribution`` (tile servers
+        require their attribution on the map).
+    """
+    if tiles_url and not tiles_attribution:
+        msg = (f"a tile server was given ({tiles_url!r}) without an attribution; "
+               f"set {TILES_ATTRIBUTION_ENV} to the text the tile provider requires")
+        raise ValueError(msg)
+    m = folium.Map(location=list(location), zoom_start=zoom_start, tiles=None, control_scale=True,
+                   zoom_snap=0.25, zoom_delta=0.5)
+    m.default_js, m.default_css = local_assets(static_url)
+    if tiles_url:
+        folium.TileLayer(tiles=tiles_url, attr=tiles_attribution, name="Base map", max_zoom=19).add_to(m)
+    return m
+
+
+def category_colours(taxonomy: Taxonomy | None = None) -> dict[str, str]:
+    """A fixed colour for every non-sensitive category slug, in taxonomy order."""
+    tax = taxonomy or load_taxonomy()
+    slugs = [s for s, c in tax.categories.items() if not c.sensitive]
+    return {s: _PALETTE[i % len(_PALETTE)] for i, s in enumerate(slugs)}
+
+
+def mappable_points(points: pd.DataFrame, *, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """The rows of ``points`` that may be drawn: not sensitive, with coordinates.
+
+    Rows are dropped when their category is sensitive in the taxonomy, when a
+    ``sensitive`` column marks them sensitive, or when ``lon``/``lat`` is missing.
+
+    Raises
+    ------
+    SchemaError
+        If ``points`` lacks ``category``, ``lon`` or ``lat``.
+    """
+    missing = [c for c in (CATEGORY, LON, LAT) if c not in points.columns]
+    if missing:
+        msg = (f"points lack the columns {missing}; expected the frame of "
+               f"spatial.store.queries.map_incidents (columns {list(points.columns)})")
+        raise SchemaError(msg)
+    tax = taxonomy or load_taxonomy()
+    keep = ~points[CATEGORY].isin(tax.sensitive_slugs()) & points[LON].notna() & points[LAT].notna()
+    if SENSITIVE in points.columns:
+        keep &= ~points[SENSITIVE].fillna(True).astype(bool)
+    return points.loc[keep]
+
+
+class _MapNote(MacroElement):
+    """A Leaflet control holding a small block of HTML (legend and notes)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+            {{ this.get_name() }}.onAdd = function (map) {
+                var div = L.DomUtil.create("div", "hotspot-map-note");
+                div.style.background = "rgba(255, 255, 255, 0.92)";
+                div.style.padding = "6px 9px";
+                div.style.borderRadius = "4px";
+                div.style.boxShadow = "0 1px 4px rgba(0, 0, 0, 0.35)";
+                div.style.font = "12px/1.45 sans-serif";
+                div.style.maxWidth = "300px";
+                div.innerHTML = {{ this.body|tojson }};
+                return div;
+            };
+            {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, body: str, *, position: str = "bottomright") -> None:
+        super().__init__()
+        self._name = "MapNote"
+        self.body = body
+        self.position = position
+
+
+def _legend_html(counts: pd.Series, colours: Mapping[str, str], taxonomy: Taxonomy, *, drawn: int,
+                 total: int) -> str:
+    rows = []
+    for slug, n in counts.items():
+        label = html.escape(taxonomy.categories[slug].label if slug in taxonomy.categories else str(slug))
+        swatch = (f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+                  f'background:{colours.get(slug, "#444444")};margin-right:6px"></span>')
+        rows.append(f"<div>{swatch}{label} ({n:,})</div>")
+    if total == 0:
+        rows = ["<div>No incidents to map for this selection.</div>"]
+    note = ""
+    if drawn < total:
+        note = (f'<div style="margin-top:4px;font-weight:bold">Showing a random {drawn:,} of {total:,} '
+                f"incidents; narrow the filters to see every point.</div>")
+    return f'<div style="font-weight:bold;margin-bottom:3px">{INCIDENTS_LAYER}</div>{"".join(rows)}{note}'
+
+
+def _name_field(gdf: gpd.GeoDataFrame) -> str | None:
+    for col in ("name", "Name", "ward_name"):
+        if col in gdf.columns:
+            return col
+    return None
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if gdf.crs is None:
+        msg = f"{what} have no CRS; set it (EPSG:27700 for British National Grid) with set_crs()"
+        raise CRSError(msg)
+    return gdf.to_crs(WGS84)
+
+
+def _text(value: object) -> str:
+    """Tooltip text, HTML-escaped: Leaflet tooltips are HTML, and council exports are free text."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else html.escape(str(value))
+
+
+def _escaped(gdf: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    for col in columns:
+        out[col] = [_text(v) for v in out[col]]
+    return out
+
+
+def _points_geojson(points: pd.DataFrame, taxonomy: Taxonomy) -> dict:
+    labels = {s: c.label for s, c in taxonomy.categories.items()}
+    months = points[MONTH] if MONTH in points.columns else pd.Series("", index=points.index)
+    places = points[LOCATION_TEXT] if LOCATION_TEXT in points.columns else pd.Series("", index=points.index)
+    ids = points["incident_id"] if "incident_id" in points.columns else pd.Series(range(len(points)),
+                                                                                  index=points.index)
+    features = [
+        {"type": "Feature", "id": str(i),
+         "geometry": {"type": "Point", "coordinates": [round(float(lon), 6), round(float(lat), 6)]},
+         "properties": {"category": _text(labels.get(c, c)), "month": _text(mo), "location": _text(pl)}}
+        for i, c, lon, lat, mo, pl in zip(ids, points[CATEGORY], points[LON], points[LAT], months, places,
+                                          strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def incidents_map(points: pd.DataFrame, wards: gpd.GeoDataFrame, *, selected_wards: Collection[str],
+                  layers: Mapping[str, gpd.GeoDataFrame | None], static_url: str = STATIC_URL,
+                  tiles_url: str | None = None, tiles_attribution: str | None = None,
+                  max_points: int = MAX_POINTS, seed: int = 0, taxonomy: Taxonomy | None = None) -> folium.Map:
+    """Incident points over ward boundaries and optional area layers, with a layer control.
+
+    Parameters
+    ----------
+    points
+        Incidents as returned by ``spatial.store.queries.map_incidents``
+        (``category``, ``lon``, ``lat``; ``month``, ``location_text`` and
+        ``incident_id`` are used when present).  Sensitive rows are dropped.
+    wards
+        Ward polygons to outline (``ward_code``, ``ward_name``), any CRS.
+    selected_wards
+        Ward codes drawn bold; the map zooms to them (to every ward when empty).
+    layers
+        Extra polygon layers by display name (estates, parks); ``None`` values
+        (a layer the council has not loaded) are skipped.
+    static_url
+        Root-relative URL of the app's ``static/`` folder (:func:`static_url_for`).
+    tiles_url, tiles_attribution
+        Optional XYZ tile server and its attribution; no tiles by default.
+    max_points
+        Most points drawn; above it a random sample (fixed ``seed``) is drawn
+        and the legend says so.
+    seed
+        Seed of that sample.
+    taxonomy
+        Category labels and sensitivity (default: the bundled taxonomy).
+
+    Returns
+    -------
+    folium.Map
+        Layers "Ward boundaries", "Incidents" (one GeoJSON sub-layer per
+        category, as circle markers), then each given extra layer.
+
+    Raises
+    ------
+    SchemaError
+        If ``points`` lacks ``category``/``lon``/``lat`` or ``wards`` lacks
+        ``ward_code``/``ward_name``.
+    CRSError
+        If ``wards`` or a layer has no CRS.
+    ValueError
+        If ``max_points`` is below 1.
+    """
+    if max_points < 1:
+        msg = f"max_points was {max_points} but must be at least 1"
+        raise ValueError(msg)
+    missing = [c for c in ("ward_code", "ward_name") if c not in wards.columns]
+    if missing:
+        msg = f"wards lack the columns {missing}; expected spatial.datasets.load_wards() output"
+        raise SchemaError(msg)
+    tax = taxonomy or load_taxonomy()
+    safe = mappable_points(points, taxonomy=tax)
+    total = len(safe)
+    drawn = safe.sample(n=max_points, random_state=seed) if total > max_points else safe
+
+    selected = set(selected_wards) or set(wards["ward_code"])
+    keep_cols = ["ward_code", "ward_name", *[c for c in ("borough_name",) if c in wards.columns]]
+    outline = wards[[*keep_cols, wards.geometry.name]]
+    if outline.crs is not None and outline.crs.is_projected:  # ~2 m simplification: small HTML, same look
+        outline = outline.set_geometry(outline.geometry.simplify(_WARD_SIMPLIFY_M, preserve_topology=True))
+    wards_ll = _escaped(_to_wgs84(outline, "ward boundaries"), keep_cols[1:])
+    focus = wards_ll[wards_ll["ward_code"].isin(selected)]
+    if focus.empty:
+        focus = wards_ll
+    if focus.empty:
+        west, south, east, north = -0.2135, 51.4775, -0.1506, 51.5302  # RBKC extent
+    else:
+        west, south, east, north = (float(v) for v in focus.total_bounds)
+
+    m = offline_map(location=((south + north) / 2, (west + east) / 2), static_url=static_url,
+                    tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+
+    ward_fields = ["ward_name", "borough_name"] if "borough_name" in wards_ll.columns else ["ward_name"]
+    folium.GeoJson(
+        wards_ll, name=WARDS_LAYER,
+        style_function=lambda f: dict(_WARD_SELECTED if f["properties"]["ward_code"] in selected else _WARD_OTHER),
+        tooltip=folium.GeoJsonTooltip(fields=ward_fields, aliases=["Ward", "Borough"][:len(ward_fields)]),
+    ).add_to(m)
+
+    for i, (name, layer) in enumerate(layers.items()):
+        if layer is None or layer.empty:
+            continue
+        colour = _LAYER_COLOURS[i % len(_LAYER_COLOURS)]
+        field = _name_field(layer)
+        keep = [c for c in (field,) if c] + [layer.geometry.name]
+        folium.GeoJson(
+            _escaped(_to_wgs84(layer[keep], f"the {name!r} layer"), keep[:-1]), name=name,
+            style_function=lambda _f, c=colour: {"color": c, "weight": 1.5, "fillColor": c, "fillOpacity": 0.18},
+            tooltip=folium.GeoJsonTooltip(fields=[field], aliases=[name]) if field else None,
+        ).add_to(m)
+
+    colours = category_colours(tax)
+    group = folium.FeatureGroup(name=INCIDENTS_LAYER, show=True).add_to(m)
+    counts = safe[CATEGORY].value_counts(sort=True)  # the legend counts every match, drawn or not
+    for slug in counts.index:
+        rows = drawn[drawn[CATEGORY] == slug]
+        if rows.empty:
+            continue
+        colour = colours.get(slug, "#444444")
+        folium.GeoJson(
+            _points_geojson(rows, tax), control=False,
+            marker=folium.CircleMarker(radius=4, weight=1, fill=True, fill_opacity=0.85),
+            style_function=lambda _f, c=colour: {"color": "#FFFFFF", "weight": 0.8, "fillColor": c,
+                                                 "fillOpacity": 0.85},
+            tooltip=folium.GeoJsonTooltip(fields=["category", "month", "location"],
+                                          aliases=["Category", "Month", "Location"]),
+        ).add_to(group)
+
+    _MapNote(_legend_html(counts, colours, tax, drawn=len(drawn), total=total)).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m
