@@ -52,6 +52,10 @@ def read_area_layer(path: str | Path, *, id_column: str, name_column: str | None
         msg = f"{p}: feature {i + 1} ({id_column}={gdf[id_column].iloc[i]!r}) is a {gdf.geom_type.iloc[i]}; areas must be polygons"
         raise SchemaError(msg)
     ids = gdf[id_column].astype(str)
+    too_long = ids.str.len() > 60
+    if too_long.any():
+        msg = f"{p}: {id_column} {ids[too_long].iloc[0][:70]!r} is longer than 60 characters"
+        raise SchemaError(msg)
     if ids.duplicated().any():
         msg = f"{p}: {id_column} values repeat ({sorted(ids[ids.duplicated()].unique())[:5]}); ids must be unique"
         raise SchemaError(msg)

@@ -12,6 +12,7 @@ with the coordinates taken from the geometry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from spatial._errors import IngestError, MappingError
 from spatial.projection import detect_crs
 
 from .context import ChunkResult, RunContext, finish_chunk
-from .rows import BAD, ROW, Rejects, check_common, parse_float, place_points
+from .rows import BAD, ROW, Rejects, check_common, check_id_length, parse_float, place_points
 
 __all__ = ["Mapping", "load_mapping", "normalise_council", "vector_chunks", "XCOL", "YCOL"]
 
@@ -97,6 +98,9 @@ def load_mapping(path: str | Path, taxonomy: S.Taxonomy | None = None) -> Mappin
         raise MappingError(msg) from exc
     where = f"mapping file {p}"
     source = str(_get(doc, "source", where))
+    if len(source) > 100 or not re.fullmatch(r"[\w.:\- ]+", source):
+        msg = f"{where}: source {source[:60]!r} must be at most 100 letters, digits, spaces or . : - _"
+        raise MappingError(msg)
     cat = _get(doc, "category", where)
     date = _get(doc, "date", where)
     coords = _get(doc, "coordinates", where)
@@ -132,6 +136,7 @@ def load_mapping(path: str | Path, taxonomy: S.Taxonomy | None = None) -> Mappin
 
 
 def _parse_dates(text: pd.Series, fmt: str | None) -> pd.Series:
+    """Naive Europe/London wall-clock times; ISO-8601 values with an offset or Z are converted."""
     text = text.str.strip().str.replace(r"\s+", " ", regex=True)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     for f in ((fmt,) if fmt else _DATE_FORMATS):
@@ -139,6 +144,10 @@ def _parse_dates(text: pd.Series, fmt: str | None) -> pd.Series:
         if not todo.any():
             break
         out[todo] = pd.to_datetime(text[todo], format=f, errors="coerce")
+    zoned = out.isna() & text.str.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})").fillna(False)
+    if zoned.any():
+        utc = pd.to_datetime(text[zoned], format="ISO8601", utc=True, errors="coerce")
+        out[zoned] = utc.dt.tz_convert(S.LONDON_TZ).dt.tz_localize(None)
     return out
 
 
@@ -192,7 +201,8 @@ def normalise_council(chunk: pd.DataFrame, ctx: RunContext, mapping: Mapping, cr
     date_only = ~date_text.str.contains(":", regex=False).to_numpy()
     end = start.copy()
     if date_only.any():
-        end[date_only] = start[date_only] + pd.Timedelta(days=1)
+        # the next local midnight: a clock-change day is 23 or 25 hours long
+        end[date_only] = _localise(parsed[date_only] + pd.Timedelta(days=1))
     if mapping.end_column:
         end_parsed = _localise(_parse_dates(chunk[mapping.end_column], mapping.date_format))
         given = chunk[mapping.end_column].str.strip() != ""
@@ -217,7 +227,9 @@ def normalise_council(chunk: pd.DataFrame, ctx: RunContext, mapping: Mapping, cr
     src_ids = (chunk[mapping.id_column].str.strip().to_numpy(dtype=object) if mapping.id_column
                else np.full(len(chunk), "", dtype=object))
     prefixed = np.array([f"{ctx.source}:{v}" if v else "" for v in src_ids], dtype=object)
-    ids, dup = ctx.ids.assign(prefixed, slugs, chunk[data_cols])
+    if mapping.id_column:
+        check_id_length(src_ids, rej, mapping.id_column)
+    ids, dup = ctx.ids.assign_valid(prefixed, slugs, chunk[data_cols], ~rej.mask)
     refs = np.where(src_ids != "", src_ids, np.array([f"{ctx.info.path.name}#{r}" for r in chunk[ROW]], dtype=object))
     cat = tax.categories
     loc = chunk[mapping.location_column].to_numpy(dtype=object) if mapping.location_column else None
@@ -252,7 +264,9 @@ def vector_chunks(path: Path, chunk_rows: int) -> tuple[str | None, list[str], I
         if path.name.lower().endswith((".parquet", ".geoparquet")):
             gdf = gpd.read_parquet(path)
         else:
-            gdf = gpd.read_file(path, engine="pyogrio")
+            # keep dates as written: a date without a time must stay a date
+            opts = {"DATE_AS_STRING": "YES"} if path.suffix.lower() in (".geojson", ".json") else {}
+            gdf = gpd.read_file(path, engine="pyogrio", datetime_as_string=True, **opts)
     except Exception as exc:  # pyogrio/pyarrow raise many types
         msg = f"{path}: cannot read it as GeoJSON, GeoPackage or GeoParquet ({exc})"
         raise IngestError(msg, path=str(path)) from exc
@@ -261,6 +275,10 @@ def vector_chunks(path: Path, chunk_rows: int) -> tuple[str | None, list[str], I
     is_point = (geom.geom_type == "Point").to_numpy() & ~geom.is_empty.to_numpy() & geom.notna().to_numpy()
     attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     for c in attrs.columns:
+        if isinstance(attrs[c].dtype, pd.DatetimeTZDtype):
+            attrs[c] = attrs[c].dt.tz_convert(S.LONDON_TZ).dt.strftime("%Y-%m-%d %H:%M:%S")
+        elif pd.api.types.is_datetime64_dtype(attrs[c].dtype):
+            attrs[c] = attrs[c].dt.strftime("%Y-%m-%d %H:%M:%S")
         attrs[c] = attrs[c].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
     attrs = attrs.astype(object)
     xs = np.full(len(gdf), "", dtype=object)

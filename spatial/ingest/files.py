@@ -165,11 +165,26 @@ def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | No
     header = _read_header(p, encoding)
     found = kind or _classify(header, has_mapping)
     if found is None:
+        cols = set(header)
+        for name, required in (("police.uk street-level CSV", _STREET), ("police.uk API CSV", _API)):
+            present = required & cols
+            if len(present) >= 3:
+                missing = sorted(required - cols)
+                msg = (f"{p}: looks like a {name} but is missing required column(s) {missing}; "
+                       f"the header has {list(header)}")
+                raise IngestError(msg, path=str(p), field=missing[0])
+    if found is None:
         msg = (f"{p}: not a recognised format. Columns are {list(header)[:15]}. "
                "police.uk street CSVs need Crime ID, Month, Longitude, Latitude, Crime type; "
                "police.uk API CSVs need persistent_id, month, category, latitude, longitude; "
                "for a council export give a column-mapping file with --mapping")
         raise IngestError(msg, path=str(p))
+    needed = {"police-uk-street": _STREET | {"Location", "Last outcome category"},
+              "police-uk-api": _API}.get(found, set())
+    missing = sorted(needed - set(header))
+    if missing:
+        msg = f"{p}: missing required column(s) {missing} for a {found} file; the header has {list(header)}"
+        raise IngestError(msg, path=str(p), field=missing[0])
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         msg = f"{p}: the header repeats column(s) {dupes}; each column name must be unique"

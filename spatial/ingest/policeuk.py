@@ -20,7 +20,7 @@ from spatial import schema as S
 from spatial._errors import IngestError
 
 from .context import ChunkResult, RunContext, check_month, finish_chunk
-from .rows import ROW, BAD, Rejects, check_common, month_interval, parse_float, place_points
+from .rows import BAD, ROW, Rejects, check_common, check_id_length, month_interval, parse_float, place_points
 
 __all__ = ["normalise_street", "normalise_api", "api_json_chunks", "API_COLUMNS"]
 
@@ -59,7 +59,8 @@ def _common(chunk: pd.DataFrame, ctx: RunContext, *, id_col: str | None, month_c
     ends = mser.map({m: v[1] for m, v in interval.items()}).fillna("").to_numpy(dtype=object)
     crime_ids = chunk[id_col].str.strip().to_numpy(dtype=object) if id_col else np.full(len(chunk), "", dtype=object)
     data_cols = [c for c in chunk.columns if not c.startswith("_")]
-    ids, dup = ctx.ids.assign(crime_ids, slugs, chunk[data_cols])
+    check_id_length(crime_ids, rej, id_col or "id")
+    ids, dup = ctx.ids.assign_valid(crime_ids, slugs, chunk[data_cols], ~rej.mask)
     refs = np.where(crime_ids != "", crime_ids, ref_fallback if ref_fallback is not None else
                     np.array([f"{ctx.info.path.name}#{r}" for r in chunk[ROW]], dtype=object))
     cat = ctx.taxonomy.categories

@@ -62,7 +62,8 @@ class Rejects:
     def frame(self) -> pd.DataFrame:
         rows = self._chunk[self.mask]
         data_cols = [c for c in rows.columns if not c.startswith("_")]
-        raw = rows[data_cols].astype(str).agg(",".join, axis=1).str.slice(0, RAW_LIMIT) if len(rows) else pd.Series([], dtype=object)
+        raw = (rows[data_cols].astype(str).agg(",".join, axis=1).str.slice(0, RAW_LIMIT).str.replace("\x00", "\\0", regex=False)
+               if len(rows) else pd.Series([], dtype=object))
         return pd.DataFrame({
             "row_number": rows[ROW].to_numpy(dtype=np.int64),
             "field": self.field[self.mask],
@@ -180,12 +181,28 @@ def check_common(chunk: pd.DataFrame, rej: Rejects, *, max_field_chars: int) -> 
     for col in chunk.columns:
         if col.startswith("_"):
             continue
+        nul = chunk[col].str.contains("\x00", regex=False).to_numpy(dtype=bool)
+        if nul.any():
+            rej.add(nul, col, f"{col} contains a NUL character (binary data in a text file)")
         lengths = chunk[col].str.len().to_numpy()
         long_ = lengths > max_field_chars
         if long_.any():
             reasons = np.array([f"{col} is {int(v):,} characters long; the limit is {max_field_chars:,}"
                                 for v in lengths], dtype=object)
             rej.add(long_, col, reasons)
+
+
+#: Longest source id accepted (police.uk Crime IDs are 64 characters).
+MAX_ID_CHARS = 100
+
+
+def check_id_length(ids: np.ndarray, rej: Rejects, field_name: str) -> None:
+    """Reject ids longer than :data:`MAX_ID_CHARS` (they cannot be stored as keys)."""
+    lengths = pd.Series(ids, dtype=object).str.len().fillna(0).to_numpy()
+    long_ = lengths > MAX_ID_CHARS
+    if long_.any():
+        rej.add(long_, field_name, np.array([f"{field_name} is {int(n):,} characters long; the limit is {MAX_ID_CHARS}"
+                                             for n in lengths], dtype=object))
 
 
 def parse_float(values: pd.Series) -> np.ndarray:
@@ -210,6 +227,19 @@ class IdAssigner:
     _ids: set[str] = field(default_factory=set)
     _pairs: set[str] = field(default_factory=set)
     _content: dict[str, int] = field(default_factory=dict)
+
+    def assign_valid(self, ids: np.ndarray, categories: np.ndarray, content: pd.DataFrame,
+                     valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`assign`, but rows not ``valid`` (quarantined) neither get an id nor claim one."""
+        out = np.full(len(ids), None, dtype=object)
+        dup = np.zeros(len(ids), dtype=bool)
+        if valid.any():
+            idx = np.flatnonzero(valid)
+            o, d = self.assign(np.asarray(ids, dtype=object)[idx], np.asarray(categories, dtype=object)[idx],
+                               content.iloc[idx])
+            out[idx] = o
+            dup[idx] = d
+        return out, dup
 
     def assign(self, ids: np.ndarray, categories: np.ndarray, content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(incident_id, is_duplicate)`` for rows in file order."""

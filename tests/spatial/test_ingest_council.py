@@ -272,7 +272,7 @@ def test_uk_date_formats(tmp_path, text, fmt):
     env = B.make_env(f"sqlite:///{tmp_path}/s.sqlite")
     mapping = load_mapping(write_mapping(tmp_path / "m.yaml", coords="{x: Easting, y: Northing}"))
     r = env.ingest(B.write_csv(tmp_path / "c.csv", HEADER, [["R1", text, "Noise", str(e), str(n), "x"]]), mapping=mapping)
-    assert r.stored == 1, (r, B.Env.quarantine(env, tmp_path / "c.csv").to_dict("records"))
+    assert r.stored == 1, (r, env.quarantine(tmp_path / "c.csv").to_dict("records"))
     inc = env.incidents()
     assert B.as_utc(inc["occurred_from"])[0] == local_to_utc(text, fmt)
     has_time = "%H" in fmt
