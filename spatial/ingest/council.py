@@ -79,6 +79,14 @@ def _get(d: dict, key: str, where: str, *, required: bool = True):
     return d[key]
 
 
+def _known_keys(d: object, allowed: set[str], where: str) -> None:
+    if isinstance(d, dict):
+        unknown = sorted(set(map(str, d)) - allowed)
+        if unknown:
+            msg = f"{where} has unknown key(s) {unknown}; allowed: {sorted(allowed)}"
+            raise MappingError(msg)
+
+
 def load_mapping(path: str | Path, taxonomy: S.Taxonomy | None = None) -> Mapping:
     """Read and validate a column-mapping YAML file.
 
@@ -97,6 +105,14 @@ def load_mapping(path: str | Path, taxonomy: S.Taxonomy | None = None) -> Mappin
         msg = f"mapping file {p} is not valid YAML: {exc}"
         raise MappingError(msg) from exc
     where = f"mapping file {p}"
+    _known_keys(doc, {"source", "id_column", "category", "date", "coordinates", "location_column"}, where)
+    for key, allowed in (("category", {"column", "values"}),
+                         ("date", {"column", "time_column", "end_column", "format", "dayfirst"}),
+                         ("coordinates", {"x", "y", "lon", "lat", "crs"})):
+        _known_keys(doc.get(key), allowed, f"{where} '{key}'")
+    if isinstance(doc.get("date"), dict) and doc["date"].get("dayfirst") is False:
+        msg = f"{where}: 'date: dayfirst: false' is not supported; UK day-first dates and ISO dates are read"
+        raise MappingError(msg)
     source = str(_get(doc, "source", where))
     if len(source) > 100 or not re.fullmatch(r"[\w.:\- ]+", source):
         msg = f"{where}: source {source[:60]!r} must be at most 100 letters, digits, spaces or . : - _"

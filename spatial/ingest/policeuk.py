@@ -29,6 +29,12 @@ API_COLUMNS = ("id", "persistent_id", "month", "category", "location_type", "loc
                "outcome_date")
 
 
+def _lookup(keys: pd.Series, table: dict[str, str]) -> np.ndarray:
+    """``table[key]`` per row as an object array, ``""`` where the key is absent."""
+    found = keys.map(table).astype(object)
+    return found.where(found.notna(), "").to_numpy(dtype=object)
+
+
 def _categories(values: pd.Series, rej: Rejects, ctx: RunContext, field_name: str) -> np.ndarray:
     raw = values.str.strip()
     uniq = pd.unique(raw)
@@ -55,8 +61,8 @@ def _common(chunk: pd.DataFrame, ctx: RunContext, *, id_col: str | None, month_c
     ok_month = ~rej.mask
     interval = month_interval(months[ok_month])
     mser = pd.Series(np.where(ok_month, months, ""), dtype=object)
-    starts = mser.map({m: v[0] for m, v in interval.items()}).fillna("").to_numpy(dtype=object)
-    ends = mser.map({m: v[1] for m, v in interval.items()}).fillna("").to_numpy(dtype=object)
+    starts = _lookup(mser, {m: v[0] for m, v in interval.items()})
+    ends = _lookup(mser, {m: v[1] for m, v in interval.items()})
     crime_ids = chunk[id_col].str.strip().to_numpy(dtype=object) if id_col else np.full(len(chunk), "", dtype=object)
     data_cols = [c for c in chunk.columns if not c.startswith("_")]
     check_id_length(crime_ids, rej, id_col or "id")
