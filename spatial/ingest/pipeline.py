@@ -28,7 +28,7 @@ from spatial.store.writer import insert_area_counts, insert_incidents, insert_qu
 
 from . import council, mps
 from .produce import PointJob, produce_point_chunks
-from .files import FileInfo, inspect_file
+from .files import FileInfo, _sha256, inspect_file
 from .rows import TolerantParse, read_chunks
 
 __all__ = ["IngestReport", "ingest_file", "ingest_paths", "default_attributor", "load_area_layers"]
@@ -109,15 +109,8 @@ def _record_rejected(engine: Engine, path: Path, info_sha: str | None, size: int
 
 
 def _sha_or_none(path: Path) -> tuple[str | None, int]:
-    import hashlib
-
     try:
-        data = path.stat().st_size
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest(), data
+        return _sha256(path), path.stat().st_size
     except OSError:
         return None, 0
 

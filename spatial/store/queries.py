@@ -22,6 +22,18 @@ SUPPRESS_BELOW = 5
 _I = T.incidents
 
 
+def _where(q, *, ward_codes: list[str] | None = None, months: list[str] | None = None,
+           categories: list[str] | None = None):
+    """Add the optional ward, month and category filters shared by the queries."""
+    if ward_codes:
+        q = q.where(_I.c.ward_code.in_(ward_codes))
+    if months:
+        q = q.where(_I.c.month.in_(months))
+    if categories:
+        q = q.where(_I.c.category.in_(categories))
+    return q
+
+
 def map_incidents(engine: Engine, *, ward_codes: list[str] | None = None, months: list[str] | None = None,
                   categories: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
     """Non-sensitive incidents as points for a map (sensitive rows are never returned).
@@ -31,13 +43,7 @@ def map_incidents(engine: Engine, *, ward_codes: list[str] | None = None, months
     q = (select(_I.c.incident_id, _I.c.category, _I.c.month, _I.c.lon, _I.c.lat, _I.c.x, _I.c.y,
                 _I.c.ward_code, _I.c.location_text)
          .where(_I.c.sensitive.is_(False)))
-    if ward_codes:
-        q = q.where(_I.c.ward_code.in_(ward_codes))
-    if months:
-        q = q.where(_I.c.month.in_(months))
-    if categories:
-        q = q.where(_I.c.category.in_(categories))
-    q = q.order_by(_I.c.month, _I.c.incident_id)
+    q = _where(q, ward_codes=ward_codes, months=months, categories=categories).order_by(_I.c.month, _I.c.incident_id)
     if limit:
         q = q.limit(limit)
     with engine.connect() as conn:
@@ -49,8 +55,7 @@ def incident_frame(engine: Engine, *, include_sensitive: bool = False, months: l
     q = select(*[_I.c[c] for c in S.INCIDENT_COLUMNS])
     if not include_sensitive:
         q = q.where(_I.c.sensitive.is_(False))
-    if months:
-        q = q.where(_I.c.month.in_(months))
+    q = _where(q, months=months)
     with engine.connect() as conn:
         return pd.read_sql(q, conn)
 
@@ -64,12 +69,7 @@ def ward_category_counts(engine: Engine, *, ward_codes: list[str] | None = None,
     """
     q = (select(_I.c.ward_code, _I.c.category, _I.c.sensitive, func.count().label("count"))
          .group_by(_I.c.ward_code, _I.c.category, _I.c.sensitive))
-    if ward_codes:
-        q = q.where(_I.c.ward_code.in_(ward_codes))
-    if months:
-        q = q.where(_I.c.month.in_(months))
-    if categories:
-        q = q.where(_I.c.category.in_(categories))
+    q = _where(q, ward_codes=ward_codes, months=months, categories=categories)
     with engine.connect() as conn:
         df = pd.read_sql(q, conn)
     df["sensitive"] = df["sensitive"].astype(bool)
@@ -87,8 +87,7 @@ def months_available(engine: Engine, *, include_sensitive: bool = True,
     q = select(_I.c.month).distinct().order_by(_I.c.month)
     if not include_sensitive:
         q = q.where(_I.c.sensitive.is_(False))
-    if ward_codes:
-        q = q.where(_I.c.ward_code.in_(ward_codes))
+    q = _where(q, ward_codes=ward_codes)
     with engine.connect() as conn:
         return [r[0] for r in conn.execute(q)]
 
