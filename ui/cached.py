@@ -57,8 +57,7 @@ def months(_engine: Engine, db: str) -> list[str]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def mappable_months(_engine: Engine, db: str, ward_codes: tuple[str, ...]) -> list[str]:
     """Months with at least one non-sensitive incident in ``ward_codes``, oldest first."""
-    frame = Q.map_incidents(_engine, ward_codes=list(ward_codes))
-    return sorted(frame["month"].dropna().unique().tolist())
+    return Q.months_available(_engine, include_sensitive=False, ward_codes=list(ward_codes))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner="Reading incidents…")
