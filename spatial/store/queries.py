@@ -14,7 +14,7 @@ from spatial import schema as S
 from spatial.store import tables as T
 
 __all__ = ["SUPPRESS_BELOW", "map_incidents", "ward_category_counts", "status_tables", "quarantine_rows",
-           "incident_frame", "months_available"]
+           "incident_frame", "months_available", "area_counts"]
 
 #: Counts of sensitive categories from 1 to SUPPRESS_BELOW - 1 are suppressed.
 SUPPRESS_BELOW = 5
@@ -121,5 +121,17 @@ def quarantine_rows(engine: Engine, *, path_contains: str | None = None, limit: 
                T.quarantine.c.raw).order_by(T.quarantine.c.quarantine_id.desc()).limit(limit)
     if path_contains:
         q = q.where(T.quarantine.c.path.contains(path_contains))
+    with engine.connect() as conn:
+        return pd.read_sql(q, conn)
+
+
+def area_counts(engine: Engine, *, area_type: str | None = None, datasets: list[str] | None = None) -> pd.DataFrame:
+    """Stored MPS monthly counts: ``dataset, area_type, area_code, area_name, major, minor, month, count``."""
+    c = T.area_counts.c
+    q = select(c.dataset, c.area_type, c.area_code, c.area_name, c.major, c.minor, c.month, c["count"])
+    if area_type:
+        q = q.where(c.area_type == area_type)
+    if datasets:
+        q = q.where(c.dataset.in_(datasets))
     with engine.connect() as conn:
         return pd.read_sql(q, conn)
