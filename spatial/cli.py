@@ -1,6 +1,7 @@
 """``hotspot-tasking`` command line.
 
-Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``.
+Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
+``hotspots``.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
 message names the file, row and field, and the exit status is non-zero.
@@ -181,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db", help="database schema: init, upgrade or show the revision")
     p.add_argument("action", choices=["init", "upgrade", "revision"])
     p.set_defaults(func=cmd_db)
+
+    from spatial import cli_hotspots
+
+    cli_hotspots.add_parser(sub)
     return parser
 
 
