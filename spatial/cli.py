@@ -1,7 +1,7 @@
 """``hotspot-tasking`` command line.
 
 Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
-``hotspots``.
+``hotspots``, ``forecast``, ``evaluate``.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
 message names the file, row and field, and the exit status is non-zero.
@@ -183,9 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["init", "upgrade", "revision"])
     p.set_defaults(func=cmd_db)
 
-    from spatial import cli_hotspots
+    from spatial import cli_forecast, cli_hotspots
 
     cli_hotspots.add_parser(sub)
+    cli_forecast.add_parsers(sub)
     return parser
 
 

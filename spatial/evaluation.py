@@ -52,12 +52,12 @@ from spatial._errors import HotspotError, SchemaError
 
 __all__ = [
     "DEFAULT_COVERAGES",
-    "select_top",
+    "evaluate",
     "hit_rate",
     "pai",
     "pei",
-    "evaluate",
     "rolling_origin_backtest",
+    "select_top",
     "summarise_backtest",
 ]
 
@@ -71,14 +71,13 @@ def _as_arrays(scores: pd.Series | Sequence[float] | np.ndarray,
                actual: pd.Series | Sequence[float] | np.ndarray,
                areas: pd.Series | Sequence[float] | np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate and align ``scores``, ``actual`` and ``areas`` into float arrays."""
-    if isinstance(scores, pd.Series) and isinstance(actual, pd.Series):
-        if not scores.index.equals(actual.index):
-            if not (scores.index.is_unique and set(scores.index) == set(actual.index)):
-                msg = ("`scores` and `actual` must be indexed by the same units; "
-                       f"{len(set(scores.index) ^ set(actual.index))} unit(s) appear in only one of them. "
-                       "Reindex one onto the other (e.g. `actual.reindex(scores.index, fill_value=0)`).")
-                raise SchemaError(msg)
-            actual = actual.reindex(scores.index)
+    if isinstance(scores, pd.Series) and isinstance(actual, pd.Series) and not scores.index.equals(actual.index):
+        if not (scores.index.is_unique and set(scores.index) == set(actual.index)):
+            msg = ("`scores` and `actual` must be indexed by the same units; "
+                   f"{len(set(scores.index) ^ set(actual.index))} unit(s) appear in only one of them. "
+                   "Reindex one onto the other (e.g. `actual.reindex(scores.index, fill_value=0)`).")
+            raise SchemaError(msg)
+        actual = actual.reindex(scores.index)
     if isinstance(scores, pd.Series) and isinstance(areas, pd.Series) and not scores.index.equals(areas.index):
         if set(scores.index) != set(areas.index):
             msg = "`areas` must be indexed by the same units as `scores`"
@@ -225,7 +224,7 @@ def hit_rate(scores: pd.Series | np.ndarray, actual: pd.Series | np.ndarray, *, 
     0.5
     """
     _check_coverage(coverage)
-    return _measures(*_as_arrays(scores, actual, areas), coverage)["hit_rate"]
+    return float(_measures(*_as_arrays(scores, actual, areas), coverage)["hit_rate"])
 
 
 def pai(scores: pd.Series | np.ndarray, actual: pd.Series | np.ndarray, *, coverage: float,
@@ -253,7 +252,7 @@ def pai(scores: pd.Series | np.ndarray, actual: pd.Series | np.ndarray, *, cover
     1.0
     """
     _check_coverage(coverage)
-    return _measures(*_as_arrays(scores, actual, areas), coverage)["pai"]
+    return float(_measures(*_as_arrays(scores, actual, areas), coverage)["pai"])
 
 
 def pei(scores: pd.Series | np.ndarray, actual: pd.Series | np.ndarray, *, coverage: float,
@@ -281,7 +280,7 @@ def pei(scores: pd.Series | np.ndarray, actual: pd.Series | np.ndarray, *, cover
     0.5555555555555556
     """
     _check_coverage(coverage)
-    return _measures(*_as_arrays(scores, actual, areas), coverage)["pei"]
+    return float(_measures(*_as_arrays(scores, actual, areas), coverage)["pei"])
 
 
 def evaluate(scores: pd.Series | np.ndarray, actual: pd.Series | np.ndarray,
