@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -63,17 +64,26 @@ def check_month(months: pd.Series, rej: Rejects, ctx: RunContext, *, field_name:
 
 
 def finish_chunk(chunk: pd.DataFrame, rej: Rejects, cols: dict[str, object], dup: np.ndarray) -> ChunkResult:
-    """Assemble the canonical frame from ``cols`` for rows neither rejected nor duplicate."""
-    keep = ~rej.mask & ~dup
-    def column(value: object) -> object:
-        if value is None or np.isscalar(value):
-            return value
-        return np.asarray(value, dtype=object)[keep]
+    """Assemble the canonical rows from ``cols`` for rows neither rejected nor duplicate.
 
-    frame = pd.DataFrame({c: column(cols[c]) for c in S.INCIDENT_COLUMNS}, index=pd.RangeIndex(int(keep.sum())),
-                         dtype=object)
-    for c in (S.X, S.Y, S.LON, S.LAT):
-        frame[c] = frame[c].astype(float)
-    for c in (S.SENSITIVE, S.PROACTIVE):
-        frame[c] = frame[c].astype(bool)
-    return ChunkResult(frame, int((dup & ~rej.mask).sum()), rej.frame(), len(chunk))
+    Returns both the frame and the same rows as tuples for the writer, built
+    straight from the column arrays (no round trip through the frame).
+    """
+    keep = ~rej.mask & ~dup
+    n = int(keep.sum())
+    kept: dict[str, object] = {}
+    for c in S.INCIDENT_COLUMNS:
+        value = cols[c]
+        if value is None or np.isscalar(value):
+            kept[c] = value
+        elif c in (S.X, S.Y, S.LON, S.LAT):
+            kept[c] = np.asarray(value, dtype=float)[keep]
+        elif c in (S.SENSITIVE, S.PROACTIVE):
+            kept[c] = np.asarray(value, dtype=bool)[keep]
+        else:
+            kept[c] = np.asarray(value, dtype=object)[keep]
+    records = list(zip(*[v.tolist() if isinstance(v, np.ndarray) else repeat(v, n) for v in kept.values()]))
+    frame = pd.DataFrame({c: pd.Series(v if isinstance(v, np.ndarray) else np.full(n, v, dtype=object),
+                                       dtype=v.dtype if isinstance(v, np.ndarray) else object, copy=False)
+                          for c, v in kept.items()}, index=pd.RangeIndex(n))
+    return ChunkResult(frame, int((dup & ~rej.mask).sum()), rej.frame(), len(chunk), records)

@@ -15,7 +15,6 @@ import pandas as pd
 from spatial import schema as S
 from spatial._errors import IngestError
 from spatial.projection import Attributor
-from spatial.store.writer import incident_records
 
 from . import council, policeuk
 from .context import ChunkResult, RunContext
@@ -80,5 +79,4 @@ def produce_point_chunks(job: PointJob, attributor: Attributor) -> Iterator[Chun
             out = policeuk.normalise_api(chunk, ctx)
         else:
             out = council.normalise_council(chunk, ctx, mapping, crs_state)  # type: ignore[arg-type]
-        out.records = incident_records(out.rows)
         yield out
