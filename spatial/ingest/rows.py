@@ -62,7 +62,9 @@ class Rejects:
     def frame(self) -> pd.DataFrame:
         rows = self._chunk[self.mask]
         data_cols = [c for c in rows.columns if not c.startswith("_")]
-        raw = (rows[data_cols].astype(str).agg(",".join, axis=1).str.slice(0, RAW_LIMIT).str.replace("\x00", "\\0", regex=False)
+        # cut each field before joining, so a 50 MB field is never copied whole
+        cut = rows[data_cols].astype(str).apply(lambda col: col.str.slice(0, RAW_LIMIT))
+        raw = (cut.agg(",".join, axis=1).str.slice(0, RAW_LIMIT).str.replace("\x00", "\\0", regex=False)
                if len(rows) else pd.Series([], dtype=object))
         return pd.DataFrame({
             "row_number": rows[ROW].to_numpy(dtype=np.int64),
