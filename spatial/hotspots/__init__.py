@@ -5,6 +5,8 @@
 * :func:`gistar` — Getis-Ord Gi* with permutation inference and
   Benjamini-Hochberg false-discovery control, hot/cold at 90/95/99 %;
 * :func:`density_clusters` — DBSCAN (or HDBSCAN) clusters of points as polygons;
+* :func:`emerging_hotspots` — Gi* per period, Mann-Kendall trend and Esri's
+  emerging-hotspot classes on grid cells, wards, LSOAs, estates or parks;
 * :func:`concentration`, :func:`repeat_locations` — how concentrated the problem is;
 * :func:`league_table` — ward/LSOA/estate/park counts, harm and rates;
 * :func:`time_profile` — aoristic day-of-week by hour-of-day profile.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from .clusters import cluster_labels, density_clusters
 from .concentration import concentration, repeat_locations
+from .emerging import HOT_CLASSES, emerging_hotspots
 from .getis_ord import (
     GI_CLASSES,
     benjamini_hochberg,
@@ -33,6 +36,7 @@ from .result import RESULT_COLUMNS, hotspot_polygons, hotspot_result, validate_r
 
 __all__ = [
     "GI_CLASSES",
+    "HOT_CLASSES",
     "RESULT_COLUMNS",
     "area_counts_from_incidents",
     "area_counts_from_mps",
@@ -41,6 +45,7 @@ __all__ = [
     "cluster_labels",
     "concentration",
     "density_clusters",
+    "emerging_hotspots",
     "gistar",
     "grid_queen_weights",
     "hotspot_polygons",
