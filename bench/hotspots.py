@@ -35,6 +35,7 @@ from pyproj import Transformer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from spatial.areas import cell_period_counts
 from spatial.datasets import HAMMERSMITH_FULHAM, RBKC, WESTMINSTER, load_boroughs
 from spatial.grids import count_in_cells, square_grid
 from spatial.harm import harm_weight
@@ -42,6 +43,7 @@ from spatial.hotspots import (
     area_counts_from_incidents,
     concentration,
     density_clusters,
+    emerging_hotspots,
     gistar,
     kde,
     league_table,
@@ -103,6 +105,12 @@ def all_outputs(inc: pd.DataFrame, area: gpd.GeoDataFrame, *, permutations: int,
     league_table(area_counts_from_incidents(inc), population=population,
                  sort_by="harm_per_1000" if population is not None else "harm")
     t["league"] = time.perf_counter() - s
+    months = sorted(inc["month"].dropna().unique()) if "month" in inc.columns else []
+    if len(months) >= 2:
+        s = time.perf_counter()
+        counts = cell_period_counts(inc, grid, periods=months)
+        emerging_hotspots(counts, grid)
+        t["emerging"] = time.perf_counter() - s
     return t
 
 
