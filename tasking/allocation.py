@@ -1,0 +1,1251 @@
+"""Weekly allocation of wardens, parks police and deployable CCTV as a mixed-integer programme.
+
+The model (solved with HiGHS through :func:`scipy.optimize.milp`) decides
+
+* ``x[a, c, d, s]`` - integer visits (0..K) of patroller ``a`` to candidate ``c``
+  on day ``d`` in shift ``s``;
+* ``z[a, d, s]`` - binary: ``a`` is on duty that shift;
+* ``v[a, c, d, s]`` - binary: ``a`` visits ``c`` at all that shift (only where the
+  walking-distance rule needs it);
+* ``y[c, d, s, k]`` - the k-th visit to ``c`` in ``(d, s)`` by anyone, in [0, 1];
+* ``site[j]`` / ``u[i]`` - camera at site ``j`` / demand point ``i`` covered (CCTV).
+
+Objective: maximise priority-weighted expected harm covered in the hours it
+happens.  A visit covers ``visit_cover_share`` of a shift's expected harm and the
+k-th visit in the same shift is worth ``marginal_values[k]`` of the first
+(diminishing returns after Koper 1995; the default 1, 0.6, 0.35 is an assumption
+in the roster).  Covered harm is the concave piecewise-linear function
+``H * cover * sum_{k <= n} m_k`` of the ``n`` visits, modelled with the
+increments ``y``: ``sum_k y[c,d,s,k] <= sum_a x[a,c,d,s]``.  Because the ``m_k``
+do not increase, an optimal solution fills the increments in order and each
+``y`` is 0 or 1 at an optimum, so they are declared continuous (a tighter and
+smaller model with the same optimum as binary increments).
+
+Constraints
+
+* shift minutes: ``(visit + travel) * sum_c x <= patrol_minutes * z``;
+* weekly hours: ``sum paid_hours * z <= contracted_hours_week``;
+* one shift a day, and 11 hours' rest between shifts (Working Time Regulations
+  1998, reg. 10): ``z[a,d,s] + z[a,d+1,s'] <= 1`` when the gap is too short;
+* jurisdiction: wardens on street and estate candidates, parks police on park
+  candidates (variables that break it are never created);
+* walking distance: a warden's candidates lie in the home ward or within
+  ``home_radius_m`` of its centroid, **and** two candidates more than
+  ``max_pair_distance_m`` apart are never visited in the same shift
+  (``v[a,c1,d,s] + v[a,c2,d,s] <= 1``, pairwise exclusion among the warden's
+  eligible set only; the radius keeps that set and the pair list small);
+* minimum presence: every ward with a street/estate candidate gets at least
+  ``presence_min_visits`` warden visits per day (or per week), every park at
+  least ``park_min_visits_per_day`` parks-police visits a day;
+* at least ``min_wardens_on_duty`` wardens on duty in every open shift;
+* the chair's pins (lower bounds on ``x``) and exclusions (variables removed).
+
+CCTV siting is a maximal covering location problem (Church & ReVelle 1974) on
+harm in the monitored hours: choose at most ``cameras`` sites; demand covered
+by a fixed camera is removed first (never counted twice); a deployed camera
+still inside its minimum term stays (``site = 1``).  The CCTV block shares no
+constraint with the patrol block, so it is solved as its own MILP and the two
+objectives are reported separately and summed.
+
+References
+----------
+Church, R. & ReVelle, C. (1974). The maximal covering location problem.
+*Papers of the Regional Science Association* 32:101-118.
+
+Murray, A. T., Kim, K., Davis, J. W., Machiraju, R. & Parent, R. (2007).
+Coverage optimization to support security monitoring. *Computers, Environment
+and Urban Systems* 31(2):133-147.
+
+Koper, C. S. (1995). Just enough police presence. *Justice Quarterly* 12(4):649-672.
+
+Huangfu, Q. & Hall, J. A. J. (2018). Parallelizing the dual revised simplex
+method. *Mathematical Programming Computation* 10:119-142 (HiGHS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from ._errors import InfeasibleAllocationError, TaskingError
+from .candidates import DAY_NAMES, harm_column
+from .resources import CameraSite, DeployedCamera, Dosage, Patroller, Roster, Shift
+
+__all__ = [
+    "Allocation",
+    "AllocationProblem",
+    "CCTVProblem",
+    "Exclusion",
+    "Pin",
+    "Presence",
+    "build_cctv_problem",
+    "build_problem",
+    "coverage_value",
+    "eligible_visits",
+    "explain",
+    "iso_week_dates",
+    "rest_conflicts",
+    "site_cameras",
+    "solve",
+    "visit_value",
+    "with_pins",
+]
+
+Presence = Literal["day", "week", "none"]
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+# ----------------------------------------------------------------------------
+# inputs
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pin:
+    """The chair's instruction: ``agent_id`` visits ``candidate_id`` on ``day`` (0 = Monday) in ``shift``."""
+
+    agent_id: str
+    candidate_id: str
+    day: int
+    shift: str
+    visits: int = 1
+
+    def label(self) -> str:
+        """Readable form, e.g. ``W01 -> ST-c3504_1190 Mon late (1 visit)``."""
+        return (f"{self.agent_id} -> {self.candidate_id} {DAY_NAMES[self.day]} {self.shift} "
+                f"({self.visits} visit{'s' if self.visits != 1 else ''})")
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Keep ``candidate_id`` out of the plan (optionally only for one agent, day or shift)."""
+
+    candidate_id: str
+    agent_id: str | None = None
+    day: int | None = None
+    shift: str | None = None
+
+    def matches(self, agent_id: str, candidate_id: str, day: int, shift: str) -> bool:
+        """Whether this exclusion forbids that visit."""
+        return (candidate_id == self.candidate_id and (self.agent_id is None or self.agent_id == agent_id)
+                and (self.day is None or self.day == day) and (self.shift is None or self.shift == shift))
+
+    def whole(self) -> bool:
+        """Excludes the candidate for everyone all week."""
+        return self.agent_id is None and self.day is None and self.shift is None
+
+
+@dataclass(frozen=True)
+class CCTVProblem:
+    """Inputs of the CCTV maximal covering location problem."""
+
+    demand: pd.DataFrame  # demand_id, x, y, weight (harm per week in the hours that count)
+    sites: tuple[CameraSite, ...]
+    cameras: int
+    radius_m: float
+    must_stay: tuple[str, ...] = ()  # site ids of cameras inside their minimum term
+    deployed: tuple[DeployedCamera, ...] = ()
+    fixed: tuple[CameraSite, ...] = ()
+    fixed_radius_m: float = 0.0
+    min_deployment_weeks: int = 0
+    lead_time_weeks: int = 0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AllocationProblem:
+    """One week's allocation instance (all data; no solver state).
+
+    ``value[c, d, s]`` is the priority-weighted expected harm of candidate ``c`` on
+    day ``d`` in shift ``s`` (per week), ``harm`` the same without multipliers,
+    ``available[a, d, s]`` whether agent ``a`` can work that shift.
+    """
+
+    week: str
+    dates: tuple[dt.date, ...]
+    agents: tuple[Patroller, ...]
+    home_xy: tuple[tuple[float, float] | None, ...]
+    candidates: pd.DataFrame
+    shifts: tuple[Shift, ...]
+    value: np.ndarray
+    harm: np.ndarray
+    available: np.ndarray
+    dosage: Dosage
+    min_rest_hours: float
+    min_wardens_on_duty: int
+    presence: Presence = "day"
+    presence_min_visits: int = 1
+    park_min_visits_per_day: int = 1
+    pins: tuple[Pin, ...] = ()
+    exclusions: tuple[Exclusion, ...] = ()
+    cctv: CCTVProblem | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def agent_ids(self) -> list[str]:
+        """Agent ids in model order."""
+        return [a.agent_id for a in self.agents]
+
+    @property
+    def candidate_ids(self) -> list[str]:
+        """Candidate ids in model order."""
+        return self.candidates["candidate_id"].astype(str).tolist()
+
+
+def iso_week_dates(week: str) -> tuple[dt.date, ...]:
+    """The seven dates (Monday first) of an ISO week ``YYYY-Www``.
+
+    Raises
+    ------
+    TaskingError
+        If the text is not an ISO week.
+
+    Examples
+    --------
+    >>> [d.isoformat() for d in iso_week_dates("2026-W48")][:2]
+    ['2026-11-23', '2026-11-24']
+    """
+    m = _WEEK.match(str(week))
+    if not m:
+        msg = f"week was {week!r}; give an ISO week YYYY-Www, e.g. 2026-W48"
+        raise TaskingError(msg)
+    try:
+        monday = dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    except ValueError as exc:
+        msg = f"week {week!r} does not exist ({exc})"
+        raise TaskingError(msg) from exc
+    return tuple(monday + dt.timedelta(days=k) for k in range(7))
+
+
+def _weeks_between(a: str, b: str) -> int:
+    return (iso_week_dates(b)[0] - iso_week_dates(a)[0]).days // 7
+
+
+def rest_conflicts(shifts: Sequence[Shift], min_rest_hours: float) -> list[tuple[int, int]]:
+    """Pairs ``(s, s2)``: working ``s`` on a day forbids ``s2`` the next day (rest too short)."""
+    out = []
+    for i, s in enumerate(shifts):
+        end = s.start.hour * 60 + s.start.minute + s.span_minutes
+        for j, s2 in enumerate(shifts):
+            start_next = 24 * 60 + s2.start.hour * 60 + s2.start.minute
+            if start_next - end < min_rest_hours * 60:
+                out.append((i, j))
+    return out
+
+
+def build_cctv_problem(demand: pd.DataFrame, *, roster: Roster, week: str, sites: Sequence[CameraSite] | None = None,
+                       deployed: Sequence[DeployedCamera] = (), weight_col: str = "harm_monitored_week") -> CCTVProblem:
+    """CCTV siting inputs: demand, sites (the roster's, or ``sites``), fixed cameras and continuity.
+
+    A deployed camera that has been in place fewer than ``min_deployment_weeks``
+    weeks by ``week`` must stay; its site is added to the sites if missing
+    (it then needs ``x``/``y``).
+
+    Raises
+    ------
+    TaskingError
+        On a deployed camera at an unknown site without coordinates, or a week
+        before its deployment.
+    """
+    dep = roster.deployable_cctv
+    site_list = list(sites if sites is not None else dep.sites)
+    known = {s.site_id for s in site_list}
+    must: list[str] = []
+    notes = []
+    for cam in deployed:
+        if cam.site_id not in known:
+            if cam.x is None or cam.y is None:
+                msg = (f"deployed camera {cam.camera_id} is at site {cam.site_id!r}, which is not a known site; "
+                       "give its x and y (EPSG:27700)")
+                raise TaskingError(msg)
+            site_list.append(CameraSite(cam.site_id, float(cam.x), float(cam.y), "deployed camera position"))
+            known.add(cam.site_id)
+        age = _weeks_between(cam.since_week, week)
+        if age < 0:
+            msg = f"deployed camera {cam.camera_id} is dated {cam.since_week}, after the planned week {week}"
+            raise TaskingError(msg)
+        if age < dep.min_deployment_weeks:
+            must.append(cam.site_id)
+            notes.append(f"camera {cam.camera_id} stays at {cam.site_id}: {age} of its minimum "
+                         f"{dep.min_deployment_weeks} weeks served")
+    if not site_list:
+        notes.append("no camera sites: mounting sites are council data and none are bundled")
+    if not roster.fixed_cctv.cameras:
+        notes.append("fixed CCTV positions are council data and none are bundled, so no demand was removed as "
+                     "already covered")
+    d = demand.rename(columns={weight_col: "weight"})[["demand_id", "x", "y", "weight"]].reset_index(drop=True)
+    return CCTVProblem(demand=d, sites=tuple(site_list), cameras=dep.cameras, radius_m=dep.coverage_radius_m,
+                       must_stay=tuple(must), deployed=tuple(deployed), fixed=roster.fixed_cctv.cameras,
+                       fixed_radius_m=roster.fixed_cctv.coverage_radius_m,
+                       min_deployment_weeks=dep.min_deployment_weeks, lead_time_weeks=dep.lead_time_weeks,
+                       notes=tuple(notes))
+
+
+def build_problem(roster: Roster, candidates: pd.DataFrame, *, week: str, wards: gpd.GeoDataFrame,
+                  pins: Sequence[Pin] = (), exclusions: Sequence[Exclusion] = (), presence: Presence = "day",
+                  presence_min_visits: int = 1, park_min_visits_per_day: int = 1,
+                  min_wardens_on_duty: int | None = None, cctv: CCTVProblem | None = None,
+                  agents: Sequence[Patroller] | None = None) -> AllocationProblem:
+    """Assemble one week's allocation instance from a roster and candidates (pure).
+
+    Parameters
+    ----------
+    roster
+        Resources (:func:`tasking.resources.load_roster`).
+    candidates
+        From :func:`tasking.candidates.build_candidates` (needs ``candidate_id``,
+        ``place_type``, ``ward_code``, ``x``, ``y``, ``priority``,
+        ``expected_harm_week`` and the ``harm_<day>_<shift>`` columns).
+    week
+        ISO week ``YYYY-Www``; bank holidays in it close the warden service.
+    wards
+        Ward polygons (``ward_code``), for each warden's home centroid.
+    pins, exclusions
+        The chair's instructions.
+    presence
+        Minimum warden presence per ward: ``"day"``, ``"week"`` or ``"none"``.
+    presence_min_visits
+        Visits required per ward per day (or week).
+    park_min_visits_per_day
+        Parks-police visits required per park per day (0 for none).
+    min_wardens_on_duty
+        Override the roster's minimum wardens per open shift.
+    cctv
+        Optional CCTV siting inputs (:func:`build_cctv_problem`).
+    agents
+        Override the roster's patrollers (e.g. leave, sickness).
+
+    Raises
+    ------
+    TaskingError
+        On unknown ids or malformed candidates.
+    """
+    dates = iso_week_dates(week)
+    if presence not in ("day", "week", "none"):
+        msg = f'presence was "{presence}" but is expected to be one of ["day", "week", "none"]'
+        raise TaskingError(msg)
+    for name, v in (("presence_min_visits", presence_min_visits), ("park_min_visits_per_day", park_min_visits_per_day)):
+        if int(v) != v or v < 0:
+            msg = f"{name} was {v!r}; give a non-negative integer"
+            raise TaskingError(msg)
+    agents = tuple(agents if agents is not None else roster.agents)
+    shifts = roster.shifts
+    cands = pd.DataFrame(candidates.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
+    need = ["candidate_id", "place_type", "ward_code", "x", "y", "priority", "expected_harm_week"]
+    need += [harm_column(d, s.name) for s in shifts for d in range(7)]
+    missing = [c for c in need if c not in cands.columns]
+    if missing:
+        msg = f"candidates lack columns {missing[:6]}{'...' if len(missing) > 6 else ''}; build them with build_candidates"
+        raise TaskingError(msg)
+    if cands["candidate_id"].duplicated().any():
+        msg = f"candidate ids are duplicated: {cands.loc[cands['candidate_id'].duplicated(), 'candidate_id'].tolist()}"
+        raise TaskingError(msg)
+    harm = np.zeros((len(cands), 7, len(shifts)))
+    for j, s in enumerate(shifts):
+        for d in range(7):
+            harm[:, d, j] = cands[harm_column(d, s.name)].to_numpy(float)
+    ehw = cands["expected_harm_week"].to_numpy(float)
+    mult = np.divide(cands["priority"].to_numpy(float), ehw, out=np.ones(len(cands)), where=ehw > 0)
+    value = harm * mult[:, None, None]
+    if not np.isfinite(value).all() or (value < 0).any():
+        msg = "candidate harm or priority has negative or non-finite values"
+        raise TaskingError(msg)
+
+    centroids = {str(c): g.centroid for c, g in zip(wards["ward_code"], wards.geometry)}
+    home_xy: list[tuple[float, float] | None] = []
+    for a in agents:
+        if a.home_ward_code is None:
+            home_xy.append(None)
+        elif a.home_ward_code in centroids:
+            p = centroids[a.home_ward_code]
+            home_xy.append((float(p.x), float(p.y)))
+        else:
+            msg = f"{a.agent_id}'s home ward {a.home_ward_code!r} is not in the wards layer"
+            raise TaskingError(msg)
+    holidays = set(roster.bank_holidays)
+    available = np.zeros((len(agents), 7, len(shifts)), bool)
+    names = [s.name for s in shifts]
+    for i, a in enumerate(agents):
+        for d, date in enumerate(dates):
+            if date in holidays and not a.works_bank_holidays:
+                continue
+            for s in a.shifts:
+                available[i, d, names.index(s)] = True
+    notes = [f"bank holiday {d.isoformat()}: warden service closed" for d in dates if d in holidays]
+    ids = set(cands["candidate_id"].astype(str))
+    agent_ids = {a.agent_id for a in agents}
+    for e in exclusions:
+        if e.candidate_id not in ids:
+            msg = f"exclusion names candidate {e.candidate_id!r}, which is not a candidate this week"
+            raise TaskingError(msg)
+        if e.agent_id is not None and e.agent_id not in agent_ids:
+            msg = f"exclusion names agent {e.agent_id!r}, which is not on the roster"
+            raise TaskingError(msg)
+    for p in pins:
+        if p.agent_id not in agent_ids:
+            msg = f"pin {p.label()}: agent {p.agent_id!r} is not on the roster ({sorted(agent_ids)[:5]}...)"
+            raise TaskingError(msg)
+        if p.candidate_id not in ids:
+            msg = f"pin {p.label()}: candidate {p.candidate_id!r} is not a candidate this week"
+            raise TaskingError(msg)
+        if p.shift not in names or not 0 <= p.day < 7:
+            msg = f"pin {p.label()}: shift must be one of {names} and day 0-6 (Mon-Sun)"
+            raise TaskingError(msg)
+        if p.visits < 1:
+            msg = f"pin {p.label()}: visits must be at least 1"
+            raise TaskingError(msg)
+    return AllocationProblem(
+        week=week, dates=dates, agents=agents, home_xy=tuple(home_xy), candidates=cands, shifts=shifts,
+        value=value, harm=harm, available=available, dosage=roster.dosage, min_rest_hours=roster.min_rest_hours,
+        min_wardens_on_duty=roster.min_wardens_on_duty if min_wardens_on_duty is None else int(min_wardens_on_duty),
+        presence=presence, presence_min_visits=int(presence_min_visits),
+        park_min_visits_per_day=int(park_min_visits_per_day), pins=tuple(pins), exclusions=tuple(exclusions),
+        cctv=cctv, notes=tuple(notes))
+
+
+# ----------------------------------------------------------------------------
+# eligibility (shared by the MILP and the greedy baseline; the checker has its own)
+# ----------------------------------------------------------------------------
+def _ineligible_reason(problem: AllocationProblem, a: int, c: int) -> str | None:
+    agent = problem.agents[a]
+    row = problem.candidates.iloc[c]
+    if row["place_type"] not in agent.jurisdiction:
+        return (f"outside {agent.agent_id}'s jurisdiction ({agent.kind.replace('_', ' ')}: "
+                f"{', '.join(sorted(agent.jurisdiction))}; candidate is a {row['place_type']})")
+    if agent.home_radius_m is not None and problem.home_xy[a] is not None and row["ward_code"] != agent.home_ward_code:
+        hx, hy = problem.home_xy[a]
+        dist = float(np.hypot(row["x"] - hx, row["y"] - hy))
+        if dist > agent.home_radius_m:
+            return (f"{dist:.0f} m from {agent.agent_id}'s home ward centroid (limit {agent.home_radius_m:.0f} m) "
+                    "and outside the home ward")
+    return None
+
+
+def _eligible_matrix(problem: AllocationProblem) -> np.ndarray:
+    """Boolean (A, C): agent may ever visit candidate (jurisdiction and walking range)."""
+    cands = problem.candidates
+    ptype = cands["place_type"].astype(str).to_numpy()
+    ward = cands["ward_code"].astype(str).to_numpy()
+    cx, cy = cands["x"].to_numpy(float), cands["y"].to_numpy(float)
+    out = np.zeros((len(problem.agents), len(cands)), bool)
+    for i, a in enumerate(problem.agents):
+        ok = np.isin(ptype, list(a.jurisdiction))
+        if a.home_radius_m is not None and problem.home_xy[i] is not None:
+            hx, hy = problem.home_xy[i]
+            ok &= (ward == a.home_ward_code) | (np.hypot(cx - hx, cy - hy) <= a.home_radius_m)
+        out[i] = ok
+    return out
+
+
+def eligible_visits(problem: AllocationProblem) -> pd.DataFrame:
+    """Every (agent, candidate, day, shift) the plan may use: columns ``a, c, d, s`` (model indices).
+
+    Jurisdiction, walking range, availability and exclusions are applied.
+    """
+    elig = _eligible_matrix(problem)
+    cid = problem.candidate_ids
+    whole = {e.candidate_id for e in problem.exclusions if e.whole()}
+    part = [e for e in problem.exclusions if not e.whole()]
+    col = {c: k for k, c in enumerate(cid)}
+    for c in whole:
+        elig[:, col[c]] = False
+    a_idx, c_idx = np.nonzero(elig)
+    av = problem.available[a_idx]  # (P, 7, S)
+    p_idx, d_idx, s_idx = np.nonzero(av)
+    out = pd.DataFrame({"a": a_idx[p_idx], "c": c_idx[p_idx], "d": d_idx, "s": s_idx})
+    if part:
+        names = [s.name for s in problem.shifts]
+        aid = np.asarray(problem.agent_ids)
+        keep = np.ones(len(out), bool)
+        for e in part:
+            m = out["c"].to_numpy() == col[e.candidate_id]
+            if e.agent_id is not None:
+                m &= aid[out["a"].to_numpy()] == e.agent_id
+            if e.day is not None:
+                m &= out["d"].to_numpy() == e.day
+            if e.shift is not None:
+                m &= out["s"].to_numpy() == names.index(e.shift)
+            keep &= ~m
+        out = out[keep].reset_index(drop=True)
+    return out
+
+
+def visit_value(problem: AllocationProblem) -> np.ndarray:
+    """Value of the k-th visit to each candidate-day-shift: array (C, 7, S, K)."""
+    m = np.asarray(problem.dosage.marginal_values, float)
+    return problem.value[..., None] * problem.dosage.visit_cover_share * m
+
+
+# ----------------------------------------------------------------------------
+# pre-checks on pins
+# ----------------------------------------------------------------------------
+def _precheck_pins(problem: AllocationProblem) -> None:
+    if not problem.pins:
+        return
+    names = [s.name for s in problem.shifts]
+    aidx = {a: i for i, a in enumerate(problem.agent_ids)}
+    cidx = {c: i for i, c in enumerate(problem.candidate_ids)}
+    K = problem.dosage.max_visits
+    mpv = problem.dosage.minutes_per_visit
+    conflicts: list[str] = []
+    for p in problem.pins:
+        a, c, s = aidx[p.agent_id], cidx[p.candidate_id], names.index(p.shift)
+        agent = problem.agents[a]
+        why = _ineligible_reason(problem, a, c)
+        if why:
+            conflicts.append(f"pin {p.label()} breaks jurisdiction/walking range: {why}")
+        for e in problem.exclusions:
+            if e.matches(p.agent_id, p.candidate_id, p.day, p.shift):
+                conflicts.append(f"pin {p.label()} contradicts the chair's exclusion of {e.candidate_id}")
+        if not problem.available[a, p.day, s]:
+            reason = (f"{agent.agent_id} does not work the {p.shift} shift" if p.shift not in agent.shifts else
+                      f"{DAY_NAMES[p.day]} {problem.dates[p.day].isoformat()} is a bank holiday (service closed)")
+            conflicts.append(f"pin {p.label()} breaks shift availability: {reason}")
+        if p.visits > K:
+            conflicts.append(f"pin {p.label()} asks for more than {K} visits in one shift (the dosage curve's length)")
+    # per agent-shift minutes and walking distance between pinned candidates
+    by_shift: dict[tuple[str, int, str], list[Pin]] = {}
+    for p in problem.pins:
+        by_shift.setdefault((p.agent_id, p.day, p.shift), []).append(p)
+    cx = problem.candidates["x"].to_numpy(float)
+    cy = problem.candidates["y"].to_numpy(float)
+    for (aid, d, s), ps in by_shift.items():
+        agent = problem.agents[aidx[aid]]
+        minutes = sum(p.visits for p in ps) * mpv
+        if minutes > agent.patrol_minutes_per_shift + 1e-9:
+            conflicts.append(f"pins {[p.label() for p in ps]} need {minutes:g} patrol minutes but {aid} has "
+                             f"{agent.patrol_minutes_per_shift:g} in a shift (shift minutes)")
+        if agent.max_pair_distance_m is not None:
+            for i, p in enumerate(ps):
+                for q in ps[i + 1:]:
+                    ci, cj = cidx[p.candidate_id], cidx[q.candidate_id]
+                    dist = float(np.hypot(cx[ci] - cx[cj], cy[ci] - cy[cj]))
+                    if dist > agent.max_pair_distance_m:
+                        conflicts.append(f"pins {p.label()} and {q.label()} are {dist:.0f} m apart, more than the "
+                                         f"{agent.max_pair_distance_m:.0f} m walking limit within a shift")
+    # per agent: weekly hours, one shift a day, rest
+    rest = set(rest_conflicts(problem.shifts, problem.min_rest_hours))
+    by_agent: dict[str, set[tuple[int, int]]] = {}
+    for p in problem.pins:
+        by_agent.setdefault(p.agent_id, set()).add((p.day, names.index(p.shift)))
+    for aid, ds in by_agent.items():
+        agent = problem.agents[aidx[aid]]
+        hours = sum(problem.shifts[s].paid_hours for _, s in ds)
+        if hours > agent.contracted_hours_week + 1e-9:
+            conflicts.append(f"pins put {aid} on {len(ds)} shifts ({hours:g} h) but the contract is "
+                             f"{agent.contracted_hours_week:g} h a week (weekly hours)")
+        days = [d for d, _ in ds]
+        for d in sorted(set(days)):
+            if days.count(d) > 1:
+                conflicts.append(f"pins put {aid} on two shifts on {DAY_NAMES[d]} (one shift a day)")
+        for d, s in ds:
+            for s2 in range(len(problem.shifts)):
+                if (d + 1, s2) in ds and (s, s2) in rest:
+                    conflicts.append(f"pins put {aid} on {DAY_NAMES[d]} {names[s]} then {DAY_NAMES[d + 1]} {names[s2]}: "
+                                     f"less than {problem.min_rest_hours:g} h rest (Working Time Regulations)")
+    if conflicts:
+        msg = "the chair's pins cannot be met: " + "; ".join(conflicts)
+        raise InfeasibleAllocationError(msg)
+
+
+# ----------------------------------------------------------------------------
+# the MILP
+# ----------------------------------------------------------------------------
+@dataclass
+class _Model:
+    c: np.ndarray
+    A: sparse.csr_array
+    lb: np.ndarray
+    ub: np.ndarray
+    integrality: np.ndarray
+    var_lb: np.ndarray
+    var_ub: np.ndarray
+    xv: pd.DataFrame
+    z_index: np.ndarray
+    n_x: int
+    y_keys: np.ndarray
+    families: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+class _Rows:
+    """Accumulates sparse rows (COO) with bounds and a constraint family name."""
+
+    def __init__(self) -> None:
+        self.r: list[np.ndarray] = []
+        self.c: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.lb: list[np.ndarray] = []
+        self.ub: list[np.ndarray] = []
+        self.fam: list[str] = []
+        self.n = 0
+
+    def add(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, lb: np.ndarray | float,
+            ub: np.ndarray | float, family: str) -> None:
+        if n_rows == 0:
+            return
+        self.r.append(np.asarray(rows, np.int64) + self.n)
+        self.c.append(np.asarray(cols, np.int64))
+        self.v.append(np.asarray(vals, float))
+        self.lb.append(np.broadcast_to(np.asarray(lb, float), (n_rows,)).copy())
+        self.ub.append(np.broadcast_to(np.asarray(ub, float), (n_rows,)).copy())
+        self.fam += [family] * n_rows
+        self.n += n_rows
+
+    def matrix(self, n_cols: int) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
+        if self.n == 0:
+            return sparse.csr_array((0, n_cols)), np.zeros(0), np.zeros(0)
+        A = sparse.coo_array((np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))),
+                             shape=(self.n, n_cols)).tocsr()
+        return A, np.concatenate(self.lb), np.concatenate(self.ub)
+
+
+def _presence_groups(problem: AllocationProblem, xv: pd.DataFrame, notes: list[str]) -> list[tuple[str, np.ndarray, int]]:
+    """(label, x-variable indices, minimum) for each presence requirement."""
+    groups: list[tuple[str, np.ndarray, int]] = []
+    cands = problem.candidates
+    kinds = np.asarray([a.kind for a in problem.agents])
+    is_warden_var = kinds[xv["a"].to_numpy()] == "warden"
+    ptype = cands["place_type"].astype(str).to_numpy()
+    ward = cands["ward_code"].astype(str).to_numpy()
+    c_of = xv["c"].to_numpy()
+    d_of = xv["d"].to_numpy()
+    wardens = kinds == "warden"
+    whole = {e.candidate_id for e in problem.exclusions if e.whole()}
+    cid = np.asarray(problem.candidate_ids)
+    if problem.presence != "none" and problem.presence_min_visits > 0 and wardens.any():
+        street = np.isin(ptype, ["street", "estate"])
+        for w in sorted(set(ward[street])):
+            in_ward = street & (ward == w)
+            if all(c in whole for c in cid[in_ward]):
+                notes.append(f"ward {w}: no presence requirement, every candidate in it is excluded by the chair")
+                continue
+            sel_c = np.isin(c_of, np.flatnonzero(in_ward)) & is_warden_var
+            days = range(7) if problem.presence == "day" else [None]
+            for d in days:
+                if d is not None and not problem.available[wardens, d].any():
+                    continue
+                sel = sel_c & (d_of == d) if d is not None else sel_c
+                label = f"minimum presence: ward {w}" + (f" on {DAY_NAMES[d]}" if d is not None else " this week")
+                groups.append((label, np.flatnonzero(sel), problem.presence_min_visits))
+    parks_police = kinds == "parks_police"
+    if problem.park_min_visits_per_day > 0:
+        for c in np.flatnonzero(ptype == "park"):
+            if cid[c] in whole:
+                continue
+            if not parks_police.any():
+                notes.append(f"park {cid[c]}: no parks police on the roster, so no park presence is required")
+                continue
+            for d in range(7):
+                if not problem.available[parks_police, d].any():
+                    continue
+                sel = (c_of == c) & (d_of == d) & ~is_warden_var
+                groups.append((f"park presence: {cid[c]} on {DAY_NAMES[d]}", np.flatnonzero(sel),
+                               problem.park_min_visits_per_day))
+    return groups
+
+
+def _build(problem: AllocationProblem, *, use_pins: bool = True, use_presence: bool = True,
+           use_on_duty: bool = True, pins: Sequence[Pin] | None = None) -> _Model:
+    A_n = len(problem.agents)
+    S_n = len(problem.shifts)
+    K = problem.dosage.max_visits
+    mpv = problem.dosage.minutes_per_visit
+    notes: list[str] = []
+    xv = eligible_visits(problem)
+    n_x = len(xv)
+    # z: available (a, d, s)
+    z_index = -np.ones((A_n, 7, S_n), np.int64)
+    za, zd, zs = np.nonzero(problem.available)
+    z_index[za, zd, zs] = n_x + np.arange(len(za))
+    n_z = len(za)
+    base = n_x + n_z
+    # v: only for candidates in a far pair for that agent
+    cx = problem.candidates["x"].to_numpy(float)
+    cy = problem.candidates["y"].to_numpy(float)
+    v_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (x var idx, v var idx)
+    pair_v: list[tuple[np.ndarray, np.ndarray]] = []
+    n_v = 0
+    xa_arr, xc_arr, xd_arr, xs_arr = (xv[k].to_numpy() for k in ("a", "c", "d", "s"))
+    by_agent = pd.Series(np.arange(n_x)).groupby(xa_arr).apply(np.asarray).to_dict() if n_x else {}
+    for a, agent in enumerate(problem.agents):
+        if agent.max_pair_distance_m is None or a not in by_agent:
+            continue
+        idx = by_agent[a]
+        cs = np.unique(xc_arr[idx])
+        if len(cs) < 2:
+            continue
+        dx = cx[cs][:, None] - cx[cs][None, :]
+        dy = cy[cs][:, None] - cy[cs][None, :]
+        far = np.triu(np.hypot(dx, dy) > agent.max_pair_distance_m, 1)
+        fi, fj = np.nonzero(far)
+        if len(fi) == 0:
+            continue
+        need = np.unique(np.concatenate([cs[fi], cs[fj]]))
+        sel = idx[np.isin(xc_arr[idx], need)]
+        vidx = base + n_v + np.arange(len(sel))
+        n_v += len(sel)
+        v_rows.append((sel, vidx))
+        # map (c, d, s) -> v index for this agent
+        key = {(int(xc_arr[i]), int(xd_arr[i]), int(xs_arr[i])): int(v) for i, v in zip(sel, vidx)}
+        p1, p2 = [], []
+        for d in range(7):
+            for s in range(S_n):
+                for i, j in zip(cs[fi], cs[fj]):
+                    k1, k2 = key.get((int(i), d, s)), key.get((int(j), d, s))
+                    if k1 is not None and k2 is not None:
+                        p1.append(k1)
+                        p2.append(k2)
+        pair_v.append((np.asarray(p1, np.int64), np.asarray(p2, np.int64)))
+    base_y = base + n_v
+    # y: (c, d, s) reachable with positive value
+    vv = visit_value(problem)  # (C, 7, S, K)
+    reach = np.zeros(problem.value.shape, bool)
+    reach[xc_arr, xd_arr, xs_arr] = True
+    yc, yd, ys = np.nonzero(reach & (problem.value > 0))
+    n_cds = len(yc)
+    n_y = n_cds * K
+    y_keys = np.stack([np.repeat(yc, K), np.repeat(yd, K), np.repeat(ys, K), np.tile(np.arange(K), n_cds)], axis=1) \
+        if n_cds else np.zeros((0, 4), np.int64)
+    n_var = base_y + n_y
+
+    cost = np.zeros(n_var)
+    if n_y:
+        cost[base_y:] = -vv[y_keys[:, 0], y_keys[:, 1], y_keys[:, 2], y_keys[:, 3]]
+    scale = float(np.abs(cost).max()) if n_y else 1.0
+    eps = 1e-7 * max(scale, 1.0)
+    cost[:n_x] = eps  # no useless visits
+    cost[n_x:base] = eps  # no idle duty
+    integrality = np.zeros(n_var, np.uint8)
+    integrality[:base_y] = 1
+    var_lb = np.zeros(n_var)
+    var_ub = np.ones(n_var)
+    # visits that add value: up to K; where the expected value is zero a visit only serves a presence
+    # rule, so at most the number that rule asks for (same optimum, much tighter relaxation)
+    zero_val = problem.value[xc_arr, xd_arr, xs_arr] <= 0
+    presence_need = max(problem.presence_min_visits if problem.presence != "none" else 0,
+                        problem.park_min_visits_per_day)
+    var_ub[:n_x] = np.where(zero_val, min(K, presence_need), K)
+
+    R = _Rows()
+    # shift minutes: mpv * sum_c x <= P z, written with integer rounding (Chvatal-Gomory) as
+    # sum_c x <= floor(P / mpv) z: the same integer plans, a much tighter LP relaxation
+    if n_x:
+        zrow = z_index[xa_arr, xd_arr, xs_arr] - n_x
+        cap = np.floor(np.array([problem.agents[a].patrol_minutes_per_shift for a in za]) / mpv + 1e-9)
+        R.add(np.concatenate([zrow, np.arange(n_z)]), np.concatenate([np.arange(n_x), n_x + np.arange(n_z)]),
+              np.concatenate([np.ones(n_x), -cap]), n_z, -np.inf, 0.0, "shift minutes")
+
+    # weekly hours; when all of an agent's shifts are paid the same, as a rounded count of shifts
+    paid = np.array([problem.shifts[s].paid_hours for s in zs])
+    contracted = np.array([a.contracted_hours_week for a in problem.agents])
+    coef, rhs = paid.copy(), contracted.copy()
+    for a in range(A_n):
+        m_a = za == a
+        if m_a.any() and np.ptp(paid[m_a]) == 0:
+            coef[m_a] = 1.0
+            rhs[a] = np.floor(contracted[a] / paid[m_a][0] + 1e-9)
+    R.add(za, n_x + np.arange(n_z), coef, A_n, -np.inf, rhs, "weekly hours")
+    # one shift a day
+    day_row = za * 7 + zd
+    R.add(day_row, n_x + np.arange(n_z), np.ones(n_z), A_n * 7, -np.inf, 1.0, "one shift a day")
+    # rest between consecutive days
+    pairs = rest_conflicts(problem.shifts, problem.min_rest_hours)
+    ra, rb = [], []
+    for s1, s2 in pairs:
+        for d in range(6):
+            z1, z2 = z_index[:, d, s1], z_index[:, d + 1, s2]
+            ok = (z1 >= 0) & (z2 >= 0)
+            ra.append(z1[ok])
+            rb.append(z2[ok])
+    if ra:
+        r1, r2 = np.concatenate(ra), np.concatenate(rb)
+        nr = len(r1)
+        R.add(np.concatenate([np.arange(nr)] * 2), np.concatenate([r1, r2]), np.ones(2 * nr), nr, -np.inf, 1.0,
+              f"{problem.min_rest_hours:g} h rest between shifts")
+    # v linking and pairwise distance
+    for sel, vidx in v_rows:
+        nr = len(sel)
+        R.add(np.concatenate([np.arange(nr)] * 2), np.concatenate([sel, vidx]),
+              np.concatenate([np.ones(nr), -np.full(nr, float(K))]), nr, -np.inf, 0.0, "visit indicator")
+    for p1, p2 in pair_v:
+        nr = len(p1)
+        R.add(np.concatenate([np.arange(nr)] * 2), np.concatenate([p1, p2]), np.ones(2 * nr), nr, -np.inf, 1.0,
+              "walking distance within a shift")
+    # dosage: sum_k y - sum_a x <= 0 per (c, d, s)
+    if n_cds:
+        cds_row = -np.ones(problem.value.shape, np.int64)
+        cds_row[yc, yd, ys] = np.arange(n_cds)
+        xr = cds_row[xc_arr, xd_arr, xs_arr]
+        okx = xr >= 0
+        R.add(np.concatenate([np.repeat(np.arange(n_cds), K), xr[okx]]),
+              np.concatenate([base_y + np.arange(n_y), np.flatnonzero(okx)]),
+              np.concatenate([np.ones(n_y), -np.ones(int(okx.sum()))]), n_cds, -np.inf, 0.0, "dosage increments")
+    # presence
+    if use_presence:
+        for label, sel, need_visits in _presence_groups(problem, xv, notes):
+            if len(sel) == 0:
+                msg = (f"{label} cannot be met: no eligible patroller can visit any candidate there "
+                       "(check jurisdiction, walking range, availability and exclusions)")
+                raise InfeasibleAllocationError(msg)
+            R.add(np.zeros(len(sel), np.int64), sel, np.ones(len(sel)), 1, float(need_visits), np.inf, label)
+    # wardens on duty
+    if use_on_duty and problem.min_wardens_on_duty > 0:
+        wardens = np.array([a.kind == "warden" for a in problem.agents])
+        for d in range(7):
+            for s in range(S_n):
+                zi = z_index[wardens, d, s]
+                zi = zi[zi >= 0]
+                if len(zi) == 0:
+                    continue
+                label = f"at least {problem.min_wardens_on_duty} wardens on duty {DAY_NAMES[d]} {problem.shifts[s].name}"
+                if len(zi) < problem.min_wardens_on_duty:
+                    msg = f"{label} cannot be met: only {len(zi)} wardens can work that shift"
+                    raise InfeasibleAllocationError(msg)
+                R.add(np.zeros(len(zi), np.int64), zi, np.ones(len(zi)), 1, float(problem.min_wardens_on_duty),
+                      np.inf, label)
+    # pins as lower bounds
+    if use_pins:
+        names = [s.name for s in problem.shifts]
+        aidx = {a: i for i, a in enumerate(problem.agent_ids)}
+        cidx = {c: i for i, c in enumerate(problem.candidate_ids)}
+        lookup = {(int(a), int(c), int(d), int(s)): i for i, (a, c, d, s) in enumerate(zip(xa_arr, xc_arr, xd_arr, xs_arr))}
+        for p in (problem.pins if pins is None else pins):
+            key = (aidx[p.agent_id], cidx[p.candidate_id], p.day, names.index(p.shift))
+            if key not in lookup:
+                msg = f"pin {p.label()} refers to a visit the model cannot make (ineligible)"
+                raise InfeasibleAllocationError(msg)
+            var_lb[lookup[key]] = max(var_lb[lookup[key]], p.visits)
+            var_ub[lookup[key]] = max(var_ub[lookup[key]], var_lb[lookup[key]])
+    # a visit needs its patroller on duty: x <= ub(x) z (tightens the relaxation)
+    if n_x:
+        R.add(np.concatenate([np.arange(n_x)] * 2), np.concatenate([np.arange(n_x), z_index[xa_arr, xd_arr, xs_arr]]),
+              np.concatenate([np.ones(n_x), -var_ub[:n_x]]), n_x, -np.inf, 0.0, "visit needs duty")
+    A, lb, ub = R.matrix(n_var)
+    return _Model(c=cost, A=A, lb=lb, ub=ub, integrality=integrality, var_lb=var_lb, var_ub=var_ub, xv=xv,
+                  z_index=z_index, n_x=n_x, y_keys=y_keys, families=R.fam, notes=notes)
+
+
+def _run(model: _Model, *, time_limit_s: float, mip_rel_gap: float) -> Any:
+    cons = [LinearConstraint(model.A, model.lb, model.ub)] if model.A.shape[0] else []
+    return milp(model.c, constraints=cons, integrality=model.integrality,
+                bounds=Bounds(model.var_lb, model.var_ub),
+                options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "disp": False,
+                         "presolve": True})
+
+
+def _diagnose(problem: AllocationProblem, *, time_limit_s: float) -> str:
+    """Name the constraints behind an infeasible model by re-solving relaxations."""
+    def feasible(**kw: Any) -> bool:
+        try:
+            m = _build(problem, **kw)
+        except InfeasibleAllocationError:
+            return False
+        return _run(m, time_limit_s=time_limit_s, mip_rel_gap=1.0).status in (0, 1)
+
+    if problem.pins and feasible(use_pins=False):
+        kept: list[Pin] = []
+        for p in problem.pins:
+            if feasible(pins=[*kept, p]):
+                kept.append(p)
+                continue
+            fams = []
+            if feasible(pins=[*kept, p], use_presence=False):
+                fams.append("minimum presence per ward/park")
+            if feasible(pins=[*kept, p], use_on_duty=False):
+                fams.append(f"at least {problem.min_wardens_on_duty} wardens on duty per shift")
+            if not fams:
+                fams.append("staff hours and shift rules (weekly hours, one shift a day, rest, shift minutes)")
+            earlier = f" together with pins {[q.label() for q in kept]}" if kept else ""
+            return f"pin {p.label()}{earlier} conflicts with: {' and '.join(fams)}"
+        return "the pins conflict with each other or with the capacity constraints"
+    if feasible(use_pins=False, use_presence=False):
+        return ("minimum presence per ward/park needs more visits than the patrollers' shift minutes and weekly "
+                "hours allow (lower presence_min_visits or use presence='week')")
+    if feasible(use_pins=False, use_on_duty=False):
+        return (f"at least {problem.min_wardens_on_duty} wardens on duty in every shift needs more shifts than the "
+                "wardens' weekly hours allow")
+    return "staff hours and shift rules leave no feasible plan"
+
+
+# ----------------------------------------------------------------------------
+# CCTV
+# ----------------------------------------------------------------------------
+def _cover(px: np.ndarray, py: np.ndarray, sx: np.ndarray, sy: np.ndarray, radius: float) -> sparse.csr_array:
+    """Sparse (points x sites) 0/1: site within ``radius`` of point."""
+    if len(px) == 0 or len(sx) == 0:
+        return sparse.csr_array((len(px), len(sx)))
+    tree = shapely.STRtree(shapely.points(sx, sy))
+    pi, si = tree.query(shapely.points(px, py), predicate="dwithin", distance=radius)
+    return sparse.coo_array((np.ones(len(pi)), (pi, si)), shape=(len(px), len(sx))).tocsr()
+
+
+def site_cameras(cctv: CCTVProblem, *, time_limit_s: float = 30.0, mip_rel_gap: float = 1e-4) -> dict[str, Any]:
+    """Solve the CCTV maximal covering location problem.
+
+    Returns
+    -------
+    dict
+        ``sites`` (chosen site ids, sorted), ``objective`` (harm per week in the
+        counted hours newly covered), ``dual_bound``, ``gap``, ``status``,
+        ``seconds``, ``demand_removed_fixed`` (demand already covered by fixed CCTV).
+
+    Raises
+    ------
+    InfeasibleAllocationError
+        If cameras inside their minimum term outnumber the cameras available.
+    """
+    t0 = time.perf_counter()
+    must = sorted(set(cctv.must_stay))
+    if len(must) > cctv.cameras:
+        msg = (f"camera continuity: {len(must)} cameras are inside their minimum {cctv.min_deployment_weeks}-week "
+               f"term ({must}) but only {cctv.cameras} cameras exist")
+        raise InfeasibleAllocationError(msg)
+    d = cctv.demand
+    px, py, w = d["x"].to_numpy(float), d["y"].to_numpy(float), d["weight"].to_numpy(float)
+    fixed_cov = np.zeros(len(d), bool)
+    if cctv.fixed:
+        fx = np.array([s.x for s in cctv.fixed])
+        fy = np.array([s.y for s in cctv.fixed])
+        fixed_cov = np.asarray(_cover(px, py, fx, fy, cctv.fixed_radius_m).sum(axis=1)).ravel() > 0
+    sid = [s.site_id for s in cctv.sites]
+    sx = np.array([s.x for s in cctv.sites], float)
+    sy = np.array([s.y for s in cctv.sites], float)
+    cov = _cover(px, py, sx, sy, cctv.radius_m)
+    keep = (~fixed_cov) & (w > 0) & (np.asarray(cov.sum(axis=1)).ravel() > 0)
+    cov = cov[np.flatnonzero(keep)]
+    wk = w[keep]
+    n_s, n_u = len(sid), int(keep.sum())
+    out = {"sites": must, "objective": 0.0, "dual_bound": 0.0, "gap": 0.0, "status": "no sites",
+           "seconds": 0.0, "demand_removed_fixed": float(w[fixed_cov].sum()), "n_demand": len(d)}
+    if n_s == 0 or cctv.cameras == 0:
+        out["seconds"] = time.perf_counter() - t0
+        return out
+    deployed_sites = {c.site_id for c in cctv.deployed}
+    eps = 1e-6 * max(float(wk.max()) if n_u else 1.0, 1.0)
+    cost = np.concatenate([[-eps if s in deployed_sites else eps * 1e-3 for s in sid], -wk])
+    rows = sparse.hstack([-cov, sparse.eye_array(n_u)]).tocsr() if n_u else sparse.csr_array((0, n_s))
+    count = sparse.csr_array(np.concatenate([np.ones(n_s), np.zeros(n_u)])[None, :])
+    A = sparse.vstack([rows, count]).tocsr()
+    lb = np.concatenate([np.full(n_u, -np.inf), [-np.inf]])
+    ub = np.concatenate([np.zeros(n_u), [float(cctv.cameras)]])
+    var_lb = np.zeros(n_s + n_u)
+    for s in must:
+        var_lb[sid.index(s)] = 1.0
+    integrality = np.concatenate([np.ones(n_s, np.uint8), np.zeros(n_u, np.uint8)])
+    res = milp(cost, constraints=[LinearConstraint(A, lb, ub)], integrality=integrality,
+               bounds=Bounds(var_lb, np.ones(n_s + n_u)),
+               options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "disp": False})
+    if res.x is None:
+        msg = f"CCTV siting found no solution: {res.message}"
+        raise InfeasibleAllocationError(msg)
+    chosen = np.flatnonzero(res.x[:n_s] > 0.5)
+    covered = np.asarray(cov[:, chosen].sum(axis=1)).ravel() > 0 if n_u else np.zeros(0, bool)
+    out.update(sites=sorted(sid[i] for i in chosen), objective=float(wk[covered].sum()),
+               dual_bound=float(-res.mip_dual_bound) if res.mip_dual_bound is not None else float("nan"),
+               gap=float(res.mip_gap) if res.mip_gap is not None else float("nan"),
+               status="optimal" if res.status == 0 else str(res.message), seconds=time.perf_counter() - t0)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# solve and explain
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Allocation:
+    """A solved week: assignments with reasons, unassigned candidates with reasons, and solver figures."""
+
+    assignments: pd.DataFrame
+    duty: pd.DataFrame
+    unassigned: pd.DataFrame
+    cameras: pd.DataFrame
+    objective: float
+    dual_bound: float
+    gap: float
+    status: str
+    build_seconds: float
+    solve_seconds: float
+    cctv_objective: float
+    cctv: dict[str, Any]
+    harm_covered: float
+    size: dict[str, int]
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plan."""
+        def recs(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+                    for r in df.to_dict(orient="records")]
+        return {"objective": self.objective, "dual_bound": self.dual_bound, "gap": self.gap, "status": self.status,
+                "harm_covered": self.harm_covered, "cctv_objective": self.cctv_objective,
+                "timings_s": {"build": self.build_seconds, "solve": self.solve_seconds,
+                              "cctv": self.cctv.get("seconds", 0.0)},
+                "model_size": self.size, "notes": list(self.notes), "assignments": recs(self.assignments),
+                "duty": recs(self.duty), "unassigned": recs(self.unassigned), "cameras": recs(self.cameras),
+                "cctv": {k: v for k, v in self.cctv.items()}}
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+
+
+def explain(problem: AllocationProblem, visits: pd.DataFrame, duty: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assignments with reasons and unassigned candidates with reasons.
+
+    ``visits`` has model indices ``a, c, d, s, n`` (n >= 1); ``duty`` has ``a, d, s``.
+    Shared by the MILP and the greedy baseline.
+    """
+    cands = problem.candidates
+    vv = visit_value(problem)
+    cover = problem.dosage.visit_cover_share
+    m = np.asarray(problem.dosage.marginal_values)
+    K = len(m)
+    names = [s.name for s in problem.shifts]
+    pinned = {(p.agent_id, p.candidate_id, p.day, p.shift) for p in problem.pins}
+    v = visits.sort_values(["c", "d", "s", "a"], kind="stable").reset_index(drop=True)
+    rows = []
+    rank_used: dict[tuple[int, int, int], int] = {}
+    for r in v.itertuples(index=False):
+        a, c, d, s, n = int(r.a), int(r.c), int(r.d), int(r.s), int(r.n)
+        k0 = rank_used.get((c, d, s), 0)
+        ks = list(range(k0, k0 + n))
+        rank_used[(c, d, s)] = k0 + n
+        marg = [float(vv[c, d, s, k]) if k < K else 0.0 for k in ks]
+        cand = cands.iloc[c]
+        agent = problem.agents[a]
+        ptype = str(cand["place_type"])
+        reasons = []
+        if (agent.agent_id, cand["candidate_id"], d, names[s]) in pinned:
+            reasons.append("pinned by the chair")
+        if sum(marg) <= 0:
+            if ptype == "park":
+                reasons.append("required by daily park presence")
+            else:
+                reasons.append("required by minimum ward presence (no expected harm here)")
+        why = (f"priority {_fmt(float(cand['priority']))}/week (harm {_fmt(float(cand['expected_harm_week']))}"
+               f" x trend {float(cand.get('trend_multiplier', 1.0)):g} x concern {float(cand.get('concern_multiplier', 1.0)):g})"
+               f"; trend: {cand.get('trend_class') or 'not available'}"
+               f"; categories: {cand.get('top_categories') or 'none recorded'}"
+               f"; expected harm this shift {_fmt(float(problem.harm[c, d, s]))}"
+               f"; visit{'s' if n > 1 else ''} {', '.join(str(k + 1) for k in ks)} here this shift, "
+               f"marginal value {', '.join(_fmt(x) for x in marg)}")
+        if cand.get("concerns"):
+            why += f"; concerns: {cand['concerns']}"
+        if reasons:
+            why += "; " + "; ".join(reasons)
+        rows.append({"agent_id": agent.agent_id, "kind": agent.kind, "candidate_id": cand["candidate_id"],
+                     "place_type": ptype, "ward_code": cand["ward_code"], "day": DAY_NAMES[d],
+                     "date": problem.dates[d].isoformat(), "shift": names[s], "visits": n,
+                     "minutes": n * problem.dosage.minutes_per_visit,
+                     "expected_harm_shift": float(problem.harm[c, d, s]),
+                     "harm_covered": float(problem.harm[c, d, s] * cover * m[[k for k in ks if k < K]].sum()),
+                     "value": float(sum(marg)), "marginal_values": [round(x, 4) for x in marg], "why": why})
+    cols = ["agent_id", "kind", "candidate_id", "place_type", "ward_code", "day", "date", "shift", "visits",
+            "minutes", "expected_harm_shift", "harm_covered", "value", "marginal_values", "why"]
+    assign = pd.DataFrame(rows, columns=cols)
+    if len(assign):
+        assign = assign.sort_values(["agent_id", "date", "shift", "candidate_id"], kind="stable").reset_index(drop=True)
+    # unassigned
+    visited = set(v["c"].astype(int)) if len(v) else set()
+    elig = _eligible_matrix(problem)
+    whole = {e.candidate_id for e in problem.exclusions if e.whole()}
+    # lowest marginal value actually used by each agent
+    low_by_agent: dict[int, float] = {}
+    for r in v.itertuples(index=False):
+        k_hi = min(rank_used.get((int(r.c), int(r.d), int(r.s)), 1), K) - 1
+        val = float(vv[int(r.c), int(r.d), int(r.s), max(k_hi, 0)])
+        if val > 0:
+            low_by_agent[int(r.a)] = min(low_by_agent.get(int(r.a), np.inf), val)
+    urows = []
+    for c in range(len(cands)):
+        if c in visited:
+            continue
+        cand = cands.iloc[c]
+        cid = str(cand["candidate_id"])
+        if cid in whole:
+            reason = "excluded by the chair"
+        elif not elig[:, c].any():
+            juris = [a for a in range(len(problem.agents)) if cand["place_type"] in problem.agents[a].jurisdiction]
+            if not juris:
+                reason = (f"outside every patroller's jurisdiction (no one on the roster patrols "
+                          f"{cand['place_type']} places)")
+            else:
+                reason = "out of walking range of every eligible patroller: " + \
+                    _ineligible_reason(problem, juris[0], c).split(" and outside")[0] + " (nearest-listed patroller)"
+        elif float(problem.value[c].max()) <= 0:
+            reason = "no expected harm in the patrolled shifts, and no presence rule required a visit"
+        else:
+            best = float(vv[c, :, :, 0].max())
+            rivals = [low_by_agent[a] for a in np.flatnonzero(elig[:, c]) if a in low_by_agent]
+            if rivals:
+                reason = (f"lower marginal value: its best first visit is worth {_fmt(best)}, below the lowest "
+                          f"marginal value ({_fmt(min(rivals))}) among the visits its eligible patrollers were given")
+            else:
+                reason = (f"its best first visit is worth {_fmt(best)}, but its eligible patrollers had no capacity "
+                          "left (hours, shift minutes or walking distance from their other patches)")
+        urows.append({"candidate_id": cid, "place_type": cand["place_type"], "ward_code": cand["ward_code"],
+                      "priority": float(cand["priority"]), "reason": reason})
+    unassigned = pd.DataFrame(urows, columns=["candidate_id", "place_type", "ward_code", "priority", "reason"])
+    return assign, unassigned
+
+
+def coverage_value(problem: AllocationProblem, visits: pd.DataFrame) -> tuple[float, float]:
+    """(priority-weighted value, harm covered) of visits (model indices ``c, d, s, n``)."""
+    if len(visits) == 0:
+        return 0.0, 0.0
+    n = np.zeros(problem.value.shape, np.int64)
+    np.add.at(n, (visits["c"].to_numpy(int), visits["d"].to_numpy(int), visits["s"].to_numpy(int)),
+              visits["n"].to_numpy(int))
+    m = np.asarray(problem.dosage.marginal_values)
+    cum = np.concatenate([[0.0], np.cumsum(m)])
+    eff = cum[np.minimum(n, len(m))] * problem.dosage.visit_cover_share
+    return float((problem.value * eff).sum()), float((problem.harm * eff).sum())
+
+
+def _cameras_frame(problem: AllocationProblem, res: dict[str, Any]) -> pd.DataFrame:
+    cctv = problem.cctv
+    cols = ["camera_id", "site_id", "x", "y", "status", "site_source"]
+    if cctv is None:
+        return pd.DataFrame(columns=cols)
+    site = {s.site_id: s for s in cctv.sites}
+    chosen = list(res["sites"])
+    rows = []
+    used_cams = set()
+    for cam in sorted(cctv.deployed, key=lambda c: c.camera_id):
+        if cam.site_id in chosen:
+            status = ("stays: inside its minimum term" if cam.site_id in cctv.must_stay else "kept in place")
+            s = site[cam.site_id]
+            rows.append({"camera_id": cam.camera_id, "site_id": s.site_id, "x": s.x, "y": s.y, "status": status,
+                         "site_source": s.source})
+            used_cams.add(cam.camera_id)
+            chosen.remove(cam.site_id)
+    free = [c.camera_id for c in sorted(cctv.deployed, key=lambda c: c.camera_id) if c.camera_id not in used_cams]
+    free += [f"CAM{k + 1:02d}" for k in range(cctv.cameras) if f"CAM{k + 1:02d}" not in {c.camera_id for c in cctv.deployed}]
+    for sid_ in chosen:
+        s = site[sid_]
+        cam_id = free.pop(0) if free else "unassigned"
+        rows.append({"camera_id": cam_id, "site_id": sid_, "x": s.x, "y": s.y,
+                     "status": f"new: request now, live after {cctv.lead_time_weeks} week(s) lead time "
+                               f"(Surveillance Camera Code / DPIA check first)", "site_source": s.source})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def solve(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap: float = 0.01,
+          fallback_greedy: bool = True) -> Allocation:
+    """Solve the week's allocation with HiGHS (:func:`scipy.optimize.milp`) and explain it.
+
+    Parameters
+    ----------
+    problem
+        From :func:`build_problem`.
+    time_limit_s
+        Wall-clock limit for the patrol MILP (and again for the CCTV MILP).
+    mip_rel_gap
+        Stop when the relative gap between the best plan and the bound is at most this.
+    fallback_greedy
+        When the time limit stops the solver, return the greedy plan if it is
+        better than the solver's incumbent (the bound and gap then refer to it).
+
+    Returns
+    -------
+    Allocation
+        ``objective`` is the priority-weighted expected harm covered per week,
+        ``dual_bound`` the solver's bound on it and ``gap`` the relative gap.
+
+    Raises
+    ------
+    InfeasibleAllocationError
+        If pins or requirements cannot be met; the message names the pins and
+        the constraint families in conflict (found by pre-checks, or by
+        re-solving without pins and adding them back one at a time).
+    TaskingError
+        If the solver stops at the time limit without any feasible plan.
+    """
+    if not time_limit_s > 0 or not 0 <= mip_rel_gap < 1:
+        msg = f"time_limit_s ({time_limit_s!r}) must be > 0 and mip_rel_gap ({mip_rel_gap!r}) in [0, 1)"
+        raise TaskingError(msg)
+    _precheck_pins(problem)
+    t0 = time.perf_counter()
+    model = _build(problem)
+    t1 = time.perf_counter()
+    res = _run(model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    t2 = time.perf_counter()
+    if res.status == 2:
+        why = _diagnose(problem, time_limit_s=time_limit_s)
+        msg = f"no feasible plan for {problem.week}: {why}"
+        raise InfeasibleAllocationError(msg)
+    if res.x is None:
+        msg = (f"the solver stopped ({res.message}) before finding any feasible plan; "
+               f"raise time_limit_s (was {time_limit_s:g} s)")
+        raise TaskingError(msg)
+    dual = -float(res.mip_dual_bound) if res.mip_dual_bound is not None else float("nan")
+    size = {"variables": len(model.c), "integer_variables": int(model.integrality.sum()),
+            "constraints": int(model.A.shape[0]), "nonzeros": int(model.A.nnz), "visit_variables": int(model.n_x),
+            "nodes": int(res.mip_node_count or 0)}
+    xsol = np.rint(res.x[:model.n_x]).astype(int)
+    xv = model.xv
+    pos = xsol > 0
+    visits = pd.DataFrame({"a": xv["a"].to_numpy()[pos], "c": xv["c"].to_numpy()[pos], "d": xv["d"].to_numpy()[pos],
+                           "s": xv["s"].to_numpy()[pos], "n": xsol[pos]})
+    zsol = np.rint(res.x[model.n_x:model.n_x + int((model.z_index >= 0).sum())]).astype(int)
+    za, zd, zs = np.nonzero(problem.available)
+    on = zsol > 0
+    duty_idx = pd.DataFrame({"a": za[on], "d": zd[on], "s": zs[on]})
+    # duty implied by visits (robust to rounding)
+    extra = visits[["a", "d", "s"]].drop_duplicates()
+    duty_idx = pd.concat([duty_idx, extra]).drop_duplicates().sort_values(["a", "d", "s"]).reset_index(drop=True)
+    value, harm_cov = coverage_value(problem, visits)
+    status = (f"optimal within mip_rel_gap {mip_rel_gap:g}" if res.status == 0 else f"stopped: {res.message}")
+    notes = list(problem.notes) + list(model.notes)
+    if res.status != 0 and fallback_greedy:
+        # scipy's milp takes no starting solution: when the time limit stops the search early, keep
+        # the greedy plan if it is better (so a returned plan is never worse than the baseline)
+        from .greedy import greedy  # local import: greedy imports this module
+
+        g = greedy(problem)
+        if g.complete and g.objective > value:
+            notes.append(f"the solver stopped at the time limit with a plan worth {value:.4g}; the greedy plan "
+                         f"({g.objective:.4g}) is returned instead and the bound still applies")
+            status += "; greedy plan kept (better than the solver's incumbent)"
+            visits, duty_idx, value, harm_cov = g.visits, g.duty_index, g.objective, g.harm_covered
+    assign, unassigned = explain(problem, visits, duty_idx)
+    duty = _duty_frame(problem, duty_idx, visits)
+    cctv_res: dict[str, Any] = {"objective": 0.0, "seconds": 0.0, "sites": [], "status": "not requested"}
+    if problem.cctv is not None:
+        cctv_res = site_cameras(problem.cctv, time_limit_s=time_limit_s)
+        cctv_res["notes"] = list(problem.cctv.notes)
+    cams = _cameras_frame(problem, cctv_res)
+    # gap of the returned plan against the solver's bound, in the objective's own units
+    # (HiGHS's own mip_gap also counts the tiny tie-breaking terms)
+    gap = max(dual - value, 0.0) / max(abs(value), 1e-12) if np.isfinite(dual) else float("nan")
+    return Allocation(assignments=assign, duty=duty, unassigned=unassigned, cameras=cams, objective=value,
+                      dual_bound=dual, gap=gap, status=status,
+                      build_seconds=t1 - t0, solve_seconds=t2 - t1, cctv_objective=float(cctv_res["objective"]),
+                      cctv=cctv_res, harm_covered=harm_cov, size=size, notes=tuple(notes))
+
+
+def _duty_frame(problem: AllocationProblem, duty_idx: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    names = [s.name for s in problem.shifts]
+    used = visits.groupby(["a", "d", "s"])["n"].sum() if len(visits) else pd.Series(dtype=float)
+    rows = []
+    for r in duty_idx.itertuples(index=False):
+        a, d, s = int(r.a), int(r.d), int(r.s)
+        n = int(used.get((a, d, s), 0)) if len(used) else 0
+        rows.append({"agent_id": problem.agents[a].agent_id, "day": DAY_NAMES[d], "date": problem.dates[d].isoformat(),
+                     "shift": names[s], "tasked_minutes": n * problem.dosage.minutes_per_visit,
+                     "patrol_minutes": problem.agents[a].patrol_minutes_per_shift})
+    return pd.DataFrame(rows, columns=["agent_id", "day", "date", "shift", "tasked_minutes", "patrol_minutes"])
+
+
+def with_pins(problem: AllocationProblem, pins: Sequence[Pin]) -> AllocationProblem:
+    """A copy of ``problem`` with other pins (for what-if re-solves)."""
+    return replace(problem, pins=tuple(pins))
