@@ -160,23 +160,35 @@ def density_clusters(incidents: pd.DataFrame | gpd.GeoDataFrame, *,
         raise SchemaError(msg)
     rows = []
     half = eps_m / 2
-    for cid in range(int(labels.max()) + 1 if (labels >= 0).any() else 0):
-        m = labels == cid
-        pts = shapely.points(x[m], y[m])
-        uniq = np.unique(np.column_stack([x[m], y[m]]), axis=0)
+    n_clusters = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    inside = np.flatnonzero(labels >= 0)
+    # one pass over clustered incidents: (cluster, category) counts and the points of each cluster
+    cat_names, cat_code = np.unique(cats[inside].astype(str), return_inverse=True)
+    tab = np.zeros((n_clusters, len(cat_names)), dtype=np.int64)
+    np.add.at(tab, (labels[inside], np.asarray(cat_code).ravel()), 1)
+    order = inside[np.argsort(labels[inside], kind="stable")]
+    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
+    harm = np.bincount(labels[inside], weights=w[inside], minlength=n_clusters) if w is not None else None
+    for cid in range(n_clusters):
+        idx = order[bounds[cid]:bounds[cid + 1]]
+        uniq = np.unique(np.column_stack([x[idx], y[idx]]), axis=0)
         if polygon == "hull":
-            geom = shapely.convex_hull(shapely.multipoints(pts)).buffer(half)
+            geom = shapely.convex_hull(shapely.multipoints(uniq)).buffer(half)
         else:
             geom = shapely.union_all(shapely.buffer(shapely.points(uniq), half))
-        vc = pd.Series(cats[m]).value_counts()
-        share = vc / vc.sum()
-        row = {"cluster_id": cid, "n_incidents": int(m.sum()), "n_locations": len(uniq),
-               "area_m2": float(geom.area), "density_per_ha": float(m.sum() / (geom.area / 1e4)),
-               "dominant_category": str(vc.index[0]), "dominant_share": float(share.iloc[0]),
-               "top_categories": "; ".join(f"{c} {s:.0%}" for c, s in share.head(top_categories).items()),
+        counts = tab[cid]
+        # most incidents first; ties in alphabetical order of category (stable sort of sorted names)
+        top = np.argsort(-counts, kind="stable")
+        top = top[counts[top] > 0]
+        share = counts[top] / len(idx)
+        row = {"cluster_id": cid, "n_incidents": len(idx), "n_locations": len(uniq),
+               "area_m2": float(geom.area), "density_per_ha": float(len(idx) / (geom.area / 1e4)),
+               "dominant_category": str(cat_names[top[0]]), "dominant_share": float(share[0]),
+               "top_categories": "; ".join(f"{cat_names[c]} {s:.0%}"
+                                           for c, s in zip(top[:top_categories], share[:top_categories], strict=True)),
                "geometry": geom}
-        if w is not None:
-            row["harm"] = float(w[m].sum())
+        if harm is not None:
+            row["harm"] = float(harm[cid])
         rows.append(row)
     cols = ["cluster_id", "n_incidents", "n_locations", "area_m2", "density_per_ha", "dominant_category",
             "dominant_share", "top_categories"] + (["harm"] if w is not None else [])

@@ -69,7 +69,7 @@ from ..trends import (
     benjamini_hochberg,
     classify_emerging,
     gistar_by_period,
-    mann_kendall,
+    mann_kendall_rows,
 )
 from .getis_ord import (
     _w_from_sparse,
@@ -264,7 +264,7 @@ def emerging_hotspots(counts: pd.DataFrame, units: gpd.GeoDataFrame, *,
         sig = np.column_stack([benjamini_hochberg(pz[:, t], alpha=alpha) for t in range(n_periods)])
     else:
         sig = pz <= alpha
-    trend = np.array([mann_kendall(row) for row in z]) if len(z) else np.zeros((0, 3))
+    trend = mann_kendall_rows(np.nan_to_num(z, nan=0.0)) if len(z) else np.zeros((0, 3))
 
     out = units.copy()
     out["trend_class"] = classes.astype(object)

@@ -135,3 +135,34 @@ def test_gistar_by_period_finds_a_growing_cluster() -> None:
     assert p1[24, 0] == pytest.approx(0.01)  # most extreme of 99 permutations: (0 + 1) / 100
     with pytest.raises(SchemaError, match="units"):
         gistar_by_period(counts[:10], w)
+
+
+def test_vectorised_gistar_equals_esda_per_period() -> None:
+    """The analytic path is one sparse product; it must equal esda's G_Local Zs period by period."""
+    from esda.getisord import G_Local
+
+    w = lat2W(9, 8, rook=False)  # queen lattice, no self-weights: Gi* adds them
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(1.5, (72, 6)).astype(float)
+    counts[:, 5] = 0.0  # a period with no variation: z = 0, p = 1
+    counts[[10, 11, 19], 3] += 9
+    z, p = gistar_by_period(counts, w)
+    for t in range(5):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = G_Local(counts[:, t], w, transform="B", star=True, permutations=0)
+        assert np.allclose(z[:, t], np.asarray(ref.Zs), atol=1e-12)
+        assert np.allclose(p[:, t], 2 * stats.norm.sf(np.abs(np.asarray(ref.Zs))), atol=1e-12)
+    assert np.all(z[:, 5] == 0) and np.all(p[:, 5] == 1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mann_kendall_rows_equals_the_scalar_test(seed: int) -> None:
+    from spatial.trends import mann_kendall_rows
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, (40, 11)).astype(float)  # many ties
+    x[0] = 2.0  # constant row
+    rows = mann_kendall_rows(x)
+    for i in range(len(x)):
+        assert rows[i] == pytest.approx(np.array(mann_kendall(x[i])), abs=1e-12)
