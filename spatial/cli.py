@@ -188,9 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli_hotspots.add_parser(sub)
     cli_forecast.add_parsers(sub)
 
-    from tasking import cli_allocate
+    from tasking import cli_allocate, cli_recommend
 
     cli_allocate.add_parser(sub)
+    cli_recommend.add_parser(sub)
     return parser
 
 
