@@ -87,6 +87,7 @@ __all__ = [
     "AllocationProblem",
     "CCTVProblem",
     "Exclusion",
+    "PatrolSolution",
     "Pin",
     "Presence",
     "build_cctv_problem",
@@ -94,6 +95,7 @@ __all__ = [
     "coverage_value",
     "eligible_visits",
     "explain",
+    "finish",
     "iso_week_dates",
     "rest_conflicts",
     "site_cameras",
@@ -1174,6 +1176,29 @@ def solve(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap
         msg = f"time_limit_s ({time_limit_s!r}) must be > 0 and mip_rel_gap ({mip_rel_gap!r}) in [0, 1)"
         raise TaskingError(msg)
     _precheck_pins(problem)
+    sol = _solve_patrol(problem, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, fallback_greedy=fallback_greedy)
+    return finish(problem, sol, time_limit_s=time_limit_s)
+
+
+@dataclass
+class PatrolSolution:
+    """The patrol part of a solved week, in model indices (before explanations and CCTV)."""
+
+    visits: pd.DataFrame  # a, c, d, s, n
+    duty_idx: pd.DataFrame  # a, d, s
+    value: float
+    harm_covered: float
+    dual_bound: float
+    status: str
+    size: dict[str, int]
+    notes: list[str]
+    build_seconds: float
+    solve_seconds: float
+
+
+def _solve_patrol(problem: AllocationProblem, *, time_limit_s: float, mip_rel_gap: float,
+                  fallback_greedy: bool = True) -> PatrolSolution:
+    """Build and solve the patrol MILP (pins already pre-checked)."""
     t0 = time.perf_counter()
     model = _build(problem)
     t1 = time.perf_counter()
@@ -1217,6 +1242,13 @@ def solve(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap
                          f"({g.objective:.4g}) is returned instead and the bound still applies")
             status += "; greedy plan kept (better than the solver's incumbent)"
             visits, duty_idx, value, harm_cov = g.visits, g.duty_index, g.objective, g.harm_covered
+    return PatrolSolution(visits=visits, duty_idx=duty_idx, value=value, harm_covered=harm_cov, dual_bound=dual,
+                          status=status, size=size, notes=notes, build_seconds=t1 - t0, solve_seconds=t2 - t1)
+
+
+def finish(problem: AllocationProblem, sol: PatrolSolution, *, time_limit_s: float) -> Allocation:
+    """Explanations, CCTV siting and the gap for a patrol solution: the :class:`Allocation`."""
+    visits, duty_idx, value, harm_cov, dual = sol.visits, sol.duty_idx, sol.value, sol.harm_covered, sol.dual_bound
     assign, unassigned = explain(problem, visits, duty_idx)
     duty = _duty_frame(problem, duty_idx, visits)
     cctv_res: dict[str, Any] = {"objective": 0.0, "seconds": 0.0, "sites": [], "status": "not requested"}
@@ -1228,9 +1260,10 @@ def solve(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap
     # (HiGHS's own mip_gap also counts the tiny tie-breaking terms)
     gap = max(dual - value, 0.0) / max(abs(value), 1e-12) if np.isfinite(dual) else float("nan")
     return Allocation(assignments=assign, duty=duty, unassigned=unassigned, cameras=cams, objective=value,
-                      dual_bound=dual, gap=gap, status=status,
-                      build_seconds=t1 - t0, solve_seconds=t2 - t1, cctv_objective=float(cctv_res["objective"]),
-                      cctv=cctv_res, harm_covered=harm_cov, size=size, notes=tuple(notes))
+                      dual_bound=dual, gap=gap, status=sol.status,
+                      build_seconds=sol.build_seconds, solve_seconds=sol.solve_seconds,
+                      cctv_objective=float(cctv_res["objective"]),
+                      cctv=cctv_res, harm_covered=harm_cov, size=sol.size, notes=tuple(sol.notes))
 
 
 def _duty_frame(problem: AllocationProblem, duty_idx: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
