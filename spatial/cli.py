@@ -188,10 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     cli_hotspots.add_parser(sub)
     cli_forecast.add_parsers(sub)
 
-    from tasking import cli_allocate, cli_recommend
+    from tasking import cli_allocate, cli_meeting, cli_recommend
 
     cli_allocate.add_parser(sub)
     cli_recommend.add_parser(sub)
+    cli_meeting.add_parser(sub)
     return parser
 
 

@@ -166,7 +166,7 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
         "candidates": [
             {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
             for r in cands.drop(columns="geometry")[
-                ["candidate_id", "place_type", "name", "ward_code", "x", "y", "source", "n_incidents",
+                ["candidate_id", "place_type", "name", "ward_code", "x", "y", "source", "cells", "n_incidents",
                  "expected_harm_week", "top_categories", "trend_class", "concerns", "priority"]
                 + [f"harm_{s.name}" for s in roster.shifts]].to_dict(orient="records")],
         "inputs": {"roster": roster.source, "hotspot_method": method, "hotspot_share": hotspot_share,

@@ -10,11 +10,12 @@ same metadata serves both back ends.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData,
+    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData,
     String, Table, Text, UniqueConstraint,
 )
 
-__all__ = ["metadata", "incidents", "ingests", "quarantine", "area_counts", "area_layers", "TIME"]
+__all__ = ["metadata", "incidents", "ingests", "quarantine", "area_counts", "area_layers", "TIME",
+           "meetings", "plan_versions", "approvals", "decisions", "patrol_logs", "review_notes", "export_audit"]
 
 metadata = MetaData()
 
@@ -101,4 +102,126 @@ area_layers = Table(
     Column("name", Text),
     Column("properties", Text),  # JSON
     Column("geom_wkb", Text, nullable=False),  # hex WKB, EPSG:27700
+)
+
+
+# ----------------------------------------------------------------------------
+# Meeting records (migration 0002): the weekly tasking meeting, its plan
+# versions, approvals, decisions, patrol logs, review notes and the export
+# audit.  Written and read only through tasking/records.py.  Plans are stored
+# as canonical JSON text (sorted keys) with the sha256 of their content.
+# ----------------------------------------------------------------------------
+meetings = Table(
+    "meetings", metadata,
+    Column("meeting_id", Integer, primary_key=True, autoincrement=True),
+    Column("week", String(8), nullable=False),  # ISO week YYYY-Www
+    Column("borough", String(12), nullable=False),  # GSS code, e.g. E09000020
+    Column("chair", String(120), nullable=False),
+    Column("held_at", TIME),
+    Column("status", String(12), nullable=False),  # draft | approved | reviewed
+    Column("notes", Text),
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    UniqueConstraint("borough", "week", name="uq_meetings_borough_week"),
+    CheckConstraint("status IN ('draft', 'approved', 'reviewed')", name="ck_meetings_status"),
+)
+
+plan_versions = Table(
+    "plan_versions", metadata,
+    Column("version_id", Integer, primary_key=True, autoincrement=True),
+    Column("meeting_id", Integer, ForeignKey("meetings.meeting_id"), nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, ... per meeting
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("plan_json", Text, nullable=False),
+    Column("plan_sha256", String(64), nullable=False),
+    Column("objective", Float),
+    Column("dual_bound", Float),
+    Column("gap", Float),
+    Column("pins_json", Text, nullable=False),  # JSON list of the chair's pins
+    Column("exclusions_json", Text, nullable=False),  # JSON list of exclusions
+    Column("note", Text),
+    UniqueConstraint("meeting_id", "version", name="uq_plan_versions_meeting_version"),
+)
+
+approvals = Table(
+    "approvals", metadata,
+    Column("approval_id", Integer, primary_key=True, autoincrement=True),
+    Column("meeting_id", Integer, ForeignKey("meetings.meeting_id"), nullable=False),
+    Column("version_id", Integer, ForeignKey("plan_versions.version_id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("plan_sha256", String(64), nullable=False),  # what exactly was approved
+    Column("approved_by", String(120), nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("approved_at", TIME, nullable=False),
+    Column("note", Text),
+    UniqueConstraint("version_id", name="uq_approvals_version"),
+)
+
+decisions = Table(
+    "decisions", metadata,
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    Column("meeting_id", Integer, ForeignKey("meetings.meeting_id"), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("owner", String(120), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("candidate_id", String(60)),
+    Column("status", String(12), nullable=False),  # open | done | dropped
+    Column("outcome", Text),
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("updated_at", TIME, nullable=False),
+    Column("updated_by", String(120), nullable=False),
+    CheckConstraint("status IN ('open', 'done', 'dropped')", name="ck_decisions_status"),
+    Index("ix_decisions_meeting", "meeting_id"),
+)
+
+patrol_logs = Table(
+    "patrol_logs", metadata,
+    Column("log_id", Integer, primary_key=True, autoincrement=True),
+    Column("meeting_id", Integer, ForeignKey("meetings.meeting_id"), nullable=False),
+    Column("version_id", Integer, ForeignKey("plan_versions.version_id")),  # approved plan checked against
+    Column("agent_id", String(60), nullable=False),
+    Column("candidate_id", String(60), nullable=False),
+    Column("patrol_date", Date, nullable=False),
+    Column("shift", String(40), nullable=False),
+    Column("visits", Integer, nullable=False),
+    Column("minutes", Float, nullable=False),
+    Column("planned", Boolean, nullable=False),
+    Column("planned_visits", Integer),  # visits in the approved plan for that agent, place, date and shift
+    Column("match_note", Text, nullable=False),  # why it is planned or unplanned
+    Column("logged_at", TIME, nullable=False),
+    Column("logged_by", String(120), nullable=False),
+    Column("note", Text),
+    Index("ix_patrol_logs_meeting", "meeting_id"),
+)
+
+review_notes = Table(
+    "review_notes", metadata,
+    Column("note_id", Integer, primary_key=True, autoincrement=True),
+    Column("meeting_id", Integer, ForeignKey("meetings.meeting_id"), nullable=False),
+    Column("section", String(40), nullable=False),  # outcome | delivery | displacement | general
+    Column("candidate_id", String(60)),
+    Column("text", Text, nullable=False),
+    Column("author", String(120), nullable=False),
+    Column("created_at", TIME, nullable=False),
+)
+
+export_audit = Table(
+    "export_audit", metadata,
+    Column("export_id", Integer, primary_key=True, autoincrement=True),
+    Column("exported_by", String(120), nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("exported_at", TIME, nullable=False),
+    Column("kind", String(10), nullable=False),  # pdf | html | csv | geojson
+    Column("week", String(8)),
+    Column("meeting_id", Integer, ForeignKey("meetings.meeting_id")),
+    Column("version", Integer),
+    Column("plan_sha256", String(64)),
+    Column("file_name", Text, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("file_bytes", BigInteger, nullable=False),
+    Column("row_counts", Text, nullable=False),  # JSON {section: rows}
+    Column("includes_sensitive_aggregates", Boolean, nullable=False),
+    CheckConstraint("kind IN ('pdf', 'html', 'csv', 'geojson')", name="ck_export_audit_kind"),
 )

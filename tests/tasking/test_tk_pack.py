@@ -1,0 +1,288 @@
+"""The tasking pack and the plan exports, on a real plan from bundled police.uk data (one month of RBKC)
+and on a hand-made plan: self-contained HTML in NIM order, PDF, CSV and GeoJSON row counts and
+coordinates, small sensitive counts suppressed, every export audited."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import _tk_plans as P
+import pandas as pd
+import pytest
+import shapely
+from _pgserver import require_in_ci
+
+from spatial.store import connect
+from tasking import records as R
+from tasking._errors import TaskingError
+from tasking.pack import build_pack, export_pack, pack_html, plan_csv, plan_geojson, suppress_counts
+
+REPO = Path(__file__).resolve().parents[2]
+SECTIONS = ["1. Summary", "2. Hotspots and priorities", "3. Assignments by agent, day and shift",
+            "4. Places not assigned", "5. Deployable CCTV moves", "6. Designing Out Crime recommendations",
+            "7. Decisions and actions", "8. Last week's review"]
+# any way an HTML page can make the browser fetch something from elsewhere
+EXTERNAL = re.compile(r"""(?:src|href|srcset|action|data)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|"""
+                      r"""@import|<script|<link|<iframe|<object|<embed""", re.I)
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory) -> dict:
+    """A store holding RBKC June 2018 (police.uk API) and a plan allocated from it."""
+    from spatial.cli import main as spatial_main
+    from tasking.cli_allocate import add_parser
+
+    tmp = tmp_path_factory.mktemp("pack")
+    url = f"sqlite:///{tmp / 'hotspot.sqlite'}"
+    rc = spatial_main(["--database", url, "ingest", str(REPO / "data" / "policeuk" / "rbkc_api_2018-06"), "--quiet"])
+    assert rc == 0
+    p = argparse.ArgumentParser()
+    p.add_argument("--database")
+    p.add_argument("--data-dir")
+    add_parser(p.add_subparsers(dest="command"))
+    out = tmp / "plan.json"
+    args = p.parse_args(["--database", url, "allocate", "--week", P.WEEK, "--time-limit", "10", "--out", str(out)])
+    assert args.func(args) == 0
+    return {"url": url, "plan": json.loads(out.read_text(encoding="utf-8")), "plan_path": out}
+
+
+def _agent_sections(page: str) -> dict[str, str]:
+    """The HTML of each agent's assignment table, by agent id."""
+    part = page.split("<h2>3. Assignments")[1].split("<h2>4.")[0]
+    out = {}
+    for chunk in part.split("<h3>")[1:]:
+        agent = chunk.split(" ", 1)[0]
+        out[agent] = chunk
+    return out
+
+
+# --------------------------------------------------------------------------
+# real plan
+# --------------------------------------------------------------------------
+def test_html_pack_of_a_real_plan_is_complete_self_contained_and_audited(real, tmp_path):
+    plan = real["plan"]
+    engine = connect(real["url"])
+    mid = R.create_meeting(engine, week=P.WEEK, borough=plan["inputs"]["borough"], chair="Chair A")
+    assert R.save_plan_version(engine, mid, plan, created_by="analyst") == 1
+    R.approve(engine, mid, 1, approved_by="Chair A", role="chair")
+    R.add_decision(engine, mid, action="Lighting survey on the top patch", owner="Street lighting team",
+                   due="2026-12-04", created_by="Chair A")
+    res = export_pack(plan, tmp_path / "pack.html", format="html", user="analyst1", role="analyst", engine=engine)
+    page = (tmp_path / "pack.html").read_text(encoding="utf-8")
+    assert len(plan["assignments"]) > 50
+    # every assignment, in its agent's table, with day, date, shift and place
+    sections = _agent_sections(page)
+    for a in plan["assignments"]:
+        row = (f"<td>{a['day']}</td><td>{a['date']}</td><td>{a['shift']}</td><td>{a['candidate_id']}</td>")
+        assert row in sections[a["agent_id"]], (a["agent_id"], row)
+    assert sum(s.count("<tr><td>") for s in sections.values()) == len(plan["assignments"])
+    # nothing is fetched from anywhere; the map is an inline PNG
+    assert not EXTERNAL.search(page), EXTERNAL.search(page)
+    imgs = re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(imgs) == 1 and base64.b64decode(imgs[0]).startswith(b"\x89PNG\r\n\x1a\n")
+    # NIM order
+    pos = [page.index(f"<h2>{s}</h2>") for s in SECTIONS]
+    assert pos == sorted(pos)
+    assert "Lighting survey on the top patch" in page and "approved by Chair A" in page
+    assert R.plan_digest(plan) in page
+    # the audit row matches the file
+    audit = R.list_exports(engine).iloc[0]
+    assert audit["export_id"] == res.export_id
+    assert audit["file_sha256"] == hashlib.sha256((tmp_path / "pack.html").read_bytes()).hexdigest()
+    assert (audit["kind"], audit["exported_by"], audit["meeting_id"], audit["version"]) == ("html", "analyst1", mid, 1)
+    assert audit["row_counts"]["assignments"] == len(plan["assignments"])
+    assert audit["row_counts"]["decisions"] == 1
+    assert not audit["includes_sensitive_aggregates"]
+
+
+def test_pdf_pack_of_a_real_plan(real, tmp_path):
+    res = export_pack(real["plan"], tmp_path / "pack.pdf", format="pdf", user="analyst1", role="analyst")
+    data = (tmp_path / "pack.pdf").read_bytes()
+    assert data.startswith(b"%PDF") and res.export_id is None and res.sha256 == hashlib.sha256(data).hexdigest()
+    exe = shutil.which("pdftotext")
+    require_in_ci(exe, "pdftotext is not installed (apt-get install poppler-utils)")
+    text = subprocess.run([exe, str(tmp_path / "pack.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Weekly tasking pack 2026-W48" in text
+    assert "Weighted Displacement Quotient" not in text  # no review was given ...
+    assert "no review of last week was given" in text  # ... and the pack says so
+    top = max(real["plan"]["candidates"], key=lambda c: c["priority"])["candidate_id"]
+    assert top in text
+
+
+def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
+    from spatial.datasets import load_boroughs
+
+    plan = real["plan"]
+    n = len(plan["assignments"])
+    export_pack(plan, tmp_path / "plan.csv", format="csv", user="gis", role="analyst")
+    df = pd.read_csv(tmp_path / "plan.csv")
+    assert len(df) == n
+    assert df["visits"].sum() == sum(a["visits"] for a in plan["assignments"])
+    assert df["why"].str.len().gt(0).all()
+    assert sorted(zip(df["agent_id"], df["candidate_id"], df["date"], df["shift"])) == \
+        sorted((a["agent_id"], a["candidate_id"], a["date"], a["shift"]) for a in plan["assignments"])
+    export_pack(plan, tmp_path / "plan.geojson", format="geojson", user="gis", role="analyst")
+    fc = json.loads((tmp_path / "plan.geojson").read_text(encoding="utf-8"))
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == n
+    assert "EPSG:4326" in fc["crs_note"] and fc["plan_sha256"] == R.plan_digest(plan)
+    borough = load_boroughs((plan["inputs"]["borough"],)).to_crs(4326)
+    minx, miny, maxx, maxy = borough.total_bounds
+    poly = borough.geometry.iloc[0]
+    for f in fc["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        assert minx <= lon <= maxx and miny <= lat <= maxy, f["properties"]["candidate_id"]
+        props = f["properties"]
+        assert {"agent_id", "day", "shift", "visits", "why"} <= set(props) and props["why"]
+        if props["candidate_id"].startswith(("ST-", "WP-")):  # street places lie in the borough itself
+            assert poly.contains(shapely.Point(lon, lat)), props["candidate_id"]
+
+
+# --------------------------------------------------------------------------
+# safeguarding, escaping, errors (hand-made plan)
+# --------------------------------------------------------------------------
+def test_a_sensitive_aggregate_of_3_shows_as_lt5(sqlite_url, tmp_path):
+    counts = pd.DataFrame({"ward_code": ["E05009395", "E05009393", "E05009390", "E05009391"],
+                           "category": ["violent-crime", "violent-crime", "violent-crime", "burglary"],
+                           "sensitive": [True, True, True, False], "count": [3, 12, None, 2]})
+    shown = suppress_counts(counts)
+    assert shown["display"].tolist() == ["<5", "12", "<5"] and "count" not in shown.columns
+    pack = build_pack(P.make_plan(), sensitive_counts=counts)
+    page = pack_html(pack)
+    table = page.split("Safeguarding-sensitive categories")[1].split("<h2>")[0]
+    assert '<td>E05009395</td><td>violent-crime</td><td class="num">&lt;5</td>' in table
+    assert '<td>E05009393</td><td>violent-crime</td><td class="num">12</td>' in table
+    assert '<td class="num">3</td>' not in table and "burglary" not in table
+    assert pack.includes_sensitive_aggregates
+    engine = connect(sqlite_url)
+    export_pack(P.make_plan(), tmp_path / "p.html", format="html", user="a", role="analyst", engine=engine,
+                sensitive_counts=counts)
+    assert bool(R.list_exports(engine)["includes_sensitive_aggregates"].iloc[0])
+
+
+def test_text_is_escaped_and_sections_say_when_empty():
+    plan = P.make_plan()
+    plan["assignments"][0]["why"] = '<script src="http://evil.example/x.js"></script> & more'
+    plan["unassigned"] = []
+    page = pack_html(build_pack(plan))
+    assert "<script" not in page and "&lt;script src=&quot;http://evil.example/x.js&quot;&gt;" in page
+    assert not EXTERNAL.search(page)
+    assert "every candidate place has at least one visit" in page
+    assert "no decisions recorded yet" in page and "no review of last week was given" in page
+
+
+def test_plan_csv_and_geojson_counts_on_the_hand_made_plan():
+    plan = P.make_plan()
+    assert len(pd.read_csv(pd.io.common.StringIO(plan_csv(plan)))) == 5
+    fc = plan_geojson(plan)
+    assert len(fc["features"]) == 5
+    first = fc["features"][0]
+    assert first["properties"]["agent_id"] == "PP01" and first["properties"]["x_bng"] == 527900.0
+    lon, lat = first["geometry"]["coordinates"]
+    assert -0.17 < lon < -0.15 and 51.48 < lat < 51.49  # Royal Hospital grounds, Chelsea
+
+
+def test_export_errors():
+    with pytest.raises(TaskingError, match='format was "docx"'):
+        export_pack(P.make_plan(), "x.docx", format="docx", user="a", role="b")
+    with pytest.raises(TaskingError, match="user is empty"):
+        export_pack(P.make_plan(), "x.csv", format="csv", user=" ", role="b")
+    bad = P.make_plan()
+    bad["assignments"][0]["candidate_id"] = "ST-nowhere"
+    with pytest.raises(TaskingError, match="'ST-nowhere', which is not in plan.candidates"):
+        plan_csv(bad)
+    with pytest.raises(TaskingError, match="plan.candidates is missing"):
+        build_pack({"week": P.WEEK, "assignments": []})
+
+
+def test_cli_pack_writes_and_audits(real, tmp_path, capsys):
+    from tasking.cli_meeting import add_parser
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--database")
+    p.add_argument("--data-dir")
+    add_parser(p.add_subparsers(dest="command"))
+    out = tmp_path / "plan.geojson"
+    args = p.parse_args(["--database", real["url"], "pack", "--plan", str(real["plan_path"]), "--format", "geojson",
+                         "--out", str(out), "--user", "gis1", "--role", "analyst"])
+    assert args.func(args) == 0
+    audit = R.list_exports(connect(real["url"]), user="gis1")
+    assert audit["kind"].tolist() == ["geojson"]
+    assert audit["file_sha256"].iloc[0] == R.file_sha256(out)
+    assert "audited as export" in capsys.readouterr().out
+    args = p.parse_args(["--database", real["url"], "pack", "--plan", str(real["plan_path"]), "--format", "html",
+                         "--out", str(tmp_path / "p.html"), "--recommendations", "rec.csv"])
+    with pytest.raises(TaskingError, match="--recommendations was 'rec.csv'"):
+        args.func(args)
+
+
+def test_pdf_printing_fetches_nothing_from_the_network():
+    """pack_pdf only reads inline data: URLs; the same HTML printed with WeasyPrint's default fetcher
+    does hit the server, so this test would notice a fetch."""
+    import http.server
+    import threading
+
+    import weasyprint
+
+    from tasking.pack import pack_pdf
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        page = (f'<html><head><link rel="stylesheet" href="{base}/style.css"></head>'
+                f'<body><p>2026-W48</p><img src="{base}/map.png"></body></html>')
+        assert pack_pdf(page).startswith(b"%PDF")
+        assert hits == []
+        weasyprint.HTML(string=page).write_pdf()
+        assert hits, "control: the default fetcher should have asked the local server"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_last_weeks_review_is_rendered():
+    import geopandas as gpd
+
+    from tasking.review import candidate_polygons, grid_controls, review_week
+
+    plan = P.make_plan()
+    area = gpd.GeoDataFrame(geometry=[shapely.box(524000, 177000, 528500, 181500)], crs=27700)
+    units = grid_controls(candidate_polygons(plan), area)
+    c = units.iloc[0].geometry.centroid
+    before = pd.DataFrame({"x": [c.x] * 8 + [524100.0] * 50, "y": [c.y] * 8 + [177100.0] * 50,
+                           "category": "shoplifting"})
+    after = pd.DataFrame({"x": [c.x] * 8 + [524100.0] * 50, "y": [c.y] * 8 + [177100.0] * 50,
+                          "category": "shoplifting"})  # no change at all: the WDQ is undefined
+    logs = pd.DataFrame([{"agent_id": "W01", "candidate_id": plan["assignments"][0]["candidate_id"],
+                          "date": "2026-11-23", "shift": "early", "visits": 2, "minutes": 30}])
+    rv = review_week(plan, units=units, area=area, before=before, after=after, before_weeks=4, after_weeks=4,
+                     logs=logs)
+    notes = pd.DataFrame([{"section": "outcome", "candidate_id": None, "text": "Quiet week", "author": "Analyst"}])
+    page = pack_html(build_pack(plan, review=rv, review_notes=notes))
+    review = page.split("<h2>8. Last week's review</h2>")[1]
+    assert "Weighted Displacement Quotient" in review
+    assert review.count('<td class="num">undefined</td>') == 2  # incidents and harm
+    assert "undefined: the response area did not change relative to the control" in review
+    assert "2 of 8 planned visits delivered (25%)" in review
+    assert "Quiet week" in review
+    # the JSON form (what the CLI's --review reads) renders the same
+    assert pack_html(build_pack(plan, review=json.loads(json.dumps(rv.to_dict())), review_notes=notes)) == page
