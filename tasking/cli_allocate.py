@@ -48,7 +48,7 @@ from .check import check_plan
 from .greedy import greedy
 from .resources import DeployedCamera, Roster, load_roster
 
-__all__ = ["add_parser", "parse_exclusion", "parse_pin", "plan_week", "run"]
+__all__ = ["MIN_FORECAST_MONTHS", "add_parser", "forecast_and_trends", "parse_exclusion", "parse_pin", "plan_week", "run"]
 
 
 def _day(text: str, where: str) -> int:
@@ -114,13 +114,68 @@ def _hotspots(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, method: Litera
     raise TaskingError(msg)
 
 
+#: Months of history needed before the plan uses a forecast and emerging-hotspot trends.
+MIN_FORECAST_MONTHS = 6
+_WEEKS_PER_MONTH = 365.25 / 12 / 7
+
+
+def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell_size_m: float = 150.0,
+                        harm_index: str = "cchi", method: str = "boosted",
+                        min_months: int = MIN_FORECAST_MONTHS) -> tuple[pd.Series | None, pd.Series | None, str]:
+    """Next month's harm per week per cell (forecast) and each cell's emerging-hotspot class (pure).
+
+    With at least ``min_months`` months in ``incidents``, the harm-weighted
+    monthly series per 150 m cell (proactive categories left out, as for every
+    forecast target) is forecast with ``method`` (the backtest's choice by
+    default, see bench/RESULTS.md) and divided by the weeks in a month; emerging
+    hotspot classes come from Gi* per month plus Mann-Kendall.  With fewer
+    months both are ``None`` and the reason is returned.
+
+    Returns
+    -------
+    (cell_harm_week, trend_class, note)
+        Series indexed by ``cell_id`` (or ``None``) and a sentence for the plan's notes.
+    """
+    from spatial.areas import cell_period_counts
+    from spatial.forecast import forecast
+    from spatial.grids import square_grid
+    from spatial.harm import harm_weight
+    from spatial.hotspots import emerging_hotspots
+
+    months = sorted(incidents[MONTH].dropna().astype(str).unique())
+    if len(months) < min_months:
+        return None, None, (f"expected harm = average harm per week over {len(months)} month(s); a forecast and "
+                            f"trend classes need at least {min_months} months of incidents")
+    grid = square_grid(area, cell_size_m=cell_size_m)
+    reactive = incidents[~incidents["proactive"].astype(bool)] if "proactive" in incidents.columns else incidents
+    w = harm_weight(reactive[CATEGORY], index=harm_index)  # type: ignore[arg-type]
+    harm = cell_period_counts(reactive, grid, periods=months, weights=w)
+    centres = (((grid["x_min"] + grid["x_max"]) / 2).to_numpy(float), ((grid["y_min"] + grid["y_max"]) / 2).to_numpy(float))
+    history = harm.set_axis(grid["cell_id"].astype(str).to_numpy())
+    score = forecast(history, centres=centres, method=method)
+    per_week = pd.Series(np.maximum(score.to_numpy(float), 0.0) / _WEEKS_PER_MONTH, index=history.index)
+    counts = cell_period_counts(incidents, grid, periods=months)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "fewer than 10 periods" is stated in the note instead
+        em = emerging_hotspots(counts, grid)
+    trend = pd.Series(em["trend_class"].astype(object).to_numpy(), index=grid["cell_id"].astype(str).to_numpy())
+    note = (f"expected harm = {method} forecast of {score.attrs.get('target_period')} harm per cell from "
+            f"{len(months)} months ({months[0]}..{months[-1]}; proactive categories left out); trend = "
+            f"emerging-hotspot class of the patch's hottest cell"
+            + (" (fewer than 10 months: the trend test has little power)" if len(months) < 10 else ""))
+    return per_week, trend, note
+
+
 def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFrame, area: gpd.GeoDataFrame,
               week: str, parks: gpd.GeoDataFrame | None = None, estates: gpd.GeoDataFrame | None = None,
               pins: Sequence[Pin] = (), exclusions: Sequence[Exclusion] = (), concerns: pd.DataFrame | None = None,
               deployed: Sequence[DeployedCamera] = (), method: Literal["kde", "gistar"] = "kde",
               hotspot_share: float = 0.05, cell_size_m: float = 150.0, harm_index: str = "cchi",
               presence: Literal["day", "week", "none"] = "day", time_limit_s: float = 60.0,
-              mip_rel_gap: float = 0.01, cctv: bool = True, seed: int = 12345) -> dict[str, Any]:
+              mip_rel_gap: float = 0.01, cctv: bool = True, seed: int = 12345,
+              use_forecast: bool = True) -> dict[str, Any]:
     """Hotspots -> candidates -> MILP + greedy + checker, as a JSON-ready plan (pure).
 
     ``incidents`` must already be limited to the borough and period.  Camera
@@ -134,10 +189,17 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
                    harm_index=harm_index, seed=seed)
     timings["hotspots"] = time.perf_counter() - t
     t = time.perf_counter()
+    cell_harm, trend, fc_note = (forecast_and_trends(incidents, area, cell_size_m=cell_size_m, harm_index=harm_index)
+                                 if use_forecast else (None, None, "expected harm = average harm per week (forecast off)"))
+    if trend is not None and "cell_id" in hs.columns:
+        hs = hs.assign(trend_class=hs["cell_id"].astype(str).map(trend).to_numpy())
+    timings["forecast"] = time.perf_counter() - t
+    t = time.perf_counter()
     cands = build_candidates(hs, incidents, wards=wards, shifts=roster.shifts, planning=roster.planning,
-                             parks=parks, estates=estates, concerns=concerns, harm_index=harm_index)  # type: ignore[arg-type]
+                             parks=parks, estates=estates, concerns=concerns, harm_index=harm_index,  # type: ignore[arg-type]
+                             cell_harm_week=cell_harm)
     timings["candidates"] = time.perf_counter() - t
-    notes: list[str] = [f"time-of-day split: {cands.attrs['profile_source']}"]
+    notes: list[str] = [fc_note, f"time-of-day split: {cands.attrs['profile_source']}"]
     cctv_problem = None
     if cctv:
         sites = roster.deployable_cctv.sites
@@ -222,7 +284,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--out", required=True, help="plan JSON to write")
     p.add_argument("--roster", help="roster YAML (default: the bundled RBKC roster)")
     p.add_argument("--borough", default=None, help="borough GSS code (default: the roster's)")
-    p.add_argument("--months", type=int, default=1, help="latest months of incidents to use (default 1)")
+    p.add_argument("--months", type=int, default=12,
+                   help="latest months of incidents to use (default 12; 6 or more switch on the forecast and trends)")
     p.add_argument("--method", choices=["kde", "gistar"], default="kde", help="hotspot method (default kde)")
     p.add_argument("--hotspot-share", type=float, default=0.05,
                    help="KDE hotspots: densest share of the area (default 0.05, as spatial.hotspots.kde)")
