@@ -12,7 +12,8 @@ data appears without a restart; :func:`clear` drops them at once.
 
 from __future__ import annotations
 
-from typing import Final
+from pathlib import Path
+from typing import Final, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -20,13 +21,20 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from spatial import datasets
+from spatial._errors import HotspotError
 from spatial.config import Settings
+from spatial.hotspots import load_population
 from spatial.layers import stored_area_layer
 from spatial.store import connect
 from spatial.store import queries as Q
+from tasking.cli_recommend import build_recommendations
+from tasking.resources import Roster, load_roster
+
+from . import analysis, planning
 
 __all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappable_months", "map_points",
-           "ward_counts", "wards", "area_layer", "registered_parks", "clear"]
+           "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
+           "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations"]
 
 #: Seconds a cached query result is reused before it is read again.
 TTL_SECONDS: Final = 300
@@ -90,6 +98,95 @@ def area_layer(_engine: Engine, db: str, layer: str) -> gpd.GeoDataFrame | None:
 def registered_parks(data_dir: str) -> gpd.GeoDataFrame:
     """The four bundled Historic England registered parks and gardens (a reference layer)."""
     return datasets.load_registered_parks(data_dir=data_dir)
+
+
+# ----------------------------------------------------------------------------
+# tasking and hotspots: keyed on the store's data version
+# ----------------------------------------------------------------------------
+# Every argument is passed positionally by the pages and none has a default:
+# Streamlit keys a cached call on the arguments as passed, so a default left
+# out would make a second cache entry for the same result.
+#
+# These results are keyed on ``version`` (:func:`data_version`, read on every
+# run) instead of a TTL: a new ingest or layer changes the version, so the
+# next run recomputes, and an unchanged store never pays for a plan twice.
+
+
+def data_version(eng: Engine) -> str:
+    """The store's data version (``ui.planning.data_version``), read on every run (two small queries)."""
+    return planning.data_version(eng)
+
+
+def roster_path() -> str:
+    """The roster file (``HOTSPOT_ROSTER`` or the bundled RBKC roster), read on every run."""
+    return planning.roster_path()
+
+
+@st.cache_data(show_spinner=False)
+def roster(path: str) -> Roster:
+    """The roster in ``path`` (``tasking.resources.load_roster``)."""
+    return load_roster(path)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def coverage(_engine: Engine, db: str, version: str, borough: str, data_dir: str) -> list[str]:
+    """Months with real coverage of the borough's non-sensitive incidents (``ui.planning.coverage``)."""
+    return planning.coverage(_engine, borough=borough, data_dir=Path(data_dir))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def plan_inputs(_engine: Engine, db: str, version: str, borough: str, data_dir: str, months: tuple[str, ...],
+                latest: int, groups: tuple[str, ...]) -> planning.PlanInputs:
+    """Non-sensitive incidents, wards, outline, parks and estates of a borough and period (``read_inputs``).
+
+    ``months`` empty means the latest ``latest`` months with real coverage; ``groups`` empty means all.
+    """
+    return planning.read_inputs(_engine, borough=borough, data_dir=Path(data_dir), months=months or None,
+                                latest=latest, groups=groups or None)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def week_plan(_engine: Engine, db: str, version: str, data_dir: str, roster_file: str, week: str,
+              pins: tuple[planning.PinTuple, ...], exclusions: tuple[str, ...]) -> planning.PlanOutcome:
+    """The week's plan (or why there is none) with the chair's pins and exclusions (``build_plan``).
+
+    Keyed on the store (``db``, ``version``), the roster file, the week, the
+    pins and the exclusions; an infeasible pin's message is cached too, so
+    reruns do not solve again.
+    """
+    ros = roster(roster_file)
+    try:
+        inputs = plan_inputs(_engine, db, version, ros.borough_code, data_dir, (), planning.PLAN_MONTHS, ())
+    except HotspotError as exc:
+        return planning.PlanOutcome(plan=None, error=str(exc))
+    return planning.build_plan(inputs, roster=ros, week=week, pins=pins, exclusions=exclusions)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def hotspot_layers(_engine: Engine, db: str, version: str, borough: str, data_dir: str, months: tuple[str, ...],
+                   groups: tuple[str, ...], method: Literal["kde", "gistar", "dbscan"]) -> analysis.HotspotLayers:
+    """Ward harm, Gi*, KDE, DBSCAN and Designing Out Crime layers (``ui.analysis.hotspot_layers``)."""
+    inputs = plan_inputs(_engine, db, version, borough, data_dir, months, 1, groups)
+    population = load_population("ward", data_dir=Path(data_dir))
+    return analysis.hotspot_layers(inputs, method=method, population=population)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def plan_recommendations(_engine: Engine, db: str, version: str, borough: str, data_dir: str,
+                         months: tuple[str, ...], candidate_ids: tuple[str, ...]) -> tuple[pd.DataFrame | None, str]:
+    """Designing Out Crime advice for a plan's places (as ``recommend --plan``), for the pack.
+
+    Returns ``(table, note)``; ``table`` is None when no advice can be given
+    and ``note`` then says why (the page shows it; the pack says "no recommendations").
+    """
+    inputs = plan_inputs(_engine, db, version, borough, data_dir, months, 1, ())
+    try:
+        table, _, notes = build_recommendations(inputs.incidents, area=inputs.area, wards=inputs.wards,
+                                                parks=inputs.parks, estates=inputs.estates, months=months,
+                                                candidate_ids=list(candidate_ids))
+    except HotspotError as exc:
+        return None, f"no Designing Out Crime advice in the pack: {exc}"
+    return pd.DataFrame(table.drop(columns="geometry")), "; ".join(notes)
 
 
 def clear() -> None:

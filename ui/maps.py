@@ -39,8 +39,9 @@ from spatial.schema import CATEGORY, LAT, LOCATION_TEXT, LON, MONTH, SENSITIVE, 
 
 __all__ = [
     "STATIC_URL", "MAX_POINTS", "TILES_URL_ENV", "TILES_ATTRIBUTION_ENV", "INCIDENTS_LAYER", "WARDS_LAYER",
-    "static_url_for", "local_assets", "offline_map", "tiles_from_env", "category_colours",
-    "mappable_points", "incidents_map",
+    "WARD_HARM_LAYER", "GI_LAYER", "KDE_LAYER", "CLUSTERS_LAYER", "DOC_LAYER", "HOTSPOT_LAYERS", "PLACES_LAYER",
+    "HARM_COLOURS", "static_url_for", "local_assets", "offline_map", "tiles_from_env", "category_colours",
+    "mappable_points", "incidents_map", "harm_classes", "hotspots_map", "patrol_map",
 ]
 
 #: Where Streamlit serves ``static/`` (``server.enableStaticServing``), without a base URL path.
@@ -55,6 +56,17 @@ TILES_ATTRIBUTION_ENV: Final = "HOTSPOT_TILES_ATTRIBUTION"
 INCIDENTS_LAYER: Final = "Incidents"
 #: Name of the ward boundaries layer in the layer control.
 WARDS_LAYER: Final = "Ward boundaries"
+#: Layer names of the hotspots map, in drawing order.
+WARD_HARM_LAYER: Final = "Ward harm (choropleth)"
+GI_LAYER: Final = "Gi* hot cells (95% and 99%)"
+KDE_LAYER: Final = "KDE hotspot cells"
+CLUSTERS_LAYER: Final = "DBSCAN clusters"
+DOC_LAYER: Final = "Designing Out Crime advice"
+HOTSPOT_LAYERS: Final = (WARD_HARM_LAYER, KDE_LAYER, GI_LAYER, CLUSTERS_LAYER, DOC_LAYER)
+#: Name of the places layer of a patroller's map.
+PLACES_LAYER: Final = "My places this week"
+#: Choropleth classes, light to dark (ColorBrewer YlOrRd, 5 classes).
+HARM_COLOURS: Final = ("#FFFFB2", "#FECC5C", "#FD8D3C", "#F03B20", "#BD0026")
 
 # folium's default assets, as files under static/ (see static/README.md for versions and licences).
 # folium 0.20 also links bootstrap-glyphicons (Bootstrap 3) and an awesome-rotate stylesheet from
@@ -381,5 +393,266 @@ def incidents_map(points: pd.DataFrame, wards: gpd.GeoDataFrame, *, selected_war
 
     _MapNote(_legend_html(counts, colours, tax, drawn=len(drawn), total=total)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+# ----------------------------------------------------------------------------
+# hotspots map
+# ----------------------------------------------------------------------------
+_GI_COLOURS: Final = {"hot 99": "#B2182B", "hot 95": "#EF8A62"}
+_KDE_COLOUR: Final = "#6A3D9A"
+_CLUSTER_COLOUR: Final = "#1F78B4"
+
+
+def harm_classes(values: pd.Series, *, k: int = len(HARM_COLOURS)) -> tuple[pd.Series, list[float]]:
+    """Quantile classes ``0..k-1`` of ``values`` and the class upper bounds; zero and missing values are class 0.
+
+    Ties share a class (the bounds are unique quantiles of the positive values).
+
+    Examples
+    --------
+    >>> cls, bounds = harm_classes(pd.Series([0.0, 1.0, 2.0, 3.0, 4.0, 100.0]), k=2)
+    >>> cls.tolist(), bounds
+    ([0, 0, 0, 0, 1, 1], [3.0, 100.0])
+    """
+    if k < 1:
+        msg = f"k was {k}; give 1 or more classes"
+        raise ValueError(msg)
+    v = pd.to_numeric(values, errors="coerce").astype(float)
+    pos = v[v > 0]
+    if pos.empty:
+        return pd.Series(0, index=values.index, dtype=int), []
+    bounds = sorted({float(pos.quantile(q / k, interpolation="nearest")) for q in range(1, k + 1)})
+    cls = pd.Series(0, index=values.index, dtype=int)
+    for i, upper in enumerate(bounds[:-1]):
+        cls[v > upper] = i + 1
+    return cls, bounds
+
+
+def _palette(n_classes: int) -> tuple[str, ...]:
+    """The darkest ``n_classes`` choropleth colours (fewer distinct values than classes keep the dark end)."""
+    return HARM_COLOURS[len(HARM_COLOURS) - n_classes:] if 0 < n_classes <= len(HARM_COLOURS) else HARM_COLOURS
+
+
+def _swatch(colour: str, *, round_: bool = False, border: str = "1px solid #555") -> str:
+    radius = "50%" if round_ else "2px"
+    return (f'<span style="display:inline-block;width:11px;height:11px;border-radius:{radius};'
+            f'background:{colour};border:{border};margin-right:6px;vertical-align:-1px"></span>')
+
+
+def _fmt_num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.1f}"
+
+
+def _hotspots_legend(bounds: list[float], counts: Mapping[str, int], *, harm_label: str) -> str:
+    rows = [f'<div style="font-weight:bold;margin-bottom:2px">{html.escape(harm_label)}</div>']
+    if bounds:
+        lower = 0.0
+        for colour, upper in zip(_palette(len(bounds)), bounds, strict=True):
+            rows.append(f"<div>{_swatch(colour)}{_fmt_num(lower)} to {_fmt_num(upper)}</div>")
+            lower = upper
+    else:
+        rows.append("<div>No harm recorded in this selection.</div>")
+    rows.append('<div style="margin-top:4px">'
+                f"<div>{_swatch(_GI_COLOURS['hot 99'], border='2px solid #000')}Gi* hot 99% "
+                f"({counts.get('hot 99', 0)})</div>"
+                f"<div>{_swatch(_GI_COLOURS['hot 95'], border='2px solid #000')}Gi* hot 95% "
+                f"({counts.get('hot 95', 0)})</div>"
+                f"<div>{_swatch(_KDE_COLOUR)}KDE hotspot cells ({counts.get('kde', 0)})</div>"
+                f"<div>{_swatch(_CLUSTER_COLOUR)}DBSCAN clusters ({counts.get('dbscan', 0)})</div>"
+                f"<div>{_swatch('#33A02C', round_=True)}Designing Out Crime advice ({counts.get('doc', 0)})</div>"
+                "</div>")
+    return "".join(rows)
+
+
+def _doc_popup(place: Mapping[str, object], lines: pd.DataFrame, ward_name: str) -> str:
+    head = (f"<b>{_text(place.get('name'))}</b><br><small>{_text(place.get('place_type'))}, "
+            f"{_text(ward_name)}; {_text(place.get('incidents'))} incidents"
+            + (f"; {_text(place.get('patterns'))}" if place.get("patterns") else "") + "</small>")
+    items = "".join(
+        f"<li><b>{_text(r['measure'])}</b> <i>({_text(r['cpted_principle'])})</i><br>"
+        f"<small>{_text(r['why'])}</small></li>" for _, r in lines.sort_values("rank").iterrows())
+    return f'<div style="font:12px/1.4 sans-serif">{head}<ol style="padding-left:18px;margin:4px 0">{items}</ol>' \
+           "<small>A prompt for a site survey with a Designing Out Crime Officer, not a specification.</small></div>"
+
+
+def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cells: gpd.GeoDataFrame,
+                 clusters: gpd.GeoDataFrame, places: gpd.GeoDataFrame, ranked: pd.DataFrame,
+                 harm_label: str = "Harm (CCHI), non-sensitive incidents", static_url: str = STATIC_URL,
+                 tiles_url: str | None = None, tiles_attribution: str | None = None) -> folium.Map:
+    """Ward harm choropleth, Gi*, KDE and DBSCAN hotspots and Designing Out Crime markers, with a layer control.
+
+    Parameters
+    ----------
+    wards
+        Ward polygons with ``ward_code, ward_name, harm`` (and ``count``,
+        ``harm_per_1000`` when present), any CRS.
+    gi_cells
+        Gi* cells to draw, with ``gi_class`` (``hot 99`` or ``hot 95``) and ``gi_z``.
+    kde_cells
+        KDE hotspot cells with ``density``.
+    clusters
+        DBSCAN cluster polygons with ``cluster_id``, ``n_incidents`` and ``top_categories``.
+    places
+        Advised places (``candidate_id, name, place_type, ward_code, incidents``), polygons.
+    ranked
+        Ranked measures (``candidate_id, rank, measure, cpted_principle, why``); the popup lists them.
+    harm_label
+        Legend title of the choropleth.
+    static_url, tiles_url, tiles_attribution
+        As :func:`incidents_map`.
+
+    Returns
+    -------
+    folium.Map
+        Overlays named :data:`HOTSPOT_LAYERS`, every one present (empty when
+        the method found nothing), plus a legend.
+
+    Raises
+    ------
+    SchemaError
+        If ``wards`` lacks ``ward_code``, ``ward_name`` or ``harm``.
+    CRSError
+        If a layer has no CRS.
+    """
+    missing = [c for c in ("ward_code", "ward_name", "harm") if c not in wards.columns]
+    if missing:
+        msg = f"wards lack the columns {missing}; expected ui.analysis.hotspot_layers(...).wards"
+        raise SchemaError(msg)
+    outline = wards.copy()
+    if outline.crs is not None and outline.crs.is_projected:
+        outline = outline.set_geometry(outline.geometry.simplify(_WARD_SIMPLIFY_M, preserve_topology=True))
+    cls, bounds = harm_classes(outline["harm"])
+    palette = _palette(len(bounds))
+    outline["_fill"] = [palette[min(int(c), len(palette) - 1)] if bounds else "#FFFFFF" for c in cls]
+    outline["harm_text"] = [_fmt_num(float(v)) for v in outline["harm"]]
+    per = outline["harm_per_1000"] if "harm_per_1000" in outline.columns else pd.Series(float("nan"), outline.index)
+    outline["per_1000_text"] = ["not known" if pd.isna(v) else _fmt_num(float(v)) for v in per]
+    outline["count_text"] = [f"{int(v):,}" for v in outline.get("count", pd.Series(0, outline.index)).fillna(0)]
+    keep = ["ward_code", "ward_name", "harm_text", "per_1000_text", "count_text", "_fill"]
+    wards_ll = _escaped(_to_wgs84(outline[[*keep, outline.geometry.name]], "ward boundaries"), ["ward_name"])
+    if wards_ll.empty:
+        west, south, east, north = -0.2135, 51.4775, -0.1506, 51.5302
+    else:
+        west, south, east, north = (float(v) for v in wards_ll.total_bounds)
+    m = offline_map(location=((south + north) / 2, (west + east) / 2), static_url=static_url,
+                    tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+
+    folium.GeoJson(
+        wards_ll, name=WARD_HARM_LAYER,
+        style_function=lambda f: {"color": "#555555", "weight": 1, "fillColor": f["properties"]["_fill"],
+                                  "fillOpacity": 0.45},
+        tooltip=folium.GeoJsonTooltip(fields=["ward_name", "harm_text", "per_1000_text", "count_text"],
+                                      aliases=["Ward", "Harm", "Harm per 1,000 residents", "Incidents"]),
+    ).add_to(m)
+
+    kde_group = folium.FeatureGroup(name=KDE_LAYER, show=True).add_to(m)
+    if len(kde_cells):
+        k = _to_wgs84(kde_cells[["cell_id", "density", kde_cells.geometry.name]], "KDE cells")
+        k["density_text"] = [f"{float(v):,.0f} per km²" for v in k["density"]]
+        k = _escaped(k.drop(columns="density"), ["cell_id"])
+        folium.GeoJson(
+            k, style_function=lambda _f: {"color": _KDE_COLOUR, "weight": 1.2, "fillColor": _KDE_COLOUR,
+                                          "fillOpacity": 0.25},
+            tooltip=folium.GeoJsonTooltip(fields=["cell_id", "density_text"], aliases=["KDE cell", "Density"]),
+        ).add_to(kde_group)
+
+    gi_group = folium.FeatureGroup(name=GI_LAYER, show=True).add_to(m)
+    if len(gi_cells):
+        g = _to_wgs84(gi_cells[["cell_id", "gi_class", "gi_z", gi_cells.geometry.name]], "Gi* cells")
+        g["z_text"] = [f"{float(v):.2f}" for v in g["gi_z"]]
+        g = _escaped(g.drop(columns="gi_z"), ["cell_id", "gi_class"])
+        folium.GeoJson(
+            g, style_function=lambda f: {"color": "#000000", "weight": 2,
+                                         "fillColor": _GI_COLOURS.get(f["properties"]["gi_class"], "#B2182B"),
+                                         "fillOpacity": 0.8},
+            tooltip=folium.GeoJsonTooltip(fields=["cell_id", "gi_class", "z_text"],
+                                          aliases=["Gi* cell", "Class", "z-score"]),
+        ).add_to(gi_group)
+
+    cl_group = folium.FeatureGroup(name=CLUSTERS_LAYER, show=True).add_to(m)
+    if len(clusters):
+        c = _to_wgs84(clusters[["cluster_id", "n_incidents", "top_categories", clusters.geometry.name]],
+                      "DBSCAN clusters")
+        c = _escaped(c.astype({"cluster_id": str, "n_incidents": str}), ["cluster_id", "n_incidents",
+                                                                          "top_categories"])
+        folium.GeoJson(
+            c, style_function=lambda _f: {"color": _CLUSTER_COLOUR, "weight": 2, "dashArray": "5 3",
+                                          "fillColor": _CLUSTER_COLOUR, "fillOpacity": 0.12},
+            tooltip=folium.GeoJsonTooltip(fields=["cluster_id", "n_incidents", "top_categories"],
+                                          aliases=["DBSCAN cluster", "Incidents", "Categories"]),
+        ).add_to(cl_group)
+
+    doc_group = folium.FeatureGroup(name=DOC_LAYER, show=True).add_to(m)
+    names = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
+    if len(places):
+        reps = _to_wgs84(places.set_geometry(places.geometry.representative_point()), "advised places")
+        for (_, p), pt in zip(places.iterrows(), reps.geometry, strict=True):
+            lines = ranked[ranked["candidate_id"] == p["candidate_id"]]
+            folium.Marker(
+                location=[round(pt.y, 6), round(pt.x, 6)],
+                icon=folium.Icon(color="green", icon="lightbulb", prefix="fa"),
+                tooltip=_text(p.get("name")),
+                popup=folium.Popup(_doc_popup(p, lines, names.get(p.get("ward_code"), str(p.get("ward_code")))),
+                                   max_width=360),
+            ).add_to(doc_group)
+
+    counts = {"hot 99": int((gi_cells["gi_class"] == "hot 99").sum()) if len(gi_cells) else 0,
+              "hot 95": int((gi_cells["gi_class"] == "hot 95").sum()) if len(gi_cells) else 0,
+              "kde": len(kde_cells), "dbscan": len(clusters), "doc": len(places)}
+    _MapNote(_hotspots_legend(bounds, counts, harm_label=harm_label), position="bottomleft").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+# ----------------------------------------------------------------------------
+# one patroller's places
+# ----------------------------------------------------------------------------
+def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, static_url: str = STATIC_URL,
+               tiles_url: str | None = None, tiles_attribution: str | None = None) -> folium.Map:
+    """A small map of one patroller's places (``ui.planning.agent_places``) over the ward outlines.
+
+    ``places`` has ``candidate_id, name, x, y, visits`` (British National Grid);
+    only these places are drawn, numbered by the week's visits.  The map
+    frames the places (the whole borough when there are none).
+
+    Raises
+    ------
+    SchemaError
+        If ``places`` lacks ``x``, ``y`` or ``name``.
+    """
+    missing = [c for c in ("x", "y", "name") if c not in places.columns]
+    if missing:
+        msg = f"places lack the columns {missing}; expected ui.planning.agent_places() output"
+        raise SchemaError(msg)
+    outline = wards[["ward_name", wards.geometry.name]]
+    if outline.crs is not None and outline.crs.is_projected:
+        outline = outline.set_geometry(outline.geometry.simplify(_WARD_SIMPLIFY_M * 5, preserve_topology=True))
+    wards_ll = _escaped(_to_wgs84(outline, "ward boundaries"), ["ward_name"])
+    pts = gpd.GeoDataFrame(places.copy(), geometry=gpd.points_from_xy(places["x"], places["y"]), crs="EPSG:27700")
+    pts = pts.to_crs(WGS84)
+    if len(pts):
+        west, south, east, north = (float(v) for v in pts.total_bounds)
+        pad = 0.004
+        west, south, east, north = west - pad, south - pad, east + pad, north + pad
+    elif len(wards_ll):
+        west, south, east, north = (float(v) for v in wards_ll.total_bounds)
+    else:
+        west, south, east, north = -0.2135, 51.4775, -0.1506, 51.5302
+    m = offline_map(location=((south + north) / 2, (west + east) / 2), zoom_start=15, static_url=static_url,
+                    tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+    folium.GeoJson(wards_ll, name=WARDS_LAYER,
+                   style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
+                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
+    group = folium.FeatureGroup(name=PLACES_LAYER, show=True).add_to(m)
+    for _, p in pts.iterrows():
+        visits = p.get("visits")
+        label = f"{_text(p['name'])}" + (f" ({int(visits)} visits this week)" if pd.notna(visits) else "")
+        folium.CircleMarker(location=[round(p.geometry.y, 6), round(p.geometry.x, 6)], radius=9, weight=2,
+                            color="#FFFFFF", fill=True, fill_color="#08519C", fill_opacity=0.9,
+                            tooltip=label).add_to(group)
+    folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m

@@ -8,10 +8,21 @@ without Streamlit.
 
 from __future__ import annotations
 
-from collections.abc import Collection, MutableMapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from typing import Any, Final
 
-__all__ = ["WARDS", "MONTH", "CATEGORIES", "NEIGHBOURS", "ALL_KEYS", "default_month", "keep_valid"]
+__all__ = [
+    "WARDS", "MONTH", "CATEGORIES", "NEIGHBOURS", "TODAY", "USER", "USER_INPUT", "TASKING_WEEK",
+    "TASKING_WEEK_INPUT", "TASKING_SHOW", "TASKING_PINS", "TASKING_EXCLUSIONS", "BUILD_BUTTON", "PIN_AGENT",
+    "PIN_CANDIDATE", "PIN_DAY", "PIN_SHIFT", "PIN_VISITS", "PIN_SUBMIT", "EXCLUDE_CANDIDATE", "EXCLUDE_SUBMIT",
+    "UNPIN_PREFIX", "UNEXCLUDE_PREFIX", "TASKING_AGENT_FILTER", "APPROVE_BUTTON", "DECISION_ACTION",
+    "DECISION_OWNER", "DECISION_DUE", "DECISION_CANDIDATE", "DECISION_SUBMIT", "DOWNLOAD_PREFIX", "HOTSPOTS_PERIOD",
+    "HOTSPOTS_GROUPS", "HOTSPOTS_METHOD", "HOTSPOTS_MAP", "PATROL_MAP", "PATROL_AGENT", "PATROL_AGENT_INPUT",
+    "PATROL_WEEK",
+    "PATROL_ASSIGNMENT", "PATROL_VISITS", "PATROL_MINUTES", "PATROL_NOTE", "PATROL_SUBMIT", "ALL_KEYS",
+    "default_month", "keep_valid", "keep_range", "today", "restore",
+]
 
 #: Ward codes picked in the ward multiselect (empty = every ward shown).
 WARDS: Final = "incidents.wards"
@@ -22,7 +33,137 @@ CATEGORIES: Final = "incidents.categories"
 #: Whether the neighbouring demo boroughs (Westminster, Hammersmith & Fulham) are offered.
 NEIGHBOURS: Final = "incidents.neighbours"
 
-ALL_KEYS: Final = (WARDS, MONTH, CATEGORIES, NEIGHBOURS)
+# Widget state is dropped when a page that does not draw the widget runs, so values that must
+# survive a change of page (the user's name, the agent id, the week, the pins) live in plain keys;
+# the widget has its own ``*_INPUT`` key, filled from the plain key by :func:`restore`.
+
+# ---------------------------------------------------------------- shared by every page
+#: "Today" as a :class:`datetime.date` (or ISO text); unset = the real date.  Tests and demos set it
+#: so the default weeks are reproducible (:func:`today`).
+TODAY: Final = "app.today"
+#: Name of the person using the dashboard (recorded on approvals, decisions, logs and exports);
+#: issue 6 replaces it with the login.
+USER: Final = "app.user"
+#: The "Your name" text input.
+USER_INPUT: Final = "app.user.input"
+
+# ---------------------------------------------------------------- Tasking page
+#: ISO week ("YYYY-Www") being planned, and its select box.
+TASKING_WEEK: Final = "tasking.week"
+TASKING_WEEK_INPUT: Final = "tasking.week.input"
+#: Whether the chair asked for the plan (the "Build plan" button); the plan is then kept up to date.
+TASKING_SHOW: Final = "tasking.show"
+#: The chair's pins: list of ``(agent_id, candidate_id, day 0-6, shift, visits)`` tuples.
+TASKING_PINS: Final = "tasking.pins"
+#: The chair's exclusions: list of candidate ids left out of the week.
+TASKING_EXCLUSIONS: Final = "tasking.exclusions"
+#: The "Build plan" button.
+BUILD_BUTTON: Final = "tasking.build"
+#: Pin form widgets and its submit button.
+PIN_AGENT: Final = "tasking.pin.agent"
+PIN_CANDIDATE: Final = "tasking.pin.candidate"
+PIN_DAY: Final = "tasking.pin.day"
+PIN_SHIFT: Final = "tasking.pin.shift"
+PIN_VISITS: Final = "tasking.pin.visits"
+PIN_SUBMIT: Final = "tasking.pin.submit"
+#: Exclusion form widget and its submit button.
+EXCLUDE_CANDIDATE: Final = "tasking.exclude.candidate"
+EXCLUDE_SUBMIT: Final = "tasking.exclude.submit"
+#: Prefixes of the "Remove" buttons of pin ``i`` and exclusion ``i`` (key = prefix + str(i)).
+UNPIN_PREFIX: Final = "tasking.unpin."
+UNEXCLUDE_PREFIX: Final = "tasking.unexclude."
+#: Agents shown in the assignments table (empty = all).
+TASKING_AGENT_FILTER: Final = "tasking.agent_filter"
+#: The "Approve" button.
+APPROVE_BUTTON: Final = "tasking.approve"
+#: Decision form widgets and its submit button.
+DECISION_ACTION: Final = "tasking.decision.action"
+DECISION_OWNER: Final = "tasking.decision.owner"
+DECISION_DUE: Final = "tasking.decision.due"
+DECISION_CANDIDATE: Final = "tasking.decision.candidate"
+DECISION_SUBMIT: Final = "tasking.decision.submit"
+#: Prefix of the download buttons (key = prefix + "html", "csv", "geojson" or "pdf").
+DOWNLOAD_PREFIX: Final = "tasking.download."
+
+# ---------------------------------------------------------------- Hotspots page
+#: ``(first month, last month)`` of the period analysed.
+HOTSPOTS_PERIOD: Final = "hotspots.period"
+#: Category groups picked (empty = every non-sensitive group).
+HOTSPOTS_GROUPS: Final = "hotspots.groups"
+#: Hotspot method whose places get Designing Out Crime advice ("kde", "gistar" or "dbscan").
+HOTSPOTS_METHOD: Final = "hotspots.method"
+#: The hotspots map component (returns nothing: no rerun on map clicks).
+HOTSPOTS_MAP: Final = "hotspots.map"
+
+# ---------------------------------------------------------------- My patrols page
+#: The agent id of the warden or parks police officer using the page (issue 6: from the login),
+#: and its select box.
+PATROL_AGENT: Final = "patrols.agent"
+PATROL_AGENT_INPUT: Final = "patrols.agent.input"
+#: ISO week whose approved plan is shown.
+PATROL_WEEK: Final = "patrols.week"
+#: Log form widgets: the assignment (index in the agent's list), visits done, minutes, note; submit.
+PATROL_ASSIGNMENT: Final = "patrols.log.assignment"
+PATROL_VISITS: Final = "patrols.log.visits"
+PATROL_MINUTES: Final = "patrols.log.minutes"
+PATROL_NOTE: Final = "patrols.log.note"
+PATROL_SUBMIT: Final = "patrols.log.submit"
+#: The patroller's map component.
+PATROL_MAP: Final = "patrols.map"
+
+ALL_KEYS: Final = (
+    WARDS, MONTH, CATEGORIES, NEIGHBOURS, TODAY, USER, USER_INPUT, TASKING_WEEK, TASKING_WEEK_INPUT, TASKING_SHOW,
+    TASKING_PINS, TASKING_EXCLUSIONS, BUILD_BUTTON, PIN_AGENT, PIN_CANDIDATE, PIN_DAY, PIN_SHIFT, PIN_VISITS,
+    PIN_SUBMIT, EXCLUDE_CANDIDATE, EXCLUDE_SUBMIT, TASKING_AGENT_FILTER, APPROVE_BUTTON, DECISION_ACTION,
+    DECISION_OWNER, DECISION_DUE, DECISION_CANDIDATE, DECISION_SUBMIT, HOTSPOTS_PERIOD, HOTSPOTS_GROUPS,
+    HOTSPOTS_METHOD, HOTSPOTS_MAP, PATROL_MAP, PATROL_AGENT, PATROL_AGENT_INPUT, PATROL_WEEK, PATROL_ASSIGNMENT,
+    PATROL_VISITS,
+    PATROL_MINUTES, PATROL_NOTE, PATROL_SUBMIT,
+)
+
+
+def restore(session: MutableMapping[str, Any], widget_key: str, key: str) -> None:
+    """Fill a widget's key from the plain key that outlives page changes (before the widget is drawn).
+
+    Examples
+    --------
+    >>> s = {USER: "Sam"}
+    >>> restore(s, USER_INPUT, USER); s[USER_INPUT]
+    'Sam'
+    >>> s[USER_INPUT] = "Alex"; restore(s, USER_INPUT, USER); s[USER_INPUT]
+    'Alex'
+    """
+    if widget_key not in session and key in session:
+        session[widget_key] = session[key]
+
+
+def today(session: Mapping[str, Any], *, clock: Callable[[], dt.date] = dt.date.today) -> dt.date:
+    """The date the pages treat as today: ``session[TODAY]`` when set (date or ISO text), else ``clock()``.
+
+    Raises
+    ------
+    ValueError
+        If ``session[TODAY]`` is neither a date nor ISO text.
+
+    Examples
+    --------
+    >>> today({TODAY: "2026-11-23"})
+    datetime.date(2026, 11, 23)
+    >>> today({}, clock=lambda: dt.date(2030, 1, 1))
+    datetime.date(2030, 1, 1)
+    """
+    value = session.get(TODAY)
+    if value is None:
+        return clock()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        msg = f"session[{TODAY!r}] was {value!r}; give a datetime.date or ISO text YYYY-MM-DD"
+        raise ValueError(msg) from exc
 
 
 def default_month(all_months: Sequence[str], mappable_months: Sequence[str]) -> str | None:
@@ -55,4 +196,20 @@ def keep_valid(session: MutableMapping[str, Any], key: str, allowed: Collection[
     if isinstance(current, (list, tuple)):
         session[key] = [v for v in current if v in allowed]
     elif current not in allowed:
+        del session[key]
+
+
+def keep_range(session: MutableMapping[str, Any], key: str, allowed: Sequence[Any]) -> None:
+    """Drop the range selection ``session[key]`` (a pair) unless both ends are still among ``allowed``.
+
+    Examples
+    --------
+    >>> s = {HOTSPOTS_PERIOD: ("2018-05", "2018-06")}
+    >>> keep_range(s, HOTSPOTS_PERIOD, ["2018-06"]); s
+    {}
+    """
+    current = session.get(key)
+    if current is None:
+        return
+    if not isinstance(current, (list, tuple)) or len(current) != 2 or not set(current) <= set(allowed):
         del session[key]

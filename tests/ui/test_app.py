@@ -383,7 +383,21 @@ def test_state_helpers() -> None:
 
 
 def test_pure_ui_modules_do_not_import_streamlit() -> None:
-    code = ("import sys, ui.maps, ui.tables, ui.state; "
+    code = ("import sys, ui.maps, ui.tables, ui.state, ui.planning, ui.analysis; "
             "sys.exit(1 if any(m == 'streamlit' or m.startswith('streamlit.') for m in sys.modules) else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr or "ui.maps/ui.tables/ui.state imported streamlit"
+    assert done.returncode == 0, done.stderr or "ui.maps/tables/state/planning/analysis imported streamlit"
+
+
+def test_every_page_file_is_routed_and_uses_only_declared_session_keys() -> None:
+    """app.py routes every page file; widget keys in the pages are ``state`` constants, not literals."""
+    app = (REPO / "app.py").read_text(encoding="utf-8")
+    pages = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "ui" / "pages").glob("*.py")
+                   if p.name != "__init__.py")
+    assert pages == sorted(re.findall(r'st\.Page\("([^"]+)"', app))
+    for page in pages:
+        text = (REPO / page).read_text(encoding="utf-8")
+        literal = re.findall(r'key="([^"]+)"', text)
+        assert literal == [] or page == "ui/pages/incidents.py", (page, literal)
+        # no SQL in a page: queries live in spatial.store.queries and tasking.records
+        assert not re.search(r"(?<![\w.])select\(|\.execute\(|from sqlalchemy import", text), page

@@ -1,9 +1,14 @@
 """The dashboard in a real browser: Streamlit server + Debian Chromium driven by Playwright.
 
-Checks what AppTest cannot see: that the folium map inside the ``st_folium``
-iframe really draws (Leaflet loaded from ``static/``, ward polygons and
-incident circles present) with no network.  Saves the screenshot used in the
-README to ``docs/screenshots/incidents-map.png``.
+Checks what AppTest cannot see: that the folium maps inside the ``st_folium``
+iframes really draw (Leaflet loaded from ``static/``, ward polygons, hotspot
+cells, markers and incident circles present) with no network; that every page
+loads without a Streamlit exception; and that the tasking meeting can be
+clicked through (build the plan, approve it, download the CSV, then a warden
+sees and logs their patrols on a phone-sized screen), with the records
+checked in the server's database.  Saves the screenshots used in the README
+to ``docs/screenshots/`` (``incidents-map.png``, ``hotspots.png``,
+``tasking.png``, ``my-patrols.png``).
 
 Without ``/usr/bin/chromium`` (or ``$HOTSPOT_CHROMIUM``) or the
 ``playwright`` package the browser test is skipped locally and fails when
@@ -19,6 +24,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import datetime as dt
+import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,17 +34,25 @@ import pytest
 from _pgserver import skip_or_fail  # the suite's policy: skip locally, fail when CI is set
 
 from spatial.cli import main as cli_main
+from spatial.store import connect
+from tasking import records
+from ui import maps, planning
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("HOTSPOT_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOT = REPO / "docs" / "screenshots" / "incidents-map.png"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOT = SCREENSHOTS / "incidents-map.png"
 SMALL_POLICE_UK = REPO / "data" / "policeuk" / "rbkc_api_2018-06"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 SERVER_START_S = 60.0
 MAP_DRAW_MS = 60_000
+PLAN_BUILD_MS = 90_000  # hotspots, candidates, MILP, greedy and checker on 2 cores: 5-10 s, more on a busy machine
+PAGE_MS = 60_000
+FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+RBKC = "E09000020"
 
 
 def _free_port() -> int:
@@ -75,8 +91,8 @@ def playwright_sync():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port over a small real database; yields the base URL."""
+def streamlit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """``streamlit run app.py`` on a free port over a small real database; yields (base URL, database URL)."""
     tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp / 'hotspot.sqlite'}"
     assert cli_main(["--database", url, "ingest", str(SMALL_POLICE_UK), "--quiet"]) == 0
@@ -91,7 +107,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(proc, port, log)
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", url
         finally:
             proc.terminate()
             try:
@@ -99,6 +115,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def server(streamlit_server: tuple[str, str]) -> str:
+    """The base URL of the test server."""
+    return streamlit_server[0]
+
+
+@pytest.fixture(scope="module")
+def server_db(streamlit_server: tuple[str, str]) -> str:
+    """The database URL the test server uses."""
+    return streamlit_server[1]
 
 
 def test_static_leaflet_is_served(server: str) -> None:
@@ -151,3 +179,173 @@ def test_map_draws_wards_and_incidents(playwright_sync, server: str) -> None:
     assert not external, f"the page asked for off-site resources: {sorted(set(external))[:10]}"
     assert not failed, f"requests failed: {failed[:10]}"
     assert SCREENSHOT.stat().st_size > 20_000
+
+
+# --------------------------------------------------------------------------
+# the hotspots, tasking and my patrols pages
+# --------------------------------------------------------------------------
+def _launch(pw):
+    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def _watch(page, server: str) -> tuple[list[str], list[str]]:
+    """Record requests leaving the server and failed requests."""
+    external: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(
+        (server, "data:", "blob:", "about:")) else None)
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})") if "/_stcore/" not in r.url else None)
+    return external, failed
+
+
+def _exceptions(page) -> list[str]:
+    return page.locator('[data-testid="stException"]').all_inner_texts()
+
+
+@pytest.mark.parametrize(("path", "title", "ready", "has_map"), [
+    ("hotspots", "Hotspots", "Hot places and their Designing Out Crime measures", True),
+    ("tasking", "Tasking", "Build the plan for", False),
+    ("my_patrols", "My patrols", "Choose your id to see your patrols for the week.", False),
+])
+def test_each_new_page_loads_without_an_exception(playwright_sync, server: str, path: str, title: str,
+                                                  ready: str, has_map: bool) -> None:
+    with playwright_sync() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            external, failed = _watch(page, server)
+            page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+            page.get_by_role("heading", name=title, exact=True).wait_for(timeout=PAGE_MS)
+            page.get_by_text(ready).first.wait_for(timeout=PAGE_MS)
+            if has_map:  # let the map's iframe finish loading before the browser closes
+                page.frame_locator(FOLIUM_IFRAME).locator(".leaflet-container").wait_for(timeout=MAP_DRAW_MS)
+            exceptions = _exceptions(page)
+            nav = page.locator('[data-testid="stSidebarNav"]').inner_text(timeout=PAGE_MS)
+        finally:
+            browser.close()
+    assert exceptions == []
+    for name in ("Incidents map", "Hotspots", "Tasking", "My patrols"):
+        assert name in nav
+    assert not external, sorted(set(external))[:10]
+    assert not failed, failed[:10]
+
+
+def test_hotspots_map_draws_every_layer(playwright_sync, server: str) -> None:
+    shot = SCREENSHOTS / "hotspots.png"
+    with playwright_sync() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            external, failed = _watch(page, server)
+            page.goto(f"{server}/hotspots", wait_until="domcontentloaded")
+            page.get_by_text("Hot places and their Designing Out Crime measures").wait_for(timeout=PAGE_MS)
+            frame = page.frame_locator(FOLIUM_IFRAME)
+            frame.locator(".leaflet-overlay-pane path.leaflet-interactive").nth(17).wait_for(timeout=MAP_DRAW_MS)
+            n_paths = frame.locator(".leaflet-overlay-pane path.leaflet-interactive").count()
+            markers = frame.locator(".leaflet-marker-pane .awesome-marker")  # folium.Icon: Leaflet.awesome-markers
+            n_markers = markers.count()
+            layer_names = frame.locator(".leaflet-control-layers-overlays").inner_text(timeout=MAP_DRAW_MS)
+            legend = frame.locator(".hotspot-map-note").inner_text(timeout=MAP_DRAW_MS)
+            page.locator(FOLIUM_IFRAME).scroll_into_view_if_needed()
+            page.screenshot(path=str(shot), full_page=False)
+            markers.first.dispatch_event("click")  # Leaflet's own click handler, wherever the legend sits
+            popup = frame.locator(".leaflet-popup-content").inner_text(timeout=MAP_DRAW_MS)
+            exceptions = _exceptions(page)
+        finally:
+            browser.close()
+    assert exceptions == []
+    # 18 ward polygons, KDE and Gi* cells and DBSCAN hulls
+    assert n_paths > 18 + 10, n_paths
+    assert n_markers >= 1
+    for name in maps.HOTSPOT_LAYERS:
+        assert name in layer_names, (name, layer_names)
+    assert "Harm (CCHI)" in legend and "Gi* hot 99%" in legend
+    assert re.search(r"\(\w[\w ]+\)", popup) and "Designing Out Crime Officer" in popup
+    assert not external, sorted(set(external))[:10]
+    assert not failed, failed[:10]
+    assert shot.stat().st_size > 20_000
+
+
+def _pick(page, label: str, option: str | re.Pattern[str]) -> None:
+    """Choose ``option`` in the Streamlit select box labelled ``label``."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option).first.click()
+
+
+def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwright_sync, server: str,
+                                                                        server_db: str) -> None:
+    week = planning.next_week(dt.date.today())  # the server's today: its Tasking page plans next week
+    chair = "Cllr Browser Test"
+    with playwright_sync() as pw:
+        browser = _launch(pw)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            page = context.new_page()
+            external, failed = _watch(page, server)
+            page.goto(f"{server}/tasking", wait_until="domcontentloaded")
+            page.get_by_role("button", name="Build plan").click(timeout=PAGE_MS)
+            page.get_by_text("Assignments by agent, day and shift").wait_for(timeout=PLAN_BUILD_MS)
+            objective = page.locator('[data-testid="stMetric"]').filter(has_text="Objective").inner_text()
+            page.get_by_role("heading", name="Tasking", exact=True).scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / "tasking.png"), full_page=False)
+
+            name = page.get_by_label("Your name", exact=True)
+            name.fill(chair)
+            name.press("Enter")
+            approve = page.get_by_role("button", name="Approve this plan")
+            approve.wait_for(timeout=PAGE_MS)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('button')].some("
+                "b => b.innerText.includes('Approve this plan') && !b.disabled)", timeout=PAGE_MS)
+            approve.click()
+            page.get_by_text("Approved: version").wait_for(timeout=PAGE_MS)
+            with page.expect_download(timeout=PAGE_MS) as download:
+                page.get_by_role("button", name="Plan (CSV)").click()
+            csv_bytes = Path(download.value.path()).read_bytes()
+            tasking_exceptions = _exceptions(page)
+
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                        is_mobile=True, has_touch=True)
+            mobile = phone.new_page()
+            mobile_external, mobile_failed = _watch(mobile, server)
+            mobile.goto(f"{server}/my_patrols", wait_until="domcontentloaded")
+            mobile.get_by_text("Choose your id").first.wait_for(timeout=PAGE_MS)
+            _pick(mobile, "Your id", re.compile(r"^W08 "))
+            _pick(mobile, "Week", re.compile(rf"^{week} "))
+            mobile.get_by_text("My places this week").wait_for(timeout=PAGE_MS)
+            mobile.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").first.wait_for(timeout=MAP_DRAW_MS)
+            n_places = mobile.frame_locator(FOLIUM_IFRAME).locator(".leaflet-marker-pane *, path.leaflet-interactive")
+            n_drawn = n_places.count()
+            page_text = mobile.locator("section.main, [data-testid='stMain']").first.inner_text()
+            overflow = mobile.evaluate("document.documentElement.scrollWidth")
+            title = mobile.get_by_role("heading", name="My patrols", exact=True)
+            title.click()  # close the select box and drop its focus ring before the screenshot
+            title.scroll_into_view_if_needed()
+            mobile.screenshot(path=str(SCREENSHOTS / "my-patrols.png"), full_page=False)
+            mobile.get_by_role("button", name="Log patrol done").click()
+            mobile.get_by_text("Logged (in the approved plan").wait_for(timeout=PAGE_MS)
+            patrol_exceptions = _exceptions(mobile)
+        finally:
+            browser.close()
+
+    assert tasking_exceptions == [] and patrol_exceptions == []
+    assert re.search(r"Objective\s+[\d,]+\.\d", objective), objective
+    engine = connect(server_db)
+    meeting_id = records.find_meeting(engine, week=week, borough=RBKC)
+    assert meeting_id is not None
+    approvals = records.list_approvals(engine, meeting_id)
+    assert approvals[["approved_by", "role"]].values.tolist() == [[chair, "chair"]]
+    assert csv_bytes.startswith(b"week,agent_id,kind,day,date,shift,candidate_id")
+    audit = records.list_exports(engine, user=chair)
+    assert audit["kind"].tolist() == ["csv"]
+    assert audit["file_sha256"].iloc[0] == hashlib.sha256(csv_bytes).hexdigest()  # the audit names these bytes
+    # the warden's page: only W08, no sideways scrolling on a phone, and the log is stored against the plan
+    assert set(re.findall(r"(?<![-\w])(?:W|PP)\d{2}\b", page_text)) == {"W08"}, page_text[:500]
+    assert overflow <= 390, overflow
+    assert n_drawn >= 1
+    logs = records.list_patrol_logs(engine, meeting_id)
+    assert logs[["agent_id", "planned"]].values.tolist() == [["W08", True]]
+    assert not external and not mobile_external, sorted(set(external + mobile_external))[:10]
+    assert not failed and not mobile_failed, (failed + mobile_failed)[:10]
+    for shot in ("tasking.png", "my-patrols.png"):
+        assert (SCREENSHOTS / shot).stat().st_size > 20_000

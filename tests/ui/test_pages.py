@@ -1,0 +1,464 @@
+"""The Tasking, Hotspots and My patrols pages: AppTest on a small real store, and their pure helpers.
+
+The store holds one real police.uk API file (RBKC street crime, June 2018).
+"Today" is injected through session state (``ui.state.TODAY``), so the
+default week is 2026-W49 whatever the date.  A plan takes about 5 s to build;
+the Tasking tests share one build through the Streamlit cache (same store,
+same data version, same week), and the My patrols tests use a second store
+whose plan is built and approved once, without the page.
+
+AppTest cannot look inside ``st_folium`` (an UnknownElement), but the
+component's arguments hold the folium script, so the maps are checked there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+from streamlit.testing.v1 import AppTest
+
+from spatial.cli import main as cli_main
+from spatial.datasets import load_wards
+from spatial.store import connect
+from spatial.store.queries import incident_frame
+from tasking import records
+from tasking.resources import load_roster
+from ui import analysis, maps, planning, state, tables
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "app.py")
+SMALL_POLICE_UK = REPO / "data" / "policeuk" / "rbkc_api_2018-06"
+APP_TIMEOUT_S = 120
+TASKING, HOTSPOTS, PATROLS = "ui/pages/tasking.py", "ui/pages/hotspots.py", "ui/pages/my_patrols.py"
+TODAY = dt.date(2026, 11, 23)  # Monday of 2026-W48: the meeting plans 2026-W49
+WEEK = "2026-W49"
+IN_WEEK = dt.date(2026, 12, 1)  # a Tuesday of 2026-W49: a patroller's "today"
+RBKC = "E09000020"
+AGENT_ID = re.compile(r"(?<![-\w])(?:W|PP)\d{2}\b")  # not the W49 of "2026-W49"
+
+
+# --------------------------------------------------------------------------
+# fixtures and helpers
+# --------------------------------------------------------------------------
+def _ingest(tmp: Path) -> str:
+    url = f"sqlite:///{tmp / 'hotspot.sqlite'}"
+    assert cli_main(["--database", url, "ingest", str(SMALL_POLICE_UK), "--quiet"]) == 0
+    return url
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The Tasking and Hotspots pages' store."""
+    return _ingest(tmp_path_factory.mktemp("pages"))
+
+
+@pytest.fixture(scope="module")
+def patrol_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any], int]:
+    """A second store whose 2026-W49 plan is built and approved without the page: (url, plan, meeting_id)."""
+    url = _ingest(tmp_path_factory.mktemp("patrols"))
+    engine = connect(url)
+    inputs = planning.read_inputs(engine, borough=RBKC)
+    outcome = planning.build_plan(inputs, roster=load_roster(planning.roster_path()), week=WEEK)
+    assert outcome.plan is not None, outcome.error
+    result = planning.approve_plan(engine, outcome.plan, user="Test Chair")
+    return url, outcome.plan, result.meeting_id
+
+
+def _page(url: str, page: str, monkeypatch: pytest.MonkeyPatch, *, today: dt.date = TODAY,
+          **session: Any) -> AppTest:
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
+    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S)
+    at.session_state[state.TODAY] = today.isoformat()
+    for key, value in session.items():
+        at.session_state[getattr(state, key)] = value
+    at.switch_page(page)
+    at.run()
+    _ok(at)
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _texts(at: AppTest) -> list[str]:
+    """Every text the page shows (not the widgets' option lists)."""
+    out: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
+        out += [str(e.value) for e in getattr(at, kind)]
+    return out
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _folium_script(at: AppTest) -> str:
+    """The folium script inside the page's st_folium component."""
+    (component,) = at.get("component_instance")
+    return json.loads(component.proto.json_args)["script"]
+
+
+def _built(url: str, monkeypatch: pytest.MonkeyPatch, **session: Any) -> AppTest:
+    at = _page(url, TASKING, monkeypatch, TASKING_SHOW=True, **session)
+    assert at.metric, [e.value for e in at.error]
+    return at
+
+
+# --------------------------------------------------------------------------
+# Tasking
+# --------------------------------------------------------------------------
+def test_tasking_builds_next_weeks_plan_with_summary_and_assignments(store: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(store, TASKING, monkeypatch)
+    assert at.selectbox(key=state.TASKING_WEEK_INPUT).value == WEEK
+    assert not at.metric and not at.dataframe  # nothing is solved before the chair asks
+    at.button(key=state.BUILD_BUTTON).click().run()
+    _ok(at)
+
+    objective = float(_metric(at, "Objective").replace(",", ""))
+    bound = float(_metric(at, "Bound").replace(",", ""))
+    assert 0 < objective <= bound
+    assert re.fullmatch(r"\d+\.\d\d%", _metric(at, "Gap"))
+    assert re.fullmatch(r"[+-]\d+\.\d%", _metric(at, "Against greedy"))
+    text = "\n".join(_texts(at))
+    assert f"**Objective**: {objective:,.1f}" in text
+    assert re.search(r"\*\*Bound and gap\*\*: bound [\d,.]+, gap \d+\.\d\d%", text)
+    assert "**Greedy comparison**: greedy baseline" in text
+    assert "Kensington and Chelsea" in text
+    # the DEMO and assumption notes of the plan are on the page
+    assert "GENERATED at candidate centroids for the demo" in text
+    assert "DEMO parks" in text and "not the council's parks" in text
+    assert "time-of-day split" in text and "older than week 2026-W49" in text
+
+    assignments = at.dataframe[0].value
+    assert list(assignments.columns) == ["Agent", "Day", "Date", "Shift", "Place", "Type", "Ward", "Visits",
+                                         "Minutes", "Why"]
+    assert len(assignments) > 50
+    assert assignments["Why"].str.len().min() > 20
+    assert set(assignments["Agent"]) >= {"W01", "PP01"}
+    assert set(assignments["Date"]) <= {d.isoformat() for d in records.week_dates(WEEK)}
+    # the agent filter narrows the table to one agent
+    at.multiselect(key=state.TASKING_AGENT_FILTER).set_value(["W08"]).run()
+    only = at.dataframe[0].value
+    assert set(only["Agent"]) == {"W08"} and 0 < len(only) < len(assignments)
+
+
+def test_infeasible_pin_shows_an_error_naming_the_pin_and_can_be_removed(store: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _built(store, monkeypatch)
+    places = [o.rsplit(" ", 1)[-1] for o in at.selectbox(key=state.PIN_CANDIDATE).options]
+    park = next(p for p in places if p.startswith("PK-"))
+    at.selectbox(key=state.PIN_AGENT).set_value("W01")  # a warden: parks are the parks police's
+    at.selectbox(key=state.PIN_CANDIDATE).set_value(park)
+    at.selectbox(key=state.PIN_DAY).set_value(2)
+    at.selectbox(key=state.PIN_SHIFT).set_value("late")
+    at.button(key=state.PIN_SUBMIT).click().run()
+    _ok(at)
+
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1
+    assert f"pin W01 -> {park} Wed late (1 visit)" in errors[0]
+    assert "jurisdiction" in errors[0]
+    assert not at.metric and not at.dataframe  # no plan is shown for an infeasible week
+    assert f"Pin: W01 -> {park} Wed late (1 visit)" in _texts(at)
+
+    at.button(key=f"{state.UNPIN_PREFIX}0").click().run()
+    _ok(at)
+    assert not at.error
+    assert at.metric and at.session_state[state.TASKING_PINS] == []
+
+
+def test_a_feasible_pin_and_an_exclusion_change_the_plan(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _built(store, monkeypatch)
+    places = [o.rsplit(" ", 1)[-1] for o in at.selectbox(key=state.EXCLUDE_CANDIDATE).options]
+    street = next(p for p in places if p.startswith("ST-"))
+    at.selectbox(key=state.EXCLUDE_CANDIDATE).set_value(street)
+    at.button(key=state.EXCLUDE_SUBMIT).click().run()
+    _ok(at)
+    assert not at.error
+    unassigned = at.dataframe[1].value
+    assert street in set(unassigned["Id"])
+    assert "excluded" in unassigned.set_index("Id").loc[street, "Reason"].lower()
+
+
+def test_approve_records_the_meeting_and_approval_and_decisions_are_listed(store: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = connect(store)
+    assert records.find_meeting(engine, week=WEEK, borough=RBKC) is None
+    at = _built(store, monkeypatch)
+    assert at.button(key=state.APPROVE_BUTTON).disabled  # no name, no approval
+    shown_objective = _metric(at, "Objective")
+
+    at.text_input(key=state.USER_INPUT).input("Cllr A. Chair").run()
+    at.button(key=state.APPROVE_BUTTON).click().run()
+    _ok(at)
+    assert any("Approved: version 1" in s.value for s in at.success)
+
+    meeting_id = records.find_meeting(engine, week=WEEK, borough=RBKC)
+    assert meeting_id is not None
+    approvals = records.list_approvals(engine, meeting_id)
+    assert approvals[["version", "approved_by", "role"]].values.tolist() == [[1, "Cllr A. Chair", "chair"]]
+    assert records.get_meeting(engine, meeting_id)["status"] == "approved"
+    stored = records.load_plan(engine, meeting_id, 1)
+    assert f"{stored['objective']:,.1f}" == shown_objective  # the approved plan is the plan on screen
+
+    at.run()  # a rerun shows the approval and approves nothing twice
+    assert any("This plan is approved (version 1)" in s.value for s in at.success)
+    assert len(records.list_approvals(engine, meeting_id)) == 1
+
+    assert "No decisions recorded for this meeting yet." in _texts(at)
+    place = next(iter(tables.candidate_labels(stored, ward_names={})))
+    at.text_area(key=state.DECISION_ACTION).input("Lighting survey of the hot patch with Highways")
+    at.text_input(key=state.DECISION_OWNER).input("Highways team")
+    at.selectbox(key=state.DECISION_CANDIDATE).set_value(place)
+    at.button(key=state.DECISION_SUBMIT).click().run()
+    _ok(at)
+    assert any(s.value == "Decision added." for s in at.success)
+    listed = at.dataframe[-1].value
+    assert listed[["Action", "Owner", "Due", "Place", "Status", "Added by"]].values.tolist() == [
+        ["Lighting survey of the hot patch with Highways", "Highways team", "2026-12-04", place, "open",
+         "Cllr A. Chair"]]
+    stored_decisions = records.list_decisions(engine, meeting_id=meeting_id)
+    assert stored_decisions["action"].tolist() == ["Lighting survey of the hot patch with Highways"]
+
+    # an empty action is refused with the store's message, not a crash
+    at.text_input(key=state.DECISION_OWNER).input("Nobody")
+    at.button(key=state.DECISION_SUBMIT).click().run()
+    _ok(at)
+    assert any("action is empty" in e.value for e in at.error)
+    assert len(records.list_decisions(engine, meeting_id=meeting_id)) == 1
+
+
+# --------------------------------------------------------------------------
+# Hotspots
+# --------------------------------------------------------------------------
+def test_hotspots_page_draws_every_layer_from_non_sensitive_incidents(store: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(store, HOTSPOTS, monkeypatch)
+    script = _folium_script(at)
+    for name in maps.HOTSPOT_LAYERS:
+        assert re.search(re.escape(json.dumps(name)) + r"\s*:\s*(feature_group|geo_json)_", script), name
+    advice = at.dataframe[0].value
+    assert len(advice) > 0 and advice["1st measure"].str.len().min() > 10
+    assert script.count("L.marker(") == len(advice)  # one Designing Out Crime marker per advised place
+    assert script.count('"ward_code": "E0500') == 18
+
+    every = incident_frame(connect(store), include_sensitive=True)
+    rbkc = set(load_wards((RBKC,))["ward_code"])
+    safe = every[every["ward_code"].isin(rbkc) & ~every["sensitive"].astype(bool)]
+    assert len(safe) < len(every[every["ward_code"].isin(rbkc)])  # the store does hold sensitive rows
+    assert any(c.value.startswith(f"{len(safe):,} non-sensitive incidents, 2018-06") for c in at.caption)
+    assert "violent-crime" not in script and "Violence" not in script
+
+
+def test_hotspots_category_group_filter_recomputes_the_layers(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(store, HOTSPOTS, monkeypatch)
+    before = _folium_script(at)
+    at.multiselect(key=state.HOTSPOTS_GROUPS).set_value(["burglary"]).run()
+    _ok(at)
+    after = _folium_script(at)
+    assert after != before
+    incidents = incident_frame(connect(store))
+    in_rbkc = incidents["ward_code"].isin(set(load_wards((RBKC,))["ward_code"]))
+    n_burglary = int((in_rbkc & (incidents["category"] == "burglary")).sum())
+    assert 0 < n_burglary < int(in_rbkc.sum())
+    assert any(c.value.startswith(f"{n_burglary:,} non-sensitive incidents") for c in at.caption)
+    assert "anti-social-behaviour" not in after  # cluster categories come from burglaries only
+
+
+# --------------------------------------------------------------------------
+# My patrols
+# --------------------------------------------------------------------------
+def _busiest_warden(plan: dict[str, Any]) -> str:
+    counts = pd.Series([a["agent_id"] for a in plan["assignments"] if a["agent_id"].startswith("W")]).value_counts()
+    return str(counts.index[0])
+
+
+def test_my_patrols_shows_only_the_chosen_agents_patrols(patrol_store, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, plan, _ = patrol_store
+    agent = _busiest_warden(plan)
+    at = _page(url, PATROLS, monkeypatch, today=IN_WEEK)
+    assert "Choose your id to see your patrols for the week." in _texts(at)
+    at.selectbox(key=state.PATROL_AGENT_INPUT).set_value(agent).run()
+    _ok(at)
+    assert at.selectbox(key=state.PATROL_WEEK).value == WEEK
+
+    shown = _texts(at)
+    mine = [a for a in plan["assignments"] if a["agent_id"] == agent]
+    visit_lines = [t for t in shown if re.search(r"\d+ visits?, about \d+ min$", t)]
+    assert len(visit_lines) == len(mine)
+    others = {m for t in shown for m in AGENT_ID.findall(t)} - {agent}
+    assert others == set(), f"other agents on {agent}'s page: {others}"
+    assert not at.dataframe  # no wide tables on a phone page
+    script = _folium_script(at)
+    assert script.count("L.circleMarker(") == len({a["candidate_id"] for a in mine})
+
+
+def test_logging_a_patrol_writes_a_patrol_log_checked_against_the_plan(patrol_store,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    url, plan, meeting_id = patrol_store
+    agent = _busiest_warden(plan)
+    first = planning.agent_assignments(plan, agent).iloc[0]
+    before = len(records.list_patrol_logs(connect(url), meeting_id))
+    at = _page(url, PATROLS, monkeypatch, today=IN_WEEK, PATROL_AGENT=agent)  # the id survives a page change
+    assert at.selectbox(key=state.PATROL_AGENT_INPUT).value == agent
+    at.text_input(key=state.PATROL_NOTE).input("Quiet; spoke to two shopkeepers")
+    at.button(key=state.PATROL_SUBMIT).click().run()
+    _ok(at)
+    assert any(s.value.startswith("Logged (in the approved plan") for s in at.success)
+
+    logs = records.list_patrol_logs(connect(url), meeting_id)
+    assert len(logs) == before + 1
+    row = logs.iloc[-1]
+    assert (row["agent_id"], row["candidate_id"], row["date"], row["shift"]) == (
+        agent, first["candidate_id"], first["date"], first["shift"])
+    assert int(row["visits"]) == int(first["visits"]) and bool(row["planned"])
+    assert row["note"] == "Quiet; spoke to two shopkeepers" and row["logged_by"] == agent
+    assert any("(planned)" in t for t in _texts(at))
+
+
+def test_my_patrols_says_so_when_the_week_has_no_approved_plan(patrol_store,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    url, _, _ = patrol_store
+    at = _page(url, PATROLS, monkeypatch, today=TODAY, PATROL_AGENT="W01")
+    assert at.selectbox(key=state.PATROL_WEEK).value == "2026-W48"
+    assert [w.value for w in at.warning] == [
+        "There is no approved plan for 2026-W48 (Mon 23 Nov to Sun 29 Nov 2026) yet. The chair approves the plan "
+        "at the weekly tasking meeting; until then no patrols are tasked for this week."]
+    assert not at.get("component_instance") and not at.button
+
+
+# --------------------------------------------------------------------------
+# pure helpers and the export audit
+# --------------------------------------------------------------------------
+def test_weeks_and_today() -> None:
+    assert planning.next_week(dt.date(2026, 11, 29)) == "2026-W49"  # a Sunday plans the week after next Monday
+    assert planning.next_week(dt.date(2026, 11, 30)) == "2026-W50"
+    assert planning.next_week(dt.date(2026, 12, 28)) == "2027-W01"
+    assert planning.week_choices(TODAY, before=1, after=1) == ["2026-W47", "2026-W48", "2026-W49"]
+    assert state.today({state.TODAY: "2026-11-23"}) == TODAY
+    assert state.today({}, clock=lambda: dt.date(2030, 5, 1)) == dt.date(2030, 5, 1)
+    with pytest.raises(ValueError, match="ISO text"):
+        state.today({state.TODAY: "23/11/2026"})
+    assert planning.patrol_weeks(TODAY, {"2026-W10"}, before=0, after=0) == ["2026-W48", "2026-W10"]
+
+
+def test_agent_assignments_keep_one_agents_rows_only() -> None:
+    plan = {"candidates": [{"candidate_id": "C1", "name": "Patch one", "x": 1.0, "y": 2.0},
+                           {"candidate_id": "C2", "name": "Patch two", "x": 3.0, "y": 4.0}],
+            "assignments": [
+                {"agent_id": "W02", "candidate_id": "C2", "date": "2026-12-01", "day": "Tue", "shift": "late",
+                 "visits": 2, "minutes": 50.0, "why": "b"},
+                {"agent_id": "W01", "candidate_id": "C1", "date": "2026-12-01", "day": "Tue", "shift": "late",
+                 "visits": 1, "minutes": 25.0, "why": "a"},
+                {"agent_id": "W01", "candidate_id": "C1", "date": "2026-11-30", "day": "Mon", "shift": "early",
+                 "visits": 3, "minutes": 75.0, "why": "c"}],
+            "duty": [{"agent_id": "W02", "date": "2026-12-01", "day": "Tue", "shift": "late"}]}
+    mine = planning.agent_assignments(plan, "W01")
+    assert mine[["date", "shift", "name", "visits"]].values.tolist() == [
+        ["2026-11-30", "early", "Patch one", 3], ["2026-12-01", "late", "Patch one", 1]]
+    assert planning.agent_places(plan, "W01")[["candidate_id", "visits"]].values.tolist() == [["C1", 4]]
+    assert planning.agent_assignments(plan, "W99").empty and planning.agent_places(plan, "W99").empty
+    assert planning.agent_duty(plan, "W01").empty and len(planning.agent_duty(plan, "W02")) == 1
+    logs = pd.DataFrame({"agent_id": ["W01", "W02", "W01"], "visits": [1, 2, 3]})
+    assert planning.agent_logs(logs, "W01")["visits"].tolist() == [1, 3]
+
+
+def test_every_download_is_audited_with_the_bytes_sha256(patrol_store) -> None:
+    url, plan, meeting_id = patrol_store
+    engine = connect(url)
+    got = {fmt: planning.export_bytes(plan, format=fmt, user="Cllr Export", role="chair", engine=engine)
+           for fmt in ("csv", "geojson", "html")}
+    assert got["csv"].decode().startswith("week,agent_id,kind,day,date,shift,candidate_id")
+    assert len(json.loads(got["geojson"])["features"]) == len(plan["assignments"])
+    assert b"Weekly tasking pack 2026-W49" in got["html"]
+    audit = records.list_exports(engine, user="Cllr Export")
+    assert sorted(audit["kind"]) == ["csv", "geojson", "html"]
+    for _, row in audit.iterrows():
+        assert row["file_sha256"] == hashlib.sha256(got[row["kind"]]).hexdigest()
+        assert (row["role"], row["week"], row["meeting_id"], row["version"]) == ("chair", WEEK, meeting_id, 1)
+
+
+def test_approving_twice_changes_nothing_and_needs_a_name(patrol_store) -> None:
+    url, plan, meeting_id = patrol_store
+    engine = connect(url)
+    again = planning.approve_plan(engine, plan, user="Someone Else")
+    assert (again.meeting_id, again.version, again.already_approved, again.approved_by) == (
+        meeting_id, 1, True, "Test Chair")
+    assert len(records.list_approvals(engine, meeting_id)) == 1
+    with pytest.raises(ValueError, match="type your name"):
+        planning.approve_plan(engine, plan, user="  ")
+    state_ = planning.meeting_state(engine, week=WEEK, borough=RBKC, plan=plan)
+    assert state_ is not None and state_.shown_approved and state_.approved_by == "Test Chair"
+    changed = {**plan, "notes": [*plan["notes"], "edited"]}
+    assert not planning.meeting_state(engine, week=WEEK, borough=RBKC, plan=changed).shown_approved
+
+
+# --------------------------------------------------------------------------
+# map builders (pure)
+# --------------------------------------------------------------------------
+def _cells(rows: list[tuple[str, float, float]], **cols: list[Any]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"cell_id": [r[0] for r in rows], **cols},
+                            geometry=[box(x, y, x + 150, y + 150) for _, x, y in rows], crs="EPSG:27700")
+
+
+def test_hotspots_map_lists_every_layer_even_when_empty_and_escapes_popups() -> None:
+    wards = load_wards((RBKC,))
+    wards = wards.assign(harm=range(len(wards)), count=1, harm_per_1000=float("nan"))
+    empty = _cells([])
+    places = gpd.GeoDataFrame({"candidate_id": ["ST-1"], "name": ["<b>Patch</b>"], "place_type": ["street"],
+                               "ward_code": [wards["ward_code"].iloc[0]], "incidents": ["12"], "patterns": [""]},
+                              geometry=[box(525000, 178000, 525150, 178150)], crs="EPSG:27700")
+    ranked = pd.DataFrame({"candidate_id": ["ST-1", "ST-1"], "rank": [2, 1],
+                           "measure": ["Second <i>measure</i>", "Street lighting"],
+                           "cpted_principle": ["access control", "natural surveillance"], "why": ["w2", "w1"]})
+    html = maps.hotspots_map(wards, gi_cells=_cells([], gi_class=[], gi_z=[]), kde_cells=_cells([], density=[]),
+                             clusters=empty.assign(cluster_id=[], n_incidents=[], top_categories=[]),
+                             places=places, ranked=ranked).get_root().render()
+    for name in maps.HOTSPOT_LAYERS:
+        assert json.dumps(name) in html, name
+    assert html.count("L.marker(") == 1
+    assert "<b>Patch</b>" not in html and "&lt;b&gt;Patch&lt;/b&gt;" in html
+    assert "Second <i>measure</i>" not in html
+    assert html.index("Street lighting") < html.index("Second &lt;i&gt;measure")  # ranked order in the popup
+
+
+def test_harm_classes_are_quantiles_with_zero_in_the_lowest_class() -> None:
+    cls, bounds = maps.harm_classes(pd.Series([0.0, 5.0, 5.0, 10.0, 20.0, 40.0]), k=5)
+    assert cls.tolist() == sorted(cls.tolist()) and cls.iloc[0] == 0 and cls.iloc[-1] == len(bounds) - 1
+    assert bounds[-1] == 40.0
+    assert maps.harm_classes(pd.Series([0.0, 0.0]))[1] == []
+    with pytest.raises(ValueError, match="classes"):
+        maps.harm_classes(pd.Series([1.0]), k=0)
+
+
+def test_patrol_map_draws_only_the_given_places() -> None:
+    wards = load_wards((RBKC,))
+    places = pd.DataFrame({"candidate_id": ["A", "B"], "name": ["Place A", "Place B"], "x": [525500.0, 526000.0],
+                           "y": [178500.0, 178900.0], "visits": [3, 1]})
+    html = maps.patrol_map(places, wards).get_root().render()
+    assert html.count("L.circleMarker(") == 2
+    assert "Place A (3 visits this week)" in html and json.dumps(maps.PLACES_LAYER) in html
+    assert maps.patrol_map(places.iloc[:0], wards).get_root().render().count("L.circleMarker(") == 0
+
+
+def test_hotspot_layers_keep_sensitive_incidents_out(store: str) -> None:
+    inputs = planning.read_inputs(connect(store), borough=RBKC)
+    assert not inputs.incidents["sensitive"].astype(bool).any()
+    layers = analysis.hotspot_layers(inputs)
+    assert set(layers.gi_cells["gi_class"]) <= set(analysis.GI_SHOWN)
+    assert layers.n_incidents == len(inputs.incidents)
+    assert not layers.clusters["top_categories"].str.contains("violent").any()
+    assert len(layers.kde_cells) and len(layers.places)

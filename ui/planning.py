@@ -1,0 +1,579 @@
+"""Tasking helpers of the dashboard: weeks, the plan's inputs, the plan, the meeting record, one agent's share.
+
+No Streamlit here: ``ui.cached`` wraps what is worth caching, and the pages
+call the rest.  Three kinds of function live here:
+
+* **pure** - :func:`iso_week`, :func:`next_week`, :func:`week_choices`,
+  :func:`week_label`, :func:`build_plan` (frames and a roster in, plan out),
+  :func:`agent_assignments`, :func:`agent_places`, :func:`agent_duty`,
+  :func:`agent_logs`;
+* **store readers** - :func:`data_version`, :func:`read_inputs`,
+  :func:`coverage`, :func:`meeting_state`: they read the store the way
+  ``hotspot-tasking allocate`` does (``tasking.cli_allocate.run``), so the plan
+  built in the dashboard is the plan the command line builds;
+* **writers** - :func:`approve_plan` and :func:`export_bytes`, thin sequences
+  of :mod:`tasking.records` and :func:`tasking.pack.export_pack` calls (every
+  export is audited there).
+
+Safeguarding: :func:`read_inputs` reads ``incident_frame(include_sensitive=False)``,
+so no sensitive incident reaches a plan, a hotspot layer or a marker, and
+:func:`agent_assignments` gives one agent only their own rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from spatial._errors import HotspotError
+from spatial.datasets import load_boroughs, load_registered_parks, load_wards
+from spatial.layers import stored_area_layer
+from spatial.schema import CATEGORY, MONTH, WARD_CODE, load_taxonomy
+from spatial.store import tables as T
+from spatial.store.queries import incident_frame
+from tasking import records
+from tasking._errors import TaskingError
+from tasking.allocation import Exclusion, Pin
+from tasking.candidates import DAY_NAMES
+from tasking.cli_allocate import plan_week
+from tasking.cli_recommend import coverage_months
+from tasking.pack import export_pack
+from tasking.resources import Roster, default_roster_path
+
+__all__ = [
+    "ROSTER_ENV", "PLAN_MONTHS", "DEMO_PARKS_NOTE", "ExportFormat", "PinTuple", "PlanInputs", "PlanOutcome",
+    "MeetingState", "ApprovalResult",
+    "roster_path", "iso_week", "next_week", "week_choices", "week_label", "data_version", "read_inputs",
+    "coverage", "build_plan", "approve_plan", "meeting_state", "export_bytes", "agent_assignments",
+    "agent_places", "agent_duty", "agent_logs", "pin_label", "day_name", "months_between", "approved_weeks",
+    "patrol_weeks", "agent_days", "assignment_label", "log_done", "place_names",
+]
+
+#: Environment variable naming the roster YAML (default: the bundled RBKC roster).
+ROSTER_ENV: Final = "HOTSPOT_ROSTER"
+#: Latest months with real coverage a plan is made from (``hotspot-tasking allocate --months`` default).
+PLAN_MONTHS: Final = 12
+#: Said of the parks layer when the council's own is not loaded (the wording of ``allocate``).
+DEMO_PARKS_NOTE: Final = (
+    "DEMO parks: the Historic England registered parks touching the borough, not the council's parks "
+    "(load yours with `hotspot-tasking layers parks FILE --id-column ...`)")
+_ESTATES_NONE: Final = ("none: estates are council data (load with `hotspot-tasking layers estates FILE ...`)")
+
+#: A pin as kept in session state: ``(agent_id, candidate_id, day 0-6, shift, visits)``.
+PinTuple = tuple[str, str, int, str, int]
+
+
+# ----------------------------------------------------------------------------
+# weeks (pure)
+# ----------------------------------------------------------------------------
+def roster_path(environ: Mapping[str, str] | None = None) -> str:
+    """The roster file: ``$HOTSPOT_ROSTER`` or the bundled RBKC roster."""
+    env = os.environ if environ is None else environ
+    return env.get(ROSTER_ENV, "").strip() or str(default_roster_path())
+
+
+def iso_week(day: dt.date) -> str:
+    """ISO week of ``day`` as ``YYYY-Www``.
+
+    Examples
+    --------
+    >>> iso_week(dt.date(2026, 11, 23)), iso_week(dt.date(2027, 1, 1))
+    ('2026-W48', '2026-W53')
+    """
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def next_week(today: dt.date) -> str:
+    """The ISO week after the one holding ``today`` (what a tasking meeting plans).
+
+    Examples
+    --------
+    >>> next_week(dt.date(2026, 11, 23)), next_week(dt.date(2026, 12, 31))
+    ('2026-W49', '2027-W01')
+    """
+    return iso_week(today + dt.timedelta(days=7))
+
+
+def week_choices(today: dt.date, *, before: int = 1, after: int = 4) -> list[str]:
+    """ISO weeks from ``before`` weeks before ``today``'s to ``after`` weeks after it, oldest first.
+
+    Examples
+    --------
+    >>> week_choices(dt.date(2026, 11, 23), before=1, after=2)
+    ['2026-W47', '2026-W48', '2026-W49', '2026-W50']
+    """
+    if before < 0 or after < 0:
+        msg = f"before ({before}) and after ({after}) must be 0 or more weeks"
+        raise ValueError(msg)
+    return [iso_week(today + dt.timedelta(weeks=k)) for k in range(-before, after + 1)]
+
+
+def week_label(week: str) -> str:
+    """``"2026-W49 (Mon 30 Nov to Sun 6 Dec 2026)"``.
+
+    Examples
+    --------
+    >>> week_label("2026-W49")
+    '2026-W49 (Mon 30 Nov to Sun 6 Dec 2026)'
+    """
+    dates = records.week_dates(week)
+    return f"{week} (Mon {dates[0].day} {dates[0]:%b} to Sun {dates[-1].day} {dates[-1]:%b %Y})"
+
+
+def months_between(months: Sequence[str], first: str, last: str) -> tuple[str, ...]:
+    """The months of ``months`` from ``first`` to ``last`` inclusive (in either order).
+
+    Examples
+    --------
+    >>> months_between(["2018-04", "2018-05", "2018-06"], "2018-06", "2018-05")
+    ('2018-05', '2018-06')
+    """
+    lo, hi = sorted((first, last))
+    return tuple(m for m in months if lo <= m <= hi)
+
+
+def pin_label(pin: PinTuple) -> str:
+    """Readable pin, as the solver's messages write it.
+
+    Examples
+    --------
+    >>> pin_label(("W01", "ST-c3504_1190", 0, "late", 2))
+    'W01 -> ST-c3504_1190 Mon late (2 visits)'
+    """
+    return _pin(pin).label()
+
+
+def _pin(p: PinTuple) -> Pin:
+    agent, cand, day, shift, visits = p
+    return Pin(str(agent), str(cand), int(day), str(shift), int(visits))
+
+
+# ----------------------------------------------------------------------------
+# store readers
+# ----------------------------------------------------------------------------
+def data_version(engine: Engine) -> str:
+    """A text that changes whenever the data behind a plan or a hotspot map changes.
+
+    It combines the latest ingest id and the number of ingests (every ingest,
+    complete or not, gets a row) with the row count and size of the stored
+    estates and parks layers.  Cached results are keyed on it, so a new ingest
+    or layer is picked up at the next page run without a restart.
+    """
+    with engine.connect() as conn:
+        last, n = conn.execute(select(func.max(T.ingests.c.ingest_id), func.count()).select_from(T.ingests)).one()
+        layers = conn.execute(
+            select(T.area_layers.c.layer, func.count(), func.sum(func.length(T.area_layers.c.geom_wkb)))
+            .group_by(T.area_layers.c.layer).order_by(T.area_layers.c.layer)).all()
+    parts = [f"ingest {last or 0}/{n}"] + [f"{layer} {k}/{size or 0}" for layer, k, size in layers]
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """What a plan or a hotspot map is made from (everything in EPSG:27700).
+
+    ``incidents`` are non-sensitive only, in the borough's wards and ``months``.
+    """
+
+    borough: str
+    months: tuple[str, ...]
+    incidents: pd.DataFrame
+    wards: gpd.GeoDataFrame
+    area: gpd.GeoDataFrame
+    parks: gpd.GeoDataFrame | None
+    parks_note: str
+    estates: gpd.GeoDataFrame | None
+    estates_note: str
+
+
+def _borough_incidents(engine: Engine, wards: gpd.GeoDataFrame, borough: str) -> pd.DataFrame:
+    incidents = incident_frame(engine, include_sensitive=False)
+    incidents = incidents[incidents[WARD_CODE].isin(wards["ward_code"])]
+    if incidents.empty:
+        msg = (f"the store has no non-sensitive incidents in borough {borough}; "
+               "run `hotspot-tasking ingest --bundled` first (or ingest your own data)")
+        raise TaskingError(msg)
+    return incidents
+
+
+def _boundaries(borough: str, data_dir: Path | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    wards = load_wards((borough,), data_dir=data_dir)
+    area = load_boroughs((borough,), data_dir=data_dir)
+    if wards.empty or area.empty:
+        msg = f"borough {borough!r} is not in the bundled boundaries; use one of E09000020, E09000033, E09000013"
+        raise TaskingError(msg)
+    return wards, area
+
+
+def coverage(engine: Engine, *, borough: str, data_dir: Path | None = None) -> list[str]:
+    """Every month with real coverage of the borough's non-sensitive incidents, oldest first.
+
+    "Real coverage" is the rule ``allocate`` and ``recommend`` use
+    (:func:`tasking.cli_recommend.coverage_months`): at least a tenth of the
+    busiest month's incidents.  An empty store gives an empty list.
+    """
+    wards, _ = _boundaries(borough, data_dir)
+    try:
+        incidents = _borough_incidents(engine, wards, borough)
+    except TaskingError:
+        return []
+    return coverage_months(incidents, 10_000)
+
+
+def read_inputs(engine: Engine, *, borough: str, data_dir: Path | None = None, months: Sequence[str] | None = None,
+                latest: int = PLAN_MONTHS, groups: Sequence[str] | None = None) -> PlanInputs:
+    """Read a plan's (or a hotspot map's) inputs from the store, as ``hotspot-tasking allocate`` does.
+
+    Parameters
+    ----------
+    engine
+        The store.
+    borough
+        Borough GSS code (its bundled wards and outline are used).
+    data_dir
+        Bundled data folder (default: the repository's ``data/``).
+    months
+        The months to use; default: the latest ``latest`` months with real coverage.
+    latest
+        How many months when ``months`` is not given (``allocate --months``; default :data:`PLAN_MONTHS`).
+    groups
+        Category groups of the taxonomy to keep (``asb``, ``theft``, ...); default all.
+
+    Raises
+    ------
+    TaskingError
+        If the borough is unknown, or the store holds no non-sensitive incident
+        of the borough (in the months and groups asked for).
+    """
+    wards, area = _boundaries(borough, data_dir)
+    incidents = _borough_incidents(engine, wards, borough)
+    chosen = list(months) if months else coverage_months(incidents, latest)
+    incidents = incidents[incidents[MONTH].astype(str).isin(chosen)]
+    if groups:
+        tax = load_taxonomy()
+        slugs = [s for s, c in tax.categories.items() if c.group in set(groups)]
+        incidents = incidents[incidents[CATEGORY].isin(slugs)]
+    if incidents.empty:
+        what = f" of the groups {sorted(groups)}" if groups else ""
+        msg = f"the store has no non-sensitive incidents{what} in borough {borough} in {chosen}; pick other months"
+        raise TaskingError(msg)
+    stored_parks = stored_area_layer(engine, "parks")
+    if stored_parks is not None:
+        parks = stored_parks.rename(columns={"area_id": "park_id", "name": "park_name"})
+        parks_note = "council parks layer (stored)"
+    else:
+        reg = load_registered_parks(data_dir=data_dir).rename(columns={"ListEntry": "park_id", "Name": "park_name"})
+        reg["park_id"] = reg["park_id"].astype(str)
+        reg = reg[reg.intersects(area.geometry.union_all())][["park_id", "park_name", "geometry"]]
+        parks, parks_note = reg.reset_index(drop=True), DEMO_PARKS_NOTE
+    estates = stored_area_layer(engine, "estates")
+    if estates is not None:
+        estates = estates.rename(columns={"area_id": "estate_id", "name": "estate_name"})
+    return PlanInputs(borough=borough, months=tuple(chosen), incidents=incidents.reset_index(drop=True),
+                      wards=wards, area=area, parks=parks, parks_note=parks_note, estates=estates,
+                      estates_note="council estates layer (stored)" if estates is not None else _ESTATES_NONE)
+
+
+# ----------------------------------------------------------------------------
+# the plan (pure)
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A plan, or why there is none (an infeasible pin, no data): exactly one of the two is set."""
+
+    plan: dict[str, Any] | None
+    error: str | None
+
+
+def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[PinTuple] = (),
+               exclusions: Sequence[str] = (), time_limit_s: float = 60.0,
+               mip_rel_gap: float = 0.01) -> PlanOutcome:
+    """The week's plan from ``inputs``, exactly as ``hotspot-tasking allocate`` makes it (pure).
+
+    Pins and exclusions are the chair's (``exclusions`` are whole-week
+    candidate exclusions).  A plan that cannot be made - a pin that breaks a
+    rule, a candidate that no longer exists - is not an exception here: the
+    outcome carries the solver's message (which names the pin and the rule),
+    so a page can show it and let the chair change the pin.
+    """
+    try:
+        records.week_dates(week)
+        plan = plan_week(inputs.incidents, roster=roster, wards=inputs.wards, area=inputs.area, week=week,
+                         parks=inputs.parks, estates=inputs.estates, pins=[_pin(p) for p in pins],
+                         exclusions=[Exclusion(str(c)) for c in exclusions], time_limit_s=time_limit_s,
+                         mip_rel_gap=mip_rel_gap)
+    except HotspotError as exc:  # TaskingError and InfeasibleAllocationError included
+        return PlanOutcome(plan=None, error=str(exc))
+    months = list(inputs.months)
+    plan["inputs"].update({"borough": inputs.borough, "months": months, "parks": inputs.parks_note,
+                           "estates": inputs.estates_note})
+    if months and months[-1] < f"{week[:4]}":
+        plan["notes"].append(f"the newest incident month in the store is {months[-1]}, older than week {week}: "
+                             "the plan shows how the method works on the bundled data, not a current picture")
+    return PlanOutcome(plan=plan, error=None)
+
+
+# ----------------------------------------------------------------------------
+# the meeting record
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MeetingState:
+    """The week's meeting as stored: status, versions, and where the plan on screen stands."""
+
+    meeting_id: int
+    status: str
+    chair: str
+    latest_version: int | None
+    approved_version: int | None
+    approved_by: str | None
+    approved_at: pd.Timestamp | None
+    #: Version number of the plan on screen if it is stored (same sha256), else None.
+    shown_version: int | None
+    #: Whether the plan on screen is the approved version.
+    shown_approved: bool
+
+
+def meeting_state(engine: Engine, *, week: str, borough: str,
+                  plan: Mapping[str, Any] | None = None) -> MeetingState | None:
+    """The meeting of ``borough`` for ``week`` (None if there is none), compared with ``plan``."""
+    meeting_id = records.find_meeting(engine, week=week, borough=borough)
+    if meeting_id is None:
+        return None
+    meeting = records.get_meeting(engine, meeting_id)
+    versions = records.list_plan_versions(engine, meeting_id)
+    approved = versions[versions["approved"]]
+    last = approved.iloc[-1] if len(approved) else None
+    shown = None
+    if plan is not None and len(versions):
+        hit = versions[versions["plan_sha256"] == records.plan_digest(plan)]
+        shown = int(hit["version"].iloc[-1]) if len(hit) else None
+    return MeetingState(
+        meeting_id=meeting_id, status=str(meeting["status"]), chair=str(meeting["chair"]),
+        latest_version=int(versions["version"].max()) if len(versions) else None,
+        approved_version=None if last is None else int(last["version"]),
+        approved_by=None if last is None else str(last["approved_by"]),
+        approved_at=None if last is None else last["approved_at"],
+        shown_version=shown,
+        shown_approved=shown is not None and bool(versions.loc[versions["version"] == shown, "approved"].iloc[0]))
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    """What :func:`approve_plan` did."""
+
+    meeting_id: int
+    version: int
+    approved_by: str
+    role: str
+    created_meeting: bool
+    #: True when this version had been approved before (a second click changes nothing).
+    already_approved: bool
+
+
+def approve_plan(engine: Engine, plan: Mapping[str, Any], *, user: str, role: str = "chair",
+                 note: str | None = None, now: dt.datetime | None = None) -> ApprovalResult:
+    """Find or create the week's meeting, save ``plan`` as its latest version and approve it.
+
+    Saving an identical plan again returns its version (no duplicate), and a
+    version already approved is reported, not approved twice, so the button
+    is safe to press twice.
+
+    Raises
+    ------
+    TaskingError
+        If ``user`` is empty, the plan has no borough, or the meeting is reviewed
+        and closed (the message of :mod:`tasking.records` says which).
+    """
+    if not isinstance(user, str) or not user.strip():
+        msg = "user is empty; type your name before approving (it is recorded on the approval)"
+        raise TaskingError(msg)
+    borough = (plan.get("inputs") or {}).get("borough")
+    if not borough:
+        msg = "plan.inputs.borough is missing; build the plan with ui.planning.build_plan"
+        raise TaskingError(msg)
+    week = str(plan["week"])
+    meeting_id = records.find_meeting(engine, week=week, borough=str(borough))
+    created = meeting_id is None
+    if meeting_id is None:
+        meeting_id = records.create_meeting(engine, week=week, borough=str(borough), chair=user, now=now)
+    version = records.save_plan_version(engine, meeting_id, plan, created_by=user, now=now)
+    versions = records.list_plan_versions(engine, meeting_id)
+    row = versions[versions["version"] == version].iloc[0]
+    if bool(row["approved"]):
+        return ApprovalResult(meeting_id, version, str(row["approved_by"]), str(row["role"]), created, True)
+    rec = records.approve(engine, meeting_id, version, approved_by=user, role=role, note=note, now=now)
+    return ApprovalResult(meeting_id, version, str(rec["approved_by"]), str(rec["role"]), created, False)
+
+
+ExportFormat = Literal["pdf", "html", "csv", "geojson"]
+
+
+def export_bytes(plan: Mapping[str, Any], *, format: ExportFormat, user: str, role: str, engine: Engine | None,
+                 wards: gpd.GeoDataFrame | None = None, parks: gpd.GeoDataFrame | None = None,
+                 recommendations: pd.DataFrame | None = None, now: dt.datetime | None = None) -> bytes:
+    """Write the pack or plan export with :func:`tasking.pack.export_pack` and return its bytes.
+
+    With an ``engine`` the export is audited (who, role, when, kind, week,
+    version, sha256) by ``export_pack``.  The file is written to a temporary
+    folder and removed; the bytes are what the user downloads.
+    """
+    with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
+        out = Path(tmp) / f"tasking-{plan['week']}.{format}"
+        export_pack(plan, out, format=format, user=user, role=role, engine=engine, wards=wards, parks=parks,
+                    recommendations=recommendations, now=now)
+        return out.read_bytes()
+
+
+# ----------------------------------------------------------------------------
+# one agent's share of a plan (pure)
+# ----------------------------------------------------------------------------
+_AGENT_COLUMNS: Final = ("date", "day", "shift", "candidate_id", "name", "place_type", "ward_code", "visits",
+                         "minutes", "why")
+
+
+def _shift_order(plan: Mapping[str, Any]) -> dict[str, int]:
+    return {s: i for i, s in enumerate(records.plan_shifts(plan))}
+
+
+def agent_assignments(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
+    """The assignments of ``agent_id`` only, by date and shift, with each place's name.
+
+    Columns ``date, day, shift, candidate_id, name, place_type, ward_code, visits, minutes, why``.
+    No row of another agent is ever returned (an unknown agent gets an empty frame).
+
+    Examples
+    --------
+    >>> plan = {"candidates": [{"candidate_id": "C1", "name": "hot patch"}],
+    ...         "assignments": [{"agent_id": "W01", "candidate_id": "C1", "date": "2026-11-30", "day": "Mon",
+    ...                          "shift": "late", "visits": 2},
+    ...                         {"agent_id": "W02", "candidate_id": "C1", "date": "2026-11-30", "day": "Mon",
+    ...                          "shift": "late", "visits": 1}]}
+    >>> agent_assignments(plan, "W01")[["day", "name", "visits"]].values.tolist()
+    [['Mon', 'hot patch', 2]]
+    """
+    names = {str(c["candidate_id"]): c for c in plan.get("candidates") or []}
+    rows = []
+    for a in plan.get("assignments") or []:
+        if a.get("agent_id") != agent_id:
+            continue
+        c = names.get(str(a.get("candidate_id")), {})
+        rows.append({"date": str(a.get("date")), "day": a.get("day"), "shift": a.get("shift"),
+                     "candidate_id": str(a.get("candidate_id")), "name": c.get("name", a.get("candidate_id")),
+                     "place_type": a.get("place_type", c.get("place_type")),
+                     "ward_code": a.get("ward_code", c.get("ward_code")), "visits": int(a.get("visits", 1)),
+                     "minutes": a.get("minutes"), "why": a.get("why", "")})
+    df = pd.DataFrame(rows, columns=list(_AGENT_COLUMNS))
+    order = _shift_order(plan)
+    df["_s"] = df["shift"].map(order)
+    return (df.sort_values(["date", "_s", "candidate_id"], kind="stable").drop(columns="_s")
+            .reset_index(drop=True))
+
+
+def agent_duty(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
+    """The duty shifts of ``agent_id`` (``date, day, shift, tasked_minutes, patrol_minutes``), by date and shift."""
+    cols = ["date", "day", "shift", "tasked_minutes", "patrol_minutes"]
+    rows = [{c: r.get(c) for c in cols} for r in plan.get("duty") or [] if r.get("agent_id") == agent_id]
+    df = pd.DataFrame(rows, columns=cols)
+    df["_s"] = df["shift"].map(_shift_order(plan))
+    return df.sort_values(["date", "_s"], kind="stable").drop(columns="_s").reset_index(drop=True)
+
+
+def agent_places(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
+    """The places ``agent_id`` visits this week (``candidate_id, name, place_type, ward_code, x, y, visits``).
+
+    ``x``/``y`` are British National Grid metres; ``visits`` is the week's total.
+    """
+    mine = agent_assignments(plan, agent_id)
+    visits = mine.groupby("candidate_id", sort=False)["visits"].sum()
+    cands = [c for c in plan.get("candidates") or [] if str(c["candidate_id"]) in visits.index]
+    cols = ["candidate_id", "name", "place_type", "ward_code", "x", "y"]
+    df = pd.DataFrame([{k: c.get(k) for k in cols} for c in cands], columns=cols)
+    df["visits"] = df["candidate_id"].map(visits).astype("Int64")
+    return df.sort_values("visits", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def agent_logs(logs: pd.DataFrame, agent_id: str) -> pd.DataFrame:
+    """The rows of ``tasking.records.list_patrol_logs`` logged for ``agent_id`` only."""
+    return logs[logs["agent_id"] == agent_id].reset_index(drop=True)
+
+
+def day_name(date_text: str) -> str:
+    """``"Mon 30 Nov"`` from ISO text.
+
+    Examples
+    --------
+    >>> day_name("2026-11-30")
+    'Mon 30 Nov'
+    """
+    d = dt.date.fromisoformat(str(date_text))
+    return f"{DAY_NAMES[d.weekday()]} {d.day} {d:%b}"
+
+
+def agent_days(assignments: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """``(date, shift, rows)`` for each shift with assignments, in the order of ``agent_assignments``."""
+    out: list[tuple[str, str, pd.DataFrame]] = []
+    for (date, shift), rows in assignments.groupby(["date", "shift"], sort=False):
+        out.append((str(date), str(shift), rows.reset_index(drop=True)))
+    return out
+
+
+def assignment_label(row: Mapping[str, Any]) -> str:
+    """``"Mon 30 Nov late: hot patch c3504_1190 (3 visits)"``.
+
+    Examples
+    --------
+    >>> assignment_label({"date": "2026-11-30", "shift": "late", "name": "hot patch", "visits": 1})
+    'Mon 30 Nov late: hot patch (1 visit)'
+    """
+    n = int(row["visits"])
+    return f"{day_name(str(row['date']))} {row['shift']}: {row['name']} ({n} visit{'s' if n != 1 else ''})"
+
+
+def approved_weeks(engine: Engine, *, borough: str) -> set[str]:
+    """Weeks whose meeting for ``borough`` has an approved plan."""
+    meetings = records.list_meetings(engine, borough=borough)
+    return set(meetings.loc[meetings["approved_version"].notna(), "week"].astype(str))
+
+
+def patrol_weeks(today: dt.date, approved: Collection[str], *, before: int = 2, after: int = 1) -> list[str]:
+    """Weeks a patroller may look at: around ``today`` plus every week with an approved plan, newest first.
+
+    Examples
+    --------
+    >>> patrol_weeks(dt.date(2026, 11, 23), {"2026-W40"}, before=1, after=1)
+    ['2026-W49', '2026-W48', '2026-W47', '2026-W40']
+    """
+    return sorted(set(week_choices(today, before=before, after=after)) | set(approved), reverse=True)
+
+
+def log_done(engine: Engine, meeting_id: int, assignment: Mapping[str, Any], *, agent_id: str, logged_by: str,
+             visits: int | None = None, minutes: float | None = None, note: str | None = None,
+             now: dt.datetime | None = None) -> dict[str, Any]:
+    """Log that ``agent_id`` did the patrol of one of their assignments (``agent_assignments`` row).
+
+    ``visits`` and ``minutes`` default to the planned ones; the log is checked
+    against the approved plan by :func:`tasking.records.log_patrol`, which
+    returns ``planned`` and the match note.
+    """
+    planned_minutes = assignment.get("minutes")
+    return records.log_patrol(
+        engine, meeting_id, agent_id=agent_id, candidate_id=str(assignment["candidate_id"]),
+        date=str(assignment["date"]), shift=str(assignment["shift"]),
+        visits=int(assignment["visits"]) if visits is None else int(visits),
+        minutes=float(planned_minutes or 0.0) if minutes is None else float(minutes),
+        logged_by=logged_by, note=note or None, now=now)
+
+
+def place_names(plan: Mapping[str, Any]) -> dict[str, str]:
+    """Candidate id -> place name of a plan."""
+    return {str(c["candidate_id"]): str(c.get("name") or c["candidate_id"]) for c in plan.get("candidates") or []}
