@@ -14,6 +14,7 @@ from typing import Literal
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import Transformer
 
@@ -146,9 +147,10 @@ class Attributor:
     """Attribute points to area layers, with an area-of-interest test.
 
     Points on a shared boundary go to the first polygon in layer order.
-    Results for each distinct coordinate pair are memoised: police.uk snaps
-    crimes to a fixed set of anonymous map points, so a month of London has
-    far fewer distinct locations than crimes.
+    Results for each distinct coordinate pair are memoised (looked up in a
+    hash index, not point by point): police.uk snaps crimes to a fixed set of
+    anonymous map points, so a month of London has far fewer distinct
+    locations than crimes.
 
     Parameters
     ----------
@@ -161,7 +163,9 @@ class Attributor:
     layers: list[AreaLayer]
     aoi: shapely.Geometry
     _trees: list[tuple[AreaLayer, shapely.STRtree, np.ndarray]] = field(init=False, repr=False)
-    _cache: dict[tuple[float, float], tuple] = field(init=False, repr=False, default_factory=dict)
+    #: Memo of points seen: their ``x + iy`` keys (a hash index) and rows ``(in_aoi, code, ...)``.
+    _seen: pd.Index | None = field(init=False, repr=False, default=None)
+    _seen_rows: np.ndarray | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._trees = []
@@ -189,13 +193,12 @@ class Attributor:
             return np.zeros(0, bool), {layer.name: np.empty(0, object) for layer in self.layers}
         uniq, inverse = np.unique(x + 1j * y, return_inverse=True)
         inverse = np.asarray(inverse).reshape(-1)
-        keys = uniq.tolist()
-        cached = [self._cache.get(key) for key in keys]
-        todo = np.flatnonzero(np.fromiter((c is None for c in cached), dtype=bool, count=len(keys)))
         results = np.empty((len(uniq), k + 1), dtype=object)
-        hit = np.setdiff1d(np.arange(len(keys)), todo, assume_unique=True)
+        pos = self._seen.get_indexer(uniq) if self._seen is not None else np.full(len(uniq), -1)
+        hit = np.flatnonzero(pos >= 0)
+        todo = np.flatnonzero(pos < 0)
         if hit.size:
-            results[hit] = [cached[i] for i in hit]
+            results[hit] = self._seen_rows[pos[hit]]  # type: ignore[index]
         if todo.size:
             pts = shapely.points(uniq.real[todo], uniq.imag[todo])
             inside = shapely.contains(self.aoi, pts)
@@ -211,7 +214,11 @@ class Attributor:
                 cols.append(out)
             block = np.column_stack(cols)
             results[todo] = block
-            self._cache.update(zip([keys[i] for i in todo], map(tuple, block.tolist())))
+            if self._seen is None:
+                self._seen, self._seen_rows = pd.Index(uniq[todo]), block
+            else:
+                self._seen = self._seen.append(pd.Index(uniq[todo]))
+                self._seen_rows = np.concatenate([self._seen_rows, block])  # type: ignore[list-item]
         in_aoi = results[inverse, 0].astype(bool)
         codes_out = {layer.name: results[inverse, j + 1] for j, layer in enumerate(self.layers)}
         return in_aoi, codes_out

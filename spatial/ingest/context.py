@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from itertools import repeat
 
@@ -14,7 +15,7 @@ from spatial.projection import Attributor
 from .files import FileInfo
 from .rows import IdAssigner, Rejects
 
-__all__ = ["RunContext", "ChunkResult", "finish_chunk", "check_month"]
+__all__ = ["RunContext", "ChunkResult", "IncidentBatch", "finish_chunk", "check_month", "check_month_codes"]
 
 
 @dataclass
@@ -35,40 +36,79 @@ class RunContext:
 
 
 @dataclass
+class IncidentBatch:
+    """Canonical rows of one chunk (those neither quarantined nor duplicates), column by column.
+
+    ``columns`` maps every name of :data:`spatial.schema.INCIDENT_COLUMNS` to a
+    numpy array of ``n`` values or to one value shared by every row (the
+    source, or ``None`` for a layer that is not loaded).  The writers bind
+    columns, never per-row tuples.
+    """
+
+    n: int
+    columns: dict[str, object]
+
+    def column(self, name: str) -> np.ndarray:
+        """Values of ``name`` for every row (a shared value repeated)."""
+        v = self.columns[name]
+        return v if isinstance(v, np.ndarray) else np.full(self.n, v, dtype=object)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a canonical incident frame."""
+        return pd.DataFrame({c: pd.Series(v if isinstance(v, np.ndarray) else np.full(self.n, v, dtype=object),
+                                          dtype=v.dtype if isinstance(v, np.ndarray) else object, copy=False)
+                             for c, v in self.columns.items()}, index=pd.RangeIndex(self.n))
+
+    def records(self) -> list[tuple]:
+        """The rows as tuples in :data:`spatial.schema.INCIDENT_COLUMNS` order."""
+        return list(zip(*[v.tolist() if isinstance(v, np.ndarray) else repeat(v, self.n)
+                          for v in self.columns.values()]))
+
+
+@dataclass
 class ChunkResult:
     """One chunk's outcome: canonical rows, within-file duplicates, rejects."""
 
-    rows: pd.DataFrame
+    batch: IncidentBatch
     duplicates: int
     rejects: pd.DataFrame
     read: int
-    #: ``rows`` as tuples for the writer (built by the producer).
-    records: list[tuple] | None = None
+
+    @functools.cached_property
+    def rows(self) -> pd.DataFrame:
+        """The canonical rows as a frame (built on first use)."""
+        return self.batch.frame()
 
 
 def check_month(months: pd.Series, rej: Rejects, ctx: RunContext, *, field_name: str) -> np.ndarray:
     """Reject values that are not a real ``YYYY-MM`` month in the accepted range."""
-    m = months.str.strip()
-    ok_shape = m.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False).to_numpy(dtype=bool)
+    return check_month_codes(months, rej, ctx, field_name=field_name)[0]
+
+
+def check_month_codes(months: pd.Series, rej: Rejects, ctx: RunContext, *,
+                      field_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`check_month`, looking at each distinct value once; also returns ``(codes, distinct)``
+    with ``months == distinct[codes]`` (stripped)."""
+    codes, uniq = pd.factorize(months, use_na_sentinel=False)
+    m = pd.Series(uniq, dtype=months.dtype).str.strip()
+    ok_u = m.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False).to_numpy(dtype=bool)
     lo = ctx.earliest.strftime("%Y-%m")
     hi = ctx.now.strftime("%Y-%m")
-    vals = m.to_numpy(dtype=object)
+    vals_u = m.to_numpy(dtype=object)
+    vals = vals_u[codes]
+    ok_shape = ok_u[codes]
     rej.add(~ok_shape, field_name, np.array([f"{field_name} {v!r} is not a month (expected YYYY-MM)" for v in vals], dtype=object) if (~ok_shape).any() else "")
-    early = ok_shape & (vals < lo)
-    late = ok_shape & (vals > hi)
+    early = (ok_u & (vals_u < lo))[codes]
+    late = (ok_u & (vals_u > hi))[codes]
     if early.any():
         rej.add(early, field_name, np.array([f"{field_name} {v} is before {lo}, the earliest accepted month" for v in vals], dtype=object))
     if late.any():
         rej.add(late, field_name, np.array([f"{field_name} {v} is in the future (after {hi})" for v in vals], dtype=object))
-    return vals
+    return vals, codes, vals_u
 
 
 def finish_chunk(chunk: pd.DataFrame, rej: Rejects, cols: dict[str, object], dup: np.ndarray) -> ChunkResult:
-    """Assemble the canonical rows from ``cols`` for rows neither rejected nor duplicate.
-
-    Returns both the frame and the same rows as tuples for the writer, built
-    straight from the column arrays (no round trip through the frame).
-    """
+    """Keep the rows of ``cols`` that are neither rejected nor duplicate, as an :class:`IncidentBatch`."""
     keep = ~rej.mask & ~dup
     n = int(keep.sum())
     kept: dict[str, object] = {}
@@ -82,8 +122,4 @@ def finish_chunk(chunk: pd.DataFrame, rej: Rejects, cols: dict[str, object], dup
             kept[c] = np.asarray(value, dtype=bool)[keep]
         else:
             kept[c] = np.asarray(value, dtype=object)[keep]
-    records = list(zip(*[v.tolist() if isinstance(v, np.ndarray) else repeat(v, n) for v in kept.values()]))
-    frame = pd.DataFrame({c: pd.Series(v if isinstance(v, np.ndarray) else np.full(n, v, dtype=object),
-                                       dtype=v.dtype if isinstance(v, np.ndarray) else object, copy=False)
-                          for c, v in kept.items()}, index=pd.RangeIndex(n))
-    return ChunkResult(frame, int((dup & ~rej.mask).sum()), rej.frame(), len(chunk), records)
+    return ChunkResult(IncidentBatch(n, kept), int((dup & ~rej.mask).sum()), rej.frame(), len(chunk))

@@ -13,7 +13,8 @@ import gzip
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +44,9 @@ class FileInfo:
     encoding: str | None = None
     header: tuple[str, ...] = ()
     note: str | None = None  # e.g. "not UTF-8: read as Windows-1252"
+    #: The decompressed bytes of a small gzip file, kept from the encoding check so that
+    #: the reader does not decompress it again (``None``: read from ``path``).
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
 
 def _suffix(path: Path) -> str:
@@ -88,7 +92,44 @@ def _check_decodes(path: Path, encoding: str) -> tuple[int, int] | None:
     return None
 
 
-def _detect_encoding(path: Path) -> tuple[str, str | None]:
+#: Largest decompressed gzip file kept in memory between the encoding check and the reader.
+KEEP_DECOMPRESSED = 64 << 20
+
+
+def _small_gzip(path: Path) -> bytes | None:
+    """The decompressed content of a gzip file of at most :data:`KEEP_DECOMPRESSED` bytes, else ``None``."""
+    if not path.name.lower().endswith(".gz"):
+        return None
+    try:
+        raw = path.read_bytes()
+        parts: list[bytes] = []
+        size = 0
+        while raw:  # one gzip member after another, as gzip.open reads them
+            dec = zlib.decompressobj(wbits=31)
+            parts.append(dec.decompress(raw, KEEP_DECOMPRESSED + 1 - size))
+            size += len(parts[-1])
+            if size > KEEP_DECOMPRESSED or dec.unconsumed_tail or not dec.eof:
+                return None
+            raw = dec.unused_data.lstrip(b"\x00")
+    except (OSError, zlib.error):
+        return None  # the streaming check below reports it
+    return b"".join(parts)
+
+
+def _detect_encoding(path: Path) -> tuple[str, str | None, bytes | None]:
+    data = _small_gzip(path)
+    if data is not None and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass  # the streaming checks below give the same answer and the place of the first bad byte
+        else:
+            return "utf-8-sig", ("UTF-8 byte-order mark removed" if data.startswith(codecs.BOM_UTF8) else None), data
+    enc, note = _detect_encoding_streaming(path)
+    return enc, note, None
+
+
+def _detect_encoding_streaming(path: Path) -> tuple[str, str | None]:
     with _open_bytes(path) as fh:
         try:
             head = fh.read(4)
@@ -161,7 +202,7 @@ def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | No
             return FileInfo(p, sha, size, "police-uk-api-json", "utf-8-sig")
     if suffix in VECTOR_SUFFIXES:
         return FileInfo(p, sha, size, "vector")
-    encoding, note = _detect_encoding(p)
+    encoding, note, data = _detect_encoding(p)
     header = _read_header(p, encoding)
     found = kind or _classify(header, has_mapping)
     if found is None:
@@ -189,7 +230,7 @@ def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | No
     if dupes:
         msg = f"{p}: the header repeats column(s) {dupes}; each column name must be unique"
         raise IngestError(msg, path=str(p), field=dupes[0])
-    return FileInfo(p, sha, size, found, encoding, header, note)
+    return FileInfo(p, sha, size, found, encoding, header, note, data)
 
 
 def discover(paths: list[str | Path]) -> list[Path]:

@@ -5,18 +5,32 @@ the reader, write canonical rows and quarantined rows, and record the run in
 ``ingests``.  ``rows_read == stored + duplicates + quarantined`` always holds
 for a completed file; a file that cannot be read at all is recorded as
 rejected with one whole-file quarantine entry (row 0) and nothing stored.
+
+Several files into SQLite (:func:`ingest_paths`) run as a pipeline of three
+threads, one file apart: *read ahead* (inspect, decompress, parse the CSV;
+mostly outside Python's lock), *prepare* (validate, project, attribute, assign
+ids and stage the rows into a scratch SQLite file) and *store* (the calling
+thread: attach the scratch file and move it into the store in the file's one
+transaction; SQLite does that without Python's lock).  Files are stored in
+order, each completely or not at all, exactly as one at a time
+(``tests/spatial/test_ingest_equality.py``).  One file, or PostgreSQL, goes
+through :func:`ingest_file` in the calling thread.
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import tempfile
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from spatial import schema as S
 from spatial._errors import HotspotError, IngestError, MappingError
@@ -24,16 +38,21 @@ from spatial.config import Settings
 from spatial.datasets import DEMO_BOROUGHS, load_lsoas, load_wards
 from spatial.projection import AreaLayer, Attributor
 from spatial.store import tables as T
-from spatial.store.writer import insert_area_counts, insert_incidents, insert_quarantine
+from spatial.store.writer import (STAGE_SCHEMA, Dictionaries, SQLiteStage, StagedRows, insert_area_counts,
+                                  insert_incidents, insert_quarantine)
 
 from . import council, mps
-from .produce import PointJob, produce_point_chunks
+from .context import IncidentBatch
 from .files import FileInfo, _sha256, inspect_file
+from .produce import PointJob, produce_point_chunks, read_ahead
 from .rows import TolerantParse, read_chunks
 
 __all__ = ["IngestReport", "ingest_file", "ingest_paths", "default_attributor", "load_area_layers"]
 
 Progress = Callable[[int], None]
+
+#: Run several SQLite files as the three-thread pipeline (``False``: one at a time, as :func:`ingest_file`).
+PIPELINE = True
 
 
 @dataclass
@@ -115,6 +134,160 @@ def _sha_or_none(path: Path) -> tuple[str | None, int]:
         return None, 0
 
 
+@dataclass
+class _Chunk:
+    """One chunk as the store receives it: counts, and rows and rejects (in memory or staged)."""
+
+    read: int
+    duplicates: int
+    quarantined: int
+    kept: int
+    rows: IncidentBatch | StagedRows
+    rejects: pd.DataFrame | StagedRows
+
+
+@dataclass
+class _Prepared:
+    """One input file after the reading side: rejected, an MPS table, or staged point rows."""
+
+    path: Path
+    source: str
+    t0: float
+    info: FileInfo | None = None
+    kind: str | None = None
+    rejected: tuple[str, str | None] | None = None  # (message, field)
+    chunks: list[_Chunk] | None = None
+    stage: SQLiteStage | None = None
+    tolerant_note: str | None = None
+
+
+class _Stopped(Exception):
+    """The store side failed: stop reading."""
+
+
+def _source(mapping: council.Mapping | None, source: str | None) -> str:
+    return source or (mapping.source if mapping else "police.uk")
+
+
+def _inspect(p: Path, *, mapping: council.Mapping | None, kind: str | None) -> FileInfo:
+    info = inspect_file(p, has_mapping=mapping is not None, kind=kind)  # type: ignore[arg-type]
+    if info.kind == "vector" and mapping is None:
+        msg = f"{p}: a GeoJSON/GeoPackage/GeoParquet layer needs a column-mapping file (--mapping) naming its category and date columns"
+        raise IngestError(msg, path=str(p))
+    return info
+
+
+def _point_job(info: FileInfo, *, tolerant: bool, mapping: council.Mapping | None, source: str,
+               settings: Settings, now: pd.Timestamp) -> PointJob:
+    return PointJob(info=info, mapping=mapping, source=source, now=now,
+                    earliest=pd.Timestamp(settings.earliest_date, tz=S.LONDON_TZ),
+                    max_field_chars=settings.max_field_chars, chunk_rows=settings.chunk_rows, tolerant=tolerant)
+
+
+def _live_chunks(job: PointJob, attributor: Attributor) -> Iterator[_Chunk]:
+    for out in produce_point_chunks(job, attributor):
+        yield _Chunk(out.read, out.duplicates, len(out.rejects), out.batch.n, out.batch, out.rejects)
+
+
+def _stage_points(info: FileInfo, job_kw: dict, attributor: Attributor, stage_path: Path,
+                  stop: threading.Event, dicts: Dictionaries,
+                  ahead: list[pd.DataFrame] | TolerantParse | None) -> tuple[list[_Chunk], SQLiteStage, str | None]:
+    """Read a point file into a scratch stage (re-reading it tolerantly if the fast parser gives up).
+
+    ``ahead`` is what :func:`~spatial.ingest.produce.read_ahead` got for the file, if it ran.
+    """
+    note = None
+    for tolerant in (False, True):
+        if not tolerant and isinstance(ahead, TolerantParse):
+            note = f"re-read with the tolerant CSV parser after: {ahead}"
+            continue
+        raw_chunks = ahead if (not tolerant and isinstance(ahead, list)) else None
+        stage = SQLiteStage(stage_path, dicts)
+        mark = dicts.mark()
+        try:
+            chunks = []
+            for out in produce_point_chunks(_point_job(info, tolerant=tolerant, **job_kw), attributor, raw_chunks):
+                if stop.is_set():
+                    raise _Stopped
+                staged = stage.add(out.batch, out.rejects)  # rows and rejects, read back by the store
+                chunks.append(_Chunk(out.read, out.duplicates, len(out.rejects), out.batch.n, staged, staged))
+            stage.finish()
+            return chunks, stage, note
+        except TolerantParse as exc:
+            stage.discard()
+            dicts.rollback(mark)
+            if tolerant:
+                raise
+            note = f"re-read with the tolerant CSV parser after: {exc}"
+        except BaseException:
+            stage.discard()
+            dicts.rollback(mark)
+            raise
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class _Read:
+    """One input file after the read-ahead: inspected (or the error), and its text chunks if read."""
+
+    path: Path
+    t0: float
+    info: FileInfo | None = None
+    error: Exception | None = None
+    ahead: list[pd.DataFrame] | TolerantParse | None = None
+
+
+def _read(p: Path, *, mapping: council.Mapping | None, kind: str | None, settings: Settings) -> _Read:
+    """Inspect a file and read a small CSV's text chunks (runs on the read-ahead thread)."""
+    r = _Read(p, time.perf_counter())
+    try:
+        r.info = _inspect(p, mapping=mapping, kind=kind)
+        r.ahead = read_ahead(r.info, settings.chunk_rows)
+    except (IngestError, MappingError, HotspotError) as exc:
+        r.error = exc
+    return r
+
+
+def _prepare(r: _Read, n: int, *, mapping: council.Mapping | None, kind: str | None, source: str | None,
+             settings: Settings, now: pd.Timestamp, attributor: Attributor, stage_dir: Path,
+             stop: threading.Event, dicts: Dictionaries) -> _Prepared:
+    """Validate, attribute and stage one file (runs on the producing thread)."""
+    prep = _Prepared(r.path, _source(mapping, source), r.t0, kind=kind)
+    try:
+        if r.error is not None:
+            raise r.error
+        info = r.info
+        assert info is not None
+        prep.info = info
+        if info.kind == "mps-wide":
+            prep.source = source or "mps-recorded-crime"
+            return prep
+        job_kw = {"mapping": mapping, "source": prep.source, "settings": settings, "now": now}
+        prep.chunks, prep.stage, prep.tolerant_note = _stage_points(info, job_kw, attributor,
+                                                                    stage_dir / f"stage-{n}.sqlite", stop, dicts,
+                                                                    r.ahead)
+        prep.info = replace(info, data=None)  # the decompressed text is no longer needed
+    except (IngestError, MappingError, HotspotError) as exc:
+        prep.rejected = (str(exc), getattr(exc, "field", None))
+    finally:
+        r.ahead = None
+    return prep
+
+
+def _discard(prep: object) -> None:
+    if isinstance(prep, _Prepared) and prep.stage is not None:
+        prep.stage.discard()
+
+
+def _reject(engine: Engine, p: Path, kind: str | None, src: str, exc_message: str, field_name: str | None,
+            t0: float) -> IngestReport:
+    sha, size = _sha_or_none(p)
+    ingest_id = _record_rejected(engine, p, sha, size, kind or "unknown", src, exc_message, field_name)
+    report = IngestReport(str(p), kind or "unknown", src, "rejected", message=exc_message, ingest_id=ingest_id, sha256=sha)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
 def ingest_file(
     engine: Engine, path: str | Path, *, attributor: Attributor, settings: Settings, now: pd.Timestamp,
     mapping: council.Mapping | None = None, kind: str | None = None, source: str | None = None,
@@ -127,22 +300,15 @@ def ingest_file(
     """
     p = Path(path)
     t0 = time.perf_counter()
-    src = source or (mapping.source if mapping else "police.uk")
+    src = _source(mapping, source)
     try:
-        info = inspect_file(p, has_mapping=mapping is not None, kind=kind)  # type: ignore[arg-type]
-        if info.kind == "vector" and mapping is None:
-            msg = f"{p}: a GeoJSON/GeoPackage/GeoParquet layer needs a column-mapping file (--mapping) naming its category and date columns"
-            raise IngestError(msg, path=str(p))
+        info = _inspect(p, mapping=mapping, kind=kind)
         if info.kind == "mps-wide":
             src = source or "mps-recorded-crime"
         report = _ingest_tolerant_retry(engine, info, attributor=attributor, settings=settings, now=now,
                                         mapping=mapping, source=src, progress=progress)
     except (IngestError, MappingError, HotspotError) as exc:
-        sha, size = _sha_or_none(p)
-        message = str(exc)
-        fld = getattr(exc, "field", None)
-        ingest_id = _record_rejected(engine, p, sha, size, kind or "unknown", src, message, fld)
-        report = IngestReport(str(p), kind or "unknown", src, "rejected", message=message, ingest_id=ingest_id, sha256=sha)
+        return _reject(engine, p, kind, src, str(exc), getattr(exc, "field", None), t0)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -158,60 +324,86 @@ def _ingest_tolerant_retry(engine: Engine, info: FileInfo, **kw) -> IngestReport
 
 def _ingest(engine: Engine, info: FileInfo, *, tolerant: bool, attributor: Attributor, settings: Settings,
             now: pd.Timestamp, mapping: council.Mapping | None, source: str, progress: Progress | None) -> IngestReport:
+    """Read and store one file in one transaction, chunk by chunk (streaming, one thread)."""
+    if info.kind == "mps-wide":
+        return _store(engine, info, source, None, None, tolerant=tolerant, settings=settings, now=now, progress=progress)
+    job = _point_job(info, tolerant=tolerant, mapping=mapping, source=source, settings=settings, now=now)
+    return _store(engine, info, source, _live_chunks(job, attributor), None, tolerant=tolerant, settings=settings,
+                  now=now, progress=progress)
+
+
+def _store(engine: Engine | Connection, info: FileInfo, source: str, chunks: Iterable[_Chunk] | None, stage: SQLiteStage | None,
+           *, tolerant: bool, settings: Settings, now: pd.Timestamp, progress: Progress | None) -> IngestReport:
+    """The store side of one file: one transaction, a reconciled report.
+
+    ``chunks`` is None for an MPS table (read here); a scratch ``stage`` is
+    attached for the duration of the transaction.
+    """
     report = IngestReport(str(info.path), info.kind, source, "complete", sha256=info.sha256)
     if info.note:
         report.notes.append(info.note)
-    earliest = pd.Timestamp(settings.earliest_date, tz=S.LONDON_TZ)
-    with engine.begin() as conn:
-        res = conn.execute(insert(T.ingests).values(
-            path=str(info.path), file_sha256=info.sha256, file_bytes=info.bytes, kind=info.kind, source=source,
-            started_at=_now_iso(), status="running"))
-        ingest_id = int(res.inserted_primary_key[0])
-        report.ingest_id = ingest_id
-
-        def handle_rejects(rejects: pd.DataFrame) -> None:
-            report.quarantined += len(rejects)
-            insert_quarantine(conn, rejects, ingest_id=ingest_id, path=str(info.path), sha256=info.sha256)
-
-        if info.kind == "mps-wide":
-            layout = mps.mps_layout(info.header, info.path)
-            dataset = info.path.name.removesuffix(".gz").removesuffix(".csv")
-            for chunk in read_chunks(info, settings.chunk_rows, tolerant=tolerant):
-                long, rejects, n = mps.normalise_mps(chunk, layout, max_field_chars=settings.max_field_chars,
-                                                     now_month=now.strftime("%Y-%m"))
-                report.rows_read += n
-                handle_rejects(rejects)
-                new, old = insert_area_counts(conn, long, dataset=dataset, ingest_id=ingest_id)
-                report.stored += new
-                report.duplicates += old
-                if progress:
-                    progress(n)
-            zero_cols = _all_zero_months(conn, dataset)
-            if zero_cols:
-                report.notes.append(f"month(s) {', '.join(zero_cols)} are zero for every area: a known rolling-window artefact of MPS releases; do not use them")
-        else:
-            job = PointJob(info=info, mapping=mapping, source=source, now=now, earliest=earliest,
-                           max_field_chars=settings.max_field_chars, chunk_rows=settings.chunk_rows,
-                           tolerant=tolerant)
-            for out in produce_point_chunks(job, attributor):
-                report.rows_read += out.read
-                report.duplicates += out.duplicates
-                handle_rejects(out.rejects)
-                new = insert_incidents(conn, out.rows, ingest_id, records=out.records)
-                report.stored += new
-                report.duplicates += len(out.records if out.records is not None else out.rows) - new
-                if progress:
-                    progress(out.read)
-        if report.rows_read == 0:
-            report.notes.append("the file has a header but no data rows")
-        if not report.reconciles:  # a bug, never bad data: refuse to commit
-            msg = f"{info.path}: counts do not reconcile ({report.as_dict()}); nothing was stored"
-            raise RuntimeError(msg)
-        conn.execute(update(T.ingests).where(T.ingests.c.ingest_id == ingest_id).values(
-            finished_at=_now_iso(), status="complete", rows_read=report.rows_read, stored=report.stored,
-            duplicates=report.duplicates, quarantined=report.quarantined,
-            message="; ".join(report.notes) or None))
+    with contextlib.ExitStack() as stack:
+        conn = engine if isinstance(engine, Connection) else stack.enter_context(engine.connect())
+        raw = conn.connection.driver_connection if stage is not None else None
+        if raw is not None:
+            raw.execute(f"ATTACH DATABASE ? AS {STAGE_SCHEMA}", (str(stage.path),))  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                _store_in(conn, report, info, source, chunks, tolerant=tolerant, settings=settings, now=now,
+                          progress=progress)
+        finally:
+            if raw is not None:
+                raw.execute(f"DETACH DATABASE {STAGE_SCHEMA}")
     return report
+
+
+def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: Iterable[_Chunk] | None, *,
+              tolerant: bool, settings: Settings, now: pd.Timestamp, progress: Progress | None) -> None:
+    res = conn.execute(insert(T.ingests).values(
+        path=str(info.path), file_sha256=info.sha256, file_bytes=info.bytes, kind=info.kind, source=source,
+        started_at=_now_iso(), status="running"))
+    ingest_id = int(res.inserted_primary_key[0])
+    report.ingest_id = ingest_id
+
+    def handle_rejects(rejects: pd.DataFrame | StagedRows, n: int) -> None:
+        report.quarantined += n
+        insert_quarantine(conn, rejects, ingest_id=ingest_id, path=str(info.path), sha256=info.sha256)
+
+    if chunks is None:
+        layout = mps.mps_layout(info.header, info.path)
+        dataset = info.path.name.removesuffix(".gz").removesuffix(".csv")
+        for chunk in read_chunks(info, settings.chunk_rows, tolerant=tolerant):
+            long, rejects, n = mps.normalise_mps(chunk, layout, max_field_chars=settings.max_field_chars,
+                                                 now_month=now.strftime("%Y-%m"))
+            report.rows_read += n
+            handle_rejects(rejects, len(rejects))
+            new, old = insert_area_counts(conn, long, dataset=dataset, ingest_id=ingest_id)
+            report.stored += new
+            report.duplicates += old
+            if progress:
+                progress(n)
+        zero_cols = _all_zero_months(conn, dataset)
+        if zero_cols:
+            report.notes.append(f"month(s) {', '.join(zero_cols)} are zero for every area: a known rolling-window artefact of MPS releases; do not use them")
+    else:
+        for out in chunks:
+            report.rows_read += out.read
+            report.duplicates += out.duplicates
+            handle_rejects(out.rejects, out.quarantined)
+            new = insert_incidents(conn, out.rows, ingest_id)
+            report.stored += new
+            report.duplicates += out.kept - new
+            if progress:
+                progress(out.read)
+    if report.rows_read == 0:
+        report.notes.append("the file has a header but no data rows")
+    if not report.reconciles:  # a bug, never bad data: refuse to commit
+        msg = f"{info.path}: counts do not reconcile ({report.as_dict()}); nothing was stored"
+        raise RuntimeError(msg)
+    conn.execute(update(T.ingests).where(T.ingests.c.ingest_id == ingest_id).values(
+        finished_at=_now_iso(), status="complete", rows_read=report.rows_read, stored=report.stored,
+        duplicates=report.duplicates, quarantined=report.quarantined,
+        message="; ".join(report.notes) or None))
 
 
 def _all_zero_months(conn, dataset: str) -> list[str]:
@@ -222,12 +414,130 @@ def _all_zero_months(conn, dataset: str) -> list[str]:
     return [r[0] for r in conn.execute(q)]
 
 
+def _store_prepared(engine: Engine, conn: Connection, prep: _Prepared, *, attributor: Attributor,
+                    settings: Settings, now: pd.Timestamp, mapping: council.Mapping | None,
+                    progress: Progress | None) -> IngestReport:
+    """The store side of a file prepared by the reading thread."""
+    try:
+        if prep.rejected is not None:
+            return _reject(engine, prep.path, prep.kind, prep.source, *prep.rejected, prep.t0)
+        info = prep.info
+        assert info is not None
+        try:
+            if prep.chunks is None:  # MPS table: read and stored here, as ingest_file does
+                report = _ingest_tolerant_retry(engine, info, attributor=attributor, settings=settings, now=now,
+                                                mapping=mapping, source=prep.source, progress=progress)
+            else:
+                report = _store(conn, info, prep.source, prep.chunks, prep.stage, tolerant=False,
+                                settings=settings, now=now, progress=progress)
+                if prep.tolerant_note:
+                    report.notes.append(prep.tolerant_note)
+        except (IngestError, MappingError, HotspotError) as exc:
+            return _reject(engine, prep.path, prep.kind, prep.source, str(exc), getattr(exc, "field", None), prep.t0)
+        report.seconds = time.perf_counter() - prep.t0
+        return report
+    finally:
+        _discard(prep)
+
+
 def ingest_paths(engine: Engine, paths: list[str | Path], *, settings: Settings, now: pd.Timestamp,
                  mapping: council.Mapping | None = None, kind: str | None = None,
                  attributor: Attributor | None = None, progress: Progress | None = None) -> list[IngestReport]:
-    """Ingest files and folders (police.uk archives are walked recursively)."""
+    """Ingest files and folders (police.uk archives are walked recursively).
+
+    Each file is still one transaction, stored in order.  With SQLite and more
+    than one file, the next files are read and staged on two threads while
+    this one stores the current file (see the module docstring).
+    """
     from .files import discover
 
     att = attributor or default_attributor(engine, settings)
-    return [ingest_file(engine, p, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
-                        progress=progress) for p in discover(paths)]
+    files = discover(paths)
+    if engine.dialect.name != "sqlite" or len(files) < 2 or not PIPELINE:
+        return [ingest_file(engine, p, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
+                            progress=progress) for p in files]
+    return _pipelined(engine, files, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
+                      progress=progress)
+
+
+def _pipelined(engine: Engine, files: list[Path], *, attributor: Attributor, settings: Settings, now: pd.Timestamp,
+               mapping: council.Mapping | None, kind: str | None, progress: Progress | None) -> list[IngestReport]:
+    """Three stages, one thread each, one file apart: read ahead (inspect, decompress, parse: mostly
+    outside Python's lock), prepare (validate, attribute, stage into a scratch file), store (this
+    thread: attach the scratch file and move it in one transaction)."""
+    stop = threading.Event()
+    read_q: queue.Queue = queue.Queue(maxsize=1)
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    failed: list[BaseException] = []
+    done = object()
+    dicts = Dictionaries()
+
+    def put(q: queue.Queue, item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        _discard(item)
+        return False
+
+    def get(q: queue.Queue) -> object:
+        while True:
+            try:
+                return q.get(timeout=0.1)
+            except queue.Empty:
+                if stop.is_set():
+                    return done
+
+    def read_all() -> None:
+        try:
+            for p in files:
+                if stop.is_set() or not put(read_q, _read(p, mapping=mapping, kind=kind, settings=settings)):
+                    return
+        except BaseException as exc:  # handed on to the store side, which raises it
+            failed.append(exc)
+        put(read_q, done)
+
+    def prepare_all(tmp: Path) -> None:
+        try:
+            n = 0
+            while (r := get(read_q)) is not done:
+                prep = _prepare(r, n, mapping=mapping, kind=kind, source=None, settings=settings, now=now,  # type: ignore[arg-type]
+                                attributor=attributor, stage_dir=tmp, stop=stop, dicts=dicts)
+                n += 1
+                if not put(ready, prep):
+                    return
+        except _Stopped:
+            return
+        except BaseException as exc:
+            failed.append(exc)
+        put(ready, done)
+
+    with tempfile.TemporaryDirectory(prefix="hotspot-ingest-") as tmp, engine.connect() as conn:
+        threads = [threading.Thread(target=read_all, name="hotspot-ingest-read", daemon=True),
+                   threading.Thread(target=prepare_all, args=(Path(tmp),), name="hotspot-ingest-prepare", daemon=True)]
+        for t in threads:
+            t.start()
+        reports: list[IngestReport] = []
+        try:
+            while (item := ready.get()) is not done:
+                reports.append(_store_prepared(engine, conn, item, attributor=attributor, settings=settings,  # type: ignore[arg-type]
+                                               now=now, mapping=mapping, progress=progress))
+            if failed:
+                raise failed[0]
+        finally:
+            stop.set()
+            while any(t.is_alive() for t in threads) or not ready.empty() or not read_q.empty():
+                for q in (ready, read_q):
+                    try:
+                        _discard(q.get(timeout=0.05))
+                    except queue.Empty:
+                        pass
+            for t in threads:
+                t.join()
+            raw = conn.connection.driver_connection
+            for table in dicts.tables():
+                raw.execute(f'DROP TABLE IF EXISTS temp."{table}"')
+    return reports
+

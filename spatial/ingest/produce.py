@@ -6,7 +6,7 @@ assign ids).  It has no database access: the pipeline writes what it yields.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,9 +19,9 @@ from spatial.projection import Attributor
 from . import council, policeuk
 from .context import ChunkResult, RunContext
 from .files import FileInfo
-from .rows import read_chunks
+from .rows import TolerantParse, read_chunks
 
-__all__ = ["PointJob", "produce_point_chunks"]
+__all__ = ["PointJob", "produce_point_chunks", "read_ahead", "READ_AHEAD_BYTES"]
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,13 @@ def _require(columns: list[str], required: list[str], path: Path) -> None:
         raise IngestError(msg, path=str(path), field=missing[0])
 
 
-def produce_point_chunks(job: PointJob, attributor: Attributor) -> Iterator[ChunkResult]:
-    """Yield :class:`ChunkResult` objects (with ``records`` built) for ``job``'s file."""
+def produce_point_chunks(job: PointJob, attributor: Attributor,
+                         raw_chunks: Iterable[pd.DataFrame] | None = None) -> Iterator[ChunkResult]:
+    """Yield a :class:`ChunkResult` per chunk of ``job``'s file.
+
+    ``raw_chunks`` are the file's text chunks when they were already read
+    (:func:`read_ahead`); otherwise the file is read here.
+    """
     info = job.info
     taxonomy = S.load_taxonomy()
     mapping = job.mapping
@@ -65,7 +70,7 @@ def produce_point_chunks(job: PointJob, attributor: Attributor) -> Iterator[Chun
     elif info.kind == "police-uk-api-json":
         chunks = policeuk.api_json_chunks(info.path, job.chunk_rows)
     else:
-        chunks = read_chunks(info, job.chunk_rows, tolerant=job.tolerant)
+        chunks = raw_chunks if raw_chunks is not None else read_chunks(info, job.chunk_rows, tolerant=job.tolerant)
         if info.kind == "council-csv":
             if mapping is None:
                 msg = f"{info.path}: a council export needs a column-mapping file (--mapping)"
@@ -80,3 +85,25 @@ def produce_point_chunks(job: PointJob, attributor: Attributor) -> Iterator[Chun
         else:
             out = council.normalise_council(chunk, ctx, mapping, crs_state)  # type: ignore[arg-type]
         yield out
+
+
+#: Largest file (decompressed) whose text chunks are read ahead into memory.
+READ_AHEAD_BYTES = 64 << 20
+
+
+def read_ahead(info: FileInfo, chunk_rows: int) -> list[pd.DataFrame] | TolerantParse | None:
+    """All text chunks of a small CSV file, read now (the fast parser; Arrow does it without holding
+    Python's lock, so another thread can do this while the previous file is processed).
+
+    Returns ``None`` when the file is not read ahead (not a CSV, or too large to hold), or the
+    :class:`TolerantParse` the fast parser raised (the file is then re-read tolerantly).
+    """
+    if info.kind not in ("police-uk-street", "police-uk-api", "council-csv"):
+        return None
+    size = len(info.data) if info.data is not None else (info.bytes if not info.path.name.lower().endswith(".gz") else None)
+    if size is None or size > READ_AHEAD_BYTES:
+        return None
+    try:
+        return list(read_chunks(info, chunk_rows, tolerant=False))
+    except TolerantParse as exc:
+        return exc

@@ -12,11 +12,13 @@ import csv
 import hashlib
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.api.types import infer_dtype
 
 from spatial import schema as S
 from spatial._errors import CRSError
@@ -26,7 +28,7 @@ from .files import FileInfo, _open_bytes
 
 __all__ = [
     "ROW", "BAD", "Rejects", "read_chunks", "TolerantParse", "IdAssigner", "place_points",
-    "month_interval", "RAW_LIMIT",
+    "month_interval", "RAW_LIMIT", "by_value", "arrow_strings",
 ]
 
 ROW = "_row"   # 1-based data row number in the file
@@ -41,8 +43,10 @@ class TolerantParse(Exception):
 class Rejects:
     """Collects rejected rows of one chunk; a row keeps the first reason given."""
 
-    def __init__(self, chunk: pd.DataFrame) -> None:
+    def __init__(self, chunk: pd.DataFrame, as_read: Callable[[], pd.DataFrame] | None = None) -> None:
+        # ``as_read`` gives the rows the ``raw`` text is taken from, when that is not ``chunk`` itself
         self._chunk = chunk
+        self._as_read = as_read
         n = len(chunk)
         self.mask = np.zeros(n, dtype=bool)
         self.field = np.full(n, None, dtype=object)
@@ -60,7 +64,10 @@ class Rejects:
         self.mask |= m
 
     def frame(self) -> pd.DataFrame:
-        rows = self._chunk[self.mask]
+        if not self.mask.any():
+            return pd.DataFrame({"row_number": np.empty(0, dtype=np.int64), "field": np.empty(0, dtype=object),
+                                 "reason": np.empty(0, dtype=object), "raw": np.empty(0, dtype=object)})
+        rows = (self._as_read() if self._as_read is not None else self._chunk)[self.mask]
         data_cols = [c for c in rows.columns if not c.startswith("_")]
         # cut each field before joining, so a 50 MB field is never copied whole
         cut = rows[data_cols].astype(str).apply(lambda col: col.str.slice(0, RAW_LIMIT))
@@ -103,7 +110,8 @@ def _fast_chunks(info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
         return df
 
     try:
-        stream = pa.input_stream(str(info.path), compression="detect")
+        stream = (pa.BufferReader(info.data) if info.data is not None
+                  else pa.input_stream(str(info.path), compression="detect"))
         reader = pacsv.open_csv(stream, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts)
         for batch in reader:
             pending.append(batch)
@@ -176,13 +184,44 @@ def read_chunks(info: FileInfo, chunk_rows: int, *, tolerant: bool) -> Iterator[
     return _tolerant_chunks(info, chunk_rows) if tolerant else _fast_chunks(info, chunk_rows)
 
 
+def arrow_strings(values: pd.Series) -> pa.ChunkedArray | None:
+    """The Arrow string data behind a pandas Arrow string column (no copy), else ``None``."""
+    arr = values.array
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        data = arr.__arrow_array__()
+        return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+    return None
+
+
+def _clean(data: pa.ChunkedArray, max_chars: int) -> bool:
+    """True if no value has a NUL character or more than ``max_chars`` bytes (so none is over-long)."""
+    if data.null_count:
+        return False
+    for chunk in data.chunks:
+        if len(chunk) == 0:
+            continue
+        offsets_buf, data_buf = chunk.buffers()[1:3]
+        width = 8 if pa.types.is_large_string(chunk.type) else 4
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64 if width == 8 else np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+        if data_buf is not None and offsets[-1] > offsets[0]:
+            if np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]:offsets[-1]].min() == 0:
+                return False
+        if int(np.diff(offsets).max()) > max_chars:
+            return False
+    return True
+
+
 def check_common(chunk: pd.DataFrame, rej: Rejects, *, max_field_chars: int) -> None:
     """Reject malformed rows and rows with an over-long field."""
     bad = chunk[BAD].to_numpy(dtype=object)
-    rej.add(bad != "", "(row)", bad)
+    if (bad != "").any():
+        rej.add(bad != "", "(row)", bad)
     for col in chunk.columns:
         if col.startswith("_"):
             continue
+        data = arrow_strings(chunk[col])
+        if data is not None and _clean(data, max_field_chars):
+            continue  # the common case, decided from the Arrow buffers; same outcome as the checks below
         nul = chunk[col].str.contains("\x00", regex=False).to_numpy(dtype=bool)
         if nul.any():
             rej.add(nul, col, f"{col} contains a NUL character (binary data in a text file)")
@@ -200,6 +239,9 @@ MAX_ID_CHARS = 100
 
 def check_id_length(ids: np.ndarray, rej: Rejects, field_name: str) -> None:
     """Reject ids longer than :data:`MAX_ID_CHARS` (they cannot be stored as keys)."""
+    ids = np.asarray(ids, dtype=object)
+    if len(ids) == 0 or (infer_dtype(ids, skipna=False) == "string" and max(map(len, ids)) <= MAX_ID_CHARS):
+        return  # the common case (same outcome as below)
     lengths = pd.Series(ids, dtype=object).str.len().fillna(0).to_numpy()
     long_ = lengths > MAX_ID_CHARS
     if long_.any():
@@ -209,7 +251,24 @@ def check_id_length(ids: np.ndarray, rej: Rejects, field_name: str) -> None:
 
 def parse_float(values: pd.Series) -> np.ndarray:
     """Numbers from text; NaN where empty or not a number."""
-    return pd.to_numeric(values.str.strip(), errors="coerce").to_numpy(dtype=float)
+    return by_value(values, lambda u: pd.to_numeric(u.str.strip(), errors="coerce").to_numpy(dtype=float))
+
+
+def by_value(values: pd.Series, fn) -> np.ndarray:
+    """``fn(values)`` for an element-wise ``fn``, computed once per distinct value.
+
+    police.uk repeats most values (a third as many map points as crimes, one
+    month per file, 14 categories), so this is where most of the per-row work
+    is saved.  ``fn`` receives a Series of the distinct values with the same
+    dtype and returns one result per value.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    out = np.asarray(fn(pd.Series(uniques, dtype=values.dtype)))
+    return out[codes]
+
+
+def _resolve(content) -> pd.DataFrame:
+    return content() if callable(content) else content
 
 
 @dataclass
@@ -223,14 +282,19 @@ class IdAssigner:
     an id get a hash of source and row content plus the occurrence number of
     that content in the file, so identical anonymised rows (many ASB reports at
     one snap point in one month) stay distinct and re-ingesting is idempotent.
+
+    ``content`` (the file's data columns, used only for rows without an id)
+    may be given as a callable, so that it is built only when needed.
     """
 
     source: str
     _ids: set[str] = field(default_factory=set)
     _pairs: set[str] = field(default_factory=set)
     _content: dict[str, int] = field(default_factory=dict)
+    #: (ids, categories) of earlier chunks not yet added to ``_ids``/``_pairs``.
+    _pending: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
-    def assign_valid(self, ids: np.ndarray, categories: np.ndarray, content: pd.DataFrame,
+    def assign_valid(self, ids: np.ndarray, categories: np.ndarray, content,
                      valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Like :meth:`assign`, but rows not ``valid`` (quarantined) neither get an id nor claim one."""
         out = np.full(len(ids), None, dtype=object)
@@ -238,12 +302,18 @@ class IdAssigner:
         if valid.any():
             idx = np.flatnonzero(valid)
             o, d = self.assign(np.asarray(ids, dtype=object)[idx], np.asarray(categories, dtype=object)[idx],
-                               content.iloc[idx])
+                               lambda: _resolve(content).iloc[idx])
             out[idx] = o
             dup[idx] = d
         return out, dup
 
-    def assign(self, ids: np.ndarray, categories: np.ndarray, content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _flush(self) -> None:
+        for sid, cats in self._pending:
+            self._ids.update(sid.tolist())
+            self._pairs.update((pd.Series(sid, dtype=object) + "\x1f" + pd.Series(cats, dtype=object)).tolist())
+        self._pending.clear()
+
+    def assign(self, ids: np.ndarray, categories: np.ndarray, content) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(incident_id, is_duplicate)`` for rows in file order."""
         ids = np.asarray(ids, dtype=object)
         cats = np.asarray(categories, dtype=object)
@@ -253,21 +323,31 @@ class IdAssigner:
         has = ids != ""
         if has.any():
             idx = np.flatnonzero(has)
-            sid = pd.Series(ids[idx])
-            pair = sid + "\x1f" + pd.Series(cats[idx])
-            seen_id = sid.isin(self._ids).to_numpy() if self._ids else np.zeros(len(idx), bool)
-            seen_pair = pair.isin(self._pairs).to_numpy() if self._pairs else np.zeros(len(idx), bool)
-            is_dup = pair.duplicated().to_numpy() | seen_pair
-            second_cat = ~is_dup & (sid.duplicated().to_numpy() | seen_id)
-            vals = sid.to_numpy(dtype=object).copy()
-            vals[second_cat] = (sid[second_cat] + "/" + pd.Series(cats[idx])[second_cat]).to_numpy(dtype=object)
-            out[idx] = vals
-            dup[idx] = is_dup
-            self._ids.update(sid.tolist())
-            self._pairs.update(pair.tolist())
+            sid, cat = ids[idx], cats[idx]
+            if not (infer_dtype(sid, skipna=False) == "string"
+                    and all(isinstance(v, str) and "\x1f" not in v for v in pd.unique(cat))):
+                self._assign_with_pairs(sid, cat, out, dup, idx)
+            else:
+                # (id, category) pairs by dictionary codes: with categories free of the separator, the
+                # same as comparing the "id\x1fcategory" strings
+                self._flush()
+                sc = pd.factorize(sid)[0].astype(np.int64)
+                cc, cu = pd.factorize(cat)
+                pair = sc * len(cu) + cc
+                seen_id = pd.Series(sid).isin(self._ids).to_numpy() if self._ids else np.zeros(len(idx), bool)
+                seen_pair = ((pd.Series(sid) + "\x1f" + pd.Series(cat)).isin(self._pairs).to_numpy() if self._pairs
+                             else np.zeros(len(idx), bool))
+                is_dup = _duplicated(pair) | seen_pair
+                second_cat = ~is_dup & (_duplicated(sc) | seen_id)
+                vals = sid.copy()
+                if second_cat.any():
+                    vals[second_cat] = [f"{a}/{b}" for a, b in zip(sid[second_cat], cat[second_cat])]
+                out[idx] = vals
+                dup[idx] = is_dup
+                self._pending.append((sid, cat))
         if (~has).any():
             idx = np.flatnonzero(~has)
-            joined = content.iloc[idx].astype(str).agg("\x1f".join, axis=1).tolist()
+            joined = _joined_rows(_resolve(content), idx)
             prefix = f"{self.source}\x1e"
             hashes = pd.Series([hashlib.sha1((prefix + j).encode()).hexdigest()[:32] for j in joined])
             occ = hashes.groupby(hashes, sort=False).cumcount().to_numpy()
@@ -278,6 +358,42 @@ class IdAssigner:
             out[idx] = [f"h:{h}" + (f"-{k}" if k else "") for h, k in zip(hashes.tolist(), occ.tolist())]
         return out, dup
 
+    def _assign_with_pairs(self, sid: np.ndarray, cat: np.ndarray, out: np.ndarray, dup: np.ndarray,
+                           idx: np.ndarray) -> None:
+        """The general case (ids or categories that are not plain strings), with pair strings."""
+        self._flush()
+        s_ = pd.Series(sid)
+        pair = s_ + "\x1f" + pd.Series(cat)
+        seen_id = s_.isin(self._ids).to_numpy() if self._ids else np.zeros(len(idx), bool)
+        seen_pair = pair.isin(self._pairs).to_numpy() if self._pairs else np.zeros(len(idx), bool)
+        is_dup = pair.duplicated().to_numpy() | seen_pair
+        second_cat = ~is_dup & (s_.duplicated().to_numpy() | seen_id)
+        vals = s_.to_numpy(dtype=object).copy()
+        vals[second_cat] = (s_[second_cat] + "/" + pd.Series(cat)[second_cat]).to_numpy(dtype=object)
+        out[idx] = vals
+        dup[idx] = is_dup
+        self._ids.update(s_.tolist())
+        self._pairs.update(pair.tolist())
+
+
+def _duplicated(codes: np.ndarray) -> np.ndarray:
+    """True where a code already occurred earlier in the array."""
+    dup = np.ones(len(codes), dtype=bool)
+    dup[np.unique(codes, return_index=True)[1]] = False
+    return dup
+
+
+def _joined_rows(content: pd.DataFrame, idx: np.ndarray) -> list[str]:
+    """``"\x1f".join`` of each selected row's values as text (Arrow does it when every column is Arrow text)."""
+    sub = content.iloc[idx]
+    arrays = [arrow_strings(sub[c]) for c in sub.columns]
+    if arrays and all(a is not None and a.null_count == 0 for a in arrays):
+        import pyarrow.compute as pc
+
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+        return pc.binary_join_element_wise(*arrays, pa.scalar("\x1f", pa.large_string())).to_pylist()
+    return sub.astype(str).agg("\x1f".join, axis=1).tolist()
+
 
 def month_interval(months: np.ndarray) -> dict[str, tuple[str, str]]:
     """Map each distinct ``YYYY-MM`` to ISO UTC strings of its [start, next start)."""
@@ -287,6 +403,15 @@ def month_interval(months: np.ndarray) -> dict[str, tuple[str, str]]:
         end = (start.tz_localize(None) + pd.offsets.MonthBegin(1)).tz_localize(S.LONDON_TZ)
         table[m] = (start.tz_convert("UTC").isoformat(), end.tz_convert("UTC").isoformat())
     return table
+
+
+def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``(a, b)`` pairs (compared bit for bit) and, per input row, the index of its pair."""
+    ca = pd.factorize(np.ascontiguousarray(a, dtype=np.float64).view(np.uint64))[0].astype(np.int64)
+    cb, ub = pd.factorize(np.ascontiguousarray(b, dtype=np.float64).view(np.uint64))
+    inverse = pd.factorize(ca * len(ub) + cb)[0]
+    first = np.unique(inverse, return_index=True)[1]
+    return a[first], b[first], inverse
 
 
 def place_points(
@@ -316,17 +441,26 @@ def place_points(
     y = np.zeros(len(a))
     lon = np.zeros(len(a))
     lat = np.zeros(len(a))
-    if ok.any():
+    n_ok = int(ok.sum())
+    # each distinct coordinate pair is projected and attributed once (element-wise, so the same values)
+    if n_ok:
+        ua, ub, inverse = _distinct_pairs(a0[ok], b0[ok])
         try:
-            xx, yy = to_bng(a0[ok], b0[ok], crs)
+            ux, uy = to_bng(ua, ub, crs)
         except Exception as exc:  # pyproj errors
             raise CRSError(f"cannot project coordinates from {crs}: {exc}") from exc
-        x[ok], y[ok] = xx, yy
+        ux, uy = np.asarray(ux, dtype=float), np.asarray(uy, dtype=float)
+        x[ok], y[ok] = ux[inverse], uy[inverse]
         if crs == S.WGS84:
             lon[ok], lat[ok] = a0[ok], b0[ok]
         else:
-            lon[ok], lat[ok] = to_wgs84(xx, yy)
-    in_aoi, codes = attributor.attribute(x[ok], y[ok])
+            ulon, ulat = to_wgs84(ux, uy)
+            lon[ok], lat[ok] = np.asarray(ulon)[inverse], np.asarray(ulat)[inverse]
+        u_in, u_codes = attributor.attribute(ux, uy)
+        in_aoi = u_in[inverse]
+        codes = {name: arr[inverse] for name, arr in u_codes.items()}
+    else:
+        in_aoi, codes = attributor.attribute(x[ok], y[ok])
     out_mask = np.zeros(len(a), dtype=bool)
     out_mask[np.flatnonzero(ok)[~in_aoi]] = True
     if out_mask.any():
