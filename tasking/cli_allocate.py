@@ -48,7 +48,30 @@ from .check import check_plan
 from .greedy import greedy
 from .resources import DeployedCamera, Roster, load_roster
 
-__all__ = ["MIN_FORECAST_MONTHS", "add_parser", "forecast_and_trends", "parse_exclusion", "parse_pin", "plan_week", "run"]
+__all__ = ["MIN_FORECAST_MONTHS", "add_parser", "coverage_months", "forecast_and_trends", "parse_exclusion", "parse_pin", "plan_week", "run"]
+
+
+def coverage_months(incidents: pd.DataFrame, n: int) -> list[str]:
+    """The latest ``n`` months with real coverage (the rule ``allocate`` and ``recommend`` use).
+
+    A month counts when it holds at least a tenth of the busiest month's
+    incidents: police.uk API pulls for neighbouring areas leave a trickle of
+    boundary points in other months.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"month": ["2018-05"] * 3 + ["2018-06"] * 100 + ["2018-07"] * 90})
+    >>> coverage_months(df, 1), coverage_months(df, 5)
+    (['2018-07'], ['2018-06', '2018-07'])
+    """
+    if n < 1:
+        msg = f"--months was {n}; give 1 or more"
+        raise TaskingError(msg)
+    counts = incidents[MONTH].astype(str).value_counts().sort_index()
+    if counts.empty:
+        return []
+    full = counts[counts >= 0.1 * counts.max()]
+    return list(full.index[-n:])
 
 
 def _day(text: str, where: str) -> int:
@@ -335,11 +358,7 @@ def run(args: argparse.Namespace) -> int:
         msg = (f"the store has no non-sensitive incidents in borough {borough}; "
                "run `hotspot-tasking ingest --bundled` first (or ingest your own data)")
         raise TaskingError(msg)
-    counts = incidents[MONTH].astype(str).value_counts().sort_index()
-    # months with real coverage: at least a tenth of the busiest month (police.uk API pulls for
-    # neighbouring areas leave a trickle of boundary points in other months)
-    full = counts[counts >= 0.1 * counts.max()]
-    months = list(full.index[-args.months:])
+    months = coverage_months(incidents, args.months)
     incidents = incidents[incidents[MONTH].astype(str).isin(months)].reset_index(drop=True)
     parks, parks_note = _parks(engine, area, settings.data_dir)
     estates = stored_area_layer(engine, "estates")

@@ -47,6 +47,7 @@ import shapely
 from spatial.schema import CATEGORY, MONTH, SENSITIVE, WARD_CODE, WGS84
 
 from ._errors import TaskingError
+from .cli_allocate import coverage_months
 from .design_out import (
     DesignOutSettings,
     hotspot_features,
@@ -59,29 +60,6 @@ __all__ = ["add_parser", "build_recommendations", "coverage_months", "read_plan"
 Method = Literal["kde", "gistar", "dbscan"]
 _DEFAULT_BOROUGH = "E09000020"  # Royal Borough of Kensington and Chelsea
 _MIN_TREND_MONTHS = 4
-
-
-def coverage_months(incidents: pd.DataFrame, n: int) -> list[str]:
-    """The latest ``n`` months with real coverage (the rule ``allocate`` uses).
-
-    A month counts when it holds at least a tenth of the busiest month's
-    incidents: police.uk API pulls for neighbouring areas leave a trickle of
-    boundary points in other months.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"month": ["2018-05"] * 3 + ["2018-06"] * 100 + ["2018-07"] * 90})
-    >>> coverage_months(df, 1), coverage_months(df, 5)
-    (['2018-07'], ['2018-06', '2018-07'])
-    """
-    if n < 1:
-        msg = f"--months was {n}; give 1 or more"
-        raise TaskingError(msg)
-    counts = incidents[MONTH].astype(str).value_counts().sort_index()
-    if counts.empty:
-        return []
-    full = counts[counts >= 0.1 * counts.max()]
-    return list(full.index[-n:])
 
 
 def read_plan(path: str | Path) -> dict[str, Any]:

@@ -38,7 +38,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +49,7 @@ from sqlalchemy.exc import IntegrityError
 from spatial.store import tables as T
 
 from ._errors import TaskingError
+from .allocation import iso_week_dates
 
 __all__ = [
     "DECISION_STATUSES",
@@ -88,7 +88,6 @@ EXPORT_KINDS: tuple[str, ...] = ("pdf", "html", "csv", "geojson")
 REVIEW_SECTIONS: tuple[str, ...] = ("outcome", "delivery", "displacement", "carry-over", "general")
 ExportKind = Literal["pdf", "html", "csv", "geojson"]
 
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 #: Plan keys left out of the digest: they change between identical solves.
 _VOLATILE_KEYS = ("timings_s",)
 
@@ -97,23 +96,14 @@ _VOLATILE_KEYS = ("timings_s",)
 # small pure helpers
 # ----------------------------------------------------------------------------
 def week_dates(week: str) -> tuple[dt.date, ...]:
-    """Return the seven dates (Monday to Sunday) of an ISO week ``YYYY-Www``.
+    """Return the seven dates (Monday to Sunday) of an ISO week ``YYYY-Www`` (:func:`tasking.allocation.iso_week_dates`).
 
     Examples
     --------
     >>> [d.isoformat() for d in week_dates("2026-W48")][::6]
     ['2026-11-23', '2026-11-29']
     """
-    m = _WEEK.match(str(week))
-    if not m:
-        msg = f"week was {week!r}; give an ISO week like 2026-W48"
-        raise TaskingError(msg)
-    try:
-        monday = dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-    except ValueError as exc:
-        msg = f"week was {week!r}, which is not a week of {m.group(1)} ({exc})"
-        raise TaskingError(msg) from exc
-    return tuple(monday + dt.timedelta(days=i) for i in range(7))
+    return iso_week_dates(week)
 
 
 def _canonical(obj: Any) -> str:
