@@ -12,121 +12,27 @@ to ``docs/screenshots/`` (``incidents-map.png``, ``hotspots.png``,
 
 Without ``/usr/bin/chromium`` (or ``$HOTSPOT_CHROMIUM``) or the
 ``playwright`` package the browser test is skipped locally and fails when
-``CI`` is set (``skip_or_fail`` in tests/_pgserver.py).
+``CI`` is set (``skip_or_fail`` in tests/_pgserver.py).  The server fixtures are in
+``tests/ui/conftest.py`` and the shared helpers in ``tests/ui/_browser.py``.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator
+import urllib.request
 from pathlib import Path
 
 import pytest
-from _pgserver import skip_or_fail  # the suite's policy: skip locally, fail when CI is set
+from _browser import (CHROMIUM, CHROMIUM_ARGS, FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, PLAN_BUILD_MS, RBKC, SCREENSHOT,
+                      SCREENSHOTS, _exceptions, _launch, _pick, _watch)
 
-from spatial.cli import main as cli_main
 from spatial.store import connect
 from tasking import records
 from ui import maps, planning
 
 pytestmark = pytest.mark.browser
-
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("HOTSPOT_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = REPO / "docs" / "screenshots"
-SCREENSHOT = SCREENSHOTS / "incidents-map.png"
-SMALL_POLICE_UK = REPO / "data" / "policeuk" / "rbkc_api_2018-06"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-SERVER_START_S = 60.0
-MAP_DRAW_MS = 60_000
-PLAN_BUILD_MS = 90_000  # hotspots, candidates, MILP, greedy and checker on 2 cores: 5-10 s, more on a busy machine
-PAGE_MS = 60_000
-FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
-RBKC = "E09000020"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    """Poll ``/_stcore/health`` until it answers "ok", the server exits, or the deadline passes."""
-    deadline = time.monotonic() + SERVER_START_S
-    url = f"http://127.0.0.1:{port}/_stcore/health"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with status {proc.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (local URL)
-                if resp.status == 200 and resp.read().strip() == b"ok":
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass  # not listening yet: poll again
-        time.sleep(0.25)
-    pytest.fail(f"streamlit did not answer {url} within {SERVER_START_S:.0f} s:\n{log.read_text(errors='replace')}")
-
-
-@pytest.fixture(scope="module")
-def playwright_sync():
-    """``playwright.sync_api.sync_playwright``, or skip (locally) / fail (CI) when unusable."""
-    if not CHROMIUM.exists():
-        skip_or_fail(f"{CHROMIUM} not found; install it with: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("the playwright package is not installed; pip install -e '.[test]'")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def streamlit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """``streamlit run app.py`` on a free port over a small real database; yields (base URL, database URL)."""
-    tmp = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{tmp / 'hotspot.sqlite'}"
-    assert cli_main(["--database", url, "ingest", str(SMALL_POLICE_UK), "--quiet"]) == 0
-    port = _free_port()
-    log = tmp / "streamlit.log"
-    env = {**os.environ, "DATABASE_URL": url}
-    env.pop("HOTSPOT_TILES_URL", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-           "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            _wait_healthy(proc, port, log)
-            yield f"http://127.0.0.1:{port}", url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def server(streamlit_server: tuple[str, str]) -> str:
-    """The base URL of the test server."""
-    return streamlit_server[0]
-
-
-@pytest.fixture(scope="module")
-def server_db(streamlit_server: tuple[str, str]) -> str:
-    """The database URL the test server uses."""
-    return streamlit_server[1]
 
 
 def test_static_leaflet_is_served(server: str) -> None:
@@ -184,24 +90,6 @@ def test_map_draws_wards_and_incidents(playwright_sync, server: str) -> None:
 # --------------------------------------------------------------------------
 # the hotspots, tasking and my patrols pages
 # --------------------------------------------------------------------------
-def _launch(pw):
-    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-
-
-def _watch(page, server: str) -> tuple[list[str], list[str]]:
-    """Record requests leaving the server and failed requests."""
-    external: list[str] = []
-    failed: list[str] = []
-    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(
-        (server, "data:", "blob:", "about:")) else None)
-    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})") if "/_stcore/" not in r.url else None)
-    return external, failed
-
-
-def _exceptions(page) -> list[str]:
-    return page.locator('[data-testid="stException"]').all_inner_texts()
-
-
 @pytest.mark.parametrize(("path", "title", "ready", "has_map"), [
     ("hotspots", "Hotspots", "Hot places and their Designing Out Crime measures", True),
     ("tasking", "Tasking", "Build the plan for", False),
@@ -264,12 +152,6 @@ def test_hotspots_map_draws_every_layer(playwright_sync, server: str) -> None:
     assert not external, sorted(set(external))[:10]
     assert not failed, failed[:10]
     assert shot.stat().st_size > 20_000
-
-
-def _pick(page, label: str, option: str | re.Pattern[str]) -> None:
-    """Choose ``option`` in the Streamlit select box labelled ``label``."""
-    page.get_by_role("combobox", name=label, exact=True).click()
-    page.get_by_role("option", name=option).first.click()
 
 
 def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwright_sync, server: str,

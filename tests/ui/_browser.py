@@ -1,0 +1,79 @@
+"""Shared pieces of the real-browser tests (Debian Chromium driven by Playwright).
+
+Constants, server start-up and page helpers used by every ``test_browser*.py``;
+the fixtures that start the Streamlit server live in ``tests/ui/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("HOTSPOT_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOT = SCREENSHOTS / "incidents-map.png"
+SMALL_POLICE_UK = REPO / "data" / "policeuk" / "rbkc_api_2018-06"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+SERVER_START_S = 60.0
+MAP_DRAW_MS = 60_000
+PLAN_BUILD_MS = 90_000  # hotspots, candidates, MILP, greedy and checker on 2 cores: 5-10 s, more on a busy machine
+PAGE_MS = 60_000
+FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+RBKC = "E09000020"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    """Poll ``/_stcore/health`` until it answers "ok", the server exits, or the deadline passes."""
+    deadline = time.monotonic() + SERVER_START_S
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with status {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200 and resp.read().strip() == b"ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass  # not listening yet: poll again
+        time.sleep(0.25)
+    pytest.fail(f"streamlit did not answer {url} within {SERVER_START_S:.0f} s:\n{log.read_text(errors='replace')}")
+
+
+def _launch(pw):
+    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def _watch(page, server: str) -> tuple[list[str], list[str]]:
+    """Record requests leaving the server and failed requests."""
+    external: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(
+        (server, "data:", "blob:", "about:")) else None)
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})") if "/_stcore/" not in r.url else None)
+    return external, failed
+
+
+def _exceptions(page) -> list[str]:
+    return page.locator('[data-testid="stException"]').all_inner_texts()
+
+
+def _pick(page, label: str, option: str | re.Pattern[str]) -> None:
+    """Choose ``option`` in the Streamlit select box labelled ``label``."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option).first.click()
