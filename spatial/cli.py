@@ -17,21 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from spatial._errors import HotspotError
-from spatial.config import Settings
+from spatial.config import settings_from_args
 
 __all__ = ["main"]
 
 _KINDS = {"police-uk": None, "police-uk-street": "police-uk-street", "police-uk-api": "police-uk-api",
           "mps": "mps-wide"}
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    kw = {}
-    if getattr(args, "database", None):
-        kw["database_url"] = args.database
-    if getattr(args, "data_dir", None):
-        kw["data_dir"] = Path(args.data_dir)
-    return Settings(**kw)
 
 
 def _print_table(df: pd.DataFrame, title: str) -> None:
@@ -50,7 +41,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from spatial.ingest.pipeline import default_attributor
     from spatial.store import connect
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     engine = connect(settings.database_url)
     now = pd.Timestamp.now(tz="Europe/London")
     mapping = load_mapping(args.mapping) if args.mapping else None
@@ -98,7 +89,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from spatial.store import connect
     from spatial.store.queries import status_tables
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     engine = connect(settings.database_url)
     tabs = status_tables(engine)
     print(f"Database: {engine.url.render_as_string(hide_password=True)}")
@@ -115,7 +106,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     from spatial.store import connect
     from spatial.store.queries import quarantine_rows
 
-    engine = connect(_settings(args).database_url)
+    engine = connect(settings_from_args(args).database_url)
     df = quarantine_rows(engine, path_contains=args.file, limit=args.limit)
     if args.csv:
         df.to_csv(sys.stdout, index=False)
@@ -129,7 +120,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     from spatial.layers import store_area_layer
     from spatial.store import connect
 
-    engine = connect(_settings(args).database_url)
+    engine = connect(settings_from_args(args).database_url)
     n = store_area_layer(engine, args.layer, args.file, id_column=args.id_column, name_column=args.name_column)
     print(f"stored {n} {args.layer} polygons from {args.file}; re-ingest incidents to attribute them")
     return 0
@@ -139,7 +130,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     from spatial.store import create, upgrade
     from spatial.store.db import current_revision, head_revision
 
-    engine = create(_settings(args).database_url)
+    engine = create(settings_from_args(args).database_url)
     if args.action in ("init", "upgrade"):
         upgrade(engine)
     print(f"{engine.url.render_as_string(hide_password=True)}: schema revision {current_revision(engine)} (newest {head_revision()})")

@@ -403,17 +403,12 @@ def _borough_boundary(x: np.ndarray, y: np.ndarray, path: Path | None) -> shapel
 def run_ward_evaluate(args: argparse.Namespace) -> int:
     """Run ``evaluate --wards``: backtest the forecasters on RBKC wards from the stored MPS series."""
     from spatial.area_forecast import WARD_COVERAGES, ward_backtest_groups
-    from spatial.config import Settings
+    from spatial.config import settings_from_args
     from spatial.datasets import RBKC, load_wards
     from spatial.store import connect
     from spatial.store.queries import area_counts
 
-    kw: dict[str, object] = {}
-    if getattr(args, "database", None):
-        kw["database_url"] = args.database
-    if getattr(args, "data_dir", None):
-        kw["data_dir"] = Path(args.data_dir)
-    settings = Settings(**kw)  # type: ignore[arg-type]
+    settings = settings_from_args(args)
     t0 = time.perf_counter()
     try:
         long = area_counts(connect(settings.database_url), area_type="ward")

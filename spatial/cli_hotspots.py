@@ -284,17 +284,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Read incidents from the store, compute hotspots and write the GeoJSON; returns 0."""
-    from .config import Settings
+    from .config import settings_from_args
     from .datasets import load_boroughs
     from .store import connect
     from .store.queries import incident_frame
 
-    kw: dict[str, Any] = {}
-    if getattr(args, "database", None):
-        kw["database_url"] = args.database
-    if getattr(args, "data_dir", None):
-        kw["data_dir"] = Path(args.data_dir)
-    settings = Settings(**kw)
+    settings = settings_from_args(args)
     months = parse_period(args.period)
     area = load_boroughs((args.borough,), data_dir=settings.data_dir)
     if area.empty:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Settings", "repo_root", "default_data_dir", "default_database_url"]
+__all__ = ["Settings", "repo_root", "default_data_dir", "default_database_url", "settings_from_args"]
 
 
 def repo_root() -> Path:
@@ -53,3 +54,13 @@ class Settings:
     #: Earliest month accepted (police.uk street data start December 2010;
     #: MPS series April 2010).
     earliest_date: str = "2010-01-01"
+
+
+def settings_from_args(args: object) -> Settings:
+    """Settings for a CLI command: ``--database`` and ``--data-dir`` when given, else the environment's."""
+    kw: dict[str, Any] = {}
+    if getattr(args, "database", None):
+        kw["database_url"] = args.database  # type: ignore[attr-defined]
+    if getattr(args, "data_dir", None):
+        kw["data_dir"] = Path(args.data_dir)  # type: ignore[attr-defined]
+    return Settings(**kw)

@@ -327,18 +327,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Read the store, plan the week, write the JSON and print a summary; returns 0."""
-    from spatial.config import Settings
+    from spatial.config import settings_from_args
     from spatial.datasets import load_boroughs, load_wards
     from spatial.layers import stored_area_layer
     from spatial.store import connect
     from spatial.store.queries import incident_frame
 
-    kw: dict[str, Any] = {}
-    if getattr(args, "database", None):
-        kw["database_url"] = args.database
-    if getattr(args, "data_dir", None):
-        kw["data_dir"] = Path(args.data_dir)
-    settings = Settings(**kw)
+    settings = settings_from_args(args)
     roster = load_roster(args.roster)
     borough = args.borough or roster.borough_code
     pins = [parse_pin(t) for t in args.pin]

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     import geopandas as gpd
     import pandas as pd
 
-    from spatial.config import Settings
+    from spatial.config import settings_from_args
     from spatial.store import connect
 
     from .pack import export_pack
@@ -91,12 +91,7 @@ def run(args: argparse.Namespace) -> int:
             raise TaskingError(msg)
         rec = pd.DataFrame(gpd.read_file(args.recommendations).drop(columns="geometry"))
     review = _read_json(args.review, "--review") if args.review else None
-    kw: dict[str, Any] = {}
-    if getattr(args, "database", None):
-        kw["database_url"] = args.database
-    if getattr(args, "data_dir", None):
-        kw["data_dir"] = Path(args.data_dir)
-    settings = Settings(**kw)
+    settings = settings_from_args(args)
     engine = connect(settings.database_url)
     sensitive = None
     if args.sensitive_aggregates:

@@ -335,7 +335,7 @@ def _geojson(table: gpd.GeoDataFrame, extra: dict[str, Any]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Read the store, advise on every hotspot, write the file and print a summary; returns 0."""
-    from spatial.config import Settings
+    from spatial.config import settings_from_args
     from spatial.datasets import load_boroughs, load_wards
     from spatial.layers import stored_area_layer
     from spatial.store import connect
@@ -347,12 +347,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         msg = f"--top was {args.top}; give 1 or more measures per hotspot"
         raise TaskingError(msg)
-    kw: dict[str, Any] = {}
-    if getattr(args, "database", None):
-        kw["database_url"] = args.database
-    if getattr(args, "data_dir", None):
-        kw["data_dir"] = Path(args.data_dir)
-    settings = Settings(**kw)
+    settings = settings_from_args(args)
     plan = read_plan(args.plan) if args.plan else None
     borough = args.borough or (plan or {}).get("borough") or _DEFAULT_BOROUGH
     if plan and plan.get("borough") and args.borough and args.borough != plan["borough"]:

@@ -3,10 +3,25 @@
 ``connect(url)`` returns an engine whose schema is at the newest Alembic
 revision.  SQLite files get WAL journaling and foreign keys; their folder is
 created if needed.
+
+Page size
+---------
+A new SQLite file is created with 32 KiB pages (SQLite's default is 4 KiB).
+Incident ids are hashes, so every file's rows land all over the primary-key
+index and a commit rewrites most of its leaf pages; with 32 KiB pages there are
+an eighth as many pages (and page headers, WAL frames and checkpoint writes)
+for the same bytes (bench/RESULTS.md, "SQLite page size", has the figures).
+The page size is fixed when the file is created: an existing file keeps its own
+(``PRAGMA journal_mode=DELETE``, ``PRAGMA page_size=32768`` and ``VACUUM``
+convert it).
+``HOTSPOT_SQLITE_PAGE_SIZE`` overrides the size for new files (a power of two
+from 512 to 65536), for benchmarks.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -18,7 +33,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 
 from spatial._errors import HotspotError
 
-__all__ = ["connect", "create", "upgrade", "current_revision", "head_revision", "is_postgres"]
+__all__ = ["connect", "create", "sqlite_page_size", "SQLITE_PAGE_SIZE", "upgrade", "current_revision", "head_revision", "is_postgres"]
 
 
 def _alembic_config() -> Config:
@@ -27,17 +42,49 @@ def _alembic_config() -> Config:
     return cfg
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+#: Page size of new SQLite files (see the module docstring); ``HOTSPOT_SQLITE_PAGE_SIZE`` overrides it.
+SQLITE_PAGE_SIZE = 32_768
+#: Environment variable overriding :data:`SQLITE_PAGE_SIZE` for new files.
+PAGE_SIZE_ENV = "HOTSPOT_SQLITE_PAGE_SIZE"
+#: Bytes of WAL between automatic checkpoints (~80 MB: few fsyncs during bulk ingest).
+WAL_CHECKPOINT_BYTES = 80 * 1024 * 1024
+
+
+def sqlite_page_size(environ: dict[str, str] | None = None) -> int:
+    """The page size for new SQLite files: :data:`PAGE_SIZE_ENV` if set, else :data:`SQLITE_PAGE_SIZE`.
+
+    Raises
+    ------
+    HotspotError
+        When the variable is not a power of two from 512 to 65536.
+    """
+    raw = (os.environ if environ is None else environ).get(PAGE_SIZE_ENV)
+    if raw is None or not raw.strip():
+        return SQLITE_PAGE_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if size < 512 or size > 65_536 or size & (size - 1):
+        msg = f"{PAGE_SIZE_ENV}={raw!r} is not a power of two from 512 to 65536"
+        raise HotspotError(msg)
+    return size
+
+
+def _sqlite_pragmas(dbapi_conn, _record, *, page_size: int = SQLITE_PAGE_SIZE) -> None:
     cur = dbapi_conn.cursor()
+    # Only takes effect while the file is still empty (before the first table); ignored afterwards.
+    cur.execute(f"PRAGMA page_size={page_size}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.execute("PRAGMA cache_size=-65536")
-    # Checkpoint the WAL every ~80 MB instead of every 4 MB: far fewer fsyncs
+    # Checkpoint the WAL every ~80 MB instead of every 1,000 pages: far fewer fsyncs
     # during bulk ingest; durability per commit is unchanged (WAL + NORMAL).
-    cur.execute("PRAGMA wal_autocheckpoint=20000")
+    actual = cur.execute("PRAGMA page_size").fetchone()[0]
+    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // actual}")
     cur.close()
 
 
@@ -58,8 +105,9 @@ def create(url: str) -> Engine:
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        page_size = sqlite_page_size()
         engine = create_engine(parsed)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, page_size=page_size))
         return engine
     if backend == "postgresql":
         if parsed.drivername == "postgresql":

@@ -257,3 +257,72 @@ def test_long_source_name_in_a_mapping(db_url, tmp_path):
     else:
         B.check_reconciles(env, r, path)
         assert r.stored == 1
+
+
+# --------------------------------------------------------------------------
+# SQLite page size and CLI settings
+# --------------------------------------------------------------------------
+def _page_size(url: str) -> int:
+    from spatial.store import connect
+
+    engine = connect(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA page_size").scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_new_sqlite_files_get_the_large_page_and_old_files_keep_theirs(tmp_path, monkeypatch):
+    import sqlite3
+
+    from spatial.store.db import PAGE_SIZE_ENV, SQLITE_PAGE_SIZE
+
+    monkeypatch.delenv(PAGE_SIZE_ENV, raising=False)
+    assert SQLITE_PAGE_SIZE > 4096
+    assert _page_size(f"sqlite:///{tmp_path / 'new.sqlite'}") == SQLITE_PAGE_SIZE
+    # a file made by an older version (SQLite's default page) is migrated in place, its page size kept
+    old = tmp_path / "old.sqlite"
+    con = sqlite3.connect(old)
+    con.execute("CREATE TABLE keep_me (a)")
+    con.commit()
+    default = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    assert default != SQLITE_PAGE_SIZE
+    assert _page_size(f"sqlite:///{old}") == default
+    con = sqlite3.connect(old)
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    con.close()
+    assert {"keep_me", "incidents"} <= tables
+
+
+def test_page_size_override_is_checked(tmp_path, monkeypatch):
+    from spatial._errors import HotspotError
+    from spatial.store.db import PAGE_SIZE_ENV, create, sqlite_page_size
+
+    assert sqlite_page_size({PAGE_SIZE_ENV: "8192"}) == 8192
+    assert sqlite_page_size({PAGE_SIZE_ENV: " "}) == sqlite_page_size({})
+    for bad in ("3000", "256", "131072", "big"):
+        with pytest.raises(HotspotError, match=PAGE_SIZE_ENV):
+            sqlite_page_size({PAGE_SIZE_ENV: bad})
+    monkeypatch.setenv(PAGE_SIZE_ENV, "8192")
+    assert _page_size(f"sqlite:///{tmp_path / 'eight.sqlite'}") == 8192
+    monkeypatch.setenv(PAGE_SIZE_ENV, "1000")
+    with pytest.raises(HotspotError, match="power of two"):
+        create(f"sqlite:///{tmp_path / 'never.sqlite'}")
+    assert not (tmp_path / "never.sqlite").exists()
+
+
+def test_cli_settings_come_from_the_flags_else_the_environment(tmp_path, monkeypatch):
+    import argparse
+
+    from spatial.config import settings_from_args
+
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///from-env.sqlite")
+    monkeypatch.setenv("HOTSPOT_DATA_DIR", str(tmp_path / "env-data"))
+    s = settings_from_args(argparse.Namespace())
+    assert (s.database_url, s.data_dir) == ("sqlite:///from-env.sqlite", tmp_path / "env-data")
+    s = settings_from_args(argparse.Namespace(database="sqlite:///flag.sqlite", data_dir=str(tmp_path / "d")))
+    assert (s.database_url, s.data_dir) == ("sqlite:///flag.sqlite", tmp_path / "d")
+    s = settings_from_args(argparse.Namespace(database=None, data_dir=""))
+    assert s.database_url == "sqlite:///from-env.sqlite"
