@@ -30,11 +30,15 @@ from spatial.store import queries as Q
 from tasking.cli_recommend import build_recommendations
 from tasking.resources import Roster, load_roster
 
-from . import analysis, planning
+from tasking import records
+from tasking.review import WeekReview
+
+from . import analysis, planning, review
 
 __all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappable_months", "map_points",
            "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
-           "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations"]
+           "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations",
+           "review_incidents", "review_months", "week_review"]
 
 #: Seconds a cached query result is reused before it is read again.
 TTL_SECONDS: Final = 300
@@ -187,6 +191,39 @@ def plan_recommendations(_engine: Engine, db: str, version: str, borough: str, d
     except HotspotError as exc:
         return None, f"no Designing Out Crime advice in the pack: {exc}"
     return pd.DataFrame(table.drop(columns="geometry")), "; ".join(notes)
+
+
+# ----------------------------------------------------------------------------
+# review of a finished week (keyed on the data version; patrol logs are read fresh by the page)
+# ----------------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner=False)
+def review_incidents(_engine: Engine, db: str, version: str, borough: str, data_dir: str) -> pd.DataFrame:
+    """Non-sensitive incidents of the borough, every month held (``ui.review.review_incidents``)."""
+    return review.review_incidents(_engine, wards=wards((borough,), data_dir))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def review_months(_engine: Engine, db: str, version: str, borough: str, data_dir: str) -> dict[str, int]:
+    """Month -> number of non-sensitive incidents of the borough, oldest first."""
+    inc = review_incidents(_engine, db, version, borough, data_dir)
+    return {str(k): int(v) for k, v in inc["month"].astype(str).value_counts().sort_index().items()}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def week_review(_engine: Engine, db: str, version: str, meeting_id: int, plan_version: int, borough: str,
+                data_dir: str, week: str, before: tuple[str, ...], after: tuple[str, ...],
+                after_is_week: bool) -> tuple[WeekReview, gpd.GeoDataFrame]:
+    """The approved plan's comparison and displacement check (``ui.review.run_review``) and its tasked places.
+
+    Keyed on the store's data version and the plan version (an approved version never changes).
+    """
+    plan = records.load_plan(_engine, meeting_id, plan_version)
+    inputs = plan_inputs(_engine, db, version, borough, data_dir, (), planning.PLAN_MONTHS, ())
+    incidents = review_incidents(_engine, db, version, borough, data_dir)
+    periods = review.ReviewPeriods(before=before, after=after, after_is_week=after_is_week)
+    result = review.run_review(plan, incidents, week=week, periods=periods, area=inputs.area, parks=inputs.parks,
+                               estates=inputs.estates)
+    return result, review.tasked_places(plan, parks=inputs.parks, estates=inputs.estates)
 
 
 def clear() -> None:

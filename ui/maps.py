@@ -656,3 +656,77 @@ def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, static_url: str
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m
+
+
+# ----------------------------------------------------------------------------
+# review of a finished week: tasked places, buffer ring and control
+# ----------------------------------------------------------------------------
+#: Layer names of the review map (the WDQ's zones R, D and C, and the tasked places).
+REVIEW_TASKED_LAYER: Final = "Tasked places (R)"
+REVIEW_BUFFER_LAYER: Final = "Buffer ring (D)"
+REVIEW_CONTROL_LAYER: Final = "Control: rest of the borough (C)"
+REVIEW_LAYERS: Final = (REVIEW_CONTROL_LAYER, REVIEW_BUFFER_LAYER, REVIEW_TASKED_LAYER)
+_ZONE_STYLE: Final = {"R": ("#D7301F", 0.45), "D": ("#FDAE61", 0.35), "C": ("#74ADD1", 0.12)}
+
+
+def _polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Only the polygon parts (an intersection can leave lines and points in a GeometryCollection)."""
+    parts = gdf.explode(index_parts=False)
+    return parts[parts.geom_type.isin(["Polygon", "MultiPolygon"]) & ~parts.is_empty]
+
+
+def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *,
+               buffer_m: float, static_url: str = STATIC_URL, tiles_url: str | None = None,
+               tiles_attribution: str | None = None) -> folium.Map:
+    """The WDQ's zones (control C, buffer ring D, tasked area R) and the tasked places over the ward outlines.
+
+    ``zones`` is ``tasking.review.displacement_areas`` output (``zone`` R, D, C);
+    ``places`` the tasked places (``candidate_id, name, place_type``), polygons.
+    No incident is drawn.
+
+    Raises
+    ------
+    SchemaError
+        If ``zones`` lacks the ``zone`` column.
+    """
+    if "zone" not in zones.columns:
+        msg = f"zones lack the 'zone' column; expected tasking.review.displacement_areas() output ({list(zones.columns)})"
+        raise SchemaError(msg)
+    outline = wards[["ward_name", wards.geometry.name]]
+    if outline.crs is not None and outline.crs.is_projected:
+        outline = outline.set_geometry(outline.geometry.simplify(_WARD_SIMPLIFY_M, preserve_topology=True))
+    wards_ll = _escaped(_to_wgs84(outline, "ward boundaries"), ["ward_name"])
+    west, south, east, north = ((float(v) for v in wards_ll.total_bounds) if len(wards_ll)
+                                else (-0.2135, 51.4775, -0.1506, 51.5302))
+    m = offline_map(location=((south + north) / 2, (west + east) / 2), static_url=static_url,
+                    tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+    folium.GeoJson(wards_ll, name=WARDS_LAYER,
+                   style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
+                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
+    z = _polygons(_to_wgs84(zones[["zone", zones.geometry.name]], "review zones"))
+    labels = {"R": REVIEW_TASKED_LAYER, "D": REVIEW_BUFFER_LAYER, "C": REVIEW_CONTROL_LAYER}
+    for code in ("C", "D"):
+        colour, opacity = _ZONE_STYLE[code]
+        part = z[z["zone"] == code]
+        group = folium.FeatureGroup(name=labels[code], show=True).add_to(m)
+        if len(part) and not part.geometry.iloc[0].is_empty:
+            folium.GeoJson(part, style_function=lambda _f, c=colour, o=opacity: {
+                "color": c, "weight": 1, "fillColor": c, "fillOpacity": o},
+                tooltip=labels[code]).add_to(group)
+    colour, opacity = _ZONE_STYLE["R"]
+    group = folium.FeatureGroup(name=REVIEW_TASKED_LAYER, show=True).add_to(m)
+    if len(places):
+        keep = [c for c in ("candidate_id", "name", "place_type") if c in places.columns]
+        p = _escaped(_polygons(_to_wgs84(places[[*keep, places.geometry.name]], "tasked places")), keep)
+        folium.GeoJson(p, style_function=lambda _f: {"color": colour, "weight": 1.5, "fillColor": colour,
+                                                     "fillOpacity": opacity},
+                       tooltip=folium.GeoJsonTooltip(fields=keep, aliases=["Place", "Name", "Type"][:len(keep)]),
+                       ).add_to(group)
+    legend = (f'<div style="font-weight:bold;margin-bottom:2px">Displacement check</div>'
+              f"<div>{_swatch(_ZONE_STYLE['R'][0])}Tasked places (R)</div>"
+              f"<div>{_swatch(_ZONE_STYLE['D'][0])}Buffer ring 0-{buffer_m:g} m (D)</div>"
+              f"<div>{_swatch(_ZONE_STYLE['C'][0])}Control: rest of the borough (C)</div>")
+    _MapNote(legend, position="bottomleft").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m

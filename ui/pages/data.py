@@ -1,0 +1,4 @@
+"""stub"""
+import streamlit as st
+
+st.title("data")
