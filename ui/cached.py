@@ -33,12 +33,12 @@ from tasking.resources import Roster, load_roster
 from tasking import records
 from tasking.review import WeekReview
 
-from . import analysis, planning, review
+from . import analysis, cctv, planning, review
 
 __all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappable_months", "map_points",
            "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
            "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations",
-           "review_incidents", "review_months", "week_review"]
+           "review_incidents", "review_months", "week_review", "cctv_demand"]
 
 #: Seconds a cached query result is reused before it is read again.
 TTL_SECONDS: Final = 300
@@ -224,6 +224,18 @@ def week_review(_engine: Engine, db: str, version: str, meeting_id: int, plan_ve
     result = review.run_review(plan, incidents, week=week, periods=periods, area=inputs.area, parks=inputs.parks,
                                estates=inputs.estates)
     return result, review.tasked_places(plan, parks=inputs.parks, estates=inputs.estates)
+
+
+# ----------------------------------------------------------------------------
+# CCTV planning
+# ----------------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner=False)
+def cctv_demand(_engine: Engine, db: str, version: str, data_dir: str, roster_file: str) -> tuple[pd.DataFrame,
+                                                                                                tuple[str, ...]]:
+    """Harm demand points for camera siting from the plan's months (``ui.cctv.demand_for``), and those months."""
+    ros = roster(roster_file)
+    inputs = plan_inputs(_engine, db, version, ros.borough_code, data_dir, (), planning.PLAN_MONTHS, ())
+    return cctv.demand_for(inputs.incidents, roster=ros, window_weeks=review.month_weeks(inputs.months)), inputs.months
 
 
 def clear() -> None:
