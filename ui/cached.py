@@ -33,12 +33,13 @@ from tasking.resources import Roster, load_roster
 from tasking import records
 from tasking.review import WeekReview
 
-from . import analysis, cctv, planning, review
+from . import analysis, cctv, data_admin, planning, review
 
 __all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappable_months", "map_points",
            "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
            "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations",
-           "review_incidents", "review_months", "week_review", "cctv_demand"]
+           "review_incidents", "review_months", "week_review", "cctv_demand",
+           "source_month_counts", "backtest_data", "backtest_method"]
 
 #: Seconds a cached query result is reused before it is read again.
 TTL_SECONDS: Final = 300
@@ -236,6 +237,32 @@ def cctv_demand(_engine: Engine, db: str, version: str, data_dir: str, roster_fi
     ros = roster(roster_file)
     inputs = plan_inputs(_engine, db, version, ros.borough_code, data_dir, (), planning.PLAN_MONTHS, ())
     return cctv.demand_for(inputs.incidents, roster=ros, window_weeks=review.month_weeks(inputs.months)), inputs.months
+
+
+# ----------------------------------------------------------------------------
+# Data page
+# ----------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def source_month_counts(_engine: Engine, db: str, version: str) -> pd.DataFrame:
+    """Incidents by source and month, sensitive counts 1-4 suppressed (``source_month_counts``)."""
+    return Q.source_month_counts(_engine)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def backtest_data(_engine: Engine, db: str, version: str, borough: str, data_dir: str) -> data_admin.BacktestData:
+    """The backtest's points and grid: the borough's own months, or the bundled neighbour 12 months."""
+    months = coverage(_engine, db, version, borough, data_dir)
+    outline = datasets.load_boroughs((borough,), data_dir=Path(data_dir))
+    name = str(outline["borough_name"].iloc[0]) if len(outline) and "borough_name" in outline.columns else borough
+    incidents = review_incidents(_engine, db, version, borough, data_dir) if months else pd.DataFrame()
+    return data_admin.backtest_data(incidents, borough_outline=outline, borough_name=name, months=months,
+                                    data_dir=Path(data_dir))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def backtest_method(_engine: Engine, db: str, version: str, borough: str, data_dir: str, method: str) -> pd.DataFrame:
+    """One forecaster's backtest summary on :func:`backtest_data` (cached: the backtest takes seconds)."""
+    return data_admin.run_backtest(backtest_data(_engine, db, version, borough, data_dir), methods=[method])
 
 
 def clear() -> None:

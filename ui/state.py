@@ -27,7 +27,7 @@ __all__ = [
     "CCTV_DEPLOYED_FILE", "CCTV_WHATIF_SITES", "CCTV_WHATIF_X", "CCTV_WHATIF_Y", "CCTV_WHATIF_ADD",
     "CCTV_WHATIF_CLEAR", "CCTV_EXTRA_SITES", "CCTV_WEEK", "CCTV_MAP",
     "DATA_UPLOAD", "DATA_INGEST_BUTTON", "DATA_QUARANTINE_FILE", "DATA_QUARANTINE_TEXT", "DATA_BACKTEST_BUTTON",
-    "ALL_KEYS",
+    "DATA_BACKTEST_SHOW", "ALL_KEYS",
     "default_month", "keep_valid", "keep_range", "today", "restore",
 ]
 
@@ -161,8 +161,9 @@ DATA_INGEST_BUTTON: Final = "data.ingest"
 #: Quarantine filters: file, text in field or reason.
 DATA_QUARANTINE_FILE: Final = "data.quarantine.file"
 DATA_QUARANTINE_TEXT: Final = "data.quarantine.text"
-#: The "Run the backtest" button.
+#: The "Run the backtest" button, and whether it was pressed (the results then stay on the page).
 DATA_BACKTEST_BUTTON: Final = "data.backtest"
+DATA_BACKTEST_SHOW: Final = "data.backtest.show"
 
 ALL_KEYS: Final = (
     WARDS, MONTH, CATEGORIES, NEIGHBOURS, TODAY, USER, USER_INPUT, TASKING_WEEK, TASKING_WEEK_INPUT, TASKING_SHOW,
@@ -177,6 +178,7 @@ ALL_KEYS: Final = (
     CCTV_DEPLOYED_FILE, CCTV_WHATIF_SITES, CCTV_WHATIF_X, CCTV_WHATIF_Y, CCTV_WHATIF_ADD, CCTV_WHATIF_CLEAR,
     CCTV_EXTRA_SITES, CCTV_WEEK, CCTV_MAP,
     DATA_UPLOAD, DATA_INGEST_BUTTON, DATA_QUARANTINE_FILE, DATA_QUARANTINE_TEXT, DATA_BACKTEST_BUTTON,
+    DATA_BACKTEST_SHOW,
 )
 
 
