@@ -244,7 +244,7 @@ def weeks_served(since_week: str, week: str) -> int:
 
     Examples
     --------
-    >>> weeks_served("2026-W45", "2026-W49"), weeks_served("2026-W52", "2027-W01")
+    >>> weeks_served("2026-W45", "2026-W49"), weeks_served("2026-W53", "2027-W01")
     (4, 1)
     """
     return (iso_week_dates(week)[0] - iso_week_dates(since_week)[0]).days // 7
