@@ -84,7 +84,7 @@ counts = cached.source_month_counts(engine, db, version)
 if counts.empty:
     st.info("The store is empty. Upload files above, or run `hotspot-tasking ingest --bundled`.")
 else:
-    st.dataframe(data_admin.status_table(counts), width="stretch", hide_index=True, height=280)
+    st.dataframe(data_admin.status_table(counts), width="stretch", hide_index=True)
     st.caption("Incidents by source and month. Sensitive categories are counted separately and only as totals; "
                "a count of 1 to 4 is shown as \"fewer than 5\".")
 with st.expander("Recent ingests (newest first)"):
