@@ -39,7 +39,7 @@ __all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappa
            "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
            "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations",
            "review_incidents", "review_months", "week_review", "cctv_demand",
-           "source_month_counts", "backtest_data", "backtest_method"]
+           "source_month_counts", "recent_ingests", "backtest_data", "backtest_method"]
 
 #: Seconds a cached query result is reused before it is read again.
 TTL_SECONDS: Final = 300
@@ -246,6 +246,13 @@ def cctv_demand(_engine: Engine, db: str, version: str, data_dir: str, roster_fi
 def source_month_counts(_engine: Engine, db: str, version: str) -> pd.DataFrame:
     """Incidents by source and month, sensitive counts 1-4 suppressed (``source_month_counts``)."""
     return Q.source_month_counts(_engine)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def recent_ingests(_engine: Engine, db: str, version: str) -> pd.DataFrame:
+    """The 50 newest ingests (``status_tables(...)["ingests"]``), file names only."""
+    df = Q.status_tables(_engine)["ingests"]
+    return df.assign(path=[Path(str(p)).name for p in df["path"]])
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -1,4 +1,4 @@
-"""Data page helpers (no Streamlit): uploaded files into the store, the ingest report, quarantine, store status, backtest.
+"""Data page helpers (no Streamlit): uploads into the store, the ingest report, quarantine, store status, backtest.
 
 Uploaded files go through the command line's ingest code
 (:func:`spatial.ingest.pipeline.ingest_file`, one file per transaction, every

@@ -692,7 +692,8 @@ def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.Geo
         If ``zones`` lacks the ``zone`` column.
     """
     if "zone" not in zones.columns:
-        msg = f"zones lack the 'zone' column; expected tasking.review.displacement_areas() output ({list(zones.columns)})"
+        msg = (f"zones lack the 'zone' column; expected tasking.review.displacement_areas() output "
+               f"({list(zones.columns)})")
         raise SchemaError(msg)
     outline = wards[["ward_name", wards.geometry.name]]
     if outline.crs is not None and outline.crs.is_projected:
@@ -803,7 +804,8 @@ def cctv_map(wards: gpd.GeoDataFrame, *, fixed: pd.DataFrame, deployed: pd.DataF
                                               f"uncovered harm/week ({r['source']})")).add_to(group)
     circles(whatif, CCTV_WHATIF_LAYER, _CCTV_COLOURS["whatif"], radius_m, lambda r: f"What-if camera {r['site_id']}")
     legend = (f'<div style="font-weight:bold;margin-bottom:2px">CCTV</div>'
-              f"<div>{_swatch(_CCTV_COLOURS['fixed'], round_=True)}Fixed camera, {fixed_radius_m:g} m ({len(fixed)})</div>"
+              f"<div>{_swatch(_CCTV_COLOURS['fixed'], round_=True)}Fixed camera, {fixed_radius_m:g} m "
+              f"({len(fixed)})</div>"
               f"<div>{_swatch(_CCTV_COLOURS['deployed'], round_=True)}Deployable in place, {radius_m:g} m "
               f"({len(deployed)})</div>"
               f"<div>{_swatch(_CCTV_COLOURS['site'], round_=True)}Candidate site ({len(sites)})</div>"

@@ -134,6 +134,16 @@ def test_store_status_suppresses_small_sensitive_counts(tmp_path: Path, monkeypa
     assert status.set_index("Month").loc["2018-06", "Sensitive (aggregated)"] == expected
 
 
+def test_new_pure_ui_modules_do_not_import_streamlit() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, ui.review, ui.cctv, ui.data_admin; "
+            "sys.exit(1 if any(m == 'streamlit' or m.startswith('streamlit.') for m in sys.modules) else 0)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr or "ui.review/cctv/data_admin imported streamlit"
+
+
 def test_backtest_runs_on_the_neighbour_months_when_the_borough_has_too_few(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'hotspot.sqlite'}"

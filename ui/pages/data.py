@@ -78,7 +78,6 @@ if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=no
 
 # ---------------------------------------------------------------- store status
 version = cached.data_version(engine)
-tabs = Q.status_tables(engine)
 st.header("What is stored")
 counts = cached.source_month_counts(engine, db, version)
 if counts.empty:
@@ -88,8 +87,7 @@ else:
     st.caption("Incidents by source and month. Sensitive categories are counted separately and only as totals; "
                "a count of 1 to 4 is shown as \"fewer than 5\".")
 with st.expander("Recent ingests (newest first)"):
-    st.dataframe(tabs["ingests"].assign(path=[Path(p).name for p in tabs["ingests"]["path"]]), width="stretch",
-                 hide_index=True)
+    st.dataframe(cached.recent_ingests(engine, db, version), width="stretch", hide_index=True)
 
 # ---------------------------------------------------------------- quarantine
 st.header("Quarantine")
