@@ -299,7 +299,7 @@ def delivery_tables(dl: Delivery, *, names: Mapping[str, str]) -> tuple[pd.DataF
 
 
 def comparison_table(review: WeekReview) -> pd.DataFrame:
-    """Tasked against matched untasked places by place type and measure (per week), and the difference in differences."""
+    """Tasked against matched untasked places by place type and measure (per week); difference in differences."""
     s = review.comparison.summary
     return pd.DataFrame({
         "Place type": s["place_type"], "Measure": s["measure"], "Tasked places": s["n_tasked"].astype(int),
