@@ -15,8 +15,6 @@ ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
     "(police.uk, ONS); Contains OS data © Crown copyright and database right; WDQ after Bowers and Johnson (2003)."
 )
-#: The role recorded on notes and decision changes made on this page (issue 6: from the login).
-ROLE = "chair"
 
 settings = cached.settings()
 st.title("Review of last week")
