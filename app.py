@@ -14,5 +14,8 @@ pages = [
     st.Page("ui/pages/hotspots.py", title="Hotspots"),
     st.Page("ui/pages/tasking.py", title="Tasking"),
     st.Page("ui/pages/my_patrols.py", title="My patrols"),
+    st.Page("ui/pages/review.py", title="Review"),
+    st.Page("ui/pages/cctv.py", title="CCTV planning"),
+    st.Page("ui/pages/data.py", title="Data"),
 ]
 st.navigation(pages).run()

@@ -30,11 +30,16 @@ from spatial.store import queries as Q
 from tasking.cli_recommend import build_recommendations
 from tasking.resources import Roster, load_roster
 
-from . import analysis, planning
+from tasking import records
+from tasking.review import WeekReview
+
+from . import analysis, cctv, data_admin, planning, review
 
 __all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappable_months", "map_points",
            "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
-           "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations"]
+           "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations",
+           "review_incidents", "review_months", "week_review", "cctv_demand",
+           "source_month_counts", "recent_ingests", "backtest_data", "backtest_method"]
 
 #: Seconds a cached query result is reused before it is read again.
 TTL_SECONDS: Final = 300
@@ -187,6 +192,84 @@ def plan_recommendations(_engine: Engine, db: str, version: str, borough: str, d
     except HotspotError as exc:
         return None, f"no Designing Out Crime advice in the pack: {exc}"
     return pd.DataFrame(table.drop(columns="geometry")), "; ".join(notes)
+
+
+# ----------------------------------------------------------------------------
+# review of a finished week (keyed on the data version; patrol logs are read fresh by the page)
+# ----------------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner=False)
+def review_incidents(_engine: Engine, db: str, version: str, borough: str, data_dir: str) -> pd.DataFrame:
+    """Non-sensitive incidents of the borough, every month held (``ui.review.review_incidents``)."""
+    return review.review_incidents(_engine, wards=wards((borough,), data_dir))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def review_months(_engine: Engine, db: str, version: str, borough: str, data_dir: str) -> dict[str, int]:
+    """Month -> number of non-sensitive incidents of the borough, oldest first."""
+    inc = review_incidents(_engine, db, version, borough, data_dir)
+    return {str(k): int(v) for k, v in inc["month"].astype(str).value_counts().sort_index().items()}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def week_review(_engine: Engine, db: str, version: str, meeting_id: int, plan_version: int, borough: str,
+                data_dir: str, week: str, before: tuple[str, ...], after: tuple[str, ...],
+                after_is_week: bool) -> tuple[WeekReview, gpd.GeoDataFrame]:
+    """The approved plan's comparison and displacement check (``ui.review.run_review``) and its tasked places.
+
+    Keyed on the store's data version and the plan version (an approved version never changes).
+    """
+    plan = records.load_plan(_engine, meeting_id, plan_version)
+    inputs = plan_inputs(_engine, db, version, borough, data_dir, (), planning.PLAN_MONTHS, ())
+    incidents = review_incidents(_engine, db, version, borough, data_dir)
+    periods = review.ReviewPeriods(before=before, after=after, after_is_week=after_is_week)
+    result = review.run_review(plan, incidents, week=week, periods=periods, area=inputs.area, parks=inputs.parks,
+                               estates=inputs.estates)
+    return result, review.tasked_places(plan, parks=inputs.parks, estates=inputs.estates)
+
+
+# ----------------------------------------------------------------------------
+# CCTV planning
+# ----------------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner=False)
+def cctv_demand(_engine: Engine, db: str, version: str, data_dir: str, roster_file: str) -> tuple[pd.DataFrame,
+                                                                                                tuple[str, ...]]:
+    """Harm demand points for camera siting from the plan's months (``ui.cctv.demand_for``), and those months."""
+    ros = roster(roster_file)
+    inputs = plan_inputs(_engine, db, version, ros.borough_code, data_dir, (), planning.PLAN_MONTHS, ())
+    return cctv.demand_for(inputs.incidents, roster=ros, window_weeks=review.month_weeks(inputs.months)), inputs.months
+
+
+# ----------------------------------------------------------------------------
+# Data page
+# ----------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def source_month_counts(_engine: Engine, db: str, version: str) -> pd.DataFrame:
+    """Incidents by source and month, sensitive counts 1-4 suppressed (``source_month_counts``)."""
+    return Q.source_month_counts(_engine)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def recent_ingests(_engine: Engine, db: str, version: str) -> pd.DataFrame:
+    """The 50 newest ingests (``status_tables(...)["ingests"]``), file names only."""
+    df = Q.status_tables(_engine)["ingests"]
+    return df.assign(path=[Path(str(p)).name for p in df["path"]])
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def backtest_data(_engine: Engine, db: str, version: str, borough: str, data_dir: str) -> data_admin.BacktestData:
+    """The backtest's points and grid: the borough's own months, or the bundled neighbour 12 months."""
+    months = coverage(_engine, db, version, borough, data_dir)
+    outline = datasets.load_boroughs((borough,), data_dir=Path(data_dir))
+    name = str(outline["borough_name"].iloc[0]) if len(outline) and "borough_name" in outline.columns else borough
+    incidents = review_incidents(_engine, db, version, borough, data_dir) if months else pd.DataFrame()
+    return data_admin.backtest_data(incidents, borough_outline=outline, borough_name=name, months=months,
+                                    data_dir=Path(data_dir))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def backtest_method(_engine: Engine, db: str, version: str, borough: str, data_dir: str, method: str) -> pd.DataFrame:
+    """One forecaster's backtest summary on :func:`backtest_data` (cached: the backtest takes seconds)."""
+    return data_admin.run_backtest(backtest_data(_engine, db, version, borough, data_dir), methods=[method])
 
 
 def clear() -> None:

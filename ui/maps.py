@@ -42,6 +42,8 @@ __all__ = [
     "WARD_HARM_LAYER", "GI_LAYER", "KDE_LAYER", "CLUSTERS_LAYER", "DOC_LAYER", "HOTSPOT_LAYERS", "PLACES_LAYER",
     "HARM_COLOURS", "static_url_for", "local_assets", "offline_map", "tiles_from_env", "category_colours",
     "mappable_points", "incidents_map", "harm_classes", "hotspots_map", "patrol_map",
+    "REVIEW_TASKED_LAYER", "REVIEW_BUFFER_LAYER", "REVIEW_CONTROL_LAYER", "REVIEW_LAYERS", "review_map",
+    "CCTV_FIXED_LAYER", "CCTV_DEPLOYED_LAYER", "CCTV_SITES_LAYER", "CCTV_WHATIF_LAYER", "CCTV_LAYERS", "cctv_map",
 ]
 
 #: Where Streamlit serves ``static/`` (``server.enableStaticServing``), without a base URL path.
@@ -654,5 +656,161 @@ def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, static_url: str
                             color="#FFFFFF", fill=True, fill_color="#08519C", fill_opacity=0.9,
                             tooltip=label).add_to(group)
     folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+# ----------------------------------------------------------------------------
+# review of a finished week: tasked places, buffer ring and control
+# ----------------------------------------------------------------------------
+#: Layer names of the review map (the WDQ's zones R, D and C, and the tasked places).
+REVIEW_TASKED_LAYER: Final = "Tasked places (R)"
+REVIEW_BUFFER_LAYER: Final = "Buffer ring (D)"
+REVIEW_CONTROL_LAYER: Final = "Control: rest of the borough (C)"
+REVIEW_LAYERS: Final = (REVIEW_CONTROL_LAYER, REVIEW_BUFFER_LAYER, REVIEW_TASKED_LAYER)
+_ZONE_STYLE: Final = {"R": ("#D7301F", 0.45), "D": ("#FDAE61", 0.35), "C": ("#74ADD1", 0.12)}
+
+
+def _polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Only the polygon parts (an intersection can leave lines and points in a GeometryCollection)."""
+    parts = gdf.explode(index_parts=False)
+    return parts[parts.geom_type.isin(["Polygon", "MultiPolygon"]) & ~parts.is_empty]
+
+
+def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *,
+               buffer_m: float, static_url: str = STATIC_URL, tiles_url: str | None = None,
+               tiles_attribution: str | None = None) -> folium.Map:
+    """The WDQ's zones (control C, buffer ring D, tasked area R) and the tasked places over the ward outlines.
+
+    ``zones`` is ``tasking.review.displacement_areas`` output (``zone`` R, D, C);
+    ``places`` the tasked places (``candidate_id, name, place_type``), polygons.
+    No incident is drawn.
+
+    Raises
+    ------
+    SchemaError
+        If ``zones`` lacks the ``zone`` column.
+    """
+    if "zone" not in zones.columns:
+        msg = (f"zones lack the 'zone' column; expected tasking.review.displacement_areas() output "
+               f"({list(zones.columns)})")
+        raise SchemaError(msg)
+    outline = wards[["ward_name", wards.geometry.name]]
+    if outline.crs is not None and outline.crs.is_projected:
+        outline = outline.set_geometry(outline.geometry.simplify(_WARD_SIMPLIFY_M, preserve_topology=True))
+    wards_ll = _escaped(_to_wgs84(outline, "ward boundaries"), ["ward_name"])
+    west, south, east, north = ((float(v) for v in wards_ll.total_bounds) if len(wards_ll)
+                                else (-0.2135, 51.4775, -0.1506, 51.5302))
+    m = offline_map(location=((south + north) / 2, (west + east) / 2), static_url=static_url,
+                    tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+    folium.GeoJson(wards_ll, name=WARDS_LAYER,
+                   style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
+                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
+    z = _polygons(_to_wgs84(zones[["zone", zones.geometry.name]], "review zones"))
+    labels = {"R": REVIEW_TASKED_LAYER, "D": REVIEW_BUFFER_LAYER, "C": REVIEW_CONTROL_LAYER}
+    for code in ("C", "D"):
+        colour, opacity = _ZONE_STYLE[code]
+        part = z[z["zone"] == code]
+        group = folium.FeatureGroup(name=labels[code], show=True).add_to(m)
+        if len(part) and not part.geometry.iloc[0].is_empty:
+            folium.GeoJson(part, style_function=lambda _f, c=colour, o=opacity: {
+                "color": c, "weight": 1, "fillColor": c, "fillOpacity": o},
+                tooltip=labels[code]).add_to(group)
+    colour, opacity = _ZONE_STYLE["R"]
+    group = folium.FeatureGroup(name=REVIEW_TASKED_LAYER, show=True).add_to(m)
+    if len(places):
+        keep = [c for c in ("candidate_id", "name", "place_type") if c in places.columns]
+        p = _escaped(_polygons(_to_wgs84(places[[*keep, places.geometry.name]], "tasked places")), keep)
+        folium.GeoJson(p, style_function=lambda _f: {"color": colour, "weight": 1.5, "fillColor": colour,
+                                                     "fillOpacity": opacity},
+                       tooltip=folium.GeoJsonTooltip(fields=keep, aliases=["Place", "Name", "Type"][:len(keep)]),
+                       ).add_to(group)
+    legend = (f'<div style="font-weight:bold;margin-bottom:2px">Displacement check</div>'
+              f"<div>{_swatch(_ZONE_STYLE['R'][0])}Tasked places (R)</div>"
+              f"<div>{_swatch(_ZONE_STYLE['D'][0])}Buffer ring 0-{buffer_m:g} m (D)</div>"
+              f"<div>{_swatch(_ZONE_STYLE['C'][0])}Control: rest of the borough (C)</div>")
+    _MapNote(legend, position="bottomleft").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+# ----------------------------------------------------------------------------
+# CCTV planning: camera coverage and candidate sites
+# ----------------------------------------------------------------------------
+#: Layer names of the CCTV map.
+CCTV_FIXED_LAYER: Final = "Fixed CCTV coverage"
+CCTV_DEPLOYED_LAYER: Final = "Deployable cameras in place"
+CCTV_SITES_LAYER: Final = "Candidate sites (by uncovered harm)"
+CCTV_WHATIF_LAYER: Final = "What-if cameras"
+CCTV_LAYERS: Final = (CCTV_FIXED_LAYER, CCTV_DEPLOYED_LAYER, CCTV_SITES_LAYER, CCTV_WHATIF_LAYER)
+_CCTV_COLOURS: Final = {"fixed": "#4D4D4D", "deployed": "#2166AC", "site": "#D6604D", "whatif": "#1B7837"}
+
+
+def _bng_points(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(df.reset_index(drop=True), geometry=gpd.points_from_xy(df["x"], df["y"]),
+                            crs="EPSG:27700").to_crs(WGS84)
+
+
+def cctv_map(wards: gpd.GeoDataFrame, *, fixed: pd.DataFrame, deployed: pd.DataFrame, sites: pd.DataFrame,
+             whatif: pd.DataFrame, radius_m: float, fixed_radius_m: float, static_url: str = STATIC_URL,
+             tiles_url: str | None = None, tiles_attribution: str | None = None) -> folium.Map:
+    """Fixed and deployable camera coverage circles, ranked candidate sites and what-if cameras, with a layer control.
+
+    Every frame has ``x, y`` (EPSG:27700) and an id column (``site_id`` or
+    ``camera_id``); ``sites`` also ``rank, uncovered_harm, source``.  All four
+    layers are always present (empty when there is nothing to draw).  No
+    incident is drawn.
+
+    Raises
+    ------
+    SchemaError
+        If a frame lacks ``x`` or ``y``.
+    """
+    for name, df in (("fixed", fixed), ("deployed", deployed), ("sites", sites), ("whatif", whatif)):
+        missing = [c for c in ("x", "y") if c not in df.columns]
+        if missing:
+            msg = f"{name} lacks the columns {missing}; give British National Grid x and y"
+            raise SchemaError(msg)
+    outline = wards[["ward_name", wards.geometry.name]]
+    if outline.crs is not None and outline.crs.is_projected:
+        outline = outline.set_geometry(outline.geometry.simplify(_WARD_SIMPLIFY_M, preserve_topology=True))
+    wards_ll = _escaped(_to_wgs84(outline, "ward boundaries"), ["ward_name"])
+    west, south, east, north = ((float(v) for v in wards_ll.total_bounds) if len(wards_ll)
+                                else (-0.2135, 51.4775, -0.1506, 51.5302))
+    m = offline_map(location=((south + north) / 2, (west + east) / 2), static_url=static_url,
+                    tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+    folium.GeoJson(wards_ll, name=WARDS_LAYER,
+                   style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
+                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
+
+    def circles(df: pd.DataFrame, layer: str, colour: str, radius: float, label) -> None:
+        group = folium.FeatureGroup(name=layer, show=True).add_to(m)
+        if len(df) == 0:
+            return
+        for (_, r), pt in zip(df.reset_index(drop=True).iterrows(), _bng_points(df).geometry, strict=True):
+            folium.Circle(location=[round(pt.y, 6), round(pt.x, 6)], radius=float(radius), color=colour, weight=2,
+                          fill=True, fill_color=colour, fill_opacity=0.18, tooltip=_text(label(r))).add_to(group)
+
+    circles(fixed, CCTV_FIXED_LAYER, _CCTV_COLOURS["fixed"], fixed_radius_m, lambda r: f"Fixed camera {r['site_id']}")
+    circles(deployed, CCTV_DEPLOYED_LAYER, _CCTV_COLOURS["deployed"], radius_m,
+            lambda r: f"Deployable camera {r['camera_id']} at {r['site_id']}")
+    group = folium.FeatureGroup(name=CCTV_SITES_LAYER, show=True).add_to(m)
+    if len(sites):
+        for (_, r), pt in zip(sites.reset_index(drop=True).iterrows(), _bng_points(sites).geometry, strict=True):
+            folium.CircleMarker(location=[round(pt.y, 6), round(pt.x, 6)], radius=6, weight=1.5, color="#FFFFFF",
+                                fill=True, fill_color=_CCTV_COLOURS["site"], fill_opacity=0.95,
+                                tooltip=_text(f"#{int(r['rank'])} {r['site_id']}: {float(r['uncovered_harm']):.1f} "
+                                              f"uncovered harm/week ({r['source']})")).add_to(group)
+    circles(whatif, CCTV_WHATIF_LAYER, _CCTV_COLOURS["whatif"], radius_m, lambda r: f"What-if camera {r['site_id']}")
+    legend = (f'<div style="font-weight:bold;margin-bottom:2px">CCTV</div>'
+              f"<div>{_swatch(_CCTV_COLOURS['fixed'], round_=True)}Fixed camera, {fixed_radius_m:g} m "
+              f"({len(fixed)})</div>"
+              f"<div>{_swatch(_CCTV_COLOURS['deployed'], round_=True)}Deployable in place, {radius_m:g} m "
+              f"({len(deployed)})</div>"
+              f"<div>{_swatch(_CCTV_COLOURS['site'], round_=True)}Candidate site ({len(sites)})</div>"
+              f"<div>{_swatch(_CCTV_COLOURS['whatif'], round_=True)}What-if camera ({len(whatif)})</div>")
+    _MapNote(legend, position="bottomleft").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m

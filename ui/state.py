@@ -20,7 +20,14 @@ __all__ = [
     "DECISION_OWNER", "DECISION_DUE", "DECISION_CANDIDATE", "DECISION_SUBMIT", "DOWNLOAD_PREFIX", "HOTSPOTS_PERIOD",
     "HOTSPOTS_GROUPS", "HOTSPOTS_METHOD", "HOTSPOTS_MAP", "PATROL_MAP", "PATROL_AGENT", "PATROL_AGENT_INPUT",
     "PATROL_WEEK",
-    "PATROL_ASSIGNMENT", "PATROL_VISITS", "PATROL_MINUTES", "PATROL_NOTE", "PATROL_SUBMIT", "ALL_KEYS",
+    "PATROL_ASSIGNMENT", "PATROL_VISITS", "PATROL_MINUTES", "PATROL_NOTE", "PATROL_SUBMIT",
+    "REVIEW_WEEK", "REVIEW_BEFORE", "REVIEW_AFTER", "REVIEW_MAP", "REVIEW_NOTE_SECTION", "REVIEW_NOTE_TEXT",
+    "REVIEW_NOTE_SUBMIT", "REVIEW_MARK_BUTTON", "REVIEW_DECISION", "REVIEW_DECISION_STATUS",
+    "REVIEW_DECISION_OUTCOME", "REVIEW_DECISION_SUBMIT",
+    "CCTV_DEPLOYED_FILE", "CCTV_WHATIF_SITES", "CCTV_WHATIF_X", "CCTV_WHATIF_Y", "CCTV_WHATIF_ADD",
+    "CCTV_WHATIF_CLEAR", "CCTV_EXTRA_SITES", "CCTV_WEEK", "CCTV_MAP",
+    "DATA_UPLOAD", "DATA_INGEST_BUTTON", "DATA_QUARANTINE_FILE", "DATA_QUARANTINE_TEXT", "DATA_BACKTEST_BUTTON",
+    "DATA_BACKTEST_SHOW", "ALL_KEYS",
     "default_month", "keep_valid", "keep_range", "today", "restore",
 ]
 
@@ -111,6 +118,53 @@ PATROL_SUBMIT: Final = "patrols.log.submit"
 #: The patroller's map component.
 PATROL_MAP: Final = "patrols.map"
 
+# ---------------------------------------------------------------- Review page
+#: ISO week reviewed (a past week with an approved plan).
+REVIEW_WEEK: Final = "review.week"
+#: Months of the "before" period (list of "YYYY-MM") and the "after" period (list of months, or ["week"]).
+REVIEW_BEFORE: Final = "review.before"
+REVIEW_AFTER: Final = "review.after"
+#: The review map component.
+REVIEW_MAP: Final = "review.map"
+#: Review note form: section, text, submit; the "mark reviewed" button.
+REVIEW_NOTE_SECTION: Final = "review.note.section"
+REVIEW_NOTE_TEXT: Final = "review.note.text"
+REVIEW_NOTE_SUBMIT: Final = "review.note.submit"
+REVIEW_MARK_BUTTON: Final = "review.mark"
+#: Decision status form: the decision, its new status, the outcome text, submit.
+REVIEW_DECISION: Final = "review.decision"
+REVIEW_DECISION_STATUS: Final = "review.decision.status"
+REVIEW_DECISION_OUTCOME: Final = "review.decision.outcome"
+REVIEW_DECISION_SUBMIT: Final = "review.decision.submit"
+
+# ---------------------------------------------------------------- CCTV planning page
+#: Uploaded CSV of the deployable cameras in place (camera_id, site_id, since_week[, x, y]).
+CCTV_DEPLOYED_FILE: Final = "cctv.deployed_file"
+#: Site ids ticked in the what-if.
+CCTV_WHATIF_SITES: Final = "cctv.whatif.sites"
+#: Coordinates typed for a what-if camera (EPSG:27700 metres) and the add / clear buttons.
+CCTV_WHATIF_X: Final = "cctv.whatif.x"
+CCTV_WHATIF_Y: Final = "cctv.whatif.y"
+CCTV_WHATIF_ADD: Final = "cctv.whatif.add"
+CCTV_WHATIF_CLEAR: Final = "cctv.whatif.clear"
+#: What-if cameras placed by coordinates: list of ``(site_id, x, y)``.
+CCTV_EXTRA_SITES: Final = "cctv.extra_sites"
+#: ISO week the redeploy list is for (minimum terms are counted to it).
+CCTV_WEEK: Final = "cctv.week"
+#: The CCTV map component.
+CCTV_MAP: Final = "cctv.map"
+
+# ---------------------------------------------------------------- Data page
+#: The file uploader, the ingest button.
+DATA_UPLOAD: Final = "data.upload"
+DATA_INGEST_BUTTON: Final = "data.ingest"
+#: Quarantine filters: file, text in field or reason.
+DATA_QUARANTINE_FILE: Final = "data.quarantine.file"
+DATA_QUARANTINE_TEXT: Final = "data.quarantine.text"
+#: The "Run the backtest" button, and whether it was pressed (the results then stay on the page).
+DATA_BACKTEST_BUTTON: Final = "data.backtest"
+DATA_BACKTEST_SHOW: Final = "data.backtest.show"
+
 ALL_KEYS: Final = (
     WARDS, MONTH, CATEGORIES, NEIGHBOURS, TODAY, USER, USER_INPUT, TASKING_WEEK, TASKING_WEEK_INPUT, TASKING_SHOW,
     TASKING_PINS, TASKING_EXCLUSIONS, BUILD_BUTTON, PIN_AGENT, PIN_CANDIDATE, PIN_DAY, PIN_SHIFT, PIN_VISITS,
@@ -119,6 +173,12 @@ ALL_KEYS: Final = (
     HOTSPOTS_METHOD, HOTSPOTS_MAP, PATROL_MAP, PATROL_AGENT, PATROL_AGENT_INPUT, PATROL_WEEK, PATROL_ASSIGNMENT,
     PATROL_VISITS,
     PATROL_MINUTES, PATROL_NOTE, PATROL_SUBMIT,
+    REVIEW_WEEK, REVIEW_BEFORE, REVIEW_AFTER, REVIEW_MAP, REVIEW_NOTE_SECTION, REVIEW_NOTE_TEXT, REVIEW_NOTE_SUBMIT,
+    REVIEW_MARK_BUTTON, REVIEW_DECISION, REVIEW_DECISION_STATUS, REVIEW_DECISION_OUTCOME, REVIEW_DECISION_SUBMIT,
+    CCTV_DEPLOYED_FILE, CCTV_WHATIF_SITES, CCTV_WHATIF_X, CCTV_WHATIF_Y, CCTV_WHATIF_ADD, CCTV_WHATIF_CLEAR,
+    CCTV_EXTRA_SITES, CCTV_WEEK, CCTV_MAP,
+    DATA_UPLOAD, DATA_INGEST_BUTTON, DATA_QUARANTINE_FILE, DATA_QUARANTINE_TEXT, DATA_BACKTEST_BUTTON,
+    DATA_BACKTEST_SHOW,
 )
 
 

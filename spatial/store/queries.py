@@ -14,7 +14,7 @@ from spatial import schema as S
 from spatial.store import tables as T
 
 __all__ = ["SUPPRESS_BELOW", "map_incidents", "ward_category_counts", "status_tables", "quarantine_rows",
-           "incident_frame", "months_available", "area_counts"]
+           "incident_frame", "months_available", "area_counts", "suppress_small", "source_month_counts"]
 
 #: Counts of sensitive categories from 1 to SUPPRESS_BELOW - 1 are suppressed.
 SUPPRESS_BELOW = 5
@@ -72,6 +72,16 @@ def ward_category_counts(engine: Engine, *, ward_codes: list[str] | None = None,
     q = _where(q, ward_codes=ward_codes, months=months, categories=categories)
     with engine.connect() as conn:
         df = pd.read_sql(q, conn)
+    return suppress_small(df)
+
+
+def suppress_small(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``display`` to a frame of ``sensitive, count`` rows; sensitive counts 1-4 become "fewer than 5".
+
+    ``count`` is set to ``None`` where it is suppressed, so the number never
+    leaves the query.  Used by every aggregate query that can hold sensitive rows.
+    """
+    df = df.copy()
     df["sensitive"] = df["sensitive"].astype(bool)
     small = df["sensitive"] & (df["count"] < SUPPRESS_BELOW)
     df["display"] = df["count"].astype(str)
@@ -79,6 +89,18 @@ def ward_category_counts(engine: Engine, *, ward_codes: list[str] | None = None,
     df["count"] = df["count"].astype(object)
     df.loc[small, "count"] = None
     return df
+
+
+def source_month_counts(engine: Engine) -> pd.DataFrame:
+    """Incidents by source, month and sensitivity, with small sensitive counts suppressed (:func:`suppress_small`).
+
+    Columns ``source, month, sensitive, count, display``.
+    """
+    q = (select(_I.c.source, _I.c.month, _I.c.sensitive, func.count().label("count"))
+         .group_by(_I.c.source, _I.c.month, _I.c.sensitive).order_by(_I.c.source, _I.c.month))
+    with engine.connect() as conn:
+        df = pd.read_sql(q, conn)
+    return suppress_small(df)
 
 
 def months_available(engine: Engine, *, include_sensitive: bool = True,
