@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from spatial._errors import HotspotError
 
-__all__ = ["TaskingError", "InfeasibleAllocationError"]
+__all__ = ["TaskingError", "InfeasibleAllocationError", "EditConflict"]
 
 
 class TaskingError(HotspotError):
@@ -13,3 +13,7 @@ class TaskingError(HotspotError):
 
 class InfeasibleAllocationError(TaskingError):
     """The requested plan cannot satisfy its constraints."""
+
+
+class EditConflict(TaskingError):
+    """Someone else changed the record after the caller read it (optimistic locking): nothing was written."""

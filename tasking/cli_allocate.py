@@ -257,7 +257,9 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
         "inputs": {"roster": roster.source, "hotspot_method": method, "hotspot_share": hotspot_share,
                    "cell_size_m": cell_size_m, "harm_index": harm_index, "presence": presence,
                    "window_weeks": cands.attrs["window_weeks"], "n_incidents": len(incidents),
-                   "pins": [p.label() for p in pins], "exclusions": [e.__dict__ for e in exclusions],
+                   "pins": [p.label() for p in pins],
+                   "pin_specs": [[p.agent_id, p.candidate_id, p.day, p.shift, p.visits] for p in pins],
+                   "exclusions": [e.__dict__ for e in exclusions],
                    "assumptions": "tasking/data/README.md"},
     })
     plan["timings_s"].update(timings)

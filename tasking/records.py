@@ -26,6 +26,17 @@ The lifecycle of one weekly tasking meeting (one per borough and ISO week):
    who, role, when, kind, week, version, the file's sha256, row counts and
    whether it holds sensitive aggregates.
 
+Two people editing at once
+--------------------------
+Writes that replace what someone else may have changed take the version the
+caller started from and refuse with :class:`tasking._errors.EditConflict`
+(nothing written) when it is no longer the latest: ``save_plan_version`` and
+``approve`` take ``base_version`` (the latest version number when the editor
+opened the week, ``0`` if there was none), ``update_decision`` takes
+``expected_updated_at`` (the decision's ``updated_at`` as read).  The message
+says who changed what and when, so no update is ever lost silently.  Without
+these arguments the functions behave as before (for scripts and the CLI).
+
 Times are stored in UTC (ISO text in SQLite, ``timestamptz`` in PostgreSQL)
 and read back as tz-aware UTC timestamps.  "Now" is an argument (``now=``),
 defaulting to the current UTC time.  Errors are
@@ -40,7 +51,7 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import pandas as pd
 from sqlalchemy import Engine, func, insert, select, update
@@ -48,10 +59,11 @@ from sqlalchemy.exc import IntegrityError
 
 from spatial.store import tables as T
 
-from ._errors import TaskingError
+from ._errors import EditConflict, TaskingError
 from .allocation import iso_week_dates
 
 __all__ = [
+    "ANY_VERSION",
     "DECISION_STATUSES",
     "EXPORT_KINDS",
     "MEETING_STATUSES",
@@ -82,6 +94,8 @@ __all__ = [
     "week_dates",
 ]
 
+#: ``base_version`` default: write whatever the latest version is (no optimistic check).
+ANY_VERSION: Final = -1
 MEETING_STATUSES: tuple[str, ...] = ("draft", "approved", "reviewed")
 DECISION_STATUSES: tuple[str, ...] = ("open", "done", "dropped")
 EXPORT_KINDS: tuple[str, ...] = ("pdf", "html", "csv", "geojson")
@@ -167,6 +181,19 @@ def _now(now: dt.datetime | None) -> str:
         msg = f"now was {now!r}; give a timezone-aware datetime (e.g. datetime.now(UTC))"
         raise TaskingError(msg)
     return pd.Timestamp(now).tz_convert("UTC").isoformat()
+
+
+def _stored_time(conn: Any, when: dt.datetime) -> Any:
+    """``when`` as the time columns hold it: ISO text in SQLite (as :func:`_now` writes), a datetime in PostgreSQL."""
+    return _now(when) if conn.dialect.name == "sqlite" else when
+
+
+def _aware(value: pd.Timestamp | dt.datetime | str) -> dt.datetime:
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        msg = f"expected_updated_at was {value!r}; give the timezone-aware updated_at you read"
+        raise TaskingError(msg)
+    return ts.to_pydatetime()
 
 
 def _text(value: Any, field: str, *, max_len: int | None = None, required: bool = True) -> str | None:
@@ -364,7 +391,8 @@ def _check_plan(plan: Any, meeting: Mapping[str, Any]) -> None:
 
 
 def save_plan_version(engine: Engine, meeting_id: int, plan: Mapping[str, Any], *, created_by: str,
-                      note: str | None = None, now: dt.datetime | None = None) -> int:
+                      note: str | None = None, now: dt.datetime | None = None,
+                      base_version: int = ANY_VERSION) -> int:
     """Store ``plan`` as the meeting's next version and return the version number (1, 2, ...).
 
     The plan is stored as canonical JSON with :func:`plan_digest`; its
@@ -373,11 +401,17 @@ def save_plan_version(engine: Engine, meeting_id: int, plan: Mapping[str, Any], 
     stored and that version's number is returned.  A new version puts an
     approved meeting back to ``draft`` (the earlier approval stays on record).
 
+    ``base_version`` is the latest version when the editor started (``0``:
+    none yet); if another version was saved since, nothing is stored and
+    :class:`EditConflict` says who saved which version when.
+
     Raises
     ------
     TaskingError
         If the meeting does not exist or is ``reviewed``, or the plan's week or
         borough is not the meeting's.
+    EditConflict
+        If ``base_version`` is given and is no longer the latest version.
     """
     by = _text(created_by, "created_by", max_len=120)
     digest = plan_digest(plan) if isinstance(plan, Mapping) else ""
@@ -393,7 +427,8 @@ def save_plan_version(engine: Engine, meeting_id: int, plan: Mapping[str, Any], 
             last = conn.execute(select(pv.version, pv.plan_sha256).where(pv.meeting_id == meeting_id)
                                 .order_by(pv.version.desc()).limit(1)).first()
             if last is not None and last.plan_sha256 == digest:
-                return int(last.version)
+                return int(last.version)  # the same plan: nothing to lose, whoever saved it
+            _check_base(conn, meeting_id, base_version, what="saved")
             version = 1 if last is None else int(last.version) + 1
             inputs = plan.get("inputs") or {}
             conn.execute(insert(T.plan_versions).values(
@@ -409,7 +444,33 @@ def save_plan_version(engine: Engine, meeting_id: int, plan: Mapping[str, Any], 
     except IntegrityError as exc:
         msg = (f"version: another version of meeting {meeting_id} was saved at the same time; reload the meeting "
                "and save again")
-        raise TaskingError(msg) from exc
+        raise (TaskingError(msg) if base_version == ANY_VERSION else EditConflict(f"Not saved: {msg}")) from exc
+
+
+def _check_base(conn: Any, meeting_id: int, base_version: int, *, what: str) -> None:
+    """Raise :class:`EditConflict` if a version newer than ``base_version`` exists (``ANY_VERSION``: no check)."""
+    if base_version == ANY_VERSION:
+        return
+    if not isinstance(base_version, int) or isinstance(base_version, bool) or base_version < 0:
+        msg = f"base_version was {base_version!r}; give the latest version number you started from (0 for none)"
+        raise TaskingError(msg)
+    pv = T.plan_versions.c
+    newer = conn.execute(select(pv.version, pv.created_by, pv.created_at).where(
+        pv.meeting_id == meeting_id, pv.version > base_version).order_by(pv.version.desc()).limit(1)).first()
+    if newer is None:
+        return
+    ap = T.approvals.c
+    approval = conn.execute(select(ap.approved_by, ap.approved_at).where(
+        ap.meeting_id == meeting_id, ap.version == newer.version)).first()
+    when = _timestamp(newer.created_at)
+    stamp = when.tz_convert("Europe/London").strftime("%d %b %Y %H:%M") if when is not None else "?"
+    by = f"{newer.created_by} saved version {newer.version} at {stamp}"
+    if approval is not None:
+        by += f" (approved by {approval.approved_by})"
+    started = f"version {base_version}" if base_version else "no saved version"
+    msg = (f"Not {what}: {by} after you started from {started}. Your plan was not {what}, so their change is "
+           "kept: open the latest version, then apply your changes to it and save again")
+    raise EditConflict(msg)
 
 
 def _float(v: Any) -> float | None:
@@ -467,10 +528,13 @@ def load_plan(engine: Engine, meeting_id: int, version: int | None = None) -> di
 
 
 def approve(engine: Engine, meeting_id: int, version: int, *, approved_by: str, role: str,
-            note: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+            note: str | None = None, now: dt.datetime | None = None,
+            base_version: int = ANY_VERSION) -> dict[str, Any]:
     """Approve ``version`` of the meeting's plan; return the approval record.
 
-    Only the latest version can be approved, and only once.
+    Only the latest version can be approved, and only once.  With
+    ``base_version`` (the latest version the approver had seen before saving
+    ``version``) a version saved by someone else in between is a conflict.
 
     Raises
     ------
@@ -505,9 +569,16 @@ def approve(engine: Engine, meeting_id: int, version: int, *, approved_by: str, 
                        f"at {done['approved_at']}; approving twice is not allowed")
                 raise TaskingError(msg)
             if chosen.version != latest.version:
+                if base_version != ANY_VERSION:
+                    _check_base(conn, meeting_id, base_version, what="approved")
                 msg = (f"version {version} is not the latest version ({latest.version}) of meeting {meeting_id}; "
                        "only the latest can be approved (save it again to make it the latest)")
                 raise TaskingError(msg)
+            if base_version != ANY_VERSION and version != base_version:
+                # saved by this editor on top of base_version: nothing else may sit between them
+                between = [r.version for r in rows if base_version < r.version < version]
+                if between:
+                    _check_base(conn, meeting_id, base_version, what="approved")
             rec = {"meeting_id": meeting_id, "version_id": chosen.version_id, "version": chosen.version,
                    "plan_sha256": chosen.plan_sha256, "approved_by": by, "role": role_, "approved_at": _now(now),
                    "note": _text(note, "note", required=False)}
@@ -560,14 +631,21 @@ def add_decision(engine: Engine, meeting_id: int, *, action: str, owner: str, du
 
 def update_decision(engine: Engine, decision_id: int, *, updated_by: str, status: str | None = None,
                     outcome: str | None = None, owner: str | None = None, due: dt.date | str | None = None,
-                    action: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+                    action: str | None = None, now: dt.datetime | None = None,
+                    expected_updated_at: pd.Timestamp | dt.datetime | str | None = None) -> dict[str, Any]:
     """Change a decision's status, outcome, owner, due date or action; return the updated record.
+
+    With ``expected_updated_at`` (the ``updated_at`` the editor read) the
+    update is made only if nobody changed the decision since; otherwise
+    :class:`EditConflict` names who changed it and when, and nothing is written.
 
     Raises
     ------
     TaskingError
         If the decision does not exist, nothing is changed, or ``status`` is
         not one of :data:`DECISION_STATUSES`.
+    EditConflict
+        If the decision was changed after ``expected_updated_at``.
     """
     values: dict[str, Any] = {}
     if status is not None:
@@ -586,10 +664,20 @@ def update_decision(engine: Engine, decision_id: int, *, updated_by: str, status
     values.update(updated_by=_text(updated_by, "updated_by", max_len=120), updated_at=_now(now))
     d = T.decisions.c
     with engine.begin() as conn:
-        n = conn.execute(update(T.decisions).where(d.decision_id == decision_id).values(**values)).rowcount
+        where = [d.decision_id == decision_id]
+        if expected_updated_at is not None:  # one conditional UPDATE: atomic on both back ends
+            where.append(d.updated_at == _stored_time(conn, _aware(expected_updated_at)))
+        n = conn.execute(update(T.decisions).where(*where).values(**values)).rowcount
         if n != 1:
-            msg = f"decision_id {decision_id!r} does not exist"
-            raise TaskingError(msg)
+            current = conn.execute(select(d.updated_at, d.updated_by, d.status)
+                                   .where(d.decision_id == decision_id)).first()
+            if current is None:
+                msg = f"decision_id {decision_id!r} does not exist"
+                raise TaskingError(msg)
+            when = _timestamp(current.updated_at).tz_convert("Europe/London").strftime("%d %b %Y %H:%M:%S")
+            msg = (f"Not saved: decision {decision_id} was changed by {current.updated_by} at {when} (status now "
+                   f"{current.status}) after you opened it. Reload to see their change, then edit again")
+            raise EditConflict(msg)
         row = dict(conn.execute(select(T.decisions).where(d.decision_id == decision_id)).mappings().one())
     for c in ("created_at", "updated_at"):
         row[c] = _timestamp(row[c])

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -367,6 +368,58 @@ def meeting_state(engine: Engine, *, week: str, borough: str,
         shown_approved=shown is not None and bool(versions.loc[versions["version"] == shown, "approved"].iloc[0]))
 
 
+def latest_version(engine: Engine, *, week: str, borough: str) -> int:
+    """The newest stored plan version of the week's meeting, ``0`` if there is none (the editor's base)."""
+    meeting_id = records.find_meeting(engine, week=week, borough=borough)
+    if meeting_id is None:
+        return 0
+    versions = records.list_plan_versions(engine, meeting_id)
+    return int(versions["version"].max()) if len(versions) else 0
+
+
+@dataclass(frozen=True)
+class StoredInstructions:
+    """The chair's pins and exclusions of a stored plan version, to carry on from it."""
+
+    version: int
+    created_by: str
+    pins: tuple[PinTuple, ...]
+    exclusions: tuple[str, ...]
+
+
+_PIN_LABEL = re.compile(r"^(?P<agent>\S+) -> (?P<cand>\S+) (?P<day>\w{3}) (?P<shift>\S+) \((?P<visits>\d+) visits?\)$")
+
+
+def _pins_of(inputs: Mapping[str, Any]) -> tuple[PinTuple, ...]:
+    specs = inputs.get("pin_specs")
+    if specs is not None:
+        return tuple((str(a), str(c), int(d), str(s), int(v)) for a, c, d, s, v in specs)
+    out = []  # plans saved before pin_specs existed: read the labels back
+    for label in inputs.get("pins") or []:
+        m = _PIN_LABEL.match(str(label))
+        if m is None or m["day"] not in DAY_NAMES:
+            msg = f"pin {label!r} of the stored plan cannot be read back; add it again by hand"
+            raise TaskingError(msg)
+        out.append((m["agent"], m["cand"], DAY_NAMES.index(m["day"]), m["shift"], int(m["visits"])))
+    return tuple(out)
+
+
+def latest_instructions(engine: Engine, *, week: str, borough: str) -> StoredInstructions | None:
+    """Pins and whole-week exclusions of the newest stored version of the week's plan (None: no version)."""
+    meeting_id = records.find_meeting(engine, week=week, borough=borough)
+    if meeting_id is None:
+        return None
+    versions = records.list_plan_versions(engine, meeting_id)
+    if versions.empty:
+        return None
+    last = versions.sort_values("version").iloc[-1]
+    plan = records.load_plan(engine, meeting_id, int(last["version"]))
+    inputs = plan.get("inputs") or {}
+    exclusions = tuple(str(e["candidate_id"]) for e in inputs.get("exclusions") or []
+                       if e.get("agent_id") is None and e.get("day") is None and e.get("shift") is None)
+    return StoredInstructions(int(last["version"]), str(last["created_by"]), _pins_of(inputs), exclusions)
+
+
 @dataclass(frozen=True)
 class ApprovalResult:
     """What :func:`approve_plan` did."""
@@ -381,12 +434,15 @@ class ApprovalResult:
 
 
 def approve_plan(engine: Engine, plan: Mapping[str, Any], *, user: str, role: str = "chair",
-                 note: str | None = None, now: dt.datetime | None = None) -> ApprovalResult:
+                 note: str | None = None, now: dt.datetime | None = None,
+                 base_version: int = records.ANY_VERSION) -> ApprovalResult:
     """Find or create the week's meeting, save ``plan`` as its latest version and approve it.
 
     Saving an identical plan again returns its version (no duplicate), and a
     version already approved is reported, not approved twice, so the button
-    is safe to press twice.
+    is safe to press twice.  ``base_version`` is the latest version when the
+    user opened the week (``0``: none); if someone saved another since,
+    :class:`tasking._errors.EditConflict` is raised and nothing is written.
 
     Raises
     ------
@@ -406,12 +462,14 @@ def approve_plan(engine: Engine, plan: Mapping[str, Any], *, user: str, role: st
     created = meeting_id is None
     if meeting_id is None:
         meeting_id = records.create_meeting(engine, week=week, borough=str(borough), chair=user, now=now)
-    version = records.save_plan_version(engine, meeting_id, plan, created_by=user, now=now)
+    version = records.save_plan_version(engine, meeting_id, plan, created_by=user, now=now,
+                                        base_version=base_version)
     versions = records.list_plan_versions(engine, meeting_id)
     row = versions[versions["version"] == version].iloc[0]
     if bool(row["approved"]):
         return ApprovalResult(meeting_id, version, str(row["approved_by"]), str(row["role"]), created, True)
-    rec = records.approve(engine, meeting_id, version, approved_by=user, role=role, note=note, now=now)
+    rec = records.approve(engine, meeting_id, version, approved_by=user, role=role, note=note, now=now,
+                          base_version=base_version)
     return ApprovalResult(meeting_id, version, str(rec["approved_by"]), str(rec["role"]), created, False)
 
 

@@ -206,6 +206,35 @@ def test_no_sensitive_incident_reaches_the_page(reviewed: dict[str, Any], monkey
     assert wdq["Tasked R after"] + wdq["Buffer D after"] + wdq["Control C after"] == pytest.approx(len(june), abs=3)
 
 
+def test_a_decision_changed_by_someone_else_since_it_was_shown_is_not_overwritten(
+        reviewed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = connect(reviewed["url"])
+    meeting_id = reviewed["meeting_id"]
+    at = _page(reviewed["url"], monkeypatch)
+    at.text_input(key=state.USER_INPUT).input("Cllr Slow").run()
+    did = int(records.list_decisions(engine, meeting_id=meeting_id)["decision_id"].iloc[0])
+    before = records.list_decisions(engine, meeting_id=meeting_id).iloc[0]
+    # while the page is open, someone else closes the decision
+    records.update_decision(engine, did, updated_by="Cllr Quick", status="dropped", outcome="Not needed")
+    at.selectbox(key=state.REVIEW_DECISION).set_value(did)
+    at.selectbox(key=state.REVIEW_DECISION_STATUS).set_value("done")
+    at.button(key=state.REVIEW_DECISION_SUBMIT).click().run()
+    _ok(at)
+    assert any("changed by Cllr Quick" in e.value and "status now dropped" in e.value for e in at.error), \
+        [e.value for e in at.error]
+    d = records.list_decisions(engine, meeting_id=meeting_id).iloc[0]
+    assert (d["status"], d["outcome"], d["updated_by"]) == ("dropped", "Not needed", "Cllr Quick")
+    # the page now shows the new state, so a second try is made on top of it
+    at.selectbox(key=state.REVIEW_DECISION).set_value(did)
+    at.selectbox(key=state.REVIEW_DECISION_STATUS).set_value("open")
+    at.button(key=state.REVIEW_DECISION_SUBMIT).click().run()
+    _ok(at)
+    d = records.list_decisions(engine, meeting_id=meeting_id).iloc[0]
+    assert (d["status"], d["updated_by"]) == ("open", "Cllr Slow")
+    records.update_decision(engine, did, updated_by="Test Chair", status=str(before["status"]),
+                            outcome=before["outcome"] if isinstance(before["outcome"], str) else "reset")
+
+
 def test_notes_decisions_and_marking_the_meeting_reviewed(reviewed: dict[str, Any],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     engine = connect(reviewed["url"])

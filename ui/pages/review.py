@@ -8,6 +8,7 @@ from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
 from tasking import records
+from tasking._errors import EditConflict
 from tasking.review import delivery
 from ui import cached, maps, planning, review, state, tables
 
@@ -167,6 +168,10 @@ if result is not None:
 # ---------------------------------------------------------------- decisions
 st.header("Decisions of this meeting")
 decisions = records.list_decisions(engine, meeting_id=meeting_id)
+# when each decision was last changed, as this user last saw it: an update made by someone else since is a conflict
+seen = dict(session.get(state.REVIEW_DECISIONS_SEEN, {}))
+session[state.REVIEW_DECISIONS_SEEN] = {int(i): str(t) for i, t in zip(decisions["decision_id"],
+                                                                       decisions["updated_at"], strict=True)}
 if decisions.empty:
     st.caption("No decisions were recorded at this meeting.")
 else:
@@ -183,7 +188,10 @@ else:
     if changed:
         try:
             records.update_decision(engine, int(picked), updated_by=user, status=status,
-                                    outcome=outcome.strip() or None)
+                                    outcome=outcome.strip() or None,
+                                    expected_updated_at=seen.get(int(picked)))
+        except EditConflict as exc:
+            st.error(str(exc))
         except HotspotError as exc:
             st.error(f"Decision not updated: {exc}")
         else:

@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
 from tasking import records
+from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
 from ui import cached, planning, state, tables
 
@@ -59,6 +60,15 @@ def _add_exclusion() -> None:
         session[state.TASKING_EXCLUSIONS] = [*session[state.TASKING_EXCLUSIONS], cand]
 
 
+def _load_latest() -> None:
+    """Carry on from the newest stored version: its pins and exclusions, and it becomes the base."""
+    latest = planning.latest_instructions(engine, week=session[state.TASKING_WEEK], borough=borough)
+    session[state.TASKING_BASE] = latest.version if latest else 0
+    if latest is not None:
+        session[state.TASKING_PINS] = list(latest.pins)
+        session[state.TASKING_EXCLUSIONS] = list(latest.exclusions)
+
+
 def _remove_exclusion(i: int) -> None:
     session[state.TASKING_EXCLUSIONS] = [c for k, c in enumerate(session[state.TASKING_EXCLUSIONS]) if k != i]
 
@@ -82,7 +92,10 @@ if week != session[state.TASKING_WEEK]:  # another week: the chair's instruction
     session[state.TASKING_WEEK] = week
     session[state.TASKING_PINS] = []
     session[state.TASKING_EXCLUSIONS] = []
+    session.pop(state.TASKING_BASE, None)
 session[state.USER] = user
+if state.TASKING_BASE not in session:  # what this user has seen of the week: saving on top of anything newer conflicts
+    session[state.TASKING_BASE] = planning.latest_version(engine, week=week, borough=borough)
 
 if not session.get(state.TASKING_SHOW):
     st.info(f"Build the plan for {planning.week_label(week)}: hotspots of harm in the latest "
@@ -190,10 +203,16 @@ else:
         st.info("Type your name in the sidebar to approve: it is recorded on the approval.")
     if st.button("Approve this plan", type="primary", key=state.APPROVE_BUTTON, disabled=not user):
         try:
-            result = planning.approve_plan(engine, plan, user=user, role=ROLE)
+            result = planning.approve_plan(engine, plan, user=user, role=ROLE,
+                                           base_version=int(session[state.TASKING_BASE]))
+        except EditConflict as exc:
+            st.error(str(exc))
+            st.button("Open the latest version", key=state.LOAD_LATEST_BUTTON, on_click=_load_latest,
+                      help="Loads its pins and exclusions and solves again; then apply your changes and approve.")
         except HotspotError as exc:
             st.error(f"Not approved: {exc}")
         else:
+            session[state.TASKING_BASE] = result.version
             st.success(f"Approved: version {result.version} of meeting {result.meeting_id}, by {result.approved_by} "
                        f"({result.role}).")
             meeting = planning.meeting_state(engine, week=week, borough=borough, plan=plan)
