@@ -159,6 +159,28 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from spatial.store import connect
+    from spatial.store.audit import operator_name
+    from spatial.store.retention import purge
+
+    settings = settings_from_args(args)
+    months = args.months if args.months is not None else settings.retention_months
+    if months is None:
+        print("hotspot-tasking purge: give --months N or set HOTSPOT_RETENTION_MONTHS (the council's retention "
+              "period in whole months)", file=sys.stderr)
+        return 2
+    engine = connect(settings.database_url)
+    r = purge(engine, months=months, actor=operator_name(), dry_run=args.dry_run)
+    verb = "would remove" if r.dry_run else "removed"
+    print(f"Retention {r.months} months: months before {r.cutoff} are not kept.")
+    _print_table(r.incidents, f"Incidents {verb} (by source and month)")
+    _print_table(r.quarantine, f"Quarantined rows {verb} (files ingested before {r.cutoff})")
+    print(f"\n{verb.capitalize()} {r.n_incidents:,} incidents and {r.n_quarantine:,} quarantined rows"
+          + ("; nothing was changed (--dry-run)" if r.dry_run else "; recorded in the audit log"))
+    return 0
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy import make_url
 
@@ -206,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a file written by hotspot-tasking backup")
     p.add_argument("--force", action="store_true", help="replace a store that already holds data")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("purge", help="remove incidents and quarantined rows older than the retention period")
+    p.add_argument("--months", type=int, help="retention period in whole months (default $HOTSPOT_RETENTION_MONTHS)")
+    p.add_argument("--dry-run", action="store_true", help="report what would be removed, change nothing")
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("db", help="database schema: init, upgrade or show the revision")
     p.add_argument("action", choices=["init", "upgrade", "revision"])

@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Settings", "repo_root", "default_data_dir", "default_database_url", "settings_from_args"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Settings", "repo_root", "default_data_dir", "default_database_url", "settings_from_args",
+           "default_retention_months", "retention_cutoff", "RETENTION_ENV"]
 
 
 def repo_root() -> Path:
@@ -36,6 +40,36 @@ def default_database_url() -> str:
     return f"sqlite:///{home / 'hotspot.sqlite'}"
 
 
+#: Environment variable of :attr:`Settings.retention_months`.
+RETENTION_ENV = "HOTSPOT_RETENTION_MONTHS"
+
+
+def default_retention_months() -> int | None:
+    """``$HOTSPOT_RETENTION_MONTHS`` as a whole number of months (1 to 1,200), else None (no retention limit)."""
+    raw = os.environ.get(RETENTION_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_200:
+        from spatial._errors import HotspotError
+
+        msg = f"{RETENTION_ENV}={raw!r} is not a whole number of months from 1 to 1200"
+        raise HotspotError(msg)
+    return int(raw)
+
+
+def retention_cutoff(months: int, now: "pd.Timestamp") -> str:
+    """The first month kept under a retention of ``months`` whole months before ``now``'s month (``YYYY-MM``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> retention_cutoff(24, pd.Timestamp("2026-11-23", tz="Europe/London"))
+    '2024-11'
+    """
+    period = now.tz_localize(None).to_period("M") if now.tzinfo is not None else now.to_period("M")
+    return str(period - months)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Run-time settings (frozen; build a new one to change a value)."""
@@ -54,6 +88,10 @@ class Settings:
     #: Earliest month accepted (police.uk street data start December 2010;
     #: MPS series April 2010).
     earliest_date: str = "2010-01-01"
+    #: Retention period in whole months (``HOTSPOT_RETENTION_MONTHS``); ``None`` = keep everything.
+    #: Incidents of older months are refused at ingest (quarantined without their text) and removed
+    #: by ``hotspot-tasking purge``.  A council sets this from its retention schedule.
+    retention_months: int | None = field(default_factory=lambda: default_retention_months())
 
 
 def settings_from_args(args: object) -> Settings:

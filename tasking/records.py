@@ -57,6 +57,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from spatial.store import audit
 from spatial.store import tables as T
 
 from ._errors import EditConflict, TaskingError
@@ -583,6 +584,9 @@ def approve(engine: Engine, meeting_id: int, version: int, *, approved_by: str, 
                    "plan_sha256": chosen.plan_sha256, "approved_by": by, "role": role_, "approved_at": _now(now),
                    "note": _text(note, "note", required=False)}
             conn.execute(insert(T.approvals).values(**rec))
+            audit.record(conn, actor=by, role=role_, action="approve", target=f"{meeting['borough']} {meeting['week']}",
+                         detail={"meeting_id": meeting_id, "version": chosen.version, "sha256": chosen.plan_sha256},
+                         now=now)
             conn.execute(update(T.meetings).where(T.meetings.c.meeting_id == meeting_id).values(status="approved"))
     except IntegrityError as exc:
         msg = f"version {version} of meeting {meeting_id} was approved by someone else at the same time"
@@ -871,7 +875,13 @@ def record_export(engine: Engine, *, user: str, role: str, kind: ExportKind, pat
     with engine.begin() as conn:
         if meeting_id is not None:
             _meeting_for_write(conn, meeting_id)
-        return int(conn.execute(insert(T.export_audit).values(**row).returning(T.export_audit.c.export_id)).scalar_one())
+        export_id = int(conn.execute(insert(T.export_audit).values(**row).returning(T.export_audit.c.export_id))
+                        .scalar_one())
+        audit.record(conn, actor=row["exported_by"], role=row["role"], action="export", target=p.name,
+                     detail={"export_id": export_id, "kind": kind_, "week": week, "version": version,
+                             "sha256": row["file_sha256"], "sensitive_aggregates": bool(includes_sensitive_aggregates)},
+                     now=now)
+        return export_id
 
 
 def list_exports(engine: Engine, *, week: str | None = None, user: str | None = None) -> pd.DataFrame:

@@ -18,6 +18,12 @@ from .rows import IdAssigner, Rejects
 __all__ = ["RunContext", "ChunkResult", "IncidentBatch", "finish_chunk", "check_month", "check_month_codes"]
 
 
+def retention_reason(field_name: str, kept_from: str) -> str:
+    """The quarantine reason of a row older than the retention period (its text is not kept)."""
+    return (f"{field_name} is older than the retention period: months before {kept_from} are not kept "
+            "(HOTSPOT_RETENTION_MONTHS); the row's text is not stored")
+
+
 @dataclass
 class RunContext:
     """Per-file state shared by a reader's chunks."""
@@ -29,6 +35,7 @@ class RunContext:
     earliest: pd.Timestamp  # tz-aware; dates before it are rejected
     max_field_chars: int
     source: str
+    kept_from: str | None = None  # YYYY-MM: older months are outside the retention period
     ids: IdAssigner = field(init=False)
 
     def __post_init__(self) -> None:
@@ -104,6 +111,10 @@ def check_month_codes(months: pd.Series, rej: Rejects, ctx: RunContext, *,
         rej.add(early, field_name, np.array([f"{field_name} {v} is before {lo}, the earliest accepted month" for v in vals], dtype=object))
     if late.any():
         rej.add(late, field_name, np.array([f"{field_name} {v} is in the future (after {hi})" for v in vals], dtype=object))
+    if ctx.kept_from is not None:
+        expired = (ok_u & (vals_u < ctx.kept_from))[codes]
+        if expired.any():
+            rej.add(expired, field_name, retention_reason(field_name, ctx.kept_from), withhold_raw=True)
     return vals, codes, vals_u
 
 

@@ -25,7 +25,7 @@ from spatial import schema as S
 from spatial._errors import IngestError, MappingError
 from spatial.projection import detect_crs
 
-from .context import ChunkResult, RunContext, finish_chunk
+from .context import ChunkResult, RunContext, finish_chunk, retention_reason
 from .rows import BAD, ROW, Rejects, check_common, check_id_length, parse_float, place_points
 
 __all__ = ["Mapping", "load_mapping", "normalise_council", "vector_chunks", "XCOL", "YCOL"]
@@ -230,6 +230,10 @@ def normalise_council(chunk: pd.DataFrame, ctx: RunContext, mapping: Mapping, cr
     early = (start < ctx.earliest).fillna(False).to_numpy()
     rej.add(early, dcol, np.array([f"{dcol} {v!r} is before {ctx.earliest:%d/%m/%Y}" for v in date_text], dtype=object) if early.any() else "")
     months = start.dt.strftime("%Y-%m").fillna("").to_numpy(dtype=object)
+    if ctx.kept_from is not None:
+        expired = (months != "") & (months < ctx.kept_from)
+        if expired.any():
+            rej.add(expired, dcol, retention_reason(dcol, ctx.kept_from), withhold_raw=True)
     # coordinates
     xcol, ycol = mapping.x_column, mapping.y_column
     a = parse_float(chunk[xcol])

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from spatial import schema as S
 from spatial._errors import HotspotError, IngestError, MappingError
-from spatial.config import Settings
+from spatial.config import Settings, retention_cutoff
 from spatial.datasets import DEMO_BOROUGHS, load_lsoas, load_wards
 from spatial.projection import AreaLayer, Attributor
 from spatial.store import tables as T
@@ -181,7 +181,9 @@ def _point_job(info: FileInfo, *, tolerant: bool, mapping: council.Mapping | Non
                settings: Settings, now: pd.Timestamp) -> PointJob:
     return PointJob(info=info, mapping=mapping, source=source, now=now,
                     earliest=pd.Timestamp(settings.earliest_date, tz=S.LONDON_TZ),
-                    max_field_chars=settings.max_field_chars, chunk_rows=settings.chunk_rows, tolerant=tolerant)
+                    max_field_chars=settings.max_field_chars, chunk_rows=settings.chunk_rows, tolerant=tolerant,
+                    kept_from=(retention_cutoff(settings.retention_months, now)
+                               if settings.retention_months is not None else None))
 
 
 def _live_chunks(job: PointJob, attributor: Attributor) -> Iterator[_Chunk]:

@@ -36,6 +36,7 @@ class PointJob:
     max_field_chars: int
     chunk_rows: int
     tolerant: bool
+    kept_from: str | None = None  # YYYY-MM: the retention period's first month (None: no limit)
 
 
 def _require(columns: list[str], required: list[str], path: Path) -> None:
@@ -58,7 +59,7 @@ def produce_point_chunks(job: PointJob, attributor: Attributor,
     if mapping is not None:
         taxonomy = taxonomy.with_aliases(mapping.category_values)
     ctx = RunContext(info=info, attributor=attributor, taxonomy=taxonomy, now=job.now, earliest=job.earliest,
-                     max_field_chars=job.max_field_chars, source=job.source)
+                     max_field_chars=job.max_field_chars, source=job.source, kept_from=job.kept_from)
     if info.kind == "vector":
         if mapping is None:
             msg = f"{info.path}: a vector layer needs a column-mapping file"

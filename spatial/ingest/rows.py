@@ -51,12 +51,16 @@ class Rejects:
         self.mask = np.zeros(n, dtype=bool)
         self.field = np.full(n, None, dtype=object)
         self.reason = np.full(n, None, dtype=object)
+        self.withhold = np.zeros(n, dtype=bool)
 
-    def add(self, mask: np.ndarray | pd.Series, field_name: str, reason: str | pd.Series | np.ndarray) -> None:
+    def add(self, mask: np.ndarray | pd.Series, field_name: str, reason: str | pd.Series | np.ndarray, *,
+            withhold_raw: bool = False) -> None:
+        """Reject the rows of ``mask`` not rejected yet; ``withhold_raw``: keep no copy of their text."""
         m = np.asarray(mask, dtype=bool) & ~self.mask
         if not m.any():
             return
         self.field[m] = field_name
+        self.withhold[m] = withhold_raw
         if isinstance(reason, str):
             self.reason[m] = reason
         else:
@@ -77,7 +81,7 @@ class Rejects:
             "row_number": rows[ROW].to_numpy(dtype=np.int64),
             "field": self.field[self.mask],
             "reason": self.reason[self.mask],
-            "raw": raw.to_numpy(dtype=object),
+            "raw": np.where(self.withhold[self.mask], None, raw.to_numpy(dtype=object)),
         })
 
 

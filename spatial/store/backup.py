@@ -50,6 +50,7 @@ from sqlalchemy import Engine, make_url, text
 
 from spatial._errors import HotspotError
 
+from . import audit
 from . import tables as T
 from .db import connect, create
 
@@ -172,11 +173,13 @@ def _now() -> str:
 # ----------------------------------------------------------------------------
 # backup
 # ----------------------------------------------------------------------------
-def backup(url: str, dest: str | Path) -> BackupManifest:
+def backup(url: str, dest: str | Path, *, actor: str | None = None) -> BackupManifest:
     """Write a verified backup of the store at ``url`` to ``dest`` (a tar file); return its manifest.
 
     The file is written next to ``dest`` and renamed into place when complete,
-    so a failed backup never leaves a half-written file under that name.
+    so a failed backup never leaves a half-written file under that name.  The
+    backup is recorded in the store's audit log (``actor``: the operating
+    system user by default).
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -201,6 +204,13 @@ def backup(url: str, dest: str | Path) -> BackupManifest:
             tar.addfile(info, io.BytesIO(body))
             tar.add(payload, arcname=payload.name)
         os.replace(partial, dest)
+    engine = connect(url)
+    try:
+        audit.record(engine, actor=actor or audit.operator_name(), role="operator", action="backup", target=str(dest),
+                     detail={"sha256": manifest.payload_sha256, "bytes": manifest.payload_bytes,
+                             "revision": manifest.revision})
+    finally:
+        engine.dispose()
     return manifest
 
 
@@ -282,7 +292,7 @@ def _holds_data(counts: Mapping[str, int]) -> list[str]:
     return [f"{n} ({c:,} rows)" for n, c in counts.items() if c and n != "alembic_version"]
 
 
-def restore(url: str, src: str | Path, *, force: bool = False) -> BackupManifest:
+def restore(url: str, src: str | Path, *, force: bool = False, actor: str | None = None) -> BackupManifest:
     """Restore the backup ``src`` into the store at ``url``; return the manifest.
 
     Raises
@@ -321,7 +331,13 @@ def restore(url: str, src: str | Path, *, force: bool = False) -> BackupManifest
                 if expected.get(n) != restored.get(n)}
         msg = f"restored row counts differ from the backup's manifest (table: expected, restored): {diff}"
         raise BackupError(msg)
-    connect(url).dispose()  # migrate an older backup to the newest schema
+    engine = connect(url)  # migrates an older backup to the newest schema
+    try:
+        audit.record(engine, actor=actor or audit.operator_name(), role="operator", action="restore", target=str(src),
+                     detail={"taken": manifest.created_at, "sha256": manifest.payload_sha256, "force": force,
+                             "rows": sum(v for k, v in manifest.tables.items() if k != "alembic_version")})
+    finally:
+        engine.dispose()
     return manifest
 
 
@@ -363,6 +379,7 @@ def _pg_restore(url: str, payload: Path, *, force: bool) -> dict[str, int]:
         with engine.begin() as conn:  # the product's tables only; PostGIS and anything else stay
             for name in ["alembic_version", *reversed(_table_names())]:
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
+            conn.exec_driver_sql(audit.PG_REFUSE_FUNCTION)  # the audit trigger's function is not a table: not dumped
         _run([tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
               f"--dbname={conninfo}", str(payload)], env, "pg_restore")
         with engine.connect() as conn:

@@ -225,3 +225,24 @@ export_audit = Table(
     Column("includes_sensitive_aggregates", Boolean, nullable=False),
     CheckConstraint("kind IN ('pdf', 'html', 'csv', 'geojson')", name="ck_export_audit_kind"),
 )
+
+
+# ----------------------------------------------------------------------------
+# Audit log (migration 0003): append-only record of sign-ins, views of
+# sensitive aggregates, exports, approvals, purges, backups and restores.
+# Written only through spatial/store/audit.py; UPDATE and DELETE are refused
+# by triggers on both back ends.
+# ----------------------------------------------------------------------------
+audit_log = Table(
+    "audit_log", metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TIME, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", Text),  # what was acted on: a week, a file, a table
+    Column("outcome", String(20), nullable=False),  # ok | refused | failed
+    Column("detail", Text),  # JSON
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_action", "action"),
+)

@@ -126,3 +126,24 @@ def test_two_simultaneous_edits_of_one_decision_exactly_one_wins(engine, meeting
     assert len(outcomes) == 8 and len(winners) == 1, outcomes
     row = R.list_decisions(engine, meeting_id=meeting).set_index("decision_id").loc[did]
     assert row["outcome"] == f"done by {winners[0]}" and row["updated_by"] == winners[0]
+
+
+def test_approvals_and_exports_are_in_the_audit_log(engine, meeting, tmp_path):
+    from spatial.store import audit
+
+    R.save_plan_version(engine, meeting, P.make_plan(variant=1), created_by="Alice", now=NOW)
+    R.approve(engine, meeting, 1, approved_by="Alice", role="chair", now=NOW)
+    out = tmp_path / "pack.csv"
+    out.write_text("a,b\n1,2\n")
+    R.record_export(engine, user="Bob", role="analyst", kind="csv", path=out, row_counts={"assignments": 1},
+                    includes_sensitive_aggregates=False, week=P.WEEK, meeting_id=meeting, version=1, now=NOW)
+    log = audit.list_audit(engine)
+    assert log[["actor", "role", "action", "outcome"]].values.tolist() == [
+        ["Bob", "analyst", "export", "ok"], ["Alice", "chair", "approve", "ok"]]
+    assert log["detail"].iloc[0]["sha256"] == R.file_sha256(out)
+    assert log["detail"].iloc[1]["version"] == 1 and log["target"].iloc[1] == f"{P.BOROUGH} {P.WEEK}"
+    # a refused approval (not the latest) writes nothing: the audit row shares the approval's transaction
+    R.save_plan_version(engine, meeting, P.make_plan(variant=2), created_by="Bob", now=NOW)
+    with pytest.raises(TaskingError):
+        R.approve(engine, meeting, 1, approved_by="Mallory", role="chair", now=NOW)
+    assert len(audit.list_audit(engine)) == 2
