@@ -46,6 +46,10 @@ class MpsLayout:
             raise IngestError(msg, path=str(path), field=bad[0])
 
 
+#: Largest count accepted: every whole number up to it is exact in a float64 (a borough's month is far below).
+MAX_COUNT = 2**53
+
+
 def mps_layout(header: tuple[str, ...], path) -> MpsLayout:
     return MpsLayout(header, path)
 
@@ -62,7 +66,8 @@ def normalise_mps(chunk: pd.DataFrame, layout: MpsLayout, *, max_field_chars: in
             np.array([f"{layout.code} {v!r} is not a GSS area code" for v in code], dtype=object))
     values = chunk[layout.months].apply(lambda s: pd.to_numeric(s.str.strip(), errors="coerce"))
     arr = values.to_numpy(dtype=float)
-    bad_cell = np.isnan(arr) | (arr < 0) | (np.floor(arr) != arr)
+    with np.errstate(invalid="ignore"):  # inf, "1e309" and counts past 2**53 are not counts either
+        bad_cell = ~np.isfinite(arr) | (arr < 0) | (np.floor(arr) != arr) | (arr > MAX_COUNT)
     if bad_cell.any():
         first = bad_cell.argmax(axis=1)
         reasons = np.array([f"count in {layout.months[j]} is {chunk[layout.months[j]].iloc[i]!r}; expected a whole number >= 0"
