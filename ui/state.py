@@ -21,6 +21,8 @@ __all__ = [
     "HOTSPOTS_GROUPS", "HOTSPOTS_METHOD", "HOTSPOTS_MAP", "PATROL_MAP", "PATROL_AGENT", "PATROL_AGENT_INPUT",
     "PATROL_WEEK",
     "PATROL_ASSIGNMENT", "PATROL_VISITS", "PATROL_MINUTES", "PATROL_NOTE", "PATROL_SUBMIT", "ALL_KEYS",
+    "OVERVIEW_SOURCE", "OVERVIEW_PERIOD", "OVERVIEW_GROUP", "OVERVIEW_WARD", "HOTSPOTS_BOROUGH", "HOTSPOTS_WARDS",
+    "HOTSPOTS_PLACE",
     "default_month", "keep_valid", "keep_range", "today", "restore",
 ]
 
@@ -111,6 +113,24 @@ PATROL_SUBMIT: Final = "patrols.log.submit"
 #: The patroller's map component.
 PATROL_MAP: Final = "patrols.map"
 
+# ---------------------------------------------------------------- Overview page
+#: Where the counts come from: ``"mps"`` (MPS monthly ward series) or ``"incidents"`` (the stored incidents).
+OVERVIEW_SOURCE: Final = "overview.source"
+#: ``(first month, last month)`` of the period compared with the previous period and last year.
+OVERVIEW_PERIOD: Final = "overview.period"
+#: Category group of the long-run trend chart (``ui.overview.ALL_GROUPS`` for every group).
+OVERVIEW_GROUP: Final = "overview.group"
+#: Ward code of the long-run trend charts (``ui.overview.BOROUGH`` for the whole borough).
+OVERVIEW_WARD: Final = "overview.ward"
+
+# ---------------------------------------------------------------- Hotspots page (issue 5 additions)
+#: Borough analysed (GSS code); default the roster's borough.
+HOTSPOTS_BOROUGH: Final = "hotspots.borough"
+#: Ward codes the map and the hot places are limited to (empty = every ward).
+HOTSPOTS_WARDS: Final = "hotspots.wards"
+#: Candidate id of the hot place shown in the hotspot panel.
+HOTSPOTS_PLACE: Final = "hotspots.place"
+
 ALL_KEYS: Final = (
     WARDS, MONTH, CATEGORIES, NEIGHBOURS, TODAY, USER, USER_INPUT, TASKING_WEEK, TASKING_WEEK_INPUT, TASKING_SHOW,
     TASKING_PINS, TASKING_EXCLUSIONS, BUILD_BUTTON, PIN_AGENT, PIN_CANDIDATE, PIN_DAY, PIN_SHIFT, PIN_VISITS,
@@ -119,6 +139,7 @@ ALL_KEYS: Final = (
     HOTSPOTS_METHOD, HOTSPOTS_MAP, PATROL_MAP, PATROL_AGENT, PATROL_AGENT_INPUT, PATROL_WEEK, PATROL_ASSIGNMENT,
     PATROL_VISITS,
     PATROL_MINUTES, PATROL_NOTE, PATROL_SUBMIT,
+    OVERVIEW_SOURCE, OVERVIEW_PERIOD, OVERVIEW_GROUP, OVERVIEW_WARD, HOTSPOTS_BOROUGH, HOTSPOTS_WARDS, HOTSPOTS_PLACE,
 )
 
 
