@@ -35,8 +35,7 @@ from . import analysis, overview, planning
 __all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappable_months", "map_points",
            "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
            "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations",
-           "overview_months", "overview_comparison", "overview_trends", "borough_coverage", "place_panel",
-           "all_month_inputs"]
+           "overview_months", "overview_comparison", "overview_trends", "borough_coverage", "place_panel"]
 
 #: Seconds a cached query result is reused before it is read again.
 TTL_SECONDS: Final = 300
@@ -171,6 +170,24 @@ def hotspot_layers(_engine: Engine, db: str, version: str, borough: str, data_di
     inputs = plan_inputs(_engine, db, version, borough, data_dir, months, 1, groups)
     population = load_population("ward", data_dir=Path(data_dir))
     return analysis.hotspot_layers(inputs, method=method, population=population)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def borough_coverage(_engine: Engine, db: str, version: str, data_dir: str) -> dict[str, list[str]]:
+    """Months with real coverage per bundled demo borough (RBKC, Westminster, H&F) that has any."""
+    out = {b: coverage(_engine, db, version, b, data_dir) for b in datasets.DEMO_BOROUGHS}
+    return {b: m for b, m in out.items() if m}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def place_panel(_engine: Engine, db: str, version: str, borough: str, data_dir: str, months: tuple[str, ...],
+                groups: tuple[str, ...], method: Literal["kde", "gistar", "dbscan"],
+                candidate_id: str) -> analysis.PlacePanel:
+    """The hotspot panel of one place (``ui.analysis.place_panel``): its trend over every covered month."""
+    layers = hotspot_layers(_engine, db, version, borough, data_dir, months, groups, method)
+    every = tuple(coverage(_engine, db, version, borough, data_dir))
+    inputs = plan_inputs(_engine, db, version, borough, data_dir, every, 1, groups)
+    return analysis.place_panel(layers, inputs.incidents, candidate_id, months=every)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

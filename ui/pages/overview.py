@@ -56,8 +56,8 @@ with st.sidebar:
     months = available[source]
     if len(months) > 1:
         state.keep_range(session, state.OVERVIEW_PERIOD, months)
-        session.setdefault(state.OVERVIEW_PERIOD, (months[-1], months[-1]))
-        first, last = st.select_slider("Period", options=months, key=state.OVERVIEW_PERIOD,
+        first, last = st.select_slider("Period", options=months, value=(months[-1], months[-1]),
+                                       key=state.OVERVIEW_PERIOD,
                                        help="Months the source really covers. The period is compared with the "
                                             "same number of months just before it and the same months a year "
                                             "earlier.")
