@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 

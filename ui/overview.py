@@ -51,7 +51,7 @@ __all__ = [
     "SOURCES", "Source", "GROUP_LABELS", "ALL_GROUPS", "BOROUGH", "PERIOD_NAMES", "Periods", "Comparison",
     "comparison_periods", "coverage_note", "mps_ward_series", "period_counts_mps", "period_counts_incidents",
     "group_of", "group_label", "change_text", "comparison_table", "ward_league", "ward_imd", "trend_series",
-    "group_trends", "build_comparison", "month_counts", "covered_months", "period_text", "mps_groups",
+    "group_trends", "build_comparison", "month_counts", "covered_months", "period_text", "mps_groups", "table_height",
 ]
 
 Source = Literal["mps", "incidents"]
@@ -92,6 +92,17 @@ class Periods:
     def named(self) -> dict[str, tuple[str, ...]]:
         """``{PERIOD_NAMES[i]: months}`` in table order."""
         return dict(zip(PERIOD_NAMES, (self.this, self.previous, self.last_year), strict=True))
+
+
+def table_height(table: pd.DataFrame) -> int:
+    """Pixel height that shows every row of ``table`` in ``st.dataframe`` without an inner scroll bar.
+
+    Examples
+    --------
+    >>> table_height(pd.DataFrame({"a": range(3)}))
+    143
+    """
+    return 38 + 35 * len(table)
 
 
 def mps_groups() -> list[str]:
@@ -149,7 +160,7 @@ def coverage_note(name: str, months: Sequence[str], with_data: Sequence[str], *,
 
 
 def month_counts(engine: Engine, *, ward_codes: Sequence[str]) -> pd.Series:
-    """Stored incidents per month in ``ward_codes`` (sensitive included: a count of rows, nothing else) - a store reader."""
+    """Stored incidents per month in ``ward_codes`` (sensitive included: row counts only); a store reader."""
     inc = T.incidents
     q = (select(inc.c.month, func.count().label("n")).where(inc.c.ward_code.in_(list(ward_codes)))
          .group_by(inc.c.month).order_by(inc.c.month))
@@ -197,7 +208,8 @@ def period_counts_mps(series: pd.DataFrame, months: Sequence[str], *, ward_codes
     s = series[series["area_code"].isin(list(ward_codes))]
     if "area_type" not in s.columns:
         s = s.assign(area_type="ward")
-    return area_counts_from_mps(s, area_type="ward", months=list(months), harm_index=harm_index)  # type: ignore[arg-type]
+    return area_counts_from_mps(s, area_type="ward", months=list(months),
+                                harm_index=harm_index)  # type: ignore[arg-type]
 
 
 def period_counts_incidents(incidents: pd.DataFrame, months: Sequence[str], *, ward_codes: Sequence[str],

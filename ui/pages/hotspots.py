@@ -38,14 +38,14 @@ except HotspotError as exc:
 session = st.session_state
 covered = cached.borough_coverage(engine, db, version, data_dir)
 boroughs = [roster.borough_code, *[b for b in covered if b != roster.borough_code]]
-borough_names = {b: str(n) for b, n in zip(*(lambda w: (w["borough_code"], w["borough_name"]))(
-    cached.wards(tuple(boroughs), data_dir).drop_duplicates("borough_code")), strict=True)}
+borough_frame = cached.wards(tuple(boroughs), data_dir).drop_duplicates("borough_code")
+borough_names = dict(zip(borough_frame["borough_code"], borough_frame["borough_name"], strict=True))
 if len([b for b in boroughs if b in covered]) > 1:
+    labels = {b: borough_names.get(b, b) + (" (the roster's)" if b == roster.borough_code else " (demo)")
+              for b in boroughs}
     state.keep_valid(session, state.HOTSPOTS_BOROUGH, boroughs)
     with st.sidebar:
-        borough = st.selectbox("Borough", boroughs, key=state.HOTSPOTS_BOROUGH,
-                               format_func=lambda b: borough_names.get(b, b) + (" (the roster's)" if
-                                                                                b == roster.borough_code else " (demo)"),
+        borough = st.selectbox("Borough", boroughs, key=state.HOTSPOTS_BOROUGH, format_func=labels.__getitem__,
                                help="The roster's borough, or a bundled neighbour with 12 months of police.uk data "
                                     "(Westminster, Hammersmith & Fulham), where emerging hotspots can be computed.")
 else:
@@ -77,7 +77,7 @@ with st.sidebar:
     method = st.radio("Designing Out Crime advice for", list(METHODS), format_func=METHODS.__getitem__,
                       key=state.HOTSPOTS_METHOD)
     ward_frame = cached.wards((borough,), data_dir)
-    ward_options = dict(sorted(zip(ward_frame["ward_code"], ward_frame["ward_name"], strict=True), key=lambda kv: kv[1]))
+    ward_options = tables.ward_names(ward_frame.sort_values("ward_name"))
     state.keep_valid(session, state.HOTSPOTS_WARDS, ward_options)
     picked_wards = st.multiselect("Wards", list(ward_options), format_func=ward_options.__getitem__,
                                   key=state.HOTSPOTS_WARDS, placeholder="All wards",

@@ -6,7 +6,6 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
-from spatial.schema import load_taxonomy
 from ui import cached, overview, state
 
 ATTRIBUTION = (
@@ -15,7 +14,6 @@ ATTRIBUTION = (
     "IMD 2019: MHCLG, OGL v3.0; Contains OS data © Crown copyright and database right"
 )
 
-taxonomy = load_taxonomy()
 settings = cached.settings()
 st.title("Overview")
 
@@ -86,14 +84,14 @@ for note in cmp.coverage:
     st.warning(note, icon=":material/event_busy:")
 
 st.markdown("**By category group**")
-st.dataframe(cmp.by_group, width="stretch", hide_index=True)
+st.dataframe(cmp.by_group, width="stretch", hide_index=True, height=overview.table_height(cmp.by_group))
 st.markdown("**By ward**")
-st.dataframe(cmp.by_ward, width="stretch", hide_index=True)
+st.dataframe(cmp.by_ward, width="stretch", hide_index=True, height=overview.table_height(cmp.by_ward))
 st.caption("Harm is the Cambridge Crime Harm Index (days of imprisonment a first offender would get; "
            "spatial/data/harm_weights.md). A change is only given when both figures are shown.")
 
 st.subheader("Ward league table, this period")
-st.dataframe(cmp.league, width="stretch", hide_index=True)
+st.dataframe(cmp.league, width="stretch", hide_index=True, height=overview.table_height(cmp.league))
 st.caption("Ranked by harm. Rates per 1,000 residents use Census 2021 (best-fit ward totals); IMD 2019 is the "
            "population-weighted mean score of the ward's 2011 LSOAs (higher is more deprived). A ward whose "
            "sensitive count is fewer than 5 has its total, harm and rates withheld and ranks last.")
