@@ -37,10 +37,13 @@ except HotspotError as exc:
     st.stop()
 session = st.session_state
 covered = cached.borough_coverage(engine, db, version, data_dir)
-boroughs = [roster.borough_code, *[b for b in covered if b != roster.borough_code]]
+# a neighbour is offered when it has the months emerging hotspots need, not for the few boundary points
+# that a police.uk pull of the roster's borough carries into it
+boroughs = [roster.borough_code, *[b for b, m in covered.items()
+                                   if b != roster.borough_code and len(m) >= analysis.MIN_EMERGING_MONTHS]]
 borough_frame = cached.wards(tuple(boroughs), data_dir).drop_duplicates("borough_code")
 borough_names = dict(zip(borough_frame["borough_code"], borough_frame["borough_name"], strict=True))
-if len([b for b in boroughs if b in covered]) > 1:
+if len(boroughs) > 1:
     labels = {b: borough_names.get(b, b) + (" (the roster's)" if b == roster.borough_code else " (demo)")
               for b in boroughs}
     state.keep_valid(session, state.HOTSPOTS_BOROUGH, boroughs)
