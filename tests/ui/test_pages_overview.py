@@ -329,6 +329,21 @@ def test_overview_from_stored_incidents_says_which_periods_have_no_data_and_show
     assert not at.get("component_instance")  # no map on the Overview
 
 
+def test_overview_of_june_2018_says_police_uk_has_no_month_before_it_nor_a_year_earlier(
+        store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(store, OVERVIEW, monkeypatch, OVERVIEW_SOURCE="incidents", OVERVIEW_PERIOD=("2018-06", "2018-06"))
+    assert at.select_slider(key=state.OVERVIEW_PERIOD).options == ["2018-06", *[f"2024-{m:02d}" for m in range(1, 10)]]
+    warnings = [w.value for w in at.warning]
+    assert "Previous period (2018-05): no data — the stored incidents cover none of these months." in warnings
+    assert "Same period last year (2017-06): no data — the stored incidents cover none of these months." in warnings
+    groups = _table(at, "Group").set_index("Group")
+    assert set(groups["Count (previous period)"]) == {"no data"} and set(groups["Change vs previous"]) == {"no data"}
+    june = incident_frame(connect(store), include_sensitive=True)
+    june = june[(june["month"] == "2018-06") & june["ward_code"].isin(set(load_wards((RBKC,))["ward_code"]))]
+    burglary = int((june["category"] == "burglary").sum())
+    assert groups.loc["Burglary", "Count (this period)"] == f"{burglary:,}" and burglary > 0
+
+
 def test_overview_on_an_empty_store_says_how_to_load_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(f"sqlite:///{tmp_path / 'empty.sqlite'}", OVERVIEW, monkeypatch)
     assert [w.value for w in at.warning] == [
