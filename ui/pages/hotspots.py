@@ -101,7 +101,6 @@ except HotspotError as exc:
     st.stop()
 
 ward_names = tables.ward_names(layers.wards)
-all_layers = layers
 layers = analysis.limit_to_wards(layers, picked_wards)
 cameras = analysis.camera_layers(roster, borough=borough)
 tiles_url, tiles_attribution = maps.tiles_from_env()
@@ -173,7 +172,7 @@ else:
                 st.metric(f"Incidents, {panel.trend.index[0]}", f"{int(panel.trend.iloc[0]):,}")
             st.caption(panel.trend_note)
             st.markdown(f"**Emerging-hotspot class**: {panel.emerging_class}" if panel.emerging_class else
-                        "**Emerging-hotspot class**: not available (" + all_layers.emerging_note + ")")
+                        "**Emerging-hotspot class**: not available (see *Emerging hotspots* above the table)")
         with right:
             st.markdown("**Time of day by day of week**")
             if panel.profile is None:
