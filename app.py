@@ -10,7 +10,8 @@ st.set_page_config(page_title="hotspot-tasking", layout="wide")
 
 # No page icons: a Material icon on a page becomes the favicon, fetched from fonts.gstatic.com (offline here).
 pages = [
-    st.Page("ui/pages/incidents.py", title="Incidents map", default=True),
+    st.Page("ui/pages/overview.py", title="Overview", default=True),
+    st.Page("ui/pages/incidents.py", title="Incidents map"),
     st.Page("ui/pages/hotspots.py", title="Hotspots"),
     st.Page("ui/pages/tasking.py", title="Tasking"),
     st.Page("ui/pages/my_patrols.py", title="My patrols"),

@@ -27,19 +27,19 @@ from spatial.hotspots import load_population
 from spatial.layers import stored_area_layer
 from spatial.store import connect
 from spatial.store import queries as Q
+from tasking import records
 from tasking.cli_recommend import build_recommendations
 from tasking.resources import Roster, load_roster
-
-from tasking import records
 from tasking.review import WeekReview
 
-from . import analysis, cctv, data_admin, planning, review
+from . import analysis, cctv, data_admin, overview, planning, review
 
 __all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappable_months", "map_points",
            "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
            "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations",
            "review_incidents", "review_months", "week_review", "cctv_demand",
-           "source_month_counts", "recent_ingests", "backtest_data", "backtest_method"]
+           "source_month_counts", "recent_ingests", "backtest_data", "backtest_method",
+           "overview_months", "overview_comparison", "overview_trends", "borough_coverage", "place_panel"]
 
 #: Seconds a cached query result is reused before it is read again.
 TTL_SECONDS: Final = 300
@@ -176,6 +176,24 @@ def hotspot_layers(_engine: Engine, db: str, version: str, borough: str, data_di
     return analysis.hotspot_layers(inputs, method=method, population=population)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def borough_coverage(_engine: Engine, db: str, version: str, data_dir: str) -> dict[str, list[str]]:
+    """Months with real coverage per bundled demo borough (RBKC, Westminster, H&F) that has any."""
+    out = {b: coverage(_engine, db, version, b, data_dir) for b in datasets.DEMO_BOROUGHS}
+    return {b: m for b, m in out.items() if m}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def place_panel(_engine: Engine, db: str, version: str, borough: str, data_dir: str, months: tuple[str, ...],
+                groups: tuple[str, ...], method: Literal["kde", "gistar", "dbscan"],
+                candidate_id: str) -> analysis.PlacePanel:
+    """The hotspot panel of one place (``ui.analysis.place_panel``): its trend over every covered month."""
+    layers = hotspot_layers(_engine, db, version, borough, data_dir, months, groups, method)
+    every = tuple(coverage(_engine, db, version, borough, data_dir))
+    inputs = plan_inputs(_engine, db, version, borough, data_dir, every, 1, groups)
+    return analysis.place_panel(layers, inputs.incidents, candidate_id, months=every)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def plan_recommendations(_engine: Engine, db: str, version: str, borough: str, data_dir: str,
                          months: tuple[str, ...], candidate_ids: tuple[str, ...]) -> tuple[pd.DataFrame | None, str]:
@@ -270,6 +288,67 @@ def backtest_data(_engine: Engine, db: str, version: str, borough: str, data_dir
 def backtest_method(_engine: Engine, db: str, version: str, borough: str, data_dir: str, method: str) -> pd.DataFrame:
     """One forecaster's backtest summary on :func:`backtest_data` (cached: the backtest takes seconds)."""
     return data_admin.run_backtest(backtest_data(_engine, db, version, borough, data_dir), methods=[method])
+# overview: keyed on the data version; only suppressed aggregates leave these
+# ----------------------------------------------------------------------------
+@st.cache_data(max_entries=4, show_spinner=False)
+def _mps_series(_engine: Engine, db: str, version: str) -> pd.DataFrame:
+    """The spliced MPS ward series (aggregates; read only by the ``ui.overview`` functions below)."""
+    return overview.mps_ward_series(Q.area_counts(_engine, area_type="ward"))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _ward_frame(borough: str, data_dir: str) -> gpd.GeoDataFrame:
+    return datasets.load_wards((borough,), data_dir=Path(data_dir))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def overview_months(_engine: Engine, db: str, version: str, borough: str, data_dir: str,
+                    source: str) -> list[str]:
+    """Months the source really covers for the borough (MPS series months, or covered incident months)."""
+    wards_ = _ward_frame(borough, data_dir)
+    if source == "mps":
+        series = _mps_series(_engine, db, version)
+        mine = series[series["area_code"].isin(set(wards_["ward_code"]))]
+        return sorted(mine["month"].astype(str).unique())
+    return overview.covered_months(overview.month_counts(_engine, ward_codes=list(wards_["ward_code"])))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _ward_imd(borough: str, data_dir: str) -> pd.Series:
+    return overview.ward_imd(_ward_frame(borough, data_dir), data_dir=Path(data_dir))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def overview_comparison(_engine: Engine, db: str, version: str, borough: str, data_dir: str, source: str,
+                        first: str, last: str) -> overview.Comparison:
+    """Comparison tables of ``first..last`` (``ui.overview.build_comparison``), suppressed."""
+    wards_ = _ward_frame(borough, data_dir)
+    names = dict(zip(wards_["ward_code"], wards_["ward_name"], strict=True))
+    months_ = overview_months(_engine, db, version, borough, data_dir, source)
+    population = load_population("ward", data_dir=Path(data_dir))
+    imd = _ward_imd(borough, data_dir)
+    if source == "mps":
+        return overview.build_comparison(source="mps", first=first, last=last, ward_names=names,
+                                         months_with_data=months_, series=_mps_series(_engine, db, version),
+                                         population=population, imd=imd)
+    periods = overview.comparison_periods(first, last)
+    wanted = sorted(set(periods.this) | set(periods.previous) | set(periods.last_year))
+    incidents = Q.incident_frame(_engine, include_sensitive=True, months=wanted)
+    return overview.build_comparison(source="incidents", first=first, last=last, ward_names=names,
+                                     months_with_data=months_, incidents=incidents, population=population, imd=imd)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def overview_trends(_engine: Engine, db: str, version: str, borough: str, data_dir: str, group: str,
+                    ward: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(one group's monthly count and rolling mean, every group's rolling mean)`` of the MPS ward series.
+
+    ``ward`` is a ward code or ``ui.overview.BOROUGH``; both frames are suppressed.
+    """
+    series = _mps_series(_engine, db, version)
+    series = series[series["area_code"].isin(set(_ward_frame(borough, data_dir)["ward_code"]))]
+    code = None if ward == overview.BOROUGH else ward
+    return overview.trend_series(series, group=group, ward=code), overview.group_trends(series, ward=code)
 
 
 def clear() -> None:

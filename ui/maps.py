@@ -40,6 +40,7 @@ from spatial.schema import CATEGORY, LAT, LOCATION_TEXT, LON, MONTH, SENSITIVE, 
 __all__ = [
     "STATIC_URL", "MAX_POINTS", "TILES_URL_ENV", "TILES_ATTRIBUTION_ENV", "INCIDENTS_LAYER", "WARDS_LAYER",
     "WARD_HARM_LAYER", "GI_LAYER", "KDE_LAYER", "CLUSTERS_LAYER", "DOC_LAYER", "HOTSPOT_LAYERS", "PLACES_LAYER",
+    "EMERGING_LAYER", "ESTATES_LAYER", "PARKS_LAYER", "FIXED_CCTV_LAYER", "DEPLOYABLE_CCTV_LAYER", "EMERGING_COLOURS",
     "HARM_COLOURS", "static_url_for", "local_assets", "offline_map", "tiles_from_env", "category_colours",
     "mappable_points", "incidents_map", "harm_classes", "hotspots_map", "patrol_map",
     "REVIEW_TASKED_LAYER", "REVIEW_BUFFER_LAYER", "REVIEW_CONTROL_LAYER", "REVIEW_LAYERS", "review_map",
@@ -64,7 +65,22 @@ GI_LAYER: Final = "Gi* hot cells (95% and 99%)"
 KDE_LAYER: Final = "KDE hotspot cells"
 CLUSTERS_LAYER: Final = "DBSCAN clusters"
 DOC_LAYER: Final = "Designing Out Crime advice"
-HOTSPOT_LAYERS: Final = (WARD_HARM_LAYER, KDE_LAYER, GI_LAYER, CLUSTERS_LAYER, DOC_LAYER)
+EMERGING_LAYER: Final = "Emerging hotspots (trend classes)"
+ESTATES_LAYER: Final = "Housing estates"
+PARKS_LAYER: Final = "Parks and open spaces"
+FIXED_CCTV_LAYER: Final = "Fixed CCTV coverage"
+DEPLOYABLE_CCTV_LAYER: Final = "Deployable CCTV sites"
+HOTSPOT_LAYERS: Final = (WARD_HARM_LAYER, ESTATES_LAYER, PARKS_LAYER, KDE_LAYER, GI_LAYER, EMERGING_LAYER,
+                         CLUSTERS_LAYER, FIXED_CCTV_LAYER, DEPLOYABLE_CCTV_LAYER, DOC_LAYER)
+#: Fill colour of each emerging-hotspot class family (hot: reds by how current; cold: blues).
+EMERGING_COLOURS: Final = {
+    "new hot spot": "#67000D", "consecutive hot spot": "#A50F15", "intensifying hot spot": "#CB181D",
+    "persistent hot spot": "#EF3B2C", "diminishing hot spot": "#FC9272", "sporadic hot spot": "#FB6A4A",
+    "oscillating hot spot": "#FCBBA1", "historical hot spot": "#FEE0D2",
+    "new cold spot": "#08306B", "consecutive cold spot": "#08519C", "intensifying cold spot": "#2171B5",
+    "persistent cold spot": "#4292C6", "diminishing cold spot": "#9ECAE1", "sporadic cold spot": "#6BAED6",
+    "oscillating cold spot": "#C6DBEF", "historical cold spot": "#DEEBF7",
+}
 #: Name of the places layer of a patroller's map.
 PLACES_LAYER: Final = "My places this week"
 #: Choropleth classes, light to dark (ColorBrewer YlOrRd, 5 classes).
@@ -463,6 +479,8 @@ def _hotspots_legend(bounds: list[float], counts: Mapping[str, int], *, harm_lab
                 f"({counts.get('hot 95', 0)})</div>"
                 f"<div>{_swatch(_KDE_COLOUR)}KDE hotspot cells ({counts.get('kde', 0)})</div>"
                 f"<div>{_swatch(_CLUSTER_COLOUR)}DBSCAN clusters ({counts.get('dbscan', 0)})</div>"
+                f"<div>{_swatch(EMERGING_COLOURS['intensifying hot spot'])}Emerging hot / "
+                f"{_swatch(EMERGING_COLOURS['intensifying cold spot'])}cold cells ({counts.get('emerging', 0)})</div>"
                 f"<div>{_swatch('#33A02C', round_=True)}Designing Out Crime advice ({counts.get('doc', 0)})</div>"
                 "</div>")
     return "".join(rows)
@@ -481,6 +499,9 @@ def _doc_popup(place: Mapping[str, object], lines: pd.DataFrame, ward_name: str)
 
 def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cells: gpd.GeoDataFrame,
                  clusters: gpd.GeoDataFrame, places: gpd.GeoDataFrame, ranked: pd.DataFrame,
+                 emerging: gpd.GeoDataFrame | None = None, estates: gpd.GeoDataFrame | None = None,
+                 parks: gpd.GeoDataFrame | None = None, parks_label: str = "",
+                 fixed_cctv: gpd.GeoDataFrame | None = None, deployable_cctv: gpd.GeoDataFrame | None = None,
                  harm_label: str = "Harm (CCHI), non-sensitive incidents", static_url: str = STATIC_URL,
                  tiles_url: str | None = None, tiles_attribution: str | None = None) -> folium.Map:
     """Ward harm choropleth, Gi*, KDE and DBSCAN hotspots and Designing Out Crime markers, with a layer control.
@@ -500,6 +521,13 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
         Advised places (``candidate_id, name, place_type, ward_code, incidents``), polygons.
     ranked
         Ranked measures (``candidate_id, rank, measure, cpted_principle, why``); the popup lists them.
+    emerging
+        Cells with an emerging-hotspot class (``cell_id, trend_class``), or None.
+    estates, parks
+        The estates (``estate_name``) and parks (``park_name``) polygons, or None when not loaded;
+        ``parks_label`` says what the parks are (e.g. a DEMO reference layer) in their tooltip.
+    fixed_cctv, deployable_cctv
+        Camera points (``site_id, source, radius_m``); each is drawn as its coverage circle.
     harm_label
         Legend title of the choropleth.
     static_url, tiles_url, tiles_attribution
@@ -509,7 +537,7 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
     -------
     folium.Map
         Overlays named :data:`HOTSPOT_LAYERS`, every one present (empty when
-        the method found nothing), plus a legend.
+        the method found nothing or the layer is not loaded), plus a legend.
 
     Raises
     ------
@@ -549,6 +577,9 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
                                       aliases=["Ward", "Harm", "Harm per 1,000 residents", "Incidents"]),
     ).add_to(m)
 
+    _area_group(estates, ESTATES_LAYER, "estate_name", "Estate", "#8C510A", "").add_to(m)
+    _area_group(parks, PARKS_LAYER, "park_name", "Park", "#1B7837", parks_label).add_to(m)
+
     kde_group = folium.FeatureGroup(name=KDE_LAYER, show=True).add_to(m)
     if len(kde_cells):
         k = _to_wgs84(kde_cells[["cell_id", "density", kde_cells.geometry.name]], "KDE cells")
@@ -573,6 +604,17 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
                                           aliases=["Gi* cell", "Class", "z-score"]),
         ).add_to(gi_group)
 
+    em_group = folium.FeatureGroup(name=EMERGING_LAYER, show=True).add_to(m)
+    if emerging is not None and len(emerging):
+        e = _to_wgs84(emerging[["cell_id", "trend_class", emerging.geometry.name]], "emerging-hotspot cells")
+        e = _escaped(e, ["cell_id", "trend_class"])
+        folium.GeoJson(
+            e, style_function=lambda f: {"color": "#333333", "weight": 0.8, "dashArray": "2 2",
+                                         "fillColor": EMERGING_COLOURS.get(f["properties"]["trend_class"], "#999999"),
+                                         "fillOpacity": 0.55},
+            tooltip=folium.GeoJsonTooltip(fields=["cell_id", "trend_class"], aliases=["Cell", "Emerging class"]),
+        ).add_to(em_group)
+
     cl_group = folium.FeatureGroup(name=CLUSTERS_LAYER, show=True).add_to(m)
     if len(clusters):
         c = _to_wgs84(clusters[["cluster_id", "n_incidents", "top_categories", clusters.geometry.name]],
@@ -585,6 +627,9 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
             tooltip=folium.GeoJsonTooltip(fields=["cluster_id", "n_incidents", "top_categories"],
                                           aliases=["DBSCAN cluster", "Incidents", "Categories"]),
         ).add_to(cl_group)
+
+    _camera_group(fixed_cctv, FIXED_CCTV_LAYER, "#00441B", "Fixed camera").add_to(m)
+    _camera_group(deployable_cctv, DEPLOYABLE_CCTV_LAYER, "#CC4C02", "Deployable camera site").add_to(m)
 
     doc_group = folium.FeatureGroup(name=DOC_LAYER, show=True).add_to(m)
     names = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
@@ -602,11 +647,44 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
 
     counts = {"hot 99": int((gi_cells["gi_class"] == "hot 99").sum()) if len(gi_cells) else 0,
               "hot 95": int((gi_cells["gi_class"] == "hot 95").sum()) if len(gi_cells) else 0,
-              "kde": len(kde_cells), "dbscan": len(clusters), "doc": len(places)}
+              "kde": len(kde_cells), "dbscan": len(clusters), "doc": len(places),
+              "emerging": 0 if emerging is None else len(emerging)}
     _MapNote(_hotspots_legend(bounds, counts, harm_label=harm_label), position="bottomleft").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m
+
+
+def _area_group(areas: gpd.GeoDataFrame | None, name: str, name_col: str, alias: str, colour: str,
+                note: str) -> folium.FeatureGroup:
+    """A polygon overlay of estates or parks (empty when the layer is not loaded)."""
+    group = folium.FeatureGroup(name=name, show=True)
+    if areas is None or len(areas) == 0:
+        return group
+    col = name_col if name_col in areas.columns else (_name_field(areas) or None)
+    a = areas.copy()
+    a["_name"] = a[col].astype(str) if col else ""
+    a["_note"] = note
+    a = _escaped(_to_wgs84(a[["_name", "_note", a.geometry.name]], name), ["_name", "_note"])
+    folium.GeoJson(
+        a, style_function=lambda _f, c=colour: {"color": c, "weight": 1.5, "fillColor": c, "fillOpacity": 0.15},
+        tooltip=folium.GeoJsonTooltip(fields=["_name", "_note"] if note else ["_name"],
+                                      aliases=[alias, "Layer"] if note else [alias]),
+    ).add_to(group)
+    return group
+
+
+def _camera_group(cams: gpd.GeoDataFrame | None, name: str, colour: str, alias: str) -> folium.FeatureGroup:
+    """Camera coverage circles (radius in metres) with a dot at each camera (empty when none are known)."""
+    group = folium.FeatureGroup(name=name, show=True)
+    if cams is None or len(cams) == 0:
+        return group
+    ll = _to_wgs84(cams, name)
+    for (_, c), pt in zip(cams.iterrows(), ll.geometry, strict=True):
+        tip = f"{alias} {_text(c['site_id'])} ({_text(c.get('source'))}); coverage {float(c['radius_m']):.0f} m"
+        folium.Circle(location=[round(pt.y, 6), round(pt.x, 6)], radius=float(c["radius_m"]), color=colour,
+                      weight=1.5, fill=True, fill_opacity=0.12, tooltip=tip).add_to(group)
+    return group
 
 
 # ----------------------------------------------------------------------------

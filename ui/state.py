@@ -29,6 +29,8 @@ __all__ = [
     "CCTV_WHATIF_CLEAR", "CCTV_EXTRA_SITES", "CCTV_WEEK", "CCTV_MAP",
     "DATA_UPLOAD", "DATA_INGEST_BUTTON", "DATA_QUARANTINE_FILE", "DATA_QUARANTINE_TEXT", "DATA_BACKTEST_BUTTON",
     "DATA_BACKTEST_SHOW", "ALL_KEYS",
+    "OVERVIEW_SOURCE", "OVERVIEW_PERIOD", "OVERVIEW_GROUP", "OVERVIEW_WARD", "HOTSPOTS_BOROUGH", "HOTSPOTS_WARDS",
+    "HOTSPOTS_PLACE",
     "default_month", "keep_valid", "keep_range", "today", "restore",
 ]
 
@@ -171,6 +173,23 @@ DATA_QUARANTINE_TEXT: Final = "data.quarantine.text"
 #: The "Run the backtest" button, and whether it was pressed (the results then stay on the page).
 DATA_BACKTEST_BUTTON: Final = "data.backtest"
 DATA_BACKTEST_SHOW: Final = "data.backtest.show"
+# ---------------------------------------------------------------- Overview page
+#: Where the counts come from: ``"mps"`` (MPS monthly ward series) or ``"incidents"`` (the stored incidents).
+OVERVIEW_SOURCE: Final = "overview.source"
+#: ``(first month, last month)`` of the period compared with the previous period and last year.
+OVERVIEW_PERIOD: Final = "overview.period"
+#: Category group of the long-run trend chart (``ui.overview.ALL_GROUPS`` for every group).
+OVERVIEW_GROUP: Final = "overview.group"
+#: Ward code of the long-run trend charts (``ui.overview.BOROUGH`` for the whole borough).
+OVERVIEW_WARD: Final = "overview.ward"
+
+# ---------------------------------------------------------------- Hotspots page (issue 5 additions)
+#: Borough analysed (GSS code); default the roster's borough.
+HOTSPOTS_BOROUGH: Final = "hotspots.borough"
+#: Ward codes the map and the hot places are limited to (empty = every ward).
+HOTSPOTS_WARDS: Final = "hotspots.wards"
+#: Candidate id of the hot place shown in the hotspot panel.
+HOTSPOTS_PLACE: Final = "hotspots.place"
 
 ALL_KEYS: Final = (
     WARDS, MONTH, CATEGORIES, NEIGHBOURS, TODAY, USER, USER_INPUT, TASKING_WEEK, TASKING_WEEK_INPUT, TASKING_SHOW,
@@ -188,6 +207,7 @@ ALL_KEYS: Final = (
     CCTV_EXTRA_SITES, CCTV_WEEK, CCTV_MAP,
     DATA_UPLOAD, DATA_INGEST_BUTTON, DATA_QUARANTINE_FILE, DATA_QUARANTINE_TEXT, DATA_BACKTEST_BUTTON,
     DATA_BACKTEST_SHOW,
+    OVERVIEW_SOURCE, OVERVIEW_PERIOD, OVERVIEW_GROUP, OVERVIEW_WARD, HOTSPOTS_BOROUGH, HOTSPOTS_WARDS, HOTSPOTS_PLACE,
 )
 
 

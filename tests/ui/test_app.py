@@ -56,6 +56,7 @@ def _run(url: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
     at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S)
+    at.switch_page("ui/pages/incidents.py")  # Overview is the default page (tests/ui/test_pages_overview.py)
     return at.run()
 
 

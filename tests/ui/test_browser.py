@@ -52,7 +52,7 @@ def test_map_draws_wards_and_incidents(playwright_sync, server: str) -> None:
             page.on("request", lambda r: external.append(r.url) if not r.url.startswith(
                 (server, "data:", "blob:", "about:")) else None)
             page.on("requestfailed", lambda r: failed.append(r.url))
-            page.goto(server, wait_until="domcontentloaded")
+            page.goto(f"{server}/incidents", wait_until="domcontentloaded")  # Overview is the default page
 
             page.get_by_text("Incidents by ward and category").wait_for(timeout=MAP_DRAW_MS)
             frame_el = page.locator('iframe[title="streamlit_folium.st_folium"]')
@@ -112,7 +112,7 @@ def test_each_new_page_loads_without_an_exception(playwright_sync, server: str, 
         finally:
             browser.close()
     assert exceptions == []
-    for name in ("Incidents map", "Hotspots", "Tasking", "My patrols"):
+    for name in ("Overview", "Incidents map", "Hotspots", "Tasking", "My patrols"):
         assert name in nav
     assert not external, sorted(set(external))[:10]
     assert not failed, failed[:10]
