@@ -38,11 +38,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from spatial.datasets import bundled_incident_sources, bundled_mps_tables
     from spatial.ingest import ingest_paths, load_mapping
-    from spatial.ingest.pipeline import default_attributor
+    from spatial.ingest.pipeline import default_attributor, ingest_paths_parquet
     from spatial.store import connect
 
     settings = settings_from_args(args)
-    engine = connect(settings.database_url)
+    if args.force and not args.parquet:
+        print("hotspot-tasking ingest: --force names the partition of a parquet store; give --parquet DIR too",
+              file=sys.stderr)
+        return 2
+    engine = connect(settings.database_url) if not args.parquet else None
     now = pd.Timestamp.now(tz="Europe/London")
     mapping = load_mapping(args.mapping) if args.mapping else None
     if mapping is not None and args.crs:
@@ -54,12 +58,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not paths:
         print("hotspot-tasking ingest: give files or folders, or --bundled", file=sys.stderr)
         return 2
-    attributor = default_attributor(engine, settings)
+    wards = _read_layer(args.wards, "ward_code") if args.wards else None
+    lsoas = _read_layer(args.lsoas, "lsoa_code") if args.lsoas else None
+    attributor = default_attributor(None if args.parquet else engine, settings, wards=wards, lsoas=lsoas)
     reports = []
     with tqdm(unit=" rows", desc="ingest", disable=args.quiet or not sys.stderr.isatty()) as bar:
-        reports = ingest_paths(engine, paths, settings=settings, now=now, mapping=mapping,
-                               kind=_KINDS.get(args.source) if args.source else None,
-                               attributor=attributor, progress=bar.update)
+        if args.parquet:
+            reports = ingest_paths_parquet(args.parquet, paths, settings=settings, now=now, force=args.force,
+                                           mapping=mapping, kind=_KINDS.get(args.source) if args.source else None,
+                                           attributor=attributor, progress=bar.update)
+        else:
+            reports = ingest_paths(engine, paths, settings=settings, now=now, mapping=mapping,
+                                   kind=_KINDS.get(args.source) if args.source else None,
+                                   attributor=attributor, progress=bar.update)
     rows = pd.DataFrame([{"file": r.path, "kind": r.kind, "status": r.status, "read": r.rows_read,
                           "stored": r.stored, "duplicates": r.duplicates, "quarantined": r.quarantined,
                           "reconciles": "yes" if r.reconciles else "NO", "seconds": round(r.seconds, 2)}
@@ -81,8 +92,35 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             for note in r.notes:
                 print(f"note: {Path(r.path).name}: {note}")
         if tot["quarantined"]:
-            print("See the quarantined rows with: hotspot-tasking quarantine")
+            side = f" --database sqlite:///{Path(args.parquet).resolve() / '_ingest.sqlite'}" if args.parquet else ""
+            print(f"See the quarantined rows with: hotspot-tasking{side} quarantine")
     return 1 if any(r.status != "complete" for r in reports) else 0
+
+
+#: Code columns of ONS/London Datastore boundary files, by canonical name.
+_CODE_ALIASES = {"ward_code": ("GSS_CODE", "WD18CD", "WD22CD", "WD24CD"), "lsoa_code": ("LSOA21CD", "LSOA11CD")}
+
+
+def _read_layer(path: str, code_column: str):
+    """Polygons with ``code_column`` from a GeoPackage/GeoJSON file, in EPSG:27700."""
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio's DataSourceError and friends
+        msg = f"cannot read the boundary file {path}: {exc}"
+        raise HotspotError(msg) from exc
+    if code_column not in gdf.columns:
+        alias = next((c for c in _CODE_ALIASES[code_column] if c in gdf.columns), None)
+        if alias is None:
+            msg = (f"boundary file {path} has no {code_column!r} column (nor {list(_CODE_ALIASES[code_column])}); "
+                   f"it has {list(gdf.columns)[:20]}")
+            raise HotspotError(msg)
+        gdf = gdf.rename(columns={alias: code_column})
+    if gdf.crs is None:
+        msg = f"boundary file {path} has no coordinate system; save it with EPSG:27700 or EPSG:4326"
+        raise HotspotError(msg)
+    return gdf.to_crs(27700)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -202,6 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="list every file in the report")
+    p.add_argument("--parquet", metavar="DIR", help="store into a partitioned GeoParquet folder (force=/month=) "
+                   "instead of the database; ingest records and quarantine go to DIR/_ingest.sqlite")
+    p.add_argument("--force", help="police force slug of the files (parquet store; default: from police.uk "
+                   "bulk file names YYYY-MM-<force>-street.csv)")
+    p.add_argument("--wards", help="ward polygons (GeoPackage/GeoJSON with ward_code) instead of the bundled "
+                   "demo boroughs, e.g. ../shared/data/boundaries/london_wards_2018.gpkg")
+    p.add_argument("--lsoas", help="LSOA polygons (with lsoa_code) instead of the bundled demo boroughs")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("status", help="what is stored: by source, month, category, ward; quarantine size")

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -47,9 +48,27 @@ from .files import FileInfo, _sha256, inspect_file
 from .produce import PointJob, produce_point_chunks, read_ahead
 from .rows import TolerantParse, read_chunks
 
-__all__ = ["IngestReport", "ingest_file", "ingest_paths", "default_attributor", "load_area_layers"]
+__all__ = ["IngestReport", "ingest_file", "ingest_paths", "ingest_paths_parquet", "default_attributor",
+           "load_area_layers", "IncidentSink", "SinkFactory"]
 
 Progress = Callable[[int], None]
+
+
+class IncidentSink(Protocol):
+    """Where canonical rows go instead of the ``incidents`` table (e.g. a GeoParquet store)."""
+
+    def add(self, batch: IncidentBatch) -> int:
+        """Take a batch; return how many rows were new (the rest are duplicates)."""
+
+    def commit(self, conn: Connection, ingest_id: int) -> int:
+        """Make the rows durable inside ``conn``'s transaction; return how many were stored."""
+
+    def abort(self) -> None:
+        """Forget the rows and remove anything written."""
+
+
+#: Makes the sink of one input file (may raise :class:`IngestError` to reject the file).
+SinkFactory = Callable[[FileInfo], IncidentSink]
 
 #: Run several SQLite files as the three-thread pipeline (``False``: one at a time, as :func:`ingest_file`).
 PIPELINE = True
@@ -293,12 +312,15 @@ def _reject(engine: Engine, p: Path, kind: str | None, src: str, exc_message: st
 def ingest_file(
     engine: Engine, path: str | Path, *, attributor: Attributor, settings: Settings, now: pd.Timestamp,
     mapping: council.Mapping | None = None, kind: str | None = None, source: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, sink: SinkFactory | None = None,
 ) -> IngestReport:
     """Ingest one file in one transaction and return its reconciled report.
 
     Never raises for bad data: file-level problems give a ``rejected`` report
-    with the reason, row-level problems are quarantined.
+    with the reason, row-level problems are quarantined.  ``sink`` (a
+    :data:`SinkFactory`) sends the canonical rows somewhere else than the
+    ``incidents`` table (the GeoParquet store); the ingest record and the
+    quarantine stay in ``engine``.
     """
     p = Path(path)
     t0 = time.perf_counter()
@@ -308,7 +330,7 @@ def ingest_file(
         if info.kind == "mps-wide":
             src = source or "mps-recorded-crime"
         report = _ingest_tolerant_retry(engine, info, attributor=attributor, settings=settings, now=now,
-                                        mapping=mapping, source=src, progress=progress)
+                                        mapping=mapping, source=src, progress=progress, sink=sink)
     except (IngestError, MappingError, HotspotError) as exc:
         return _reject(engine, p, kind, src, str(exc), getattr(exc, "field", None), t0)
     report.seconds = time.perf_counter() - t0
@@ -316,6 +338,7 @@ def ingest_file(
 
 
 def _ingest_tolerant_retry(engine: Engine, info: FileInfo, **kw) -> IngestReport:
+    """Ingest with the fast CSV parser, again with the tolerant one if it gives up."""
     try:
         return _ingest(engine, info, tolerant=False, **kw)
     except TolerantParse as exc:
@@ -325,21 +348,24 @@ def _ingest_tolerant_retry(engine: Engine, info: FileInfo, **kw) -> IngestReport
 
 
 def _ingest(engine: Engine, info: FileInfo, *, tolerant: bool, attributor: Attributor, settings: Settings,
-            now: pd.Timestamp, mapping: council.Mapping | None, source: str, progress: Progress | None) -> IngestReport:
+            now: pd.Timestamp, mapping: council.Mapping | None, source: str, progress: Progress | None,
+            sink: SinkFactory | None = None) -> IngestReport:
     """Read and store one file in one transaction, chunk by chunk (streaming, one thread)."""
     if info.kind == "mps-wide":
         return _store(engine, info, source, None, None, tolerant=tolerant, settings=settings, now=now, progress=progress)
     job = _point_job(info, tolerant=tolerant, mapping=mapping, source=source, settings=settings, now=now)
     return _store(engine, info, source, _live_chunks(job, attributor), None, tolerant=tolerant, settings=settings,
-                  now=now, progress=progress)
+                  now=now, progress=progress, sink=sink(info) if sink is not None else None)
 
 
 def _store(engine: Engine | Connection, info: FileInfo, source: str, chunks: Iterable[_Chunk] | None, stage: SQLiteStage | None,
-           *, tolerant: bool, settings: Settings, now: pd.Timestamp, progress: Progress | None) -> IngestReport:
+           *, tolerant: bool, settings: Settings, now: pd.Timestamp, progress: Progress | None,
+           sink: IncidentSink | None = None) -> IngestReport:
     """The store side of one file: one transaction, a reconciled report.
 
     ``chunks`` is None for an MPS table (read here); a scratch ``stage`` is
-    attached for the duration of the transaction.
+    attached for the duration of the transaction.  With a ``sink``, the rows
+    go to it (committed inside the transaction, removed if it fails).
     """
     report = IngestReport(str(info.path), info.kind, source, "complete", sha256=info.sha256)
     if info.note:
@@ -352,7 +378,11 @@ def _store(engine: Engine | Connection, info: FileInfo, source: str, chunks: Ite
         try:
             with conn.begin():
                 _store_in(conn, report, info, source, chunks, tolerant=tolerant, settings=settings, now=now,
-                          progress=progress)
+                          progress=progress, sink=sink)
+        except BaseException:
+            if sink is not None:
+                sink.abort()
+            raise
         finally:
             if raw is not None:
                 raw.execute(f"DETACH DATABASE {STAGE_SCHEMA}")
@@ -360,7 +390,8 @@ def _store(engine: Engine | Connection, info: FileInfo, source: str, chunks: Ite
 
 
 def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: Iterable[_Chunk] | None, *,
-              tolerant: bool, settings: Settings, now: pd.Timestamp, progress: Progress | None) -> None:
+              tolerant: bool, settings: Settings, now: pd.Timestamp, progress: Progress | None,
+              sink: IncidentSink | None = None) -> None:
     res = conn.execute(insert(T.ingests).values(
         path=str(info.path), file_sha256=info.sha256, file_bytes=info.bytes, kind=info.kind, source=source,
         started_at=_now_iso(), status="running"))
@@ -392,7 +423,7 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
             report.rows_read += out.read
             report.duplicates += out.duplicates
             handle_rejects(out.rejects, out.quarantined)
-            new = insert_incidents(conn, out.rows, ingest_id)
+            new = sink.add(out.rows) if sink is not None else insert_incidents(conn, out.rows, ingest_id)
             report.stored += new
             report.duplicates += out.kept - new
             if progress:
@@ -401,6 +432,9 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
         report.notes.append("the file has a header but no data rows")
     if not report.reconciles:  # a bug, never bad data: refuse to commit
         msg = f"{info.path}: counts do not reconcile ({report.as_dict()}); nothing was stored"
+        raise RuntimeError(msg)
+    if sink is not None and sink.commit(conn, ingest_id) != report.stored:
+        msg = f"{info.path}: the parquet parts do not hold the {report.stored} new rows; nothing was stored"
         raise RuntimeError(msg)
     conn.execute(update(T.ingests).where(T.ingests.c.ingest_id == ingest_id).values(
         finished_at=_now_iso(), status="complete", rows_read=report.rows_read, stored=report.stored,
@@ -543,3 +577,43 @@ def _pipelined(engine: Engine, files: list[Path], *, attributor: Attributor, set
                 raw.execute(f'DROP TABLE IF EXISTS temp."{table}"')
     return reports
 
+
+
+def ingest_paths_parquet(root: str | Path, paths: list[str | Path], *, settings: Settings, now: pd.Timestamp,
+                         force: str | None = None, mapping: council.Mapping | None = None, kind: str | None = None,
+                         attributor: Attributor | None = None, progress: Progress | None = None) -> list[IngestReport]:
+    """Ingest files and folders into the partitioned GeoParquet store in folder ``root``.
+
+    The same reading, validation, attribution, ids and report as
+    :func:`ingest_paths`; canonical rows go to
+    ``root/force=<slug>/month=YYYY-MM/`` parts, and the ingest records,
+    quarantine and MPS tables to ``root/_ingest.sqlite``
+    (:mod:`spatial.store.parquet`).  Files are stored one at a time, each
+    completely or not at all.
+
+    Parameters
+    ----------
+    force
+        Partition slug for every file; by default taken from police.uk bulk
+        file names (``YYYY-MM-<force>-street.csv``).  A file whose force cannot
+        be told is rejected with a message saying so.
+    """
+    from spatial.store.parquet import ParquetStore, check_force, force_from_filename
+
+    from .files import discover
+
+    if force is not None:
+        check_force(force)
+    store = ParquetStore.open(root)
+    att = attributor or default_attributor(None, settings)
+
+    def sink(info: FileInfo) -> IncidentSink:
+        slug = force or force_from_filename(info.path.name)
+        if slug is None:
+            msg = (f"{info.path}: cannot tell which force reported this file (police.uk bulk files are named "
+                   "YYYY-MM-<force>-street.csv); give the force with --force, e.g. --force metropolitan")
+            raise IngestError(msg, path=str(info.path))
+        return store.writer(slug)
+
+    return [ingest_file(store.engine, p, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
+                        progress=progress, sink=sink) for p in discover(paths)]
