@@ -1,7 +1,7 @@
 """``hotspot-tasking`` command line.
 
 Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
-``hotspots``, ``forecast``, ``evaluate``.
+``hotspots``, ``forecast``, ``evaluate``, ``batch`` (and the tasking commands).
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
 message names the file, row and field, and the exit status is non-zero.
@@ -283,10 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["init", "upgrade", "revision"])
     p.set_defaults(func=cmd_db)
 
-    from spatial import cli_forecast, cli_hotspots
+    from spatial import cli_batch, cli_forecast, cli_hotspots
 
     cli_hotspots.add_parser(sub)
     cli_forecast.add_parsers(sub)
+    cli_batch.add_parser(sub)
 
     from tasking import cli_allocate, cli_meeting, cli_recommend
 
