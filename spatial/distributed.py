@@ -195,9 +195,9 @@ def analyse_unit(grid: gpd.GeoDataFrame, counts: np.ndarray, target: np.ndarray,
         em = emerging_hotspots(frame, grid, alpha=config.alpha, permutations=config.permutations)
     out = em.copy()
     out.insert(1, "count", np.asarray(counts).sum(axis=1).astype(np.int64))
-    for j, m in enumerate(months):
-        out[f"gi_z_{m}"] = z[:, j]
-        out[f"gi_p_{m}"] = p[:, j]
+    gi = pd.DataFrame({**{f"gi_z_{m}": z[:, j] for j, m in enumerate(months)},
+                       **{f"gi_p_{m}": p[:, j] for j, m in enumerate(months)}}, index=out.index)
+    out = gpd.GeoDataFrame(pd.concat([pd.DataFrame(out), gi], axis=1), geometry="geometry", crs=out.crs)
     if config.forecast_method != "none":
         history = pd.DataFrame(np.asarray(target, dtype=float), index=pd.Index(grid["cell_id"]),
                                columns=pd.Index(months, name="month"))
