@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     store = Path(args.store)
     if not (store / "_ingest.sqlite").exists():
-        msg = f"{store} is not a parquet store (no _ingest.sqlite); create it with hotspot-tasking ingest PATH --parquet {store}"
+        msg = (f"{store} is not a parquet store (no _ingest.sqlite); create it with "
+               f"hotspot-tasking ingest PATH --parquet {store}")
         raise HotspotError(msg)
     units, col = _units(args)
     months = parse_period(args.period) if args.period else None

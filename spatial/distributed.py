@@ -80,7 +80,8 @@ class BatchConfig:
 
     def __post_init__(self) -> None:
         if self.forecast_method != "none" and self.forecast_method not in FORECASTERS:
-            msg = f"`forecast_method` was {self.forecast_method!r} but is expected to be 'none' or one of {sorted(FORECASTERS)}"
+            msg = (f"`forecast_method` was {self.forecast_method!r} but is expected to be 'none' or one of "
+                   f"{sorted(FORECASTERS)}")
             raise HotspotError(msg)
         if not self.cell_size_m > 0:
             msg = f"`cell_size_m` was {self.cell_size_m!r}; give a positive size in metres, e.g. 150"
