@@ -52,8 +52,8 @@ FORCE = "synthetic-metropolitan"
 
 
 def _source_table(src: Path) -> pa.Table:
-    store = ParquetStore.open(src, create=False)
-    parts = store.parts()
+    with ParquetStore.open(src, create=False, write=False) as store:
+        parts = store.parts()
     if not parts:
         msg = f"{src} holds no incidents; ingest the London extract into it first (see --help)"
         raise SystemExit(msg)
@@ -118,6 +118,7 @@ def make(src: Path, out: Path, *, rows: int, months: list[str], seed: int, jitte
         conn.execute(update(T.ingests).where(T.ingests.c.ingest_id == ingest_id).values(
             finished_at=pd.Timestamp.now(tz="UTC").isoformat(), status="complete", rows_read=written,
             stored=written, duplicates=0, quarantined=0, message=label))
+    store.close()
     return {"rows": written, "source_rows": n_src, "months": len(months), "seconds": time.perf_counter() - t0}
 
 

@@ -604,8 +604,8 @@ def ingest_paths_parquet(root: str | Path, paths: list[str | Path], *, settings:
 
     if force is not None:
         check_force(force)
-    store = ParquetStore.open(root)
     att = attributor or default_attributor(None, settings)
+    store = ParquetStore.open(root)
 
     def sink(info: FileInfo) -> IncidentSink:
         slug = force or force_from_filename(info.path.name)
@@ -615,5 +615,8 @@ def ingest_paths_parquet(root: str | Path, paths: list[str | Path], *, settings:
             raise IngestError(msg, path=str(info.path))
         return store.writer(slug)
 
-    return [ingest_file(store.engine, p, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
-                        progress=progress, sink=sink) for p in discover(paths)]
+    try:
+        return [ingest_file(store.engine, p, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
+                            progress=progress, sink=sink) for p in discover(paths)]
+    finally:
+        store.close()

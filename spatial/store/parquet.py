@@ -22,13 +22,16 @@ duplicate, so re-ingesting a file stores nothing.
 A file is stored completely or not at all.  Its rows are written to hidden
 temporary files (``.part-*.tmp``), renamed when all are written, and listed
 in ``parquet_parts`` in the same SQLite transaction that records the ingest
-and its quarantined rows.  Only listed parts are part of the store: a part
-left by a crash between the rename and the commit is removed the next time
-the store is opened (:meth:`ParquetStore.open`).
+and its quarantined rows.  Only listed parts are part of the store: readers
+never see the others, and a part left by a crash between the rename and the
+commit is removed the next time the store is opened for writing
+(:meth:`ParquetStore.open`).  One process writes at a time: a writer holds an
+exclusive lock on ``DIR/.write.lock``; readers take no lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -193,21 +196,26 @@ class PartInfo:
 class ParquetStore:
     """A partitioned GeoParquet incident store in folder ``root`` (see the module docstring)."""
 
-    def __init__(self, root: Path, engine: Engine) -> None:
+    def __init__(self, root: Path, engine: Engine, lock: int | None = None) -> None:
         self.root = root
         self.engine = engine
+        self._lock = lock
         #: incident ids of recently used partitions (force, month) -> set, updated on commit
         self._ids: OrderedDict[tuple[str, str], set[str]] = OrderedDict()
         self.cache_partitions = 16
 
     @classmethod
-    def open(cls, root: str | Path, *, create: bool = True) -> ParquetStore:
-        """Open (creating if needed) the store in ``root``; remove uncommitted and temporary parts.
+    def open(cls, root: str | Path, *, create: bool = True, write: bool = True) -> ParquetStore:
+        """Open (creating if needed) the store in ``root``.
+
+        For writing (the default) the store is locked for this process until
+        :meth:`close`, and uncommitted and temporary parts are removed.
 
         Raises
         ------
         HotspotError
-            If ``root`` does not exist and ``create`` is false, or is not a folder.
+            If ``root`` does not exist and ``create`` is false, is not a folder,
+            or another process is writing to it.
         """
         from spatial.store import connect
 
@@ -220,11 +228,34 @@ class ParquetStore:
                 msg = f"parquet store {r} does not exist; ingest into it first (hotspot-tasking ingest PATH --parquet {r})"
                 raise HotspotError(msg)
             r.mkdir(parents=True)
+        lock = None
+        if write:
+            lock = os.open(r / ".write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(lock)
+                msg = f"another process is writing to the parquet store {r}; wait for it to finish and try again"
+                raise HotspotError(msg) from None
         engine = connect(f"sqlite:///{(r / SIDE_DB).resolve()}")
         parquet_parts.create(engine, checkfirst=True)
-        store = cls(r, engine)
-        store.recover()
+        store = cls(r, engine, lock)
+        if write:
+            store.recover()
         return store
+
+    def close(self) -> None:
+        """Release the write lock and the side database's connections."""
+        self.engine.dispose()
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the lock
+            self._lock = None
+
+    def __enter__(self) -> ParquetStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- reading -----------------------------------------------------------
     def parts(self, *, forces: list[str] | None = None, months: list[str] | None = None) -> list[PartInfo]:
@@ -238,7 +269,13 @@ class ParquetStore:
             return [PartInfo(self.root / r.path, r.force, r.month, int(r.rows), int(r.ingest_id)) for r in conn.execute(q)]
 
     def recover(self) -> list[Path]:
-        """Delete temporary files and part files not listed as committed; return what was removed."""
+        """Delete temporary files and part files not listed as committed; return what was removed.
+
+        Only call it while holding the write lock (:meth:`open` does).
+        """
+        if self._lock is None:
+            msg = "recover() needs the store opened for writing (ParquetStore.open(root, write=True))"
+            raise HotspotError(msg)
         listed = {p.path.resolve() for p in self.parts()}
         removed = []
         for p in self.root.glob("force=*/month=*/*"):
@@ -361,7 +398,8 @@ class PartitionWriter:
 
 def store_parts(root: str | Path, *, forces: list[str] | None = None, months: list[str] | None = None) -> list[PartInfo]:
     """Committed parts of the store in ``root`` (see :meth:`ParquetStore.parts`)."""
-    return ParquetStore.open(root, create=False).parts(forces=forces, months=months)
+    with ParquetStore.open(root, create=False, write=False) as store:
+        return store.parts(forces=forces, months=months)
 
 
 def read_store(root: str | Path, *, columns: list[str] | None = None, forces: list[str] | None = None,

@@ -194,6 +194,13 @@ def test_open_removes_uncommitted_parts(tmp_path):
     tmp = part.path.with_name(".part-999998-deadbeef.parquet.tmp")
     shutil.copy(part.path, orphan)
     shutil.copy(part.path, tmp)
-    store = P.ParquetStore.open(root)
-    assert not orphan.exists() and not tmp.exists() and part.path.exists()
-    assert store.parts() == [part]
+    reader = P.ParquetStore.open(root, write=False)  # readers never delete, and never see unlisted parts
+    assert orphan.exists() and reader.parts() == [part] and len(P.read_store(root)) == part.rows
+    reader.close()
+    with P.ParquetStore.open(root) as store:
+        assert not orphan.exists() and not tmp.exists() and part.path.exists()
+        assert store.parts() == [part]
+        with pytest.raises(HotspotError, match="another process is writing"):
+            P.ParquetStore.open(root)  # one writer at a time (a second writer's recovery could remove our parts)
+        assert P.store_parts(root) == [part]  # reading while a writer holds the lock
+    P.ParquetStore.open(root).close()  # the lock is released on close

@@ -53,7 +53,8 @@ def test_rows_are_labelled_synthetic_and_seeded(source, tmp_path):
     pd.testing.assert_frame_equal(da.drop(columns=["ingest_id"]), db.drop(columns=["ingest_id"]))  # same seed
     assert not np.array_equal(da[S.X].to_numpy(), dc[S.X].to_numpy())  # another seed
     # the store's own recovery keeps them (they are listed, not orphans)
-    assert len(ParquetStore.open(tmp_path / "a").parts()) == len(files)
+    with ParquetStore.open(tmp_path / "a") as store:
+        assert len(store.parts()) == len(files)
 
 
 def test_places_categories_and_months_follow_the_real_rows(source, tmp_path):
