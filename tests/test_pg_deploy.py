@@ -131,3 +131,19 @@ def test_two_dashboard_processes_share_one_postgresql(two_servers) -> None:
                 page.close()
         finally:
             browser.close()
+
+
+def test_pool_sizes_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spatial._errors import HotspotError
+    from spatial.store import create
+
+    url = "postgresql+psycopg://hotspot@127.0.0.1:1/hotspot"  # engines connect lazily: no server needed
+    eng = create(url)
+    assert (eng.pool.size(), eng.pool._max_overflow) == (5, 10)
+    monkeypatch.setenv("HOTSPOT_DB_POOL_SIZE", "12")
+    monkeypatch.setenv("HOTSPOT_DB_MAX_OVERFLOW", "0")
+    eng = create(url)
+    assert (eng.pool.size(), eng.pool._max_overflow) == (12, 0)
+    monkeypatch.setenv("HOTSPOT_DB_POOL_SIZE", "lots")
+    with pytest.raises(HotspotError, match="HOTSPOT_DB_POOL_SIZE is 'lots'"):
+        create(url)

@@ -16,6 +16,14 @@ The page size is fixed when the file is created: an existing file keeps its own
 convert it).
 ``HOTSPOT_SQLITE_PAGE_SIZE`` overrides the size for new files (a power of two
 from 512 to 65536), for benchmarks.
+
+Connection pool (PostgreSQL)
+----------------------------
+Each process (a dashboard server, a CLI command) keeps its own pool of
+``HOTSPOT_DB_POOL_SIZE`` connections (default 5) plus up to
+``HOTSPOT_DB_MAX_OVERFLOW`` more under load (default 10); connections are
+checked before use (``pool_pre_ping``).  Size PostgreSQL's ``max_connections``
+for processes x (pool + overflow) plus the CLI and backups.
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ from sqlalchemy import Engine, create_engine, event, make_url
 
 from spatial._errors import HotspotError
 
-__all__ = ["connect", "create", "sqlite_page_size", "SQLITE_PAGE_SIZE", "upgrade", "current_revision", "head_revision", "is_postgres"]
+__all__ = ["connect", "create", "sqlite_page_size", "SQLITE_PAGE_SIZE", "upgrade", "current_revision", "head_revision",
+           "is_postgres", "pool_options", "POOL_SIZE_ENV", "MAX_OVERFLOW_ENV"]
 
 
 def _alembic_config() -> Config:
@@ -48,6 +57,38 @@ SQLITE_PAGE_SIZE = 32_768
 PAGE_SIZE_ENV = "HOTSPOT_SQLITE_PAGE_SIZE"
 #: Bytes of WAL between automatic checkpoints (~80 MB: few fsyncs during bulk ingest).
 WAL_CHECKPOINT_BYTES = 80 * 1024 * 1024
+
+
+#: Environment variables of the PostgreSQL connection pool (see the module docstring).
+POOL_SIZE_ENV = "HOTSPOT_DB_POOL_SIZE"
+MAX_OVERFLOW_ENV = "HOTSPOT_DB_MAX_OVERFLOW"
+
+
+def pool_options(environ: dict[str, str] | None = None) -> dict[str, int]:
+    """``pool_size`` and ``max_overflow`` for PostgreSQL engines, from the environment (defaults 5 and 10).
+
+    Raises
+    ------
+    HotspotError
+        When a variable is not a whole number in range (pool 1-1000, overflow 0-1000).
+
+    Examples
+    --------
+    >>> pool_options({"HOTSPOT_DB_POOL_SIZE": "20"})
+    {'pool_size': 20, 'max_overflow': 10}
+    """
+    env = os.environ if environ is None else environ
+    out = {}
+    for name, key, default, low in ((POOL_SIZE_ENV, "pool_size", 5, 1), (MAX_OVERFLOW_ENV, "max_overflow", 10, 0)):
+        raw = env.get(name, "").strip()
+        if not raw:
+            out[key] = default
+            continue
+        if not raw.isdigit() or not low <= int(raw) <= 1000:
+            msg = f"{name} is {raw!r}; give a whole number from {low} to 1000 (default {default})"
+            raise HotspotError(msg)
+        out[key] = int(raw)
+    return out
 
 
 def sqlite_page_size(environ: dict[str, str] | None = None) -> int:
@@ -112,7 +153,7 @@ def create(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, **pool_options())
     msg = f"database back end {backend!r} is not supported; use sqlite or postgresql (with PostGIS)"
     raise HotspotError(msg)
 
