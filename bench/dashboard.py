@@ -6,7 +6,8 @@ Usage::
 
 Without ``--database`` a throwaway SQLite store is made and the bundled data
 ingested into it (``hotspot-tasking ingest --bundled``: RBKC, the neighbour demo
-area and the MPS series), as a council would start.
+area and the MPS series), as a council would start, and last week's plan is
+built and approved so that the Review page has a week to show.
 
 The pages are read from ``app.py``'s ``st.Page("...", title="...")`` list, so a
 page added later is timed without touching this script.  Each page is rendered
@@ -89,6 +90,27 @@ def _ingest_bundled(url: str) -> float:
     return time.perf_counter() - t0
 
 
+REVIEW_WEEK = "2026-W47"  # "last week" for TODAY: the Review page's default
+
+
+def _approve_last_week(url: str) -> float:
+    """Build and approve last week's plan, so the Review page has a week to review (as after a meeting)."""
+    from spatial.store import connect
+    from tasking.resources import load_roster
+    from ui import planning
+
+    t0 = time.perf_counter()
+    engine = connect(url)
+    inputs = planning.read_inputs(engine, borough=load_roster(planning.roster_path()).borough_code)
+    outcome = planning.build_plan(inputs, roster=load_roster(planning.roster_path()), week=REVIEW_WEEK)
+    if outcome.plan is None:
+        msg = f"no plan for {REVIEW_WEEK}: {outcome.error}"
+        raise SystemExit(msg)
+    planning.approve_plan(engine, outcome.plan, user="Benchmark Chair")
+    engine.dispose()
+    return time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", help="store to use (default: a new SQLite store with the bundled data)")
@@ -106,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         url = f"sqlite:///{Path(tmp.name) / 'hotspot.sqlite'}"
         print(f"ingesting the bundled data into {url} ...", flush=True)
         print(f"  ingest --bundled: {_ingest_bundled(url):.1f} s", flush=True)
+        print(f"  approve {REVIEW_WEEK}'s plan (for the Review page): {_approve_last_week(url):.1f} s", flush=True)
     os.environ["DATABASE_URL"] = url
     os.environ.pop("HOTSPOT_TILES_URL", None)
 
