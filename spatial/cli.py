@@ -1,7 +1,7 @@
 """``hotspot-tasking`` command line.
 
 Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
-``hotspots``, ``forecast``, ``evaluate``.
+``hotspots``, ``forecast``, ``evaluate``, ``user`` (accounts of the dashboard).
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
 message names the file, row and field, and the exit status is non-zero.
@@ -238,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["init", "upgrade", "revision"])
     p.set_defaults(func=cmd_db)
 
-    from spatial import cli_forecast, cli_hotspots
+    from spatial import cli_forecast, cli_hotspots, cli_users
 
+    cli_users.add_parser(sub)
     cli_hotspots.add_parser(sub)
     cli_forecast.add_parsers(sub)
 
