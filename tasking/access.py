@@ -48,7 +48,7 @@ from . import records
 from ._errors import TaskingError
 
 __all__ = ["Role", "ROLES", "CAPABILITIES", "PAGES", "AccessDenied", "Viewer", "can", "require", "can_open",
-           "require_page", "pages_for", "map_points", "ward_counts", "source_month_counts", "plan_view",
+           "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "plan_view",
            "own_plan", "approved_plan", "agent_assignments_for", "patrol_logs", "decisions", "review_notes",
            "approve_plan", "add_decision", "update_decision", "add_review_note", "mark_reviewed", "log_patrol",
            "export_bytes", "POINT_COLUMNS"]
@@ -181,6 +181,22 @@ def map_points(viewer: Viewer, engine: Engine, *, ward_codes: list[str] | None =
     """Non-sensitive incidents as points (:func:`spatial.store.queries.map_incidents`): chair and analyst only."""
     require(viewer, "incident_points", what="see incident points")
     return Q.map_incidents(engine, ward_codes=ward_codes, months=months, categories=categories)
+
+
+def points_for(viewer: Viewer, points: pd.DataFrame) -> pd.DataFrame:
+    """Incident points read once for everyone (a shared cache), as ``viewer`` may see them.
+
+    Chair and analyst get the non-sensitive rows; any row flagged sensitive is
+    dropped even if a caller passed it in.  Other roles get :class:`AccessDenied`.
+    """
+    require(viewer, "incident_points", what="see incident points")
+    if "sensitive" in points.columns:
+        points = points[~points["sensitive"].astype(bool)]
+    if "category" in points.columns:
+        from spatial.schema import load_taxonomy
+
+        points = points[~points["category"].isin(load_taxonomy().sensitive_slugs())]
+    return points.reset_index(drop=True)
 
 
 def ward_counts(viewer: Viewer, engine: Engine, *, ward_codes: list[str] | None = None,

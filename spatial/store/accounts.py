@@ -143,9 +143,9 @@ def _name(username: Any) -> str:
     if not isinstance(username, str) or not username.strip():
         msg = "user name is empty; give the name the person signs in with"
         raise AccountError(msg)
-    name = username.strip()
-    if len(name) > 120 or any(c.isspace() for c in name):
-        msg = f"user name {name[:40]!r} is not allowed; use up to 120 characters without spaces"
+    name = " ".join(username.split())
+    if len(name) > 120 or not name.isprintable():
+        msg = f"user name {name[:40]!r} is not allowed; use up to 120 printable characters"
         raise AccountError(msg)
     return name
 
@@ -297,7 +297,7 @@ def get_account(engine: Engine, username: str) -> Account | None:
     if not isinstance(username, str) or not username.strip():
         return None
     with engine.connect() as conn:
-        row = _row(conn, username.strip())
+        row = _row(conn, " ".join(username.split()))
     return None if row is None else _account(row)
 
 
@@ -339,7 +339,7 @@ def authenticate(engine: Engine, username: str, password: str, *, policy: Lockou
     name = username.strip() if isinstance(username, str) else ""
     pw = password if isinstance(password, str) else ""
     with engine.begin() as conn:
-        row = _row(conn, name) if name else None
+        row = _row(conn, " ".join(name.split())) if name else None
 
         def refuse(reason: str, **detail: Any) -> SignInRefused:
             audit.record(conn, actor=name or "(empty)", role=str(row["role"]) if row else "none", action="sign-in",
