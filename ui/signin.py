@@ -51,7 +51,7 @@ def _secrets() -> Mapping[str, Any]:
 def _sso_viewer(engine: Engine) -> Viewer | None:
     """The viewer of a single sign-on session whose email matches an enabled account (audited once)."""
     secrets = _secrets()
-    if identity.oidc_settings(secrets) is None or not st.user.is_logged_in:
+    if identity.oidc_settings(secrets) is None or not st.user.get("is_logged_in", False):
         return None
     email = str(st.user.get("email") or "")
     account = accounts.account_for_email(engine, email)
