@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import _builders as B  # first: puts the repository root on sys.path
+import pandas as pd
 import pytest
 from sqlalchemy import inspect, select, text
 
@@ -123,3 +124,31 @@ def test_migration_0004_downgrades_and_upgrades_again(db_url):
         assert conn.execute(text("SELECT count(*) FROM accounts")).scalar_one() == 0
     A.add_user(env.engine, "sam", role="chair", password=PW, **ADMIN)
     assert A.get_account(env.engine, "sam").role == "chair"
+
+
+def test_extra_sensitive_categories_are_flagged_at_ingest_and_by_reflag(sqlite_url, monkeypatch):
+    """A council's extra safeguarding category (here: public order) becomes sensitive everywhere."""
+    from spatial.cli import main as cli_main
+    from spatial.schema import EXTRA_SENSITIVE_ENV, SchemaError, load_taxonomy
+    from spatial.store import queries as Q
+
+    small = B.REPO / "data" / "policeuk" / "rbkc_api_2018-06"
+    assert cli_main(["--database", sqlite_url, "ingest", str(small), "--quiet"]) == 0
+    engine = B.make_env(sqlite_url).engine
+    before = Q.map_incidents(engine, months=["2018-06"])
+    n_public_order = int((before["category"] == "public-order").sum())
+    assert n_public_order > 0
+
+    monkeypatch.setenv(EXTRA_SENSITIVE_ENV, "public-order")
+    assert "public-order" in load_taxonomy().sensitive_slugs()
+    assert cli_main(["--database", sqlite_url, "db", "reflag"]) == 0
+    after = Q.map_incidents(engine, months=["2018-06"])
+    assert "public-order" not in set(after["category"]) and len(after) == len(before) - n_public_order
+    counts = Q.ward_category_counts(engine, months=["2018-06"])
+    po = counts[counts["category"] == "public-order"]
+    assert po["sensitive"].all() and set(po.loc[po["count"].isna(), "display"]) <= {"fewer than 5"}
+    assert int(pd.to_numeric(po["count"], errors="coerce").fillna(0).sum()) <= n_public_order
+
+    monkeypatch.setenv(EXTRA_SENSITIVE_ENV, "not-a-category")
+    with pytest.raises(SchemaError, match="HOTSPOT_EXTRA_SENSITIVE names unknown categories"):
+        load_taxonomy()
