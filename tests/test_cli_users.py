@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from spatial.cli import main
 from spatial.store import accounts as A
 from spatial.store import audit, connect
@@ -50,7 +48,7 @@ def test_add_list_role_disable_enable(sqlite_url, capsys, monkeypatch):
 
 def test_bad_input_is_a_message_not_a_traceback(sqlite_url, capsys, monkeypatch):
     db = ("--database", sqlite_url)
-    code, out, err = run(capsys, monkeypatch, *db, "user", "add", "w", "--role", "warden", "--password-stdin",
+    code, _, err = run(capsys, monkeypatch, *db, "user", "add", "w", "--role", "warden", "--password-stdin",
                          stdin=PW + "\n")
     assert code == 2 and "needs --agent-id" in err and "Traceback" not in err
     code, _, err = run(capsys, monkeypatch, *db, "user", "add", "c", "--role", "chair", "--password-stdin",

@@ -106,7 +106,7 @@ def oidc_provider(secrets: Mapping[str, Any]) -> str | None:
     named = [k for k, v in auth.items() if isinstance(v, Mapping) and all(v.get(x) for x in keys)]
     if all(auth.get(k) for k in keys) or not named:
         return None
-    return str(sorted(named)[0])
+    return str(min(named))
 
 
 def new_page_view(session: MutableMapping[str, Any], page: str) -> bool:

@@ -23,7 +23,7 @@ from tasking.access import PAGES, Viewer, can_open, pages_for
 
 from . import cached, identity, state
 
-__all__ = ["current_viewer", "sign_in_form", "sidebar", "page_viewer", "audit_sensitive_view", "PAGE_TITLES"]
+__all__ = ["PAGE_TITLES", "audit_sensitive_view", "current_viewer", "page_viewer", "sidebar", "sign_in_form"]
 
 #: Titles of the pages (as in app.py), for messages.
 PAGE_TITLES = {"overview": "Overview", "incidents": "Incidents map", "hotspots": "Hotspots", "tasking": "Tasking",

@@ -133,7 +133,7 @@ def _stored(conn: Connection, when: pd.Timestamp) -> Any:
 
 
 def _read_time(v: Any) -> pd.Timestamp | None:
-    if v is None or (isinstance(v, float) and v != v):
+    if v is None or (isinstance(v, float) and pd.isna(v)):
         return None
     t = pd.Timestamp(v)
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")

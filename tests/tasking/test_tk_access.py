@@ -56,7 +56,7 @@ def test_a_wardens_plan_view_holds_no_other_agents_rows(store) -> None:
     engine, plan, meeting_id = store
     me, other = _two_wardens(plan)
     warden = Viewer("wendy", "warden", me)
-    version, seen = access.approved_plan(warden, engine, meeting_id)
+    _, seen = access.approved_plan(warden, engine, meeting_id)
     expected = [a for a in plan["assignments"] if a["agent_id"] == me]
     assert seen["assignments"] == expected and len(expected) > 0
     assert {a["agent_id"] for a in seen["assignments"]} == {me}

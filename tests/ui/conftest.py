@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 from _browser import CHAIR_USER, CHROMIUM, REPO, SMALL_POLICE_UK, _free_port, _wait_healthy
-from _signin import ensure_account
 from _pgserver import (
     skip_or_fail,  # the suite's policy: skip locally, fail when CI is set
 )
+from _signin import ensure_account
 
 from spatial.cli import main as cli_main
 

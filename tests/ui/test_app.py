@@ -17,8 +17,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import box
 from _signin import sign_in
+from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from spatial._errors import CRSError, SchemaError

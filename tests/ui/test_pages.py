@@ -23,8 +23,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import box
 from _signin import sign_in
+from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from spatial.cli import main as cli_main

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import box
 from _signin import sign_in
+from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from spatial.cli import main as cli_main

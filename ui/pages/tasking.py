@@ -82,7 +82,8 @@ with st.sidebar:
     st.header("Meeting")
     week = st.selectbox("Week to plan", weeks, key=state.TASKING_WEEK_INPUT, format_func=planning.week_label,
                         help="Next week is chosen at first. Pins and exclusions belong to one week.")
-    st.caption(f"Approvals, decisions and exports are recorded as {user} ({viewer.role}). Roster: {roster.source} ({len(roster.wardens)} wardens, "
+    st.caption(f"Approvals, decisions and exports are recorded as {user} ({viewer.role}). "
+               f"Roster: {roster.source} ({len(roster.wardens)} wardens, "
                f"{len(roster.parks_police)} parks police).")
 if week != session[state.TASKING_WEEK]:  # another week: the chair's instructions were for the old one
     session[state.TASKING_WEEK] = week
