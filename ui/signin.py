@@ -109,9 +109,11 @@ def sign_in_form() -> None:
     if not submitted:
         return
     try:
-        account = accounts.authenticate(engine, name, password, policy=accounts.LockoutPolicy.from_env())
+        policy = accounts.LockoutPolicy.from_env()
+        account = accounts.authenticate(engine, name, password, policy=policy)
     except accounts.SignInRefused as exc:
-        st.error(str(exc) + " After 5 failures in 15 minutes an account is locked for 15 minutes.")
+        st.error(f"{exc} After {policy.max_failures} failures in {policy.window_minutes:g} minutes an account is "
+                 f"locked for {policy.lock_minutes:g} minutes.")
         return
     except HotspotError as exc:  # a bad lock-out setting, for example
         st.error(f"Sign-in is not possible: {exc}")
