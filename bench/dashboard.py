@@ -44,6 +44,8 @@ APP = REPO / "app.py"
 PAGE_TARGET_S = 2.0
 PLAN_TARGET_S = 10.0
 TODAY = "2026-11-23"  # the Tasking page plans 2026-W49 whatever the date
+#: The account the renders are signed in as (a chair: every page opens); made in the store when missing.
+BENCH_USER = "bench-chair"
 
 
 def app_pages(app: Path = APP) -> list[tuple[str, str]]:
@@ -71,6 +73,7 @@ def _render(page: str, **session: object) -> tuple[float, list[str]]:
 
     at = AppTest.from_file(str(APP), default_timeout=600)
     at.session_state[state.TODAY] = TODAY
+    at.session_state[state.IDENTITY] = {"user": BENCH_USER, "method": "test"}  # as the sign-in form leaves it
     for key, value in session.items():
         at.session_state[key] = value
     at.switch_page(page)
@@ -111,6 +114,18 @@ def _approve_last_week(url: str) -> float:
     return time.perf_counter() - t0
 
 
+def _bench_account(url: str) -> None:
+    """The chair account the renders sign in as (a random password nobody knows: AppTest needs none)."""
+    import secrets
+
+    from spatial.store import accounts, connect
+
+    engine = connect(url)
+    if accounts.get_account(engine, BENCH_USER) is None:
+        accounts.add_user(engine, BENCH_USER, role="chair", password=secrets.token_urlsafe(24), actor="bench",
+                          actor_role="operator")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", help="store to use (default: a new SQLite store with the bundled data)")
@@ -131,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  approve {REVIEW_WEEK}'s plan (for the Review page): {_approve_last_week(url):.1f} s", flush=True)
     os.environ["DATABASE_URL"] = url
     os.environ.pop("HOTSPOT_TILES_URL", None)
+    _bench_account(url)
 
     # the imports a running server has already paid for
     import folium  # noqa: F401
