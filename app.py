@@ -1,22 +1,41 @@
 """hotspot-tasking dashboard: ``streamlit run app.py`` (see README for the server options).
 
-The entry point only configures the page and routes; each page lives in
-``ui/pages/`` and reads the back end through ``ui.cached``.
+The entry point only configures the page, asks who is signed in and routes:
+before sign-in it shows the sign-in screen; after, the menu lists only the
+pages the role may open (a page opened by its URL without the role shows an
+error, never data: each page checks again, and the data functions of
+``tasking.access`` check the role once more).
 """
 
 import streamlit as st
 
+from ui import identity, signin
+
 st.set_page_config(page_title="hotspot-tasking", layout="wide")
+
+viewer = signin.current_viewer()
+home = identity.default_page(viewer)
+
+
+def _shown(page: str) -> str:
+    return "visible" if identity.page_visible(viewer, page) else "hidden"
+
 
 # No page icons: a Material icon on a page becomes the favicon, fetched from fonts.gstatic.com (offline here).
 pages = [
-    st.Page("ui/pages/overview.py", title="Overview", default=True),
-    st.Page("ui/pages/incidents.py", title="Incidents map"),
-    st.Page("ui/pages/hotspots.py", title="Hotspots"),
-    st.Page("ui/pages/tasking.py", title="Tasking"),
-    st.Page("ui/pages/my_patrols.py", title="My patrols"),
-    st.Page("ui/pages/review.py", title="Review"),
-    st.Page("ui/pages/cctv.py", title="CCTV planning"),
-    st.Page("ui/pages/data.py", title="Data"),
+    st.Page("ui/pages/overview.py", title="Overview", default=home == "overview", visibility=_shown("overview")),
+    st.Page("ui/pages/incidents.py", title="Incidents map", visibility=_shown("incidents")),
+    st.Page("ui/pages/hotspots.py", title="Hotspots", visibility=_shown("hotspots")),
+    st.Page("ui/pages/tasking.py", title="Tasking", visibility=_shown("tasking")),
+    st.Page("ui/pages/my_patrols.py", title="My patrols", default=home == "my_patrols",
+            visibility=_shown("my_patrols")),
+    st.Page("ui/pages/review.py", title="Review", visibility=_shown("review")),
+    st.Page("ui/pages/cctv.py", title="CCTV planning", visibility=_shown("cctv")),
+    st.Page("ui/pages/data.py", title="Data", visibility=_shown("data")),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+if viewer is None:
+    signin.sign_in_form()
+    st.stop()
+signin.sidebar(viewer)
+page.run()

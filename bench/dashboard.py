@@ -6,7 +6,8 @@ Usage::
 
 Without ``--database`` a throwaway SQLite store is made and the bundled data
 ingested into it (``hotspot-tasking ingest --bundled``: RBKC, the neighbour demo
-area and the MPS series), as a council would start.
+area and the MPS series), as a council would start, and last week's plan is
+built and approved so that the Review page has a week to show.
 
 The pages are read from ``app.py``'s ``st.Page("...", title="...")`` list, so a
 page added later is timed without touching this script.  Each page is rendered
@@ -43,6 +44,8 @@ APP = REPO / "app.py"
 PAGE_TARGET_S = 2.0
 PLAN_TARGET_S = 10.0
 TODAY = "2026-11-23"  # the Tasking page plans 2026-W49 whatever the date
+#: The account the renders are signed in as (a chair: every page opens); made in the store when missing.
+BENCH_USER = "bench-chair"
 
 
 def app_pages(app: Path = APP) -> list[tuple[str, str]]:
@@ -70,6 +73,7 @@ def _render(page: str, **session: object) -> tuple[float, list[str]]:
 
     at = AppTest.from_file(str(APP), default_timeout=600)
     at.session_state[state.TODAY] = TODAY
+    at.session_state[state.IDENTITY] = {"user": BENCH_USER, "method": "test"}  # as the sign-in form leaves it
     for key, value in session.items():
         at.session_state[key] = value
     at.switch_page(page)
@@ -89,6 +93,39 @@ def _ingest_bundled(url: str) -> float:
     return time.perf_counter() - t0
 
 
+REVIEW_WEEK = "2026-W47"  # "last week" for TODAY: the Review page's default
+
+
+def _approve_last_week(url: str) -> float:
+    """Build and approve last week's plan, so the Review page has a week to review (as after a meeting)."""
+    from spatial.store import connect
+    from tasking.resources import load_roster
+    from ui import planning
+
+    t0 = time.perf_counter()
+    engine = connect(url)
+    inputs = planning.read_inputs(engine, borough=load_roster(planning.roster_path()).borough_code)
+    outcome = planning.build_plan(inputs, roster=load_roster(planning.roster_path()), week=REVIEW_WEEK)
+    if outcome.plan is None:
+        msg = f"no plan for {REVIEW_WEEK}: {outcome.error}"
+        raise SystemExit(msg)
+    planning.approve_plan(engine, outcome.plan, user="Benchmark Chair")
+    engine.dispose()
+    return time.perf_counter() - t0
+
+
+def _bench_account(url: str) -> None:
+    """The chair account the renders sign in as (a random password nobody knows: AppTest needs none)."""
+    import secrets
+
+    from spatial.store import accounts, connect
+
+    engine = connect(url)
+    if accounts.get_account(engine, BENCH_USER) is None:
+        accounts.add_user(engine, BENCH_USER, role="chair", password=secrets.token_urlsafe(24), actor="bench",
+                          actor_role="operator")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", help="store to use (default: a new SQLite store with the bundled data)")
@@ -106,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         url = f"sqlite:///{Path(tmp.name) / 'hotspot.sqlite'}"
         print(f"ingesting the bundled data into {url} ...", flush=True)
         print(f"  ingest --bundled: {_ingest_bundled(url):.1f} s", flush=True)
+        print(f"  approve {REVIEW_WEEK}'s plan (for the Review page): {_approve_last_week(url):.1f} s", flush=True)
     os.environ["DATABASE_URL"] = url
     os.environ.pop("HOTSPOT_TILES_URL", None)
+    _bench_account(url)
 
     # the imports a running server has already paid for
     import folium  # noqa: F401

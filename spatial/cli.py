@@ -1,7 +1,8 @@
 """``hotspot-tasking`` command line.
 
 Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
-``hotspots``, ``forecast``, ``evaluate``, ``batch`` (and the tasking commands).
+``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), and the
+tasking commands.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
 message names the file, row and field, and the exit status is non-zero.
@@ -164,6 +165,12 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_sensitive_slugs() -> frozenset[str]:
+    from spatial.schema import load_taxonomy
+
+    return load_taxonomy().sensitive_slugs()
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from spatial.store import create, upgrade
     from spatial.store.db import current_revision, head_revision
@@ -171,6 +178,13 @@ def cmd_db(args: argparse.Namespace) -> int:
     engine = create(settings_from_args(args).database_url)
     if args.action in ("init", "upgrade"):
         upgrade(engine)
+    if args.action == "reflag":
+        from spatial.store.writer import reflag_sensitive
+
+        upgrade(engine)
+        n = reflag_sensitive(engine)
+        print(f"{n:,} stored incidents newly flagged sensitive (categories: "
+              f"{', '.join(sorted(load_sensitive_slugs()))})")
     print(f"{engine.url.render_as_string(hide_password=True)}: schema revision {current_revision(engine)} (newest {head_revision()})")
     return 0
 
@@ -280,11 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("db", help="database schema: init, upgrade or show the revision")
-    p.add_argument("action", choices=["init", "upgrade", "revision"])
+    p.add_argument("action", choices=["init", "upgrade", "revision", "reflag"],
+                   help="reflag: flag stored incidents of every sensitive category (after HOTSPOT_EXTRA_SENSITIVE "
+                        "gains one)")
     p.set_defaults(func=cmd_db)
 
-    from spatial import cli_batch, cli_forecast, cli_hotspots
+    from spatial import cli_batch, cli_forecast, cli_hotspots, cli_users
 
+    cli_users.add_parser(sub)
     cli_hotspots.add_parser(sub)
     cli_forecast.add_parsers(sub)
     cli_batch.add_parser(sub)

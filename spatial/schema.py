@@ -18,8 +18,11 @@ window.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
@@ -132,9 +135,41 @@ def _bool(text: str) -> bool:
     raise SchemaError(msg)
 
 
-@functools.cache
+#: Environment variable: extra category slugs (comma-separated) to treat as sensitive, on top of the
+#: taxonomy's ``sensitive`` flag; e.g. a council's VAWG or safeguarding flags on council categories.
+EXTRA_SENSITIVE_ENV = "HOTSPOT_EXTRA_SENSITIVE"
+
+
+def extra_sensitive(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The slugs named by :data:`EXTRA_SENSITIVE_ENV`, sorted, without blanks.
+
+    Examples
+    --------
+    >>> extra_sensitive({"HOTSPOT_EXTRA_SENSITIVE": " public-order, anti-social-behaviour ,"})
+    ('anti-social-behaviour', 'public-order')
+    """
+    env = os.environ if environ is None else environ
+    return tuple(sorted({s.strip() for s in env.get(EXTRA_SENSITIVE_ENV, "").split(",") if s.strip()}))
+
+
 def load_taxonomy() -> Taxonomy:
-    """Load the bundled taxonomy (``spatial/data/categories.csv`` and aliases)."""
+    """Load the bundled taxonomy, with the extra sensitive categories of ``$HOTSPOT_EXTRA_SENSITIVE``.
+
+    The flag decides, at ingest, whether an incident is stored as sensitive
+    (never a point, counts of 1-4 suppressed).  After adding a category to
+    the setting, run ``hotspot-tasking db reflag`` so incidents already
+    stored are flagged too.
+
+    Raises
+    ------
+    SchemaError
+        If the setting names a category the taxonomy does not have.
+    """
+    return _load_taxonomy(extra_sensitive())
+
+
+@functools.cache
+def _load_taxonomy(extra: tuple[str, ...]) -> Taxonomy:
     base = resources.files("spatial") / "data"
     with (base / "categories.csv").open(encoding="utf-8", newline="") as fh:
         cats = {
@@ -145,6 +180,12 @@ def load_taxonomy() -> Taxonomy:
             )
             for r in csv.DictReader(fh)
         }
+    unknown = sorted(set(extra) - set(cats))
+    if unknown:
+        msg = f"{EXTRA_SENSITIVE_ENV} names unknown categories {unknown}; allowed: {sorted(cats)}"
+        raise SchemaError(msg)
+    for slug in extra:
+        cats[slug] = dataclasses.replace(cats[slug], sensitive=True)
     aliases = {_norm(s): s for s in cats}
     aliases.update({_norm(c.label): s for s, c in cats.items()})
     with (base / "category_aliases.csv").open(encoding="utf-8", newline="") as fh:

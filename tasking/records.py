@@ -49,6 +49,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -69,9 +70,11 @@ __all__ = [
     "EXPORT_KINDS",
     "MEETING_STATUSES",
     "REVIEW_SECTIONS",
+    "ApprovalResult",
     "add_decision",
     "add_review_note",
     "approve",
+    "approve_week_plan",
     "approved_plan",
     "create_meeting",
     "file_sha256",
@@ -896,3 +899,59 @@ def list_exports(engine: Engine, *, week: str | None = None, user: str | None = 
     df["row_counts"] = [json.loads(t) for t in df["row_counts"]]
     df["includes_sensitive_aggregates"] = df["includes_sensitive_aggregates"].astype(bool)
     return df
+
+
+# ----------------------------------------------------------------------------
+# the Tasking page's approval in one call
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApprovalResult:
+    """What :func:`approve_week_plan` did."""
+
+    meeting_id: int
+    version: int
+    approved_by: str
+    role: str
+    created_meeting: bool
+    #: True when this version had been approved before (a second click changes nothing).
+    already_approved: bool
+
+
+def approve_week_plan(engine: Engine, plan: Mapping[str, Any], *, user: str, role: str = "chair",
+                      note: str | None = None, now: dt.datetime | None = None,
+                      base_version: int = ANY_VERSION) -> ApprovalResult:
+    """Find or create the week's meeting, save ``plan`` as its latest version and approve it.
+
+    Saving an identical plan again returns its version (no duplicate), and a
+    version already approved is reported, not approved twice, so the button
+    is safe to press twice.  ``base_version`` is the latest version when the
+    user opened the week (``0``: none); if someone saved another since,
+    :class:`tasking._errors.EditConflict` is raised and nothing is written.
+
+    Raises
+    ------
+    TaskingError
+        If ``user`` is empty, the plan has no borough, or the meeting is reviewed
+        and closed (the message of :mod:`tasking.records` says which).
+    """
+    if not isinstance(user, str) or not user.strip():
+        msg = "user is empty; type your name before approving (it is recorded on the approval)"
+        raise TaskingError(msg)
+    borough = (plan.get("inputs") or {}).get("borough")
+    if not borough:
+        msg = "plan.inputs.borough is missing; build the plan with ui.planning.build_plan"
+        raise TaskingError(msg)
+    week = str(plan["week"])
+    meeting_id = find_meeting(engine, week=week, borough=str(borough))
+    created = meeting_id is None
+    if meeting_id is None:
+        meeting_id = create_meeting(engine, week=week, borough=str(borough), chair=user, now=now)
+    version = save_plan_version(engine, meeting_id, plan, created_by=user, now=now,
+                                        base_version=base_version)
+    versions = list_plan_versions(engine, meeting_id)
+    row = versions[versions["version"] == version].iloc[0]
+    if bool(row["approved"]):
+        return ApprovalResult(meeting_id, version, str(row["approved_by"]), str(row["role"]), created, True)
+    rec = approve(engine, meeting_id, version, approved_by=user, role=role, note=note, now=now,
+                          base_version=base_version)
+    return ApprovalResult(meeting_id, version, str(rec["approved_by"]), str(rec["role"]), created, False)

@@ -420,57 +420,11 @@ def latest_instructions(engine: Engine, *, week: str, borough: str) -> StoredIns
     return StoredInstructions(int(last["version"]), str(last["created_by"]), _pins_of(inputs), exclusions)
 
 
-@dataclass(frozen=True)
-class ApprovalResult:
-    """What :func:`approve_plan` did."""
-
-    meeting_id: int
-    version: int
-    approved_by: str
-    role: str
-    created_meeting: bool
-    #: True when this version had been approved before (a second click changes nothing).
-    already_approved: bool
-
-
-def approve_plan(engine: Engine, plan: Mapping[str, Any], *, user: str, role: str = "chair",
-                 note: str | None = None, now: dt.datetime | None = None,
-                 base_version: int = records.ANY_VERSION) -> ApprovalResult:
-    """Find or create the week's meeting, save ``plan`` as its latest version and approve it.
-
-    Saving an identical plan again returns its version (no duplicate), and a
-    version already approved is reported, not approved twice, so the button
-    is safe to press twice.  ``base_version`` is the latest version when the
-    user opened the week (``0``: none); if someone saved another since,
-    :class:`tasking._errors.EditConflict` is raised and nothing is written.
-
-    Raises
-    ------
-    TaskingError
-        If ``user`` is empty, the plan has no borough, or the meeting is reviewed
-        and closed (the message of :mod:`tasking.records` says which).
-    """
-    if not isinstance(user, str) or not user.strip():
-        msg = "user is empty; type your name before approving (it is recorded on the approval)"
-        raise TaskingError(msg)
-    borough = (plan.get("inputs") or {}).get("borough")
-    if not borough:
-        msg = "plan.inputs.borough is missing; build the plan with ui.planning.build_plan"
-        raise TaskingError(msg)
-    week = str(plan["week"])
-    meeting_id = records.find_meeting(engine, week=week, borough=str(borough))
-    created = meeting_id is None
-    if meeting_id is None:
-        meeting_id = records.create_meeting(engine, week=week, borough=str(borough), chair=user, now=now)
-    version = records.save_plan_version(engine, meeting_id, plan, created_by=user, now=now,
-                                        base_version=base_version)
-    versions = records.list_plan_versions(engine, meeting_id)
-    row = versions[versions["version"] == version].iloc[0]
-    if bool(row["approved"]):
-        return ApprovalResult(meeting_id, version, str(row["approved_by"]), str(row["role"]), created, True)
-    rec = records.approve(engine, meeting_id, version, approved_by=user, role=role, note=note, now=now,
-                          base_version=base_version)
-    return ApprovalResult(meeting_id, version, str(rec["approved_by"]), str(rec["role"]), created, False)
+#: What :func:`approve_plan` did (defined in :mod:`tasking.records`).
+ApprovalResult = records.ApprovalResult
+#: Find or create the week's meeting, save the plan and approve it (:func:`tasking.records.approve_week_plan`);
+#: pages call it through :func:`tasking.access.approve_plan`, which checks the role first.
+approve_plan = records.approve_week_plan
 
 
 ExportFormat = Literal["pdf", "html", "csv", "geojson"]

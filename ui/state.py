@@ -31,6 +31,8 @@ __all__ = [
     "DATA_BACKTEST_SHOW", "ALL_KEYS",
     "OVERVIEW_SOURCE", "OVERVIEW_PERIOD", "OVERVIEW_GROUP", "OVERVIEW_WARD", "HOTSPOTS_BOROUGH", "HOTSPOTS_WARDS",
     "HOTSPOTS_PLACE",
+    "IDENTITY", "SIGNIN_NAME", "SIGNIN_PASSWORD", "SIGNIN_SUBMIT", "SIGN_OUT_BUTTON", "SSO_BUTTON", "SSO_REFUSED",
+    "VIEW_PAGE", "VIEW_AUDITED",
     "default_month", "keep_valid", "keep_range", "today", "restore",
 ]
 
@@ -51,11 +53,29 @@ NEIGHBOURS: Final = "incidents.neighbours"
 #: "Today" as a :class:`datetime.date` (or ISO text); unset = the real date.  Tests and demos set it
 #: so the default weeks are reproducible (:func:`today`).
 TODAY: Final = "app.today"
-#: Name of the person using the dashboard (recorded on approvals, decisions, logs and exports);
-#: issue 6 replaces it with the login.
+#: Name of the person using the dashboard before issue 6 (kept so old sessions do not break; unused: the
+#: name recorded on approvals, decisions, logs and exports is the signed-in account's, :data:`IDENTITY`).
 USER: Final = "app.user"
-#: The "Your name" text input.
+#: The former "Your name" text input (unused since the sign-in).
 USER_INPUT: Final = "app.user.input"
+
+# ---------------------------------------------------------------- sign-in (issue 6)
+#: The signed-in identity: ``{"user": account name, "method": "password" | "oidc"}``.  The role and agent id
+#: are read again from the account on every run (a changed role or a disabled account takes effect at once).
+IDENTITY: Final = "app.identity"
+#: Sign-in form widgets: user name, password (cleared on submit), submit button.
+SIGNIN_NAME: Final = "app.signin.name"
+SIGNIN_PASSWORD: Final = "app.signin.password"
+SIGNIN_SUBMIT: Final = "app.signin.submit"
+#: The sidebar's "Sign out" button.
+SIGN_OUT_BUTTON: Final = "app.signout"
+#: The "Sign in with single sign-on" button (only when ``[auth]`` is configured).
+SSO_BUTTON: Final = "app.sso"
+#: The single sign-on email that matched no account (its refusal is audited once).
+SSO_REFUSED: Final = "app.sso.refused"
+#: The page of the current page view, and whether its view of sensitive aggregates was audited.
+VIEW_PAGE: Final = "app.view.page"
+VIEW_AUDITED: Final = "app.view.audited"
 
 # ---------------------------------------------------------------- Tasking page
 #: ISO week ("YYYY-Www") being planned, and its select box.
@@ -208,6 +228,8 @@ ALL_KEYS: Final = (
     DATA_UPLOAD, DATA_INGEST_BUTTON, DATA_QUARANTINE_FILE, DATA_QUARANTINE_TEXT, DATA_BACKTEST_BUTTON,
     DATA_BACKTEST_SHOW,
     OVERVIEW_SOURCE, OVERVIEW_PERIOD, OVERVIEW_GROUP, OVERVIEW_WARD, HOTSPOTS_BOROUGH, HOTSPOTS_WARDS, HOTSPOTS_PLACE,
+    IDENTITY, SIGNIN_NAME, SIGNIN_PASSWORD, SIGNIN_SUBMIT, SIGN_OUT_BUTTON, SSO_BUTTON, SSO_REFUSED, VIEW_PAGE,
+    VIEW_AUDITED,
 )
 
 

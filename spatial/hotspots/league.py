@@ -141,7 +141,9 @@ def area_counts_from_mps(area_counts: pd.DataFrame, *, area_type: str = "ward", 
     minor category); violence against the person and sexual offences become
     ``violent-crime`` and are sensitive, as in police.uk.  Several datasets may
     overlap in months: each (area, major, minor, month) is counted once, from the
-    dataset listed last in sorted order (the most recent extract).
+    dataset listed last in sorted order (the most recent extract) among those
+    whose month is not zero for every area (MPS rolling releases carry an
+    all-zero first month: see :func:`spatial.series.splice_series`).
 
     Returns
     -------
@@ -156,6 +158,8 @@ def area_counts_from_mps(area_counts: pd.DataFrame, *, area_type: str = "ward", 
     df = area_counts[area_counts["area_type"] == area_type]
     if months is not None:
         df = df[df["month"].isin(list(months))]
+    totals = df.groupby(["dataset", "month"])["count"].transform(lambda c: pd.to_numeric(c).sum())
+    df = df[totals > 0]  # a release's all-zero month is an artefact, never a month without crime
     df = (df.sort_values("dataset").drop_duplicates(["area_code", "major", "minor", "month"], keep="last"))
     cat = _mps_category(df["major"], df["minor"])
     long = pd.DataFrame({"area_code": df["area_code"].to_numpy(dtype=object), "category": cat.to_numpy(dtype=object),

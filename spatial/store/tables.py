@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 
 __all__ = ["metadata", "incidents", "ingests", "quarantine", "area_counts", "area_layers", "TIME",
-           "meetings", "plan_versions", "approvals", "decisions", "patrol_logs", "review_notes", "export_audit"]
+           "meetings", "plan_versions", "approvals", "decisions", "patrol_logs", "review_notes", "export_audit",
+           "audit_log", "accounts"]
 
 metadata = MetaData()
 
@@ -245,4 +246,29 @@ audit_log = Table(
     Column("detail", Text),  # JSON
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_action", "action"),
+)
+
+
+# ----------------------------------------------------------------------------
+# Accounts (migration 0004): local sign-in with argon2 hashes, the role, the
+# roster agent id of a warden or parks police officer, and the lock-out state.
+# Written and read only through spatial/store/accounts.py.
+# ----------------------------------------------------------------------------
+accounts = Table(
+    "accounts", metadata,
+    Column("account_id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(120), nullable=False, unique=True),
+    Column("email", String(254), unique=True),  # for single sign-on (OIDC): the provider's email maps here
+    Column("role", String(20), nullable=False),  # chair | analyst | cctv | warden | partner
+    Column("agent_id", String(20)),  # roster id (W01, PP01) of a warden or parks police officer
+    Column("password_hash", Text),  # argon2id; NULL: single sign-on only
+    Column("disabled", Boolean, nullable=False),
+    Column("failed_count", Integer, nullable=False),
+    Column("first_failure_at", TIME),
+    Column("locked_until", TIME),
+    Column("last_sign_in_at", TIME),
+    Column("created_at", TIME, nullable=False),
+    Column("updated_at", TIME, nullable=False),
+    CheckConstraint("role IN ('chair', 'analyst', 'cctv', 'warden', 'partner')", name="ck_accounts_role"),
+    CheckConstraint("role <> 'warden' OR agent_id IS NOT NULL", name="ck_accounts_warden_agent"),
 )

@@ -54,9 +54,11 @@ from sqlalchemy import Connection
 from spatial import schema as S
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from spatial.ingest.context import IncidentBatch
 
-__all__ = ["insert_incidents", "insert_quarantine", "insert_area_counts", "incident_records",
+__all__ = ["reflag_sensitive", "insert_incidents", "insert_quarantine", "insert_area_counts", "incident_records",
            "SQLiteStage", "StagedRows", "Dictionaries", "STAGE_SCHEMA"]
 
 _QUARANTINE_COLUMNS = ("row_number", "field", "reason", "raw")
@@ -540,3 +542,21 @@ def insert_area_counts(conn: Connection, long: pd.DataFrame, *, dataset: str, in
     n_rows = long["row"].nunique()
     new = inserted // per_row
     return new, n_rows - new
+
+
+def reflag_sensitive(engine: Engine, *, slugs: frozenset[str] | None = None) -> int:
+    """Flag stored incidents of the sensitive categories (the taxonomy's, with ``$HOTSPOT_EXTRA_SENSITIVE``).
+
+    Only ever sets the flag: an incident once stored as sensitive stays so
+    (clearing it would expose points that were hidden).  Returns how many rows
+    were newly flagged.
+    """
+    from sqlalchemy import update
+
+    from . import tables as T
+
+    wanted = sorted(slugs if slugs is not None else S.load_taxonomy().sensitive_slugs())
+    with engine.begin() as conn:
+        done = conn.execute(update(T.incidents).where(T.incidents.c.category.in_(wanted),
+                                                      T.incidents.c.sensitive.is_(False)).values(sensitive=True))
+    return int(done.rowcount or 0)

@@ -74,3 +74,61 @@ def test_aggregate_bound_covers_the_parks_police_optimum(seed):
     # and not absurdly loose: at most what every park-shift fully visited would be worth
     full = (prob.value[parks] * prob.dosage.visit_cover_share * sum(prob.dosage.marginal_values)).sum()
     assert bound <= full + 1e-9
+
+
+# --------------------------------------------------------------------------
+# large-neighbourhood search
+# --------------------------------------------------------------------------
+def _checked(prob, visits, duty):
+    from tasking.allocation import _duty_frame, explain
+    from tasking.check import check_plan
+
+    assignments, _ = explain(prob, visits, duty)
+    return check_plan(prob, assignments, _duty_frame(prob, duty, visits))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_improve_from_greedy_is_feasible_never_worse_and_never_above_the_optimum(seed):
+    from tasking.allocation import coverage_value
+    from tasking.decompose import improve
+    from tasking.greedy import greedy
+
+    prob = _instance(seed, presence="day" if seed % 2 else "none")
+    g = greedy(prob)
+    assert g.complete
+    opt = solve(prob, time_limit_s=60, mip_rel_gap=0.0)
+    res = improve(prob, g.visits, g.duty_index, time_limit_s=30, block_time_s=10, max_block_agents=2,
+                  max_block_roaming=1)
+    check = _checked(prob, res["visits"], res["duty"])
+    assert check.ok, check.violations
+    assert res["value"] == pytest.approx(coverage_value(prob, res["visits"])[0])  # the value of what is returned
+    assert res["start_value"] == pytest.approx(g.objective)
+    assert g.objective - 1e-9 <= res["value"] <= opt.objective * (1 + 1e-7) + 1e-9
+    assert res["blocks_tried"] >= 3
+
+
+def test_one_block_holding_every_agent_reaches_the_optimum():
+    from tasking.decompose import improve
+    from tasking.greedy import greedy
+
+    prob = _instance(1, presence="day")
+    g = greedy(prob)
+    opt = solve(prob, time_limit_s=60, mip_rel_gap=0.0)
+    assert g.objective < opt.objective * (1 - 1e-3)  # greedy leaves something to gain here
+    res = improve(prob, g.visits, g.duty_index, time_limit_s=30, block_time_s=30, mip_rel_gap=0.0,
+                  max_block_agents=6)
+    assert res["value"] == pytest.approx(opt.objective, rel=1e-6) and res["blocks_improved"] == 1
+
+
+def test_improve_refuses_a_plan_the_model_cannot_make():
+    import pandas as pd
+
+    from tasking._errors import TaskingError
+    from tasking.decompose import improve
+    from tasking.greedy import greedy
+
+    prob = _instance(0)
+    g = greedy(prob)
+    bad = pd.concat([g.visits, pd.DataFrame({"a": [0], "c": [5], "d": [0], "s": [0], "n": [1]})])  # C5: ward W5, 5 km
+    with pytest.raises(TaskingError, match="cannot make"):
+        improve(prob, bad, g.duty_index, time_limit_s=5)

@@ -178,6 +178,24 @@ def test_tasked_against_nearest_controls_hand_computed():
     assert with_sensitive.units.set_index("candidate_id").loc["T1", "incidents_after"] == 3
 
 
+def test_overlapping_tasked_places_each_count_their_own_incidents():
+    """A park inside a street patch keeps its incidents (it used to lose them to the patch listed first)."""
+    patch = shapely.box(525000, 178000, 525300, 178300)
+    park = shapely.box(525100, 178100, 525200, 178200)  # inside the patch
+    units = gpd.GeoDataFrame({"candidate_id": ["ST-1", "PK-1", "U1", "P2"], "place_type": ["street", "park",
+                                                                                           "street", "park"],
+                              "tasked": [True, True, False, False]},
+                             geometry=[patch, park, shapely.box(526000, 178000, 526300, 178300),
+                                       shapely.box(527000, 178000, 527100, 178100)], crs=27700)
+    pts = [(525150, 178150), (525160, 178150), (525010, 178010)]  # two in the park (and so the patch), one not
+    inc = pd.DataFrame({"x": [p[0] for p in pts], "y": [p[1] for p in pts],
+                        "category": ["anti-social-behaviour"] * 3, "sensitive": [False] * 3})
+    res = tasked_vs_control(units, inc, inc, before_weeks=1, after_weeks=1, n_controls=1)
+    u = res.units.set_index("candidate_id")
+    assert (u.loc["ST-1", "incidents_before"], u.loc["PK-1", "incidents_before"]) == (3, 2)
+    assert any("counted in more than one tasked place" in n and "2.0 incidents before" in n for n in res.notes)
+
+
 def test_tasked_against_decile_controls():
     n = 20
     units = gpd.GeoDataFrame({"candidate_id": [f"S{i:02d}" for i in range(1, n + 1)], "place_type": "street",

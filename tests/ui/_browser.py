@@ -77,3 +77,24 @@ def _pick(page, label: str, option: str | re.Pattern[str]) -> None:
     """Choose ``option`` in the Streamlit select box labelled ``label``."""
     page.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option).first.click()
+
+
+#: The account every browser test signs in with (made in the server's store by ``tests/ui/conftest.py``).
+CHAIR_USER = "browser-chair"
+
+
+def _sign_in(page, *, user: str = CHAIR_USER, timeout_ms: int = PAGE_MS) -> None:
+    """Sign in through the real form on ``page`` (the password of every test account: ``_signin.PASSWORD``)."""
+    from _signin import PASSWORD
+
+    page.get_by_role("heading", name="Sign in", exact=True).wait_for(timeout=timeout_ms)
+    page.get_by_label("User name", exact=True).fill(user)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_text(f"Signed in as {user}").wait_for(timeout=timeout_ms)
+
+
+def _goto(page, url: str, *, user: str = CHAIR_USER) -> None:
+    """Open ``url`` in a new session (a page load starts one) and sign in as ``user``; the page then runs."""
+    page.goto(url, wait_until="domcontentloaded")
+    _sign_in(page, user=user)

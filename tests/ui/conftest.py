@@ -12,10 +12,11 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from _browser import CHROMIUM, REPO, SMALL_POLICE_UK, _free_port, _wait_healthy
+from _browser import CHAIR_USER, CHROMIUM, REPO, SMALL_POLICE_UK, _free_port, _wait_healthy
 from _pgserver import (
     skip_or_fail,  # the suite's policy: skip locally, fail when CI is set
 )
+from _signin import ensure_account
 
 from spatial.cli import main as cli_main
 
@@ -38,6 +39,7 @@ def streamlit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp / 'hotspot.sqlite'}"
     assert cli_main(["--database", url, "ingest", str(SMALL_POLICE_UK), "--quiet"]) == 0
+    ensure_account(url, CHAIR_USER, "chair")  # the browser tests sign in with it through the real form
     port = _free_port()
     log = tmp / "streamlit.log"
     env = {**os.environ, "DATABASE_URL": url}

@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from _signin import sign_in
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
@@ -55,7 +56,7 @@ def small_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 def _run(url: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S)
+    at = sign_in(AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S), url)
     at.switch_page("ui/pages/incidents.py")  # Overview is the default page (tests/ui/test_pages_overview.py)
     return at.run()
 
@@ -384,7 +385,7 @@ def test_state_helpers() -> None:
 
 
 def test_pure_ui_modules_do_not_import_streamlit() -> None:
-    code = ("import sys, ui.maps, ui.tables, ui.state, ui.planning, ui.analysis; "
+    code = ("import sys, ui.maps, ui.tables, ui.state, ui.planning, ui.analysis, ui.identity; "
             "sys.exit(1 if any(m == 'streamlit' or m.startswith('streamlit.') for m in sys.modules) else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr or "ui.maps/tables/state/planning/analysis imported streamlit"

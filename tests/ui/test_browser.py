@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pytest
 from _browser import (CHROMIUM, CHROMIUM_ARGS, FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, PLAN_BUILD_MS, RBKC, SCREENSHOT,
-                      SCREENSHOTS, _exceptions, _launch, _pick, _watch)
+                      SCREENSHOTS, _exceptions, _goto, _launch, _pick, _watch)
+from _signin import ensure_account
 
 from spatial.store import connect
 from tasking import records
@@ -52,7 +53,7 @@ def test_map_draws_wards_and_incidents(playwright_sync, server: str) -> None:
             page.on("request", lambda r: external.append(r.url) if not r.url.startswith(
                 (server, "data:", "blob:", "about:")) else None)
             page.on("requestfailed", lambda r: failed.append(r.url))
-            page.goto(f"{server}/incidents", wait_until="domcontentloaded")  # Overview is the default page
+            _goto(page, f"{server}/incidents")  # Overview is the default page
 
             page.get_by_text("Incidents by ward and category").wait_for(timeout=MAP_DRAW_MS)
             frame_el = page.locator('iframe[title="streamlit_folium.st_folium"]')
@@ -93,7 +94,7 @@ def test_map_draws_wards_and_incidents(playwright_sync, server: str) -> None:
 @pytest.mark.parametrize(("path", "title", "ready", "has_map"), [
     ("hotspots", "Hotspots", "Hot places and their Designing Out Crime measures", True),
     ("tasking", "Tasking", "Build the plan for", False),
-    ("my_patrols", "My patrols", "Choose your id to see your patrols for the week.", False),
+    ("my_patrols", "My patrols", "Choose an agent to see their patrols for the week.", False),
 ])
 def test_each_new_page_loads_without_an_exception(playwright_sync, server: str, path: str, title: str,
                                                   ready: str, has_map: bool) -> None:
@@ -102,7 +103,7 @@ def test_each_new_page_loads_without_an_exception(playwright_sync, server: str, 
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             external, failed = _watch(page, server)
-            page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+            _goto(page, f"{server}/{path}")
             page.get_by_role("heading", name=title, exact=True).wait_for(timeout=PAGE_MS)
             page.get_by_text(ready).first.wait_for(timeout=PAGE_MS)
             if has_map:  # let the map's iframe finish loading before the browser closes
@@ -125,7 +126,7 @@ def test_hotspots_map_draws_every_layer(playwright_sync, server: str) -> None:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             external, failed = _watch(page, server)
-            page.goto(f"{server}/hotspots", wait_until="domcontentloaded")
+            _goto(page, f"{server}/hotspots")
             page.get_by_text("Hot places and their Designing Out Crime measures").wait_for(timeout=PAGE_MS)
             frame = page.frame_locator(FOLIUM_IFRAME)
             frame.locator(".leaflet-overlay-pane path.leaflet-interactive").nth(17).wait_for(timeout=MAP_DRAW_MS)
@@ -158,24 +159,27 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
                                                                         server_db: str) -> None:
     week = planning.next_week(dt.date.today())  # the server's today: its Tasking page plans next week
     chair = "Cllr Browser Test"
+    ensure_account(server_db, chair, "chair")
+    ensure_account(server_db, "Warden W08", "warden", "W08")
     with playwright_sync() as pw:
         browser = _launch(pw)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page = context.new_page()
             external, failed = _watch(page, server)
-            page.goto(f"{server}/tasking", wait_until="domcontentloaded")
+            _goto(page, f"{server}/tasking", user=chair)  # the signed-in name is recorded on the approval
             page.get_by_role("button", name="Build plan").click(timeout=PAGE_MS)
             page.get_by_text("Assignments by agent, day and shift").wait_for(timeout=PLAN_BUILD_MS)
             objective = page.locator('[data-testid="stMetric"]').filter(has_text="Objective").inner_text()
             page.get_by_role("heading", name="Tasking", exact=True).scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOTS / "tasking.png"), full_page=False)
 
-            name = page.get_by_label("Your name", exact=True)
-            name.fill(chair)
-            name.press("Enter")
             approve = page.get_by_role("button", name="Approve this plan")
             approve.wait_for(timeout=PAGE_MS)
+            # the run that drew the plan must be over (its last line drawn, no "Running" widget): a click made
+            # while the page is still running is lost
+            page.get_by_text("Each download is written when you click it").wait_for(timeout=PLAN_BUILD_MS)
+            page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=PLAN_BUILD_MS)
             page.wait_for_function(
                 "() => [...document.querySelectorAll('button')].some("
                 "b => b.innerText.includes('Approve this plan') && !b.disabled)", timeout=PAGE_MS)
@@ -190,9 +194,7 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
                                         is_mobile=True, has_touch=True)
             mobile = phone.new_page()
             mobile_external, mobile_failed = _watch(mobile, server)
-            mobile.goto(f"{server}/my_patrols", wait_until="domcontentloaded")
-            mobile.get_by_text("Choose your id").first.wait_for(timeout=PAGE_MS)
-            _pick(mobile, "Your id", re.compile(r"^W08 "))
+            _goto(mobile, f"{server}/my_patrols", user="Warden W08")  # a warden: their id comes from the account
             _pick(mobile, "Week", re.compile(rf"^{week} "))
             mobile.get_by_text("My places this week").wait_for(timeout=PAGE_MS)
             mobile.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").first.wait_for(timeout=MAP_DRAW_MS)
@@ -231,3 +233,35 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
     assert not failed and not mobile_failed, (failed + mobile_failed)[:10]
     for shot in ("tasking.png", "my-patrols.png"):
         assert (SCREENSHOTS / shot).stat().st_size > 20_000
+
+
+def test_a_partner_signs_in_sees_only_their_pages_and_a_page_opened_by_url_shows_an_error(playwright_sync, server: str,
+                                                                                           server_db: str) -> None:
+    ensure_account(server_db, "Browser Partner", "partner")
+    with playwright_sync() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            external, failed = _watch(page, server)
+            page.goto(f"{server}/incidents", wait_until="domcontentloaded")
+            page.get_by_label("Password", exact=True).wait_for(timeout=PAGE_MS)
+            before = page.locator("[data-testid='stMain']").first.inner_text()
+            tables_before = page.locator("[data-testid='stDataFrame']").count() + page.locator(FOLIUM_IFRAME).count()
+            _goto(page, f"{server}/incidents", user="Browser Partner")
+            page.get_by_text("is not open to the partner role").wait_for(timeout=PAGE_MS)
+            refused = page.locator("[data-testid='stMain']").first.inner_text()
+            n_maps = page.locator(FOLIUM_IFRAME).count()
+            n_tables = page.locator("[data-testid='stDataFrame']").count()
+            nav = page.locator('[data-testid="stSidebarNav"]').inner_text(timeout=PAGE_MS)
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("heading", name="Sign in", exact=True).wait_for(timeout=PAGE_MS)
+            exceptions = _exceptions(page)
+        finally:
+            browser.close()
+    assert exceptions == []
+    assert "Incidents by ward" not in before and tables_before == 0  # nothing of the page before sign-in
+    assert "Pages you can open: Overview, Hotspots." in refused
+    assert n_maps == 0 and n_tables == 0
+    assert [n.strip() for n in nav.splitlines() if n.strip()] == ["Overview", "Hotspots"]
+    assert not external, sorted(set(external))[:10]
+    assert not failed, failed[:10]

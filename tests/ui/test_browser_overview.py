@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _browser import FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, SCREENSHOTS, _exceptions, _launch, _watch
+from _browser import FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, SCREENSHOTS, _exceptions, _goto, _launch, _watch
 
 from spatial.cli import main as cli_main
 from ui import maps
@@ -37,7 +37,7 @@ def test_overview_is_the_default_page_and_draws_its_charts(playwright_sync, with
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: the screenshot shows it all
             external, failed = _watch(page, with_mps)
-            page.goto(with_mps, wait_until="domcontentloaded")  # the default page
+            _goto(page, with_mps)  # the default page
             page.get_by_role("heading", name="Overview", exact=True).wait_for(timeout=PAGE_MS)
             page.get_by_text("Ward league table, this period").wait_for(timeout=PAGE_MS)
             charts = page.locator('[data-testid="stVegaLiteChart"]')
@@ -67,7 +67,7 @@ def test_hotspots_map_lists_the_new_layers_and_the_panel_says_police_uk_has_no_t
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             external, failed = _watch(page, server)
-            page.goto(f"{server}/hotspots", wait_until="domcontentloaded")
+            _goto(page, f"{server}/hotspots")
             page.get_by_text("A hot place in detail").wait_for(timeout=PAGE_MS)
             frame = page.frame_locator(FOLIUM_IFRAME)
             frame.locator(".leaflet-overlay-pane path.leaflet-interactive").nth(17).wait_for(timeout=MAP_DRAW_MS)

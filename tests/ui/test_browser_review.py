@@ -16,7 +16,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from _browser import FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, RBKC, SCREENSHOTS, _exceptions, _launch, _watch
+from _browser import FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, RBKC, SCREENSHOTS, _exceptions, _goto, _launch, _watch
 
 from spatial.cli import main as cli_main
 from spatial.store import connect
@@ -47,7 +47,7 @@ def _open(pw, server: str, path: str, heading: str, ready: str):
     browser = _launch(pw)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     external, failed = _watch(page, server)
-    page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+    _goto(page, f"{server}/{path}")
     page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=PAGE_MS)
     page.get_by_text(ready).first.wait_for(timeout=PAGE_MS)
     return browser, page, external, failed

@@ -23,6 +23,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pytest
+from _signin import sign_in
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
@@ -74,11 +75,11 @@ def patrol_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[st
 
 
 def _page(url: str, page: str, monkeypatch: pytest.MonkeyPatch, *, today: dt.date = TODAY,
-          **session: Any) -> AppTest:
+          user: str | None = None, role: str = "chair", agent_id: str | None = None, **session: Any) -> AppTest:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
     monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S)
+    at = sign_in(AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S), url, user=user, role=role, agent_id=agent_id)
     at.session_state[state.TODAY] = today.isoformat()
     for key, value in session.items():
         at.session_state[getattr(state, key)] = value
@@ -110,8 +111,8 @@ def _folium_script(at: AppTest) -> str:
     return json.loads(component.proto.json_args)["script"]
 
 
-def _built(url: str, monkeypatch: pytest.MonkeyPatch, **session: Any) -> AppTest:
-    at = _page(url, TASKING, monkeypatch, TASKING_SHOW=True, **session)
+def _built(url: str, monkeypatch: pytest.MonkeyPatch, *, user: str | None = None, **session: Any) -> AppTest:
+    at = _page(url, TASKING, monkeypatch, user=user, TASKING_SHOW=True, **session)
     assert at.metric, [e.value for e in at.error]
     return at
 
@@ -197,11 +198,9 @@ def test_approve_records_the_meeting_and_approval_and_decisions_are_listed(store
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     engine = connect(store)
     assert records.find_meeting(engine, week=WEEK, borough=RBKC) is None
-    at = _built(store, monkeypatch)
-    assert at.button(key=state.APPROVE_BUTTON).disabled  # no name, no approval
+    at = _built(store, monkeypatch, user="Cllr A. Chair")  # the signed-in name is recorded on the approval
     shown_objective = _metric(at, "Objective")
 
-    at.text_input(key=state.USER_INPUT).input("Cllr A. Chair").run()
     at.button(key=state.APPROVE_BUTTON).click().run()
     _ok(at)
     assert any("Approved: version 1" in s.value for s in at.success)
@@ -289,8 +288,8 @@ def _busiest_warden(plan: dict[str, Any]) -> str:
 def test_my_patrols_shows_only_the_chosen_agents_patrols(patrol_store, monkeypatch: pytest.MonkeyPatch) -> None:
     url, plan, _ = patrol_store
     agent = _busiest_warden(plan)
-    at = _page(url, PATROLS, monkeypatch, today=IN_WEEK)
-    assert "Choose your id to see your patrols for the week." in _texts(at)
+    at = _page(url, PATROLS, monkeypatch, today=IN_WEEK)  # the chair may look at any agent's patrols
+    assert "Choose an agent to see their patrols for the week." in _texts(at)
     at.selectbox(key=state.PATROL_AGENT_INPUT).set_value(agent).run()
     _ok(at)
     assert at.selectbox(key=state.PATROL_WEEK).value == WEEK
@@ -312,8 +311,8 @@ def test_logging_a_patrol_writes_a_patrol_log_checked_against_the_plan(patrol_st
     agent = _busiest_warden(plan)
     first = planning.agent_assignments(plan, agent).iloc[0]
     before = len(records.list_patrol_logs(connect(url), meeting_id))
-    at = _page(url, PATROLS, monkeypatch, today=IN_WEEK, PATROL_AGENT=agent)  # the id survives a page change
-    assert at.selectbox(key=state.PATROL_AGENT_INPUT).value == agent
+    at = _page(url, PATROLS, monkeypatch, today=IN_WEEK, user=f"Warden {agent}", role="warden", agent_id=agent)
+    assert state.PATROL_AGENT_INPUT not in [s.key for s in at.selectbox]  # a warden's id comes from the account
     at.text_input(key=state.PATROL_NOTE).input("Quiet; spoke to two shopkeepers")
     at.button(key=state.PATROL_SUBMIT).click().run()
     _ok(at)
@@ -325,7 +324,7 @@ def test_logging_a_patrol_writes_a_patrol_log_checked_against_the_plan(patrol_st
     assert (row["agent_id"], row["candidate_id"], row["date"], row["shift"]) == (
         agent, first["candidate_id"], first["date"], first["shift"])
     assert int(row["visits"]) == int(first["visits"]) and bool(row["planned"])
-    assert row["note"] == "Quiet; spoke to two shopkeepers" and row["logged_by"] == agent
+    assert row["note"] == "Quiet; spoke to two shopkeepers" and row["logged_by"] == f"Warden {agent}"
     assert any("(planned)" in t for t in _texts(at))
 
 
@@ -337,7 +336,7 @@ def test_my_patrols_says_so_when_the_week_has_no_approved_plan(patrol_store,
     assert [w.value for w in at.warning] == [
         "There is no approved plan for 2026-W48 (Mon 23 Nov to Sun 29 Nov 2026) yet. The chair approves the plan "
         "at the weekly tasking meeting; until then no patrols are tasked for this week."]
-    assert not at.get("component_instance") and not at.button
+    assert not at.get("component_instance") and [b.key for b in at.button] == [state.SIGN_OUT_BUTTON]
 
 
 # --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from _signin import sign_in
 from streamlit.testing.v1 import AppTest
 
 from spatial.cli import main as cli_main
@@ -61,7 +62,7 @@ def _page(url: str, monkeypatch: pytest.MonkeyPatch, *, roster: Path | None = RO
         monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
     else:
         monkeypatch.setenv(planning.ROSTER_ENV, str(roster))
-    at = AppTest.from_file(APP, default_timeout=180)
+    at = sign_in(AppTest.from_file(APP, default_timeout=180), url)
     at.session_state[state.TODAY] = TODAY.isoformat()
     for key, value in session.items():
         at.session_state[getattr(state, key)] = value

@@ -13,6 +13,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from _signin import sign_in
 from streamlit.testing.v1 import AppTest
 
 from spatial.cli import main as cli_main
@@ -39,13 +40,12 @@ def _session(url: str, monkeypatch: pytest.MonkeyPatch, user: str) -> AppTest:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
     monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = sign_in(AppTest.from_file(APP, default_timeout=120), url, user=user)
     at.session_state[state.TODAY] = TODAY.isoformat()
     at.session_state[state.TASKING_SHOW] = True
     at.switch_page("ui/pages/tasking.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    at.text_input(key=state.USER_INPUT).input(user).run()
     assert at.metric, [e.value for e in at.error]
     return at
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from _signin import sign_in
 from streamlit.testing.v1 import AppTest
 
 from spatial.store import connect
@@ -38,7 +39,7 @@ def _page(url: str, monkeypatch: pytest.MonkeyPatch, **session: Any) -> AppTest:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
     monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = AppTest.from_file(APP, default_timeout=240)
+    at = sign_in(AppTest.from_file(APP, default_timeout=240), url)
     at.session_state[state.TODAY] = dt.date(2026, 11, 23).isoformat()
     for key, value in session.items():
         at.session_state[getattr(state, key)] = value

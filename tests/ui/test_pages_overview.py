@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _signin import sign_in
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
@@ -98,7 +99,7 @@ def _page(url: str, page: str, monkeypatch: pytest.MonkeyPatch, **session: Any) 
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
     monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S)
+    at = sign_in(AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S), url)
     for key, value in session.items():
         at.session_state[getattr(state, key)] = value
     at.switch_page(page)
@@ -273,7 +274,7 @@ def test_ward_imd_is_a_population_weighted_mean_of_lsoa_scores() -> None:
 def test_overview_is_the_default_page_and_compares_the_latest_mps_month(store: str,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", store)
-    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S).run()  # no switch_page: the default page
+    at = sign_in(AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S), store).run()  # the default page
     _ok(at)
     assert at.title[0].value == "Overview"
     assert at.radio(key=state.OVERVIEW_SOURCE).value == "mps"

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import shapely
+from _signin import sign_in
 from streamlit.testing.v1 import AppTest
 
 from spatial.cli import main as cli_main
@@ -71,11 +72,12 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "unplanned": other}
 
 
-def _page(url: str, monkeypatch: pytest.MonkeyPatch, **session: Any) -> AppTest:
+def _page(url: str, monkeypatch: pytest.MonkeyPatch, *, user: str | None = None, role: str = "chair",
+          **session: Any) -> AppTest:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
     monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = AppTest.from_file(APP, default_timeout=180)
+    at = sign_in(AppTest.from_file(APP, default_timeout=180), url, user=user, role=role)
     at.session_state[state.TODAY] = TODAY.isoformat()
     for key, value in session.items():
         at.session_state[getattr(state, key)] = value
@@ -210,8 +212,7 @@ def test_a_decision_changed_by_someone_else_since_it_was_shown_is_not_overwritte
         reviewed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     engine = connect(reviewed["url"])
     meeting_id = reviewed["meeting_id"]
-    at = _page(reviewed["url"], monkeypatch)
-    at.text_input(key=state.USER_INPUT).input("Cllr Slow").run()
+    at = _page(reviewed["url"], monkeypatch, user="Cllr Slow")
     did = int(records.list_decisions(engine, meeting_id=meeting_id)["decision_id"].iloc[0])
     before = records.list_decisions(engine, meeting_id=meeting_id).iloc[0]
     # while the page is open, someone else closes the decision
@@ -239,9 +240,7 @@ def test_notes_decisions_and_marking_the_meeting_reviewed(reviewed: dict[str, An
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     engine = connect(reviewed["url"])
     meeting_id = reviewed["meeting_id"]
-    at = _page(reviewed["url"], monkeypatch)
-    assert at.button(key=state.REVIEW_NOTE_SUBMIT).disabled  # no name, no note
-    at.text_input(key=state.USER_INPUT).input("Cllr Review").run()
+    at = _page(reviewed["url"], monkeypatch, user="Cllr Review")  # the signed-in name is recorded
     at.selectbox(key=state.REVIEW_NOTE_SECTION).set_value("outcome")
     at.text_area(key=state.REVIEW_NOTE_TEXT).input("Quieter on Portobello Road after the late patrols")
     at.button(key=state.REVIEW_NOTE_SUBMIT).click().run()

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
-from ui import cached, cctv, maps, planning, state, tables
+from ui import cached, cctv, maps, planning, signin, state, tables
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -18,6 +18,7 @@ ATTRIBUTION = (
 
 settings = cached.settings()
 st.title("CCTV planning")
+viewer = signin.page_viewer("cctv")
 
 try:
     engine = cached.engine(settings.database_url)

@@ -12,7 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from spatial._errors import HotspotError
 from spatial.forecast import BASELINES, DEFAULT_METHOD, FORECASTERS
 from spatial.store import queries as Q
-from ui import cached, data_admin, state
+from tasking import access
+from ui import cached, data_admin, signin, state
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -21,6 +22,7 @@ ATTRIBUTION = (
 
 settings = cached.settings()
 st.title("Data")
+viewer = signin.page_viewer("data")
 
 try:
     engine = cached.engine(settings.database_url)
@@ -46,6 +48,7 @@ st.caption("police.uk street-level CSVs (bulk download or API), a council export
 files = st.file_uploader("Files", accept_multiple_files=True, key=state.DATA_UPLOAD,
                          type=[s.lstrip(".") for s in (*data_admin.DATA_SUFFIXES, *data_admin.MAPPING_SUFFIXES)])
 if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=not files):
+    access.require(viewer, "ingest", what="load files")
     uploads = [data_admin.Upload(f.name, f.getvalue()) for f in files]
     bar = st.progress(0.0, text="Starting…")
 
@@ -84,6 +87,7 @@ if counts.empty:
     st.info("The store is empty. Upload files above, or run `hotspot-tasking ingest --bundled`.")
 else:
     st.dataframe(data_admin.status_table(counts), width="stretch", hide_index=True)
+    signin.audit_sensitive_view(viewer, "data", detail={"table": "incidents by source and month"})
     st.caption("Incidents by source and month. Sensitive categories are counted separately and only as totals; "
                "a count of 1 to 4 is shown as \"fewer than 5\".")
 with st.expander("Recent ingests (newest first)"):

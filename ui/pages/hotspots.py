@@ -8,7 +8,8 @@ from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
 from spatial.schema import load_taxonomy
-from ui import analysis, cached, maps, planning, state, tables
+from tasking import access
+from ui import analysis, cached, maps, planning, signin, state, tables
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -21,6 +22,7 @@ METHODS = {"kde": "KDE hot cells (the tasking plan's places)", "gistar": "Gi* ho
 taxonomy = load_taxonomy()
 settings = cached.settings()
 st.title("Hotspots")
+viewer = signin.page_viewer("hotspots")
 
 try:
     engine = cached.engine(settings.database_url)
@@ -102,7 +104,7 @@ except HotspotError as exc:
 
 ward_names = tables.ward_names(layers.wards)
 layers = analysis.limit_to_wards(layers, picked_wards)
-cameras = analysis.camera_layers(roster, borough=borough)
+cameras = analysis.camera_layers(roster, borough=borough) if access.can(viewer, "cameras") else None
 tiles_url, tiles_attribution = maps.tiles_from_env()
 if tiles_url and not tiles_attribution:
     st.warning(f"{maps.TILES_URL_ENV} is set but {maps.TILES_ATTRIBUTION_ENV} is not: the base map is left off.")
@@ -112,7 +114,8 @@ fmap = maps.hotspots_map(layers.wards, gi_cells=layers.gi_cells, kde_cells=layer
                          emerging=layers.emerging, estates=layers.estates, parks=layers.parks,
                          parks_label="DEMO reference: Historic England registered park, not the council's list"
                          if layers.parks_note == planning.DEMO_PARKS_NOTE else "",
-                         fixed_cctv=cameras.fixed, deployable_cctv=cameras.deployable,
+                         fixed_cctv=cameras.fixed if cameras else None,
+                         deployable_cctv=cameras.deployable if cameras else None,
                          static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or ""),
                          tiles_url=tiles_url, tiles_attribution=tiles_attribution)
 st_folium(fmap, key=state.HOTSPOTS_MAP, height=620, use_container_width=True, returned_objects=[])
@@ -132,7 +135,7 @@ if layers.parks_note == planning.DEMO_PARKS_NOTE:
     st.info("Parks and open spaces: the council's own layer is not loaded, so the map shows the Historic England "
             "registered parks touching the borough as a DEMO reference (load yours with `hotspot-tasking layers "
             "parks FILE --id-column ...`).", icon=":material/park:")
-for note in cameras.notes:
+for note in cameras.notes if cameras else ():
     st.info(note, icon=":material/videocam:")
 
 st.subheader("Hot places and their Designing Out Crime measures")

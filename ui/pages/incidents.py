@@ -9,7 +9,8 @@ from streamlit_folium import st_folium
 from spatial._errors import HotspotError
 from spatial.datasets import DEMO_BOROUGHS, RBKC
 from spatial.schema import load_taxonomy
-from ui import cached, maps, state, tables
+from tasking import access
+from ui import cached, maps, signin, state, tables
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -20,6 +21,7 @@ taxonomy = load_taxonomy()
 settings = cached.settings()
 
 st.title("Incidents map")
+viewer = signin.page_viewer("incidents")
 
 try:
     engine = cached.engine(settings.database_url)
@@ -83,7 +85,7 @@ st.info(
     icon=":material/shield:",
 )
 
-points = cached.map_points(engine, db, ward_codes, month, tuple(categories))
+points = access.points_for(viewer, cached.map_points(engine, db, ward_codes, month, tuple(categories)))
 estates = cached.area_layer(engine, db, "estates")
 parks = cached.area_layer(engine, db, "parks")
 reference_parks = cached.registered_parks(data_dir) if parks is None else None  # only until the council's own
@@ -137,6 +139,7 @@ st.dataframe(
                                with_borough=neighbours, taxonomy=taxonomy),
     width="stretch",
 )
+signin.audit_sensitive_view(viewer, "incidents", detail={"month": month, "wards": len(ward_codes)})
 st.caption(
     f"Columns marked{tables.SENSITIVE_SUFFIX} are counted only, never mapped. The category filter "
     "applies to the other columns; there are no totals, so a suppressed count cannot be worked out."

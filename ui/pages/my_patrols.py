@@ -1,7 +1,8 @@
 """My patrols: one warden's or parks police officer's approved patrols, a map of their places, and the patrol log.
 
-Made for a phone: one column, no wide tables.  Only the chosen agent's rows
-of the approved plan are shown (``ui.planning.agent_assignments``).
+Made for a phone: one column, no wide tables.  A warden sees only their own
+rows of the approved plan (``tasking.access.approved_plan`` filters the plan
+before the page gets it); the chair and analyst may choose any agent.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
-from tasking import records
-from ui import cached, maps, planning, state, tables
+from tasking import access, records
+from ui import cached, maps, planning, signin, state, tables
 
 settings = cached.settings()
 st.title("My patrols")
+viewer = signin.page_viewer("my_patrols")
 
 try:
     engine = cached.engine(settings.database_url)
@@ -34,15 +36,22 @@ today = state.today(session)
 
 # ---------------------------------------------------------------- who and which week
 agents = tables.agent_labels(roster)
-state.restore(session, state.PATROL_AGENT_INPUT, state.PATROL_AGENT)
-state.keep_valid(session, state.PATROL_AGENT_INPUT, agents)
-agent = st.selectbox("Your id", list(agents), index=None, format_func=agents.__getitem__,
-                     key=state.PATROL_AGENT_INPUT, placeholder="Choose your id",
-                     help="Wardens W01 to W18, parks police PP01 to PP06 (the roster).")
-if agent is None:
-    st.info("Choose your id to see your patrols for the week.")
-    st.stop()
-session[state.PATROL_AGENT] = agent
+if access.can(viewer, "plans"):  # chair and analyst: any agent's patrols
+    state.restore(session, state.PATROL_AGENT_INPUT, state.PATROL_AGENT)
+    state.keep_valid(session, state.PATROL_AGENT_INPUT, agents)
+    agent = st.selectbox("Agent", list(agents), index=None, format_func=agents.__getitem__,
+                         key=state.PATROL_AGENT_INPUT, placeholder="Choose an agent",
+                         help="Wardens W01 to W18, parks police PP01 to PP06 (the roster).")
+    if agent is None:
+        st.info("Choose an agent to see their patrols for the week.")
+        st.stop()
+    session[state.PATROL_AGENT] = agent
+else:  # a warden or parks police officer: their own id, from the account
+    agent = str(viewer.agent_id)
+    if agent not in agents:
+        st.warning(f"Your account's agent id {agent} is not in the roster ({roster.source}); ask the administrator "
+                   "to correct it (`hotspot-tasking user role NAME warden --agent-id ...`).")
+        st.stop()
 
 approved = planning.approved_weeks(engine, borough=borough)
 weeks = planning.patrol_weeks(today, approved)
@@ -52,7 +61,7 @@ week = st.selectbox("Week", weeks, key=state.PATROL_WEEK,
                     format_func=lambda w: planning.week_label(w) + (", approved plan" if w in approved else ""))
 
 meeting_id = records.find_meeting(engine, week=week, borough=borough)
-found = records.approved_plan(engine, meeting_id) if meeting_id is not None else None
+found = access.approved_plan(viewer, engine, meeting_id) if meeting_id is not None else None
 if found is None:
     st.warning(f"There is no approved plan for {planning.week_label(week)} yet. The chair approves the plan at the "
                "weekly tasking meeting; until then no patrols are tasked for this week.")
@@ -60,7 +69,7 @@ if found is None:
 plan_version, plan = found
 wards = cached.wards((borough,), data_dir)
 ward_names = tables.ward_names(wards)
-mine = planning.agent_assignments(plan, agent)
+mine = planning.agent_assignments(plan, access.agent_assignments_for(viewer, plan, agent))
 shifts = {s.name: f"{s.start:%H:%M} to {s.end:%H:%M}" for s in roster.shifts}
 st.caption(f"{agents[agent]}: approved plan version {plan_version} for {planning.week_label(week)}.")
 
@@ -103,16 +112,15 @@ else:
         done = st.form_submit_button("Log patrol done", type="primary", key=state.PATROL_SUBMIT)
     if done:
         try:
-            logged = planning.log_done(engine, meeting_id, mine.iloc[pick], agent_id=agent,
-                                       logged_by=session.get(state.USER) or agent, visits=visits, minutes=minutes,
-                                       note=note)
+            logged = access.log_patrol(viewer, engine, meeting_id, mine.iloc[pick], agent_id=agent, visits=visits,
+                                       minutes=minutes, note=note)
         except HotspotError as exc:
             st.error(f"Not logged: {exc}")
         else:
             st.success(f"Logged ({logged['match_note']}).")
 
 # ---------------------------------------------------------------- my logs this week
-logs = planning.agent_logs(records.list_patrol_logs(engine, meeting_id), agent)
+logs = planning.agent_logs(access.patrol_logs(viewer, engine, meeting_id), agent)
 names = planning.place_names(plan)
 if len(logs):
     st.subheader("My logs this week")

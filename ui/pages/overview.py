@@ -6,7 +6,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
-from ui import cached, overview, state
+from ui import cached, overview, signin, state
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -16,6 +16,7 @@ ATTRIBUTION = (
 
 settings = cached.settings()
 st.title("Overview")
+viewer = signin.page_viewer("overview")
 
 try:
     engine = cached.engine(settings.database_url)
@@ -74,6 +75,7 @@ try:
 except HotspotError as exc:
     st.warning(f"No comparison for this selection: {exc}")
     st.stop()
+signin.audit_sensitive_view(viewer, "overview", detail={"source": source, "period": f"{first}..{last}"})
 named = cmp.periods.named()
 st.subheader(f"{borough_name}: {overview.period_text(cmp.periods.this)} compared")
 st.caption(" · ".join(f"{name}: {overview.period_text(m)}" for name, m in named.items()))

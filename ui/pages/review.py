@@ -7,10 +7,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
-from tasking import records
+from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.review import delivery
-from ui import cached, maps, planning, review, state, tables
+from ui import cached, maps, planning, review, signin, state, tables
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -19,6 +19,8 @@ ATTRIBUTION = (
 
 settings = cached.settings()
 st.title("Review of last week")
+viewer = signin.page_viewer("review")
+user = viewer.user  # recorded on review notes and decision changes
 
 try:
     engine = cached.engine(settings.database_url)
@@ -46,19 +48,16 @@ if not weeks:
     st.caption(ATTRIBUTION)
     st.stop()
 
-state.restore(session, state.USER_INPUT, state.USER)
 with st.sidebar:
     st.header("Review")
     state.keep_valid(session, state.REVIEW_WEEK, weeks)
     session.setdefault(state.REVIEW_WEEK, review.default_review_week(weeks, today=today))
     week = st.selectbox("Week reviewed", weeks, key=state.REVIEW_WEEK, format_func=planning.week_label,
                         help="Past weeks with an approved plan; last week is chosen at first.")
-    user = st.text_input("Your name", key=state.USER_INPUT,
-                         help="Recorded on review notes and decision changes.").strip()
-session[state.USER] = user
+    st.caption(f"Notes and decision changes are recorded as {user} ({viewer.role}).")
 
 meeting_id = records.find_meeting(engine, week=week, borough=borough)
-found = records.approved_plan(engine, meeting_id) if meeting_id is not None else None
+found = access.approved_plan(viewer, engine, meeting_id) if meeting_id is not None else None
 if meeting_id is None or found is None:  # the list above only offers approved weeks; a concurrent change
     st.warning(f"{planning.week_label(week)} has no approved plan any more; pick another week.")
     st.stop()
@@ -135,7 +134,7 @@ if result is not None:
 
 # ---------------------------------------------------------------- delivery
 st.header("Planned against delivered patrols")
-logs = records.list_patrol_logs(engine, meeting_id)  # read on every run: patrols are logged all week
+logs = access.patrol_logs(viewer, engine, meeting_id)  # read on every run: patrols are logged all week
 dl = delivery(plan, logs)
 by_agent, by_place = review.delivery_tables(dl, names=names)
 totals = dl.totals
@@ -167,7 +166,7 @@ if result is not None:
 
 # ---------------------------------------------------------------- decisions
 st.header("Decisions of this meeting")
-decisions = records.list_decisions(engine, meeting_id=meeting_id)
+decisions = access.decisions(viewer, engine, meeting_id=meeting_id)
 # when each decision was last changed, as this user last saw it: an update made by someone else since is a conflict
 seen = dict(session.get(state.REVIEW_DECISIONS_SEEN, {}))
 session[state.REVIEW_DECISIONS_SEEN] = {int(i): str(t) for i, t in zip(decisions["decision_id"],
@@ -182,14 +181,11 @@ else:
         picked = st.selectbox("Decision", list(choices), format_func=choices.__getitem__, key=state.REVIEW_DECISION)
         status = st.selectbox("New status", list(records.DECISION_STATUSES), key=state.REVIEW_DECISION_STATUS)
         outcome = st.text_input("Outcome (optional)", key=state.REVIEW_DECISION_OUTCOME)
-        changed = st.form_submit_button("Update decision", key=state.REVIEW_DECISION_SUBMIT, disabled=not user)
-    if not user:
-        st.caption("Type your name in the sidebar to update a decision or add a note.")
+        changed = st.form_submit_button("Update decision", key=state.REVIEW_DECISION_SUBMIT)
     if changed:
         try:
-            records.update_decision(engine, int(picked), updated_by=user, status=status,
-                                    outcome=outcome.strip() or None,
-                                    expected_updated_at=seen.get(int(picked)))
+            access.update_decision(viewer, engine, int(picked), status=status, outcome=outcome.strip() or None,
+                                   expected_updated_at=seen.get(int(picked)))
         except EditConflict as exc:
             st.error(str(exc))
         except HotspotError as exc:
@@ -203,15 +199,15 @@ st.header("Review notes")
 with st.form("review_note", clear_on_submit=True, border=True):
     section = st.selectbox("Section", list(records.REVIEW_SECTIONS), key=state.REVIEW_NOTE_SECTION)
     text = st.text_area("Note", key=state.REVIEW_NOTE_TEXT)
-    added = st.form_submit_button("Add note", key=state.REVIEW_NOTE_SUBMIT, disabled=not user)
+    added = st.form_submit_button("Add note", key=state.REVIEW_NOTE_SUBMIT)
 if added:
     try:
-        records.add_review_note(engine, meeting_id, author=user, text=text, section=section)
+        access.add_review_note(viewer, engine, meeting_id, text=text, section=section)
     except HotspotError as exc:
         st.error(f"Note not added: {exc}")
     else:
         st.success("Note added.")
-notes = records.list_review_notes(engine, meeting_id)
+notes = access.review_notes(viewer, engine, meeting_id)
 if notes.empty:
     st.caption("No review notes yet.")
 else:
@@ -220,9 +216,9 @@ else:
 meeting = records.get_meeting(engine, meeting_id)
 if meeting["status"] == "reviewed":
     st.success("This meeting is marked reviewed.")
-elif st.button("Mark the meeting reviewed", key=state.REVIEW_MARK_BUTTON, disabled=not user, type="primary"):
+elif st.button("Mark the meeting reviewed", key=state.REVIEW_MARK_BUTTON, type="primary"):
     try:
-        records.mark_reviewed(engine, meeting_id, by=user)
+        access.mark_reviewed(viewer, engine, meeting_id)
     except HotspotError as exc:
         st.error(f"Not marked reviewed: {exc}")
     else:

@@ -6,16 +6,15 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
-from tasking import records
+from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
-from ui import cached, planning, state, tables
-
-#: The role recorded on approvals and exports made on this page (issue 6: from the login).
-ROLE = "chair"
+from ui import cached, planning, signin, state, tables
 
 settings = cached.settings()
 st.title("Tasking")
+viewer = signin.page_viewer("tasking")
+user = viewer.user  # recorded on the approval, the decisions and every export
 
 try:
     engine = cached.engine(settings.database_url)
@@ -79,21 +78,18 @@ state.keep_valid(session, state.TASKING_WEEK, weeks)
 state.keep_valid(session, state.TASKING_WEEK_INPUT, weeks)
 session.setdefault(state.TASKING_WEEK, planning.next_week(today))
 state.restore(session, state.TASKING_WEEK_INPUT, state.TASKING_WEEK)
-state.restore(session, state.USER_INPUT, state.USER)
 with st.sidebar:
     st.header("Meeting")
     week = st.selectbox("Week to plan", weeks, key=state.TASKING_WEEK_INPUT, format_func=planning.week_label,
                         help="Next week is chosen at first. Pins and exclusions belong to one week.")
-    user = st.text_input("Your name", key=state.USER_INPUT,
-                         help="Recorded on the approval, the decisions and every export.").strip()
-    st.caption(f"Role: {ROLE}. Roster: {roster.source} ({len(roster.wardens)} wardens, "
+    st.caption(f"Approvals, decisions and exports are recorded as {user} ({viewer.role}). "
+               f"Roster: {roster.source} ({len(roster.wardens)} wardens, "
                f"{len(roster.parks_police)} parks police).")
 if week != session[state.TASKING_WEEK]:  # another week: the chair's instructions were for the old one
     session[state.TASKING_WEEK] = week
     session[state.TASKING_PINS] = []
     session[state.TASKING_EXCLUSIONS] = []
     session.pop(state.TASKING_BASE, None)
-session[state.USER] = user
 if state.TASKING_BASE not in session:  # what this user has seen of the week: saving on top of anything newer conflicts
     session[state.TASKING_BASE] = planning.latest_version(engine, week=week, borough=borough)
 
@@ -199,12 +195,9 @@ else:
     if meeting is not None and meeting.approved_version is not None:
         st.warning(f"The plan on screen differs from the approved version {meeting.approved_version}; approving it "
                    "saves it as a new version.")
-    if not user:
-        st.info("Type your name in the sidebar to approve: it is recorded on the approval.")
-    if st.button("Approve this plan", type="primary", key=state.APPROVE_BUTTON, disabled=not user):
+    if st.button("Approve this plan", type="primary", key=state.APPROVE_BUTTON):
         try:
-            result = planning.approve_plan(engine, plan, user=user, role=ROLE,
-                                           base_version=int(session[state.TASKING_BASE]))
+            result = access.approve_plan(viewer, engine, plan, base_version=int(session[state.TASKING_BASE]))
         except EditConflict as exc:
             st.error(str(exc))
             st.button("Open the latest version", key=state.LOAD_LATEST_BUTTON, on_click=_load_latest,
@@ -229,13 +222,13 @@ if meeting is not None:
         added = st.form_submit_button("Add decision", key=state.DECISION_SUBMIT)
     if added:
         try:
-            records.add_decision(engine, meeting.meeting_id, action=action, owner=owner, due=due,
-                                 created_by=user, candidate_id=place or None)
+            access.add_decision(viewer, engine, meeting.meeting_id, action=action, owner=owner, due=due,
+                                candidate_id=place or None)
         except HotspotError as exc:
             st.error(f"Decision not added: {exc}")
         else:
             st.success("Decision added.")
-    decisions = records.list_decisions(engine, meeting_id=meeting.meeting_id)
+    decisions = access.decisions(viewer, engine, meeting_id=meeting.meeting_id)
     if decisions.empty:
         st.caption("No decisions recorded for this meeting yet.")
     else:
@@ -243,26 +236,25 @@ if meeting is not None:
 
 # ---------------------------------------------------------------- exports
 st.header("Pack and exports")
-if not user:
-    st.info("Type your name in the sidebar to download: every export is audited with who made it and when.")
-else:
-    months = tuple(plan["inputs"]["months"])
-    inputs = cached.plan_inputs(engine, db, version, borough, data_dir, months, 1, ())
-    recommendations, rec_note = cached.plan_recommendations(
-        engine, db, version, borough, data_dir, months, tuple(str(c["candidate_id"]) for c in plan["candidates"]))
+months = tuple(plan["inputs"]["months"])
+inputs = cached.plan_inputs(engine, db, version, borough, data_dir, months, 1, ())
+recommendations, rec_note = cached.plan_recommendations(
+    engine, db, version, borough, data_dir, months, tuple(str(c["candidate_id"]) for c in plan["candidates"]))
 
-    def _export(fmt: planning.ExportFormat):
-        def make() -> bytes:
-            return planning.export_bytes(plan, format=fmt, user=user, role=ROLE, engine=engine, wards=inputs.wards,
-                                         parks=inputs.parks, recommendations=recommendations)
-        return make
 
-    columns = st.columns(4)
-    for col, (fmt, label, mime) in zip(columns, (
-            ("html", "Pack (HTML)", "text/html"), ("csv", "Plan (CSV)", "text/csv"),
-            ("geojson", "Plan (GeoJSON)", "application/geo+json"), ("pdf", "Pack (PDF, 5 to 10 s)", "application/pdf"),
-    ), strict=True):
-        col.download_button(label, data=_export(fmt), file_name=f"tasking-{week}.{fmt}", mime=mime,
-                            on_click="ignore", key=f"{state.DOWNLOAD_PREFIX}{fmt}")
-    st.caption("Each download is written when you click it and recorded in the export audit (who, role, when, "
-               "week, plan version, the file's sha256). " + (rec_note or ""))
+def _export(fmt: planning.ExportFormat):
+    def make() -> bytes:
+        return access.export_bytes(viewer, plan, format=fmt, engine=engine, wards=inputs.wards,
+                                   parks=inputs.parks, recommendations=recommendations)
+    return make
+
+
+columns = st.columns(4)
+for col, (fmt, label, mime) in zip(columns, (
+        ("html", "Pack (HTML)", "text/html"), ("csv", "Plan (CSV)", "text/csv"),
+        ("geojson", "Plan (GeoJSON)", "application/geo+json"), ("pdf", "Pack (PDF, 5 to 10 s)", "application/pdf"),
+), strict=True):
+    col.download_button(label, data=_export(fmt), file_name=f"tasking-{week}.{fmt}", mime=mime,
+                        on_click="ignore", key=f"{state.DOWNLOAD_PREFIX}{fmt}")
+st.caption("Each download is written when you click it and recorded in the export audit (who, role, when, "
+           "week, plan version, the file's sha256). " + (rec_note or ""))

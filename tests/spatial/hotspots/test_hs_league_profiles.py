@@ -64,6 +64,19 @@ def test_league_from_mps_counts_and_homes():
         league_table(counts, sort_by="rate_per_1000")
 
 
+def test_an_all_zero_month_of_a_later_release_does_not_replace_the_real_counts():
+    """MPS rolling releases start with a month that is zero for every area; the earlier release's counts stay."""
+    rows = []
+    for dataset, count in (("rbkc_ward_monthly_2024-02_to_2026-02", 7), ("rbkc_ward_monthly_2024-03_to_2026-03", 0)):
+        for ward in ("W1", "W2"):
+            rows.append({"dataset": dataset, "area_type": "ward", "area_code": ward, "major": "THEFT",
+                         "minor": "SHOPLIFTING", "month": "2024-03", "count": count})
+    rows.append({"dataset": "rbkc_ward_monthly_2024-03_to_2026-03", "area_type": "ward", "area_code": "W1",
+                 "major": "THEFT", "minor": "SHOPLIFTING", "month": "2024-04", "count": 5})
+    counts = area_counts_from_mps(pd.DataFrame(rows))
+    assert counts.set_index("area_code")["count"].to_dict() == {"W1": 7 + 5, "W2": 7}
+
+
 def test_population_files():
     wards = load_population("ward")
     assert len(wards) == 18 and wards.min() > 1000
