@@ -11,7 +11,7 @@ The plan is the JSON written by ``hotspot-tasking allocate --out``;
 plan.json --out rec.geojson``; ``--review`` a JSON review of last week
 (:meth:`tasking.review.WeekReview.to_dict`).  ``--sensitive-aggregates`` adds
 counts of safeguarding-sensitive categories by ward for the plan's months
-(from the store; 1-4 shown as "<5", never mapped).
+(from the store; 1-4 shown as "fewer than 5", never mapped).
 
 Every export is audited in the store given by ``--database`` (or
 ``DATABASE_URL``; default ``var/hotspot.sqlite``): who (``--user``, default
@@ -47,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--recommendations", help="GeoJSON from `hotspot-tasking recommend --plan PLAN --out F.geojson`")
     p.add_argument("--review", help="JSON review of last week (tasking.review.WeekReview.to_dict())")
     p.add_argument("--sensitive-aggregates", action="store_true",
-                   help="add sensitive-category counts by ward for the plan's months (small counts shown as <5)")
+                   help="add sensitive-category counts by ward for the plan's months (small counts shown as 'fewer than 5')")
     p.add_argument("--user", default=None, help="who is exporting (default: the login name); recorded in the audit")
     p.add_argument("--role", default="analyst", help="the exporter's role (default analyst); recorded in the audit")
     p.set_defaults(func=run)

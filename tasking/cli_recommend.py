@@ -20,7 +20,7 @@ Each place gets ranked measures from ``tasking/data/design_out_rules.csv``
 (:mod:`tasking.design_out`), each with its CPTED principle, evidence, sources
 and a sentence saying why it fits this place.  ``--include-sensitive`` adds
 sensitive categories to the category mix of the same places (never to the
-hotspot search), with counts under 5 shown as "<5".
+hotspot search), with counts under 5 shown as "fewer than 5".
 
 ``--out`` ending ``.geojson`` (or ``.json``) writes one feature per place with
 its recommendations as properties (EPSG:4326); ``.csv`` writes one row per
@@ -308,7 +308,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--harm", choices=["cchi", "ons_css"], default="cchi", help="harm index (default cchi)")
     p.add_argument("--trends", action="store_true", help="add emerging-hotspot trend classes (4+ months)")
     p.add_argument("--include-sensitive", action="store_true",
-                   help="add sensitive categories to each hotspot's mix (aggregated, counts under 5 shown as <5)")
+                   help="add sensitive categories to each hotspot's mix (aggregated, counts under 5 shown as 'fewer than 5')")
     p.set_defaults(func=run)
     return p
 

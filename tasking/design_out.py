@@ -38,7 +38,7 @@ a secondary one (fit ``secondary_place_fit``), its settings are all present and
 its required patterns are all present.
 
 Safeguarding: the output is per hotspot, never per incident; sensitive
-categories with fewer than ``suppress_below`` incidents are shown as "<5" (no
+categories with fewer than ``suppress_below`` incidents are shown as "fewer than 5" (no
 count, no share), and repeat locations are measured on non-sensitive
 incidents only.
 
@@ -86,6 +86,8 @@ from spatial.schema import (
     Y,
     load_taxonomy,
 )
+
+from spatial.store.queries import suppressed_label
 
 from ._errors import TaskingError
 
@@ -174,7 +176,7 @@ class DesignOutSettings:
     strength_weights
         Score factor per evidence strength.
     suppress_below
-        Sensitive category counts from 1 to this minus one are shown as "<5".
+        Sensitive category counts from 1 to this minus one are shown as "fewer than 5".
     """
 
     harm_index: HarmIndex = "cchi"
@@ -633,7 +635,7 @@ def hotspot_features(hotspots: gpd.GeoDataFrame, incidents: pd.DataFrame, *, id_
         ``harm_total``, ``sensitive_categories`` and ``suppressed_categories``
         (tuples), ``n_display`` and ``harm_display`` (totals without the
         suppressed categories, the denominators of every displayed share),
-        ``category_mix`` (display text, small sensitive counts as "<5"), ``place_type``,
+        ``category_mix`` (display text, small sensitive counts as "fewer than 5"), ``place_type``,
         ``place_evidence``, ``secondary_place_types`` and ``settings`` (tuples),
         ``n_timed``, ``night_share``, ``night`` (True/False, or None =
         unknown), ``repeat_share``, ``repeat_count``, ``repeat``, ``cluster``,
@@ -795,7 +797,7 @@ def hotspot_features(hotspots: gpd.GeoDataFrame, incidents: pd.DataFrame, *, id_
         for c in harm.sort_values(ascending=False, kind="stable").index if n else []:
             cnt = int(counts[c])
             if c in suppressed:
-                mix.append(f"{c} <{settings.suppress_below}")
+                mix.append(f"{c} {suppressed_label(settings.suppress_below)}")
             else:
                 hs = f"{_pct(harm[c] / harm_display)} of harm" if harm_display > 0 else "no harm weight"
                 mix.append(f"{c} {cnt} ({hs})")
@@ -846,7 +848,7 @@ def _cat_phrase(f: Mapping[str, Any], rule_cats: tuple[str, ...], settings: Desi
     for c in present[:3]:
         k = counts[c]
         if c in f["suppressed_categories"]:
-            parts.append(f"{c} (<{settings.suppress_below} incidents)")
+            parts.append(f"{c} ({suppressed_label(settings.suppress_below)} incidents)")
         elif tot > 0:
             parts.append(f"{c} {_incidents(k)} ({_pct(k / n)} of incidents, {_pct(harm.get(c, 0.0) / tot)} of harm)")
         else:
@@ -993,7 +995,7 @@ def recommendation_table(hotspots: gpd.GeoDataFrame, features: pd.DataFrame, ran
 
     Columns: ``hotspot_id``, ``place_type``, ``place_evidence``,
     ``secondary_place_types``, ``settings``, ``patterns``, ``pattern_notes``
-    (all text), ``incidents`` (non-sensitive count, plus sensitive as "<5"
+    (all text), ``incidents`` (non-sensitive count, plus sensitive as "fewer than 5"
     when small), ``category_mix``, ``n_measures``, ``top_measure``,
     ``top_cpted_principle``, ``recommendations`` (numbered text) and for each
     line ``i`` ``rec{i}_kind``, ``rec{i}_measure``, ``rec{i}_cpted_principle``,
@@ -1018,7 +1020,8 @@ def recommendation_table(hotspots: gpd.GeoDataFrame, features: pd.DataFrame, ran
         if n_sens_shown:
             text += f" + sensitive {n_sens_shown}"
         if f["suppressed_categories"]:
-            text += f" + sensitive <{settings.suppress_below} in " + ", ".join(f["suppressed_categories"])
+            text += (f" + sensitive {suppressed_label(settings.suppress_below)} in "
+                     + ", ".join(f["suppressed_categories"]))
         shown.append(text)
     base["incidents"] = shown
     base["category_mix"] = features["category_mix"].to_numpy()

@@ -26,7 +26,7 @@ delivery, displacement by WDQ).
 
 Safeguarding by construction: the plan is built from non-sensitive incidents
 only; sensitive categories enter the pack only as aggregates by area
-(:func:`suppress_counts`: 1-4 shown as "<5", no totals that would let a
+(:func:`suppress_counts`: 1-4 shown as "fewer than 5", no totals that would let a
 suppressed cell be worked out), and the map draws places (grid patches, parks,
 candidate points), never incidents.
 
@@ -51,6 +51,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from spatial.store.queries import suppressed_label
 
 from ._errors import TaskingError
 
@@ -87,18 +89,18 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # pure: tables
 # ----------------------------------------------------------------------------
 def suppress_counts(counts: pd.DataFrame, *, count_col: str = "count", below: int = SUPPRESS_BELOW) -> pd.DataFrame:
-    """Sensitive aggregates ready to show: ``display`` is the count, or "<5" for 1 to ``below - 1``.
+    """Sensitive aggregates ready to show: ``display`` is the count, or "fewer than 5" for 1 to ``below - 1``.
 
     Rows with a ``sensitive`` column false are dropped (this table is for
     sensitive categories).  A count already suppressed upstream (None, e.g.
-    from :func:`spatial.store.queries.ward_category_counts`) shows "<5".  The
+    from :func:`spatial.store.queries.ward_category_counts`) shows "fewer than 5".  The
     numeric column is removed, so the exact small count cannot leak.
 
     Examples
     --------
     >>> df = pd.DataFrame({"ward_code": ["A", "B"], "category": ["violent-crime"] * 2, "count": [3, 12]})
     >>> suppress_counts(df)["display"].tolist()
-    ['<5', '12']
+    ['fewer than 5', '12']
     """
     if count_col not in counts.columns:
         msg = f"sensitive counts need a {count_col!r} column; got {list(counts.columns)}"
@@ -110,7 +112,7 @@ def suppress_counts(counts: pd.DataFrame, *, count_col: str = "count", below: in
     display = []
     for v in n:
         if pd.isna(v) or 0 < v < below:
-            display.append(f"<{below}")
+            display.append(suppressed_label(below))
         else:
             display.append(str(int(v)))
     df = df.drop(columns=[c for c in (count_col, "display") if c in df.columns])
@@ -683,10 +685,10 @@ def pack_html(pack: Pack) -> str:
                       empty="no recommendations were given (run `hotspot-tasking recommend --plan PLAN`)"))
     if pack.recommendations is not None:
         out.append('<p class="note">Each measure is a prompt for a site survey with a Designing Out Crime Officer. '
-                   "Sensitive categories appear only as counts, with fewer than 5 shown as &lt;5.</p>")
+                   "Sensitive categories appear only as counts, with 1 to 4 shown as \"fewer than 5\".</p>")
     if pack.sensitive is not None:
         out.append("<h3>Safeguarding-sensitive categories (aggregated)</h3>")
-        out.append('<p class="note">Counts by area only, never mapped; counts from 1 to 4 are shown as &lt;5 and no '
+        out.append('<p class="note">Counts by area only, never mapped; counts from 1 to 4 are shown as "fewer than 5" and no '
                    "totals are given.</p>")
         cols = [(c, c.replace("_", " ").capitalize()) for c in pack.sensitive.columns if c not in ("display", "sensitive")]
         out.append(_table(pack.sensitive, [*cols, ("display", "Count")], num=("display",), empty="none recorded"))

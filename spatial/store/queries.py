@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from spatial import schema as S
 from spatial.store import tables as T
 
-__all__ = ["SUPPRESS_BELOW", "map_incidents", "ward_category_counts", "status_tables", "quarantine_rows",
+__all__ = ["SUPPRESS_BELOW", "suppressed_label", "map_incidents", "ward_category_counts", "status_tables", "quarantine_rows",
            "incident_frame", "months_available", "area_counts", "suppress_small", "source_month_counts"]
 
 #: Counts of sensitive categories from 1 to SUPPRESS_BELOW - 1 are suppressed.
@@ -75,6 +75,11 @@ def ward_category_counts(engine: Engine, *, ward_codes: list[str] | None = None,
     return suppress_small(df)
 
 
+def suppressed_label(below: int = SUPPRESS_BELOW) -> str:
+    """What a suppressed count reads everywhere, screens and exports alike: "fewer than 5"."""
+    return f"fewer than {below}"
+
+
 def suppress_small(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``display`` to a frame of ``sensitive, count`` rows; sensitive counts 1-4 become "fewer than 5".
 
@@ -85,7 +90,7 @@ def suppress_small(df: pd.DataFrame) -> pd.DataFrame:
     df["sensitive"] = df["sensitive"].astype(bool)
     small = df["sensitive"] & (df["count"] < SUPPRESS_BELOW)
     df["display"] = df["count"].astype(str)
-    df.loc[small, "display"] = f"fewer than {SUPPRESS_BELOW}"
+    df.loc[small, "display"] = suppressed_label()
     df["count"] = df["count"].astype(object)
     df.loc[small, "count"] = None
     return df

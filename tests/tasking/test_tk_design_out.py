@@ -341,12 +341,12 @@ def test_small_sensitive_counts_are_shown_as_fewer_than_five():
             + spread("robbery", 2))
     out = recommend(spot(), make_incidents(incs), top_k=5)
     row = out.iloc[0]
-    assert "violent-crime <5" in row["category_mix"]
+    assert "violent-crime fewer than 5" in row["category_mix"]
     assert "sexual-offences 7 (" in row["category_mix"]
-    assert row["incidents"] == "12 + sensitive 7 + sensitive <5 in violent-crime"
+    assert row["incidents"] == "12 + sensitive 7 + sensitive fewer than 5 in violent-crime"
     text = " ".join(str(v) for v in row.drop("geometry").to_numpy())
     assert not re.search(r"violent-crime \(?3", text)
-    assert "violent-crime (<5 incidents)" in text
+    assert "violent-crime (fewer than 5 incidents)" in text
     # shares are of the shown incidents only (19), so the small count cannot be worked out by difference
     assert "public-order 10 incidents (53% of incidents" in text
     # one output row per hotspot; nothing per incident

@@ -147,16 +147,16 @@ def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
 # --------------------------------------------------------------------------
 # safeguarding, escaping, errors (hand-made plan)
 # --------------------------------------------------------------------------
-def test_a_sensitive_aggregate_of_3_shows_as_lt5(sqlite_url, tmp_path):
+def test_a_sensitive_aggregate_of_3_shows_as_fewer_than_5(sqlite_url, tmp_path):
     counts = pd.DataFrame({"ward_code": ["E05009395", "E05009393", "E05009390", "E05009391"],
                            "category": ["violent-crime", "violent-crime", "violent-crime", "burglary"],
                            "sensitive": [True, True, True, False], "count": [3, 12, None, 2]})
     shown = suppress_counts(counts)
-    assert shown["display"].tolist() == ["<5", "12", "<5"] and "count" not in shown.columns
+    assert shown["display"].tolist() == ["fewer than 5", "12", "fewer than 5"] and "count" not in shown.columns
     pack = build_pack(P.make_plan(), sensitive_counts=counts)
     page = pack_html(pack)
     table = page.split("Safeguarding-sensitive categories")[1].split("<h2>")[0]
-    assert '<td>E05009395</td><td>violent-crime</td><td class="num">&lt;5</td>' in table
+    assert '<td>E05009395</td><td>violent-crime</td><td class="num">fewer than 5</td>' in table
     assert '<td>E05009393</td><td>violent-crime</td><td class="num">12</td>' in table
     assert '<td class="num">3</td>' not in table and "burglary" not in table
     assert pack.includes_sensitive_aggregates
