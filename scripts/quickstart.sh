@@ -27,6 +27,21 @@ export PATH="$venv/bin:$PATH"
 echo "quickstart: loading the bundled data (hotspot-tasking ingest --bundled)"
 hotspot-tasking ingest --bundled
 
+# The dashboard needs a signed-in user. On the first run make a chair account with a random
+# password, shown once here and kept in var/first-sign-in.txt (readable by you only).
+if hotspot-tasking user list | grep -q "^No accounts yet"; then
+    mkdir -p var
+    password="$("$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))')"
+    printf '%s\n' "$password" | hotspot-tasking user add chair --role chair --password-stdin
+    umask 077
+    printf 'user: chair\npassword: %s\nchange it with: hotspot-tasking user password chair\n' "$password" \
+        > var/first-sign-in.txt
+    echo "quickstart: sign in as 'chair' with password $password (also in var/first-sign-in.txt)"
+    echo "quickstart: add your colleagues with: hotspot-tasking user add NAME --role chair|analyst|cctv|warden|partner"
+else
+    echo "quickstart: accounts exist (hotspot-tasking user list); sign in with yours"
+fi
+
 echo "quickstart: starting the app on http://127.0.0.1:8501 (Ctrl+C to stop)"
 exec streamlit run app.py \
     --server.address 127.0.0.1 \
