@@ -18,8 +18,10 @@ else
     echo "quickstart: reusing $venv"
 fi
 
-echo "quickstart: installing hotspot-tasking (pip install -e .), this takes about a minute the first time"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e .
+if [[ -z "${HOTSPOT_QUICKSTART_SKIP_INSTALL:-}" ]]; then   # the test of this script reuses the test venv
+    echo "quickstart: installing hotspot-tasking (pip install -e .), this takes about a minute the first time"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e .
+fi
 
 export VIRTUAL_ENV="$venv"
 export PATH="$venv/bin:$PATH"
@@ -29,19 +31,23 @@ hotspot-tasking ingest --bundled
 
 # The dashboard needs a signed-in user. On the first run make a chair account with a random
 # password, shown once here and kept in var/first-sign-in.txt (readable by you only).
+home="${HOTSPOT_HOME:-$PWD/var}"
 if hotspot-tasking user list | grep -q "^No accounts yet"; then
-    mkdir -p var
+    mkdir -p "$home"
     password="$("$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))')"
     printf '%s\n' "$password" | hotspot-tasking user add chair --role chair --password-stdin
     umask 077
     printf 'user: chair\npassword: %s\nchange it with: hotspot-tasking user password chair\n' "$password" \
-        > var/first-sign-in.txt
-    echo "quickstart: sign in as 'chair' with password $password (also in var/first-sign-in.txt)"
+        > "$home/first-sign-in.txt"
+    echo "quickstart: sign in as 'chair' with password $password (also in $home/first-sign-in.txt)"
     echo "quickstart: add your colleagues with: hotspot-tasking user add NAME --role chair|analyst|cctv|warden|partner"
 else
     echo "quickstart: accounts exist (hotspot-tasking user list); sign in with yours"
 fi
 
+if [[ -n "${HOTSPOT_QUICKSTART_NO_SERVE:-}" ]]; then   # the test of this script stops here
+    exit 0
+fi
 echo "quickstart: starting the app on http://127.0.0.1:8501 (Ctrl+C to stop)"
 exec streamlit run app.py \
     --server.address 127.0.0.1 \

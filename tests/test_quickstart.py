@@ -1,0 +1,51 @@
+"""The quick start's one command, up to starting the server: bundled data loaded, a first chair account made once.
+
+Runs ``scripts/quickstart.sh`` for real with ``HOTSPOT_HOME`` in a temporary folder (so the
+database and ``first-sign-in.txt`` go there), reusing the test environment's venv
+(``HOTSPOT_QUICKSTART_SKIP_INSTALL``) and stopping before ``streamlit run``
+(``HOTSPOT_QUICKSTART_NO_SERVE``); the dashboard itself is tested by tests/ui.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from spatial.store import accounts, connect
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HOTSPOT_HOME": str(home), "HOTSPOT_QUICKSTART_SKIP_INSTALL": "1",
+           "HOTSPOT_QUICKSTART_NO_SERVE": "1", "PYTHON": sys.executable}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(["bash", str(REPO / "scripts" / "quickstart.sh")], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=900, check=False)
+
+
+def test_quickstart_loads_the_data_and_makes_one_chair_account(tmp_path):
+    home = tmp_path / "home"
+    first = _run(home)
+    assert first.returncode == 0, first.stderr[-2000:]
+    shown = re.search(r"sign in as 'chair' with password (\S+)", first.stdout)
+    assert shown, first.stdout[-2000:]
+    secret = home / "first-sign-in.txt"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert f"password: {shown.group(1)}" in secret.read_text()
+    engine = connect(f"sqlite:///{home / 'hotspot.sqlite'}")
+    with engine.connect() as conn:
+        n = conn.exec_driver_sql("SELECT count(*) FROM incidents").scalar_one()
+    assert n > 100_000  # the bundled point data
+    account = accounts.authenticate(engine, "chair", shown.group(1))  # raises SignInRefused otherwise
+    assert account.role == "chair"
+    engine.dispose()
+    # a second run changes nothing: no new account, no new password
+    again = _run(home)
+    assert again.returncode == 0 and "accounts exist" in again.stdout
+    assert "sign in as 'chair' with password" not in again.stdout
+    assert f"password: {shown.group(1)}" in secret.read_text()
