@@ -4,7 +4,7 @@ Checks what AppTest cannot see: that the folium maps inside the ``st_folium``
 iframes really draw (Leaflet loaded from ``static/``, ward polygons, hotspot
 cells, markers and incident circles present) with no network; that every page
 loads without a Streamlit exception; and that the tasking meeting can be
-clicked through (build the plan, approve it, download the CSV, then a warden
+clicked through (build the plan, approve it, download the CSV and the PDF pack, then a warden
 sees and logs their patrols on a phone-sized screen), with the records
 checked in the server's database.  Saves the screenshots used in the README
 to ``docs/screenshots/`` (``incidents-map.png``, ``hotspots.png``,
@@ -188,6 +188,9 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             with page.expect_download(timeout=PAGE_MS) as download:
                 page.get_by_role("button", name="Plan (CSV)").click()
             csv_bytes = Path(download.value.path()).read_bytes()
+            with page.expect_download(timeout=PLAN_BUILD_MS) as download:  # the pack is drawn when clicked
+                page.get_by_role("button", name=re.compile(r"^Pack \(PDF")).click()
+            pdf_bytes = Path(download.value.path()).read_bytes()
             tasking_exceptions = _exceptions(page)
 
             phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
@@ -220,9 +223,11 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
     approvals = records.list_approvals(engine, meeting_id)
     assert approvals[["approved_by", "role"]].values.tolist() == [[chair, "chair"]]
     assert csv_bytes.startswith(b"week,agent_id,kind,day,date,shift,candidate_id")
-    audit = records.list_exports(engine, user=chair)
-    assert audit["kind"].tolist() == ["csv"]
-    assert audit["file_sha256"].iloc[0] == hashlib.sha256(csv_bytes).hexdigest()  # the audit names these bytes
+    audit = records.list_exports(engine, user=chair).set_index("kind")
+    assert sorted(audit.index) == ["csv", "pdf"]
+    assert audit.loc["csv", "file_sha256"] == hashlib.sha256(csv_bytes).hexdigest()  # the audit names these bytes
+    assert audit.loc["pdf", "file_sha256"] == hashlib.sha256(pdf_bytes).hexdigest()
+    assert pdf_bytes.startswith(b"%PDF-") and len(pdf_bytes) > 20_000  # the pack with its offline maps
     # the warden's page: only W08, no sideways scrolling on a phone, and the log is stored against the plan
     assert set(re.findall(r"(?<![-\w])(?:W|PP)\d{2}\b", page_text)) == {"W08"}, page_text[:500]
     assert overflow <= 390, overflow
