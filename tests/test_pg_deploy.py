@@ -25,7 +25,9 @@ from spatial.store.db import current_revision, head_revision
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "ui"))
-from _browser import CHROMIUM, _free_port, _launch, _wait_healthy  # noqa: E402
+from _browser import CHROMIUM, _free_port, _goto, _launch, _wait_healthy  # noqa: E402
+from _pgserver import skip_or_fail  # noqa: E402  (the suite's policy: skip locally, fail when CI is set)
+from _signin import ensure_account  # noqa: E402
 
 SMALL_POLICE_UK = REPO / "data" / "policeuk" / "rbkc_api_2018-06"
 LEAFLET = "/app/static/leaflet-1.9.3/leaflet.js"
@@ -115,14 +117,18 @@ def test_two_dashboard_processes_share_one_postgresql(two_servers) -> None:
             assert r.status == 200 and b"Leaflet" in r.read(200_000)
         assert _pg_connections(proc.pid, pg_port) == 0  # nothing has asked for data yet
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: the page check per process needs Debian chromium")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+        skip_or_fail(f"{CHROMIUM} is missing: the page check per process needs Debian chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the playwright package is not installed; pip install -e '.[test]'")
+    ensure_account(url, "Deploy Chair", "chair")  # the same account signs in on both processes: one database
     with sync_playwright() as pw:
         browser = _launch(pw)
         try:
             for base, proc in servers:
                 page = browser.new_page()
-                page.goto(f"{base}/incidents", wait_until="domcontentloaded")
+                _goto(page, f"{base}/incidents", user="Deploy Chair")
                 caption = page.get_by_text("incidents in 2018-06").first
                 caption.wait_for(timeout=90_000)
                 assert "Traceback" not in page.content()
