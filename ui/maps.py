@@ -755,6 +755,24 @@ def _polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return parts[parts.geom_type.isin(["Polygon", "MultiPolygon"]) & ~parts.is_empty]
 
 
+def _ward_outline_map(wards: gpd.GeoDataFrame, *, static_url: str, tiles_url: str | None,
+                      tiles_attribution: str | None) -> tuple[folium.Map, list[list[float]]]:
+    """An offline map centred on ``wards`` with their simplified grey outlines, and the bounds to fit at the end
+    (the Review and CCTV maps' base)."""
+    outline = wards[["ward_name", wards.geometry.name]]
+    if outline.crs is not None and outline.crs.is_projected:
+        outline = outline.set_geometry(outline.geometry.simplify(_WARD_SIMPLIFY_M, preserve_topology=True))
+    wards_ll = _escaped(_to_wgs84(outline, "ward boundaries"), ["ward_name"])
+    west, south, east, north = ((float(v) for v in wards_ll.total_bounds) if len(wards_ll)
+                                else (-0.2135, 51.4775, -0.1506, 51.5302))
+    m = offline_map(location=((south + north) / 2, (west + east) / 2), static_url=static_url,
+                    tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+    folium.GeoJson(wards_ll, name=WARDS_LAYER,
+                   style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
+                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
+    return m, [[south, west], [north, east]]
+
+
 def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *,
                buffer_m: float, static_url: str = STATIC_URL, tiles_url: str | None = None,
                tiles_attribution: str | None = None) -> folium.Map:
@@ -773,17 +791,8 @@ def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.Geo
         msg = (f"zones lack the 'zone' column; expected tasking.review.displacement_areas() output "
                f"({list(zones.columns)})")
         raise SchemaError(msg)
-    outline = wards[["ward_name", wards.geometry.name]]
-    if outline.crs is not None and outline.crs.is_projected:
-        outline = outline.set_geometry(outline.geometry.simplify(_WARD_SIMPLIFY_M, preserve_topology=True))
-    wards_ll = _escaped(_to_wgs84(outline, "ward boundaries"), ["ward_name"])
-    west, south, east, north = ((float(v) for v in wards_ll.total_bounds) if len(wards_ll)
-                                else (-0.2135, 51.4775, -0.1506, 51.5302))
-    m = offline_map(location=((south + north) / 2, (west + east) / 2), static_url=static_url,
-                    tiles_url=tiles_url, tiles_attribution=tiles_attribution)
-    folium.GeoJson(wards_ll, name=WARDS_LAYER,
-                   style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
-                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
+    m, bounds = _ward_outline_map(wards, static_url=static_url, tiles_url=tiles_url,
+                                  tiles_attribution=tiles_attribution)
     z = _polygons(_to_wgs84(zones[["zone", zones.geometry.name]], "review zones"))
     labels = {"R": REVIEW_TASKED_LAYER, "D": REVIEW_BUFFER_LAYER, "C": REVIEW_CONTROL_LAYER}
     for code in ("C", "D"):
@@ -809,7 +818,7 @@ def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.Geo
               f"<div>{_swatch(_ZONE_STYLE['C'][0])}Control: rest of the borough (C)</div>")
     _MapNote(legend, position="bottomleft").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    m.fit_bounds([[south, west], [north, east]])
+    m.fit_bounds(bounds)
     return m
 
 
@@ -850,17 +859,8 @@ def cctv_map(wards: gpd.GeoDataFrame, *, fixed: pd.DataFrame, deployed: pd.DataF
         if missing:
             msg = f"{name} lacks the columns {missing}; give British National Grid x and y"
             raise SchemaError(msg)
-    outline = wards[["ward_name", wards.geometry.name]]
-    if outline.crs is not None and outline.crs.is_projected:
-        outline = outline.set_geometry(outline.geometry.simplify(_WARD_SIMPLIFY_M, preserve_topology=True))
-    wards_ll = _escaped(_to_wgs84(outline, "ward boundaries"), ["ward_name"])
-    west, south, east, north = ((float(v) for v in wards_ll.total_bounds) if len(wards_ll)
-                                else (-0.2135, 51.4775, -0.1506, 51.5302))
-    m = offline_map(location=((south + north) / 2, (west + east) / 2), static_url=static_url,
-                    tiles_url=tiles_url, tiles_attribution=tiles_attribution)
-    folium.GeoJson(wards_ll, name=WARDS_LAYER,
-                   style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
-                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
+    m, bounds = _ward_outline_map(wards, static_url=static_url, tiles_url=tiles_url,
+                                  tiles_attribution=tiles_attribution)
 
     def circles(df: pd.DataFrame, layer: str, colour: str, radius: float, label) -> None:
         group = folium.FeatureGroup(name=layer, show=True).add_to(m)
@@ -890,5 +890,5 @@ def cctv_map(wards: gpd.GeoDataFrame, *, fixed: pd.DataFrame, deployed: pd.DataF
               f"<div>{_swatch(_CCTV_COLOURS['whatif'], round_=True)}What-if camera ({len(whatif)})</div>")
     _MapNote(legend, position="bottomleft").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    m.fit_bounds([[south, west], [north, east]])
+    m.fit_bounds(bounds)
     return m
