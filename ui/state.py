@@ -73,6 +73,8 @@ SIGN_OUT_BUTTON: Final = "app.signout"
 SSO_BUTTON: Final = "app.sso"
 #: The single sign-on email that matched no account (its refusal is audited once).
 SSO_REFUSED: Final = "app.sso.refused"
+#: Set by a sign-in, read once by ``app.py``: a sign-in at the front page lands on the role's own first page.
+JUST_SIGNED_IN: Final = "app.signin.just"
 #: The page of the current page view, and whether its view of sensitive aggregates was audited.
 VIEW_PAGE: Final = "app.view.page"
 VIEW_AUDITED: Final = "app.view.audited"

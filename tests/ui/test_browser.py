@@ -270,3 +270,22 @@ def test_a_partner_signs_in_sees_only_their_pages_and_a_page_opened_by_url_shows
     assert [n.strip() for n in nav.splitlines() if n.strip()] == ["Overview", "Hotspots"]
     assert not external, sorted(set(external))[:10]
     assert not failed, failed[:10]
+
+
+def test_a_warden_signing_in_at_the_front_page_lands_on_my_patrols(playwright_sync, server: str,
+                                                                   server_db: str) -> None:
+    """Issue 15.1: after sign-in at ``/`` a warden is on My patrols, not on Overview's refusal."""
+    ensure_account(server_db, "Warden Landing", "warden", "W03")
+    with playwright_sync() as pw:
+        browser = _launch(pw)
+        try:
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            mobile = phone.new_page()
+            _goto(mobile, f"{server}/", user="Warden Landing")
+            mobile.get_by_role("heading", name="My patrols", exact=True).wait_for(timeout=PAGE_MS)
+            main = mobile.locator("[data-testid='stMain']").first.inner_text()
+            exceptions = _exceptions(mobile)
+        finally:
+            browser.close()
+    assert exceptions == []
+    assert "is not open to the warden role" not in main, main[:300]
