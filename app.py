@@ -38,6 +38,7 @@ pages = {name: page for name, page in zip(PAGE_NAMES, [
 ], strict=True)}
 page = st.navigation(list(pages.values()))
 if viewer is None:
+    signin.clear_session_cookie()
     signin.sign_in_form()
     st.stop()
 current = next(name for name, p in pages.items() if p is page)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Settings", "repo_root", "default_data_dir", "default_database_url", "settings_from_args",
-           "default_retention_months", "retention_cutoff", "RETENTION_ENV"]
+           "default_retention_months", "retention_cutoff", "RETENTION_ENV", "hotspot_home"]
 
 
 def repo_root() -> Path:
@@ -36,8 +36,12 @@ def default_database_url() -> str:
     env = os.environ.get("DATABASE_URL")
     if env:
         return env
-    home = Path(os.environ.get("HOTSPOT_HOME", repo_root() / "var"))
-    return f"sqlite:///{home / 'hotspot.sqlite'}"
+    return f"sqlite:///{hotspot_home() / 'hotspot.sqlite'}"
+
+
+def hotspot_home() -> Path:
+    """Where the server keeps its own files (default store, session secret): ``$HOTSPOT_HOME`` or ``<repo>/var``."""
+    return Path(os.environ.get("HOTSPOT_HOME", repo_root() / "var"))
 
 
 #: Environment variable of :attr:`Settings.retention_months`.

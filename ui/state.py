@@ -75,6 +75,12 @@ SSO_BUTTON: Final = "app.sso"
 SSO_REFUSED: Final = "app.sso.refused"
 #: Set by a sign-in, read once by ``app.py``: a sign-in at the front page lands on the role's own first page.
 JUST_SIGNED_IN: Final = "app.signin.just"
+#: The token of this sign-in's server-side session (its signed form is the browser's session cookie).
+SESSION_TOKEN: Final = "app.session.token"
+#: Ask the next run to delete the session cookie (after a sign-out or an ended session).
+COOKIE_CLEAR: Final = "app.session.clear"
+#: The session was ended by a time-out or an account change: the sign-in screen says so once.
+SESSION_ENDED: Final = "app.session.ended"
 #: The page of the current page view, and whether its view of sensitive aggregates was audited.
 VIEW_PAGE: Final = "app.view.page"
 VIEW_AUDITED: Final = "app.view.audited"

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from spatial._errors import HotspotError
 
-from . import audit
+from . import audit, sessions
 from . import tables as T
 
 __all__ = ["ROLES", "AGENT_ROLES", "MIN_PASSWORD_CHARS", "LockoutPolicy", "Account", "AccountError", "SignInRefused",
@@ -244,6 +244,11 @@ def add_user(engine: Engine, username: str, *, role: str, password: str | None, 
     return Account(name, role, agent, mail, False)
 
 
+#: Account changes that end every open session of the account, with the reason kept on the session row.
+_SESSION_ENDS: Final = {"user-disable": "account disabled", "user-role": "role changed",
+                        "user-password": "password changed"}
+
+
 def _change(engine: Engine, username: str, values: dict[str, Any], *, action: str, actor: str, actor_role: str,
             detail: dict[str, Any] | None, now: dt.datetime | None) -> Account:
     name = _name(username)
@@ -254,6 +259,9 @@ def _change(engine: Engine, username: str, values: dict[str, Any], *, action: st
                      .values(**values, updated_at=_stored(conn, when)))
         audit.record(conn, actor=actor, role=actor_role, action=action, target=name, detail=detail,
                      now=when.to_pydatetime())
+        ended = _SESSION_ENDS.get(action)
+        if ended is not None:  # signed out everywhere: open sessions (cookies) of the account stop working
+            sessions.revoke_user(conn, name, reason=ended, now=when.to_pydatetime())
         return _account(_must(conn, name))
 
 

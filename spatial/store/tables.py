@@ -16,7 +16,7 @@ from sqlalchemy import (
 
 __all__ = ["metadata", "incidents", "ingests", "quarantine", "area_counts", "area_layers", "TIME",
            "meetings", "plan_versions", "approvals", "decisions", "patrol_logs", "review_notes", "export_audit",
-           "audit_log", "accounts"]
+           "audit_log", "accounts", "sessions"]
 
 metadata = MetaData()
 
@@ -271,4 +271,22 @@ accounts = Table(
     Column("updated_at", TIME, nullable=False),
     CheckConstraint("role IN ('chair', 'analyst', 'cctv', 'warden', 'partner')", name="ck_accounts_role"),
     CheckConstraint("role <> 'warden' OR agent_id IS NOT NULL", name="ck_accounts_warden_agent"),
+)
+
+
+# ----------------------------------------------------------------------------
+# Sign-in sessions (migration 0007): one row per sign-in, keyed by the SHA-256
+# of the cookie's random token (the token itself is never stored).  Written
+# and read only through spatial/store/sessions.py.
+# ----------------------------------------------------------------------------
+sessions = Table(
+    "sessions", metadata,
+    Column("session_key", String(64), primary_key=True),
+    Column("username", String(120), nullable=False),
+    Column("method", String(20), nullable=False),  # password | oidc | test
+    Column("created_at", TIME, nullable=False),
+    Column("last_seen_at", TIME, nullable=False),
+    Column("ended_at", TIME),
+    Column("end_reason", String(40)),  # signed out | idle time-out | absolute time-out | account disabled | ...
+    Index("ix_sessions_username", "username"),
 )
