@@ -315,6 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    if args_list[:1] == ["forecast"]:
+        # The forecast contract: only its own module, so start-up stays well under a second
+        # (no tasking, store, alembic or libpysal imports).
+        from spatial import cli_forecast
+
+        return cli_forecast.main(args_list)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

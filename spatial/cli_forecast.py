@@ -373,9 +373,15 @@ def run_forecast(args: argparse.Namespace) -> int:
         print(f"hotspot-tasking forecast: {out_path}: cannot write ({exc})", file=sys.stderr)
         return 2
     excl = ", ".join(counts.attrs["excluded_categories"]) or "none"
-    print(f"forecast {scores.attrs.get('target_period')} with {args.method}: {len(out)} cells from "
+    method, why = args.method, ""
+    if "choice" in scores.attrs:
+        from spatial.forecast_select import describe_choice
+
+        method = f"{args.method} ({scores.attrs['choice']['method']})"
+        why = "\n" + describe_choice(scores.attrs["choice"])
+    print(f"forecast {scores.attrs.get('target_period')} with {method}: {len(out)} cells from "
           f"{counts.attrs['incidents_counted']} incidents over {counts.shape[1]} month(s) "
-          f"({read} rows read, {quarantined} quarantined); excluded categories: {excl}; wrote {out_path}",
+          f"({read} rows read, {quarantined} quarantined); excluded categories: {excl}; wrote {out_path}{why}",
           file=sys.stderr)
     return 0
 
@@ -498,7 +504,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--grid", required=True, help="CSV with cell_id,x_min,y_min,x_max,y_max in EPSG:27700")
     f.add_argument("--out", required=True, help="output CSV: cell_id,score for every grid cell")
     f.add_argument("--method", default=DEFAULT_METHOD, choices=sorted(FORECASTERS),
-                   help=f"forecaster (default {DEFAULT_METHOD}, chosen by backtest)")
+                   help=f"forecaster (default {DEFAULT_METHOD}: chosen by a rolling-origin backtest on the "
+                        "training file itself, see spatial.forecast_select)")
     f.add_argument("--include-proactive", action="store_true",
                    help="keep drugs and possession-of-weapons in the target (excluded by default)")
     f.set_defaults(func=run_forecast)

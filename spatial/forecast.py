@@ -68,6 +68,7 @@ __all__ = [
     "BASELINES",
     "DEFAULT_METHOD",
     "FORECASTERS",
+    "auto",
     "boosted",
     "forecast",
     "last_period",
@@ -543,8 +544,22 @@ def boosted(history: pd.DataFrame, *, centres: Centres, min_lags: int = 3, ring_
     return _result(pred, history, "boosted", params)
 
 
+def auto(history: pd.DataFrame, *, centres: Centres, **options: Any) -> pd.Series:
+    """The forecaster chosen for this history by :func:`spatial.forecast_select.select_forecaster`.
+
+    A rolling-origin backtest inside ``history`` picks among counts, recent counts,
+    exponentially weighted counts, kernel densities, prospective hotspotting,
+    neighbourhood-shrunk counts and a blend (see :mod:`spatial.forecast_select`);
+    ``attrs["choice"]`` records the choice, its backtest and the runner-up.
+    """
+    from spatial.forecast_select import auto_forecast
+
+    return auto_forecast(history, centres=centres, **options)
+
+
 #: Forecasters by name (the CLI's ``--method`` choices).
 FORECASTERS: dict[str, Callable[..., pd.Series]] = {
+    "auto": auto,
     "last_period": last_period,
     "recency_kde": recency_kde,
     "prospective": prospective,
@@ -553,8 +568,8 @@ FORECASTERS: dict[str, Callable[..., pd.Series]] = {
 }
 #: The baselines the chosen method must beat.
 BASELINES: tuple[str, ...] = ("last_period", "recency_kde", "prospective")
-#: The method chosen by backtest.
-DEFAULT_METHOD = "boosted"
+#: The default: selection per area and group on the user's own months (issue 16).
+DEFAULT_METHOD = "auto"
 
 
 def forecast(history: pd.DataFrame, *, centres: Centres, method: str = DEFAULT_METHOD,

@@ -87,7 +87,9 @@ def test_forecast_cli_scores_every_cell(train_csv: Path, tmp_path: Path, capsys:
     out = tmp_path / "out" / "scores.csv"
     assert run_forecast(_args(train=train_csv, grid=grid, out=out)) == 0
     err = capsys.readouterr().err
-    assert "forecast 2018-01 with boosted" in err and "drugs" in err and "quarantined" in err
+    # The default is the selection on the training file itself (issue 16); the message names the choice.
+    assert "forecast 2018-01 with auto (" in err and "This area uses" in err
+    assert "drugs" in err and "quarantined" in err
     scores = pd.read_csv(out, dtype={"cell_id": str})
     assert scores.columns.tolist() == ["cell_id", "score"]
     cells = pd.read_csv(grid, dtype={"cell_id": str})["cell_id"]

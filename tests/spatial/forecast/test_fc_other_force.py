@@ -106,7 +106,7 @@ def test_forecast_contract_on_british_transport_police(tmp_path: Path, capsys: p
     # the month predicted is the month after the last month in the file
     last = pd.Period(street["Month"].max(), "M")
     assert str(last + 1) == target
-    m = re.search(r"forecast (\d{4}-\d{2}) with boosted: (\d+) cells from (\d+) incidents over (\d+) month", err)
+    m = re.search(r"forecast (\d{4}-\d{2}) with auto \([\w.]+\): (\d+) cells from (\d+) incidents over (\d+) month", err)
     assert m, err
     assert m.group(1) == target
     assert int(m.group(2)) == len(cells)

@@ -85,8 +85,12 @@ def test_boosted_is_deterministic_and_ranks_busy_cells_first() -> None:
     b = boosted(h, centres=(x, y))
     assert a.equals(b)
     assert set(a.nlargest(6).index) == set(units[:6])
-    f = forecast(h, centres=(x, y))
+    f = forecast(h, centres=(x, y), method="boosted")
     assert f.attrs["target_period"] == "2018-10" and f.attrs["method"] == "boosted"
+    # The default (issue 16) is the selection on this history; it too ranks the busy cells first.
+    d = forecast(h, centres=(x, y))
+    assert d.attrs["target_period"] == "2018-10" and d.attrs["method"] == "auto"
+    assert set(d.nlargest(6).index) == set(units[:6])
 
 
 def test_monthly_counts_excludes_proactive_and_records_it() -> None:

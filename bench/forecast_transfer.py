@@ -1,0 +1,185 @@
+"""Does the selected forecaster transfer?  Nested rolling-origin benchmark per area and crime group.
+
+    python bench/forecast_transfer.py [--areas NAME ...] [--groups G ...] [--test-months 6]
+
+Areas: every London borough of the police.uk API extract
+(``$HOTSPOT_SHARED_DATA/policeuk/london_api``, 2017-07..2018-06) holding at
+least 1 % of its points, Westminster + Hammersmith & Fulham (bundled
+``data/policeuk/neighbours_api``), and the three West Kent districts for 2025
+(``$HOTSPOT_SHARED_DATA/policeuk/west_kent/2025-*``; Kent's low 2018-11/12 are
+not read).  150 m cells whose centre lies inside the area.  ``HOTSPOT_SHARED_DATA``
+defaults to ``../shared/data`` relative to the repository.
+
+For each of the last ``--test-months`` months ``t`` (each trained on all months
+before it), :func:`spatial.forecast_select.select_forecaster` runs its own
+rolling-origin backtest **on the months before t only** (nested), the choice
+forecasts ``t``, and it is scored with hit rate, PAI and PEI at 1/5/10/20 % of
+the area against counts over all earlier months and last month's counts; the
+oracle ranks cells by month t's own counts.  Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from spatial import schema as S  # noqa: E402
+from spatial.cli_forecast import _cells_of_points, _groups_from_taxonomy, read_policeuk_quick, square_grid  # noqa: E402
+from spatial.evaluation import evaluate  # noqa: E402
+from spatial.forecast import monthly_counts  # noqa: E402
+from spatial.forecast_select import predict_choice, select_forecaster  # noqa: E402
+
+COVS = (0.01, 0.05, 0.10, 0.20)
+CELL = 150.0
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("HOTSPOT_SHARED_DATA", str(ROOT.parent / "shared" / "data")))
+
+
+def areas(selected: set[str] | None) -> list[tuple[str, pd.DataFrame, object]]:
+    """(name, points inside, boundary geometry) for every area of the benchmark."""
+    import geopandas as gpd
+    import shapely
+
+    out = []
+    sd = shared_dir()
+    boroughs = gpd.read_file(sd / "boundaries" / "london_boroughs.geojson").to_crs(27700)
+    lon = sorted((sd / "policeuk" / "london_api").glob("*.csv.gz"))
+    if lon:
+        pts = read_policeuk_quick(lon)
+        geoms = np.asarray(boroughs.geometry.values, dtype=object)
+        tree = shapely.STRtree(geoms)
+        pi, ti = tree.query(shapely.points(pts[S.X].to_numpy(), pts[S.Y].to_numpy()), predicate="within")
+        share = np.bincount(ti, minlength=len(geoms)) / max(len(pts), 1)
+        for j in np.flatnonzero(share >= 0.01):
+            name = str(boroughs["name"].iloc[j])
+            if selected and name not in selected:
+                continue
+            out.append((name, pts.iloc[pi[ti == j]].reset_index(drop=True), geoms[j]))
+    if not selected or "Westminster + H&F" in selected:
+        wh = sorted((ROOT / "data" / "policeuk" / "neighbours_api").glob("*.csv*"))
+        if wh:
+            pts = read_policeuk_quick(wh)
+            b = shapely.union_all(boroughs.loc[boroughs["gss_code"].isin(["E09000033", "E09000013"])].geometry.values)
+            inside = shapely.contains_xy(b, pts[S.X].to_numpy(), pts[S.Y].to_numpy())
+            out.append(("Westminster + H&F", pts.loc[inside].reset_index(drop=True), b))
+    kent = sorted((sd / "policeuk" / "west_kent").glob("2025-*-kent-street-west-kent.csv"))
+    if kent:
+        pts = read_policeuk_quick(kent)
+        districts = gpd.read_file(sd / "boundaries" / "west_kent_districts.geojson").to_crs(27700)
+        for _, d in districts.iterrows():
+            name = f"{d['name']} (Kent 2025)"
+            if selected and name not in selected and str(d["name"]) not in selected:
+                continue
+            inside = shapely.contains_xy(d.geometry, pts[S.X].to_numpy(), pts[S.Y].to_numpy())
+            out.append((name, pts.loc[inside].reset_index(drop=True), d.geometry))
+    return out
+
+
+def run_case(counts: pd.DataFrame, prior: np.ndarray | None, centres, n_test: int) -> dict[str, object]:
+    x = counts.to_numpy(dtype=float)
+    m = x.shape[1]
+    k = int(np.floor(0.05 * x.shape[0] * (1 + 1e-12)))
+    rows = []
+    chosen: Counter[str] = Counter()
+    sel_s, fit_s = [], []
+    for t in range(m - n_test, m):
+        hist = counts.iloc[:, :t]
+        t0 = time.perf_counter()
+        ch = select_forecaster(hist, centres=centres, prior=None if prior is None else prior[:, :t])
+        t1 = time.perf_counter()
+        s = predict_choice(ch, hist, centres=centres, prior=None if prior is None else prior[:, :t])
+        t2 = time.perf_counter()
+        sel_s.append(t1 - t0)
+        fit_s.append(t2 - t1)
+        chosen[ch.method if not ch.fallback else f"{ch.method} (fallback)"] += 1
+        y = x[:, t]
+        if y.sum() <= 0:
+            continue
+        ev = evaluate(s, y, coverages=COVS).set_index("coverage")
+        ca = evaluate(x[:, :t].sum(axis=1), y, coverages=(0.05,)).iloc[0]
+        la = evaluate(x[:, t - 1], y, coverages=(0.05,)).iloc[0]
+        row = {"auto": ev.loc[0.05, "hit_rate"], "counts": ca["hit_rate"], "last": la["hit_rate"],
+               "oracle": ev.loc[0.05, "n_star"] / ev.loc[0.05, "N"]}
+        for c in COVS:
+            row[f"pai{c:g}"] = ev.loc[c, "pai"]
+            row[f"pei{c:g}"] = ev.loc[c, "pei"]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    mean = df.mean()
+    gap = mean["oracle"] - mean["counts"]
+    return {"mean": mean, "chosen": chosen, "sel_s": float(np.mean(sel_s)), "fit_s": float(np.mean(fit_s)),
+            "gap_closed": (mean["auto"] - mean["counts"]) / gap if gap > 0 else np.nan, "k": k,
+            "tests": len(df)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--areas", nargs="*", help="area names (default all)")
+    ap.add_argument("--groups", nargs="*", help="groups (default all seven)")
+    ap.add_argument("--test-months", type=int, default=6)
+    a = ap.parse_args(argv)
+    t_all = time.perf_counter()
+    groups = _groups_from_taxonomy()
+    if a.groups:
+        groups = {g: v for g, v in groups.items() if g in set(a.groups)}
+    print(f"Nested rolling-origin benchmark, {CELL:g} m cells inside each area, last {a.test_months} months each "
+          "trained on all earlier months; selection inside the training months only. HR = hit rate at 5 % of area "
+          "(mean over test months); gap = share of the oracle gap over plain counts closed; PAI/PEI of the "
+          "selected forecaster at 1/5/10/20 %; sel = mean seconds per selection, fit = per fit+predict.\n")
+    head = ["area", "cells", "months", "group", "incid.", "HR sel", "HR counts", "HR last", "HR oracle",
+            "Δ vs counts", "gap", "PAI 1/5/10/20", "PEI 1/5/10/20", "chosen", "sel s", "fit s"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(["---"] * 4 + ["---:"] * 7 + ["---"] * 3 + ["---:"] * 2) + "|")
+    summary = []
+    for name, pts, boundary in areas(set(a.areas) if a.areas else None):
+        grid = square_grid(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), cell_size_m=CELL, boundary=boundary)
+        pts = pts.assign(**{S.WARD_CODE: _cells_of_points(grid, pts[S.X].to_numpy(), pts[S.Y].to_numpy(), CELL)})
+        units = pd.Index(grid["cell_id"].astype(str).to_numpy(dtype=object))
+        centres = ((grid["x_min"].to_numpy() + grid["x_max"].to_numpy()) / 2,
+                   (grid["y_min"].to_numpy() + grid["y_max"].to_numpy()) / 2)
+        allc = monthly_counts(pts, units, exclude_proactive=True)
+        for g, cats in groups.items():
+            counts = allc if cats is None else monthly_counts(pts, units, categories=cats, exclude_proactive=True,
+                                                              months=list(allc.columns))
+            prior = None if cats is None else allc.to_numpy(dtype=float)
+            r = run_case(counts, prior, centres, a.test_months)
+            mn = r["mean"]
+            chosen = ", ".join(f"{k}×{v}" for k, v in r["chosen"].most_common())
+            print("| " + " | ".join([
+                name, str(len(grid)), str(counts.shape[1]), g, str(int(counts.to_numpy().sum())),
+                f"{100 * mn['auto']:.1f}", f"{100 * mn['counts']:.1f}", f"{100 * mn['last']:.1f}",
+                f"{100 * mn['oracle']:.1f}", f"{100 * (mn['auto'] - mn['counts']):+.1f}",
+                f"{100 * r['gap_closed']:.0f} %",
+                "/".join(f"{mn[f'pai{c:g}']:.1f}" for c in COVS),
+                "/".join(f"{mn[f'pei{c:g}']:.2f}" for c in COVS),
+                chosen, f"{r['sel_s']:.2f}", f"{r['fit_s']:.3f}"]) + " |", flush=True)
+            summary.append({"area": name, "group": g, "auto": mn["auto"], "counts": mn["counts"],
+                            "last": mn["last"], "gap": r["gap_closed"]})
+    s = pd.DataFrame(summary)
+    if len(s):
+        beat_c = int((s["auto"] >= s["counts"] - 1e-12).sum())
+        beat_l = int((s["auto"] >= s["last"] - 1e-12).sum())
+        print(f"\n{len(s)} area x group cases: selected >= counts in {beat_c}, >= last month in {beat_l}; "
+              f"mean HR selected {100 * s['auto'].mean():.2f} % vs counts {100 * s['counts'].mean():.2f} % vs "
+              f"last month {100 * s['last'].mean():.2f} %; median gap closed {100 * s['gap'].median():.0f} %")
+        for g, b in s.groupby("group", sort=False):
+            print(f"- {g}: selected {100 * b['auto'].mean():.2f} % vs counts {100 * b['counts'].mean():.2f} % "
+                  f"({int((b['auto'] >= b['counts'] - 1e-12).sum())}/{len(b)} >= counts)")
+    print(f"\ntotal {time.perf_counter() - t_all:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
