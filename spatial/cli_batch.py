@@ -4,7 +4,7 @@
 
     hotspot-tasking batch --store DIR --out OUT [--units boroughs.gpkg --unit-column gss_code]
         [--period 2017-07..2018-06] [--force metropolitan] [--scheduler tcp://host:8786 | --workers 2
-        --memory-limit 3GB] [--cell-size 150] [--forecast boosted|none|...] [--permutations 0]
+        --memory-limit 3GB] [--cell-size 150] [--forecast auto|none|...] [--permutations 0]
 
 Writes ``OUT/unit=<code>.parquet`` (GeoParquet cells: counts, Gi* per month,
 emerging classes, forecast) and ``OUT/summary.csv``.  Units default to the
@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--workers", type=int, default=2, help="local cluster: worker processes (default 2)")
     p.add_argument("--memory-limit", default="3GB", help="local cluster: memory limit per worker (default 3GB)")
     p.add_argument("--cell-size", type=float, default=150.0, help="grid cell size in metres (default 150)")
-    p.add_argument("--forecast", default="boosted", choices=["none", *sorted(FORECASTERS)],
+    p.add_argument("--forecast", default="auto", choices=["none", *sorted(FORECASTERS)],
                    help="forecaster for next month (default boosted; none to skip)")
     p.add_argument("--permutations", type=int, default=0, help="Gi*: 0 analytic (default) or e.g. 999")
     p.set_defaults(func=run)

@@ -143,7 +143,7 @@ _WEEKS_PER_MONTH = 365.25 / 12 / 7
 
 
 def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell_size_m: float = 150.0,
-                        harm_index: str = "cchi", method: str = "boosted",
+                        harm_index: str = "cchi", method: str = "auto",
                         min_months: int = MIN_FORECAST_MONTHS) -> tuple[pd.Series | None, pd.Series | None, str]:
     """Next month's harm per week per cell (forecast) and each cell's emerging-hotspot class (pure).
 
@@ -184,10 +184,16 @@ def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell
         warnings.simplefilter("ignore")  # "fewer than 10 periods" is stated in the note instead
         em = emerging_hotspots(counts, grid)
     trend = pd.Series(em["trend_class"].astype(object).to_numpy(), index=grid["cell_id"].astype(str).to_numpy())
-    note = (f"expected harm = {method} forecast of {score.attrs.get('target_period')} harm per cell from "
+    label, why = method, ""
+    if "choice" in score.attrs:
+        from spatial.forecast_select import describe_choice
+
+        label = f"{method} ({score.attrs['choice']['method']})"
+        why = "; " + describe_choice(score.attrs["choice"], group="harm-weighted crime")
+    note = (f"expected harm = {label} forecast of {score.attrs.get('target_period')} harm per cell from "
             f"{len(months)} months ({months[0]}..{months[-1]}; proactive categories left out); trend = "
             f"emerging-hotspot class of the patch's hottest cell"
-            + (" (fewer than 10 months: the trend test has little power)" if len(months) < 10 else ""))
+            + (" (fewer than 10 months: the trend test has little power)" if len(months) < 10 else "") + why)
     return per_week, trend, note
 
 

@@ -44,7 +44,9 @@ def test_forecast_and_trends_need_six_months(hf):
     cell, trend, note = forecast_and_trends(few, area)
     assert cell is None and trend is None and "at least 6 months" in note
     cell, trend, note = forecast_and_trends(inc, area)
-    assert "boosted forecast of 2018-07" in note and "proactive categories left out" in note
+    # The default forecaster is the selection on this borough's months (issue 16), named in the note.
+    assert "expected harm = auto (" in note and "forecast of 2018-07" in note and "proactive categories left out" in note
+    assert "This area uses" in note and "backtest hit rate" in note
     assert cell.index.equals(trend.index) and len(cell) > 100
     assert (cell >= 0).all() and cell.sum() > 0
     assert set(trend.unique()) <= set(CLASSES)
@@ -72,7 +74,7 @@ def test_plan_uses_the_forecast_for_street_patches(hf):
     plan = plan_week(inc, roster=roster, wards=wards, area=area, week="2026-W48", cctv=False, time_limit_s=60,
                      presence="week")
     assert plan["check"]["ok"]
-    assert any(n.startswith("expected harm = boosted forecast") for n in plan["notes"])
+    assert any(n.startswith("expected harm = auto (") for n in plan["notes"])
     cell, trend, _ = forecast_and_trends(inc, area)
     street = [c for c in plan["candidates"] if c["place_type"] == "street" and c["cells"]]  # not presence points
     assert street
