@@ -227,7 +227,8 @@ def read_policeuk_quick(paths: Sequence[str | Path]) -> pd.DataFrame:
         head = pd.read_csv(p, nrows=0).columns
         if {"Longitude", "Latitude", "Month", "Crime type"} <= set(head):
             df = pd.read_csv(p, usecols=["Longitude", "Latitude", "Month", "Crime type"], dtype=str)
-            df.columns = ["lon", "lat", "month", "category"]
+            # usecols keeps the file's column order (Month comes first in street files): rename by name.
+            df = df.rename(columns={"Longitude": "lon", "Latitude": "lat", "Month": "month", "Crime type": "category"})
         elif {"longitude", "latitude", "month", "category"} <= set(head):
             df = pd.read_csv(p, usecols=["longitude", "latitude", "month", "category"], dtype=str)
             df = df.rename(columns={"longitude": "lon", "latitude": "lat"})

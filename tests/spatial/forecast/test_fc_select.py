@@ -159,3 +159,20 @@ def test_exclude_months_drops_them_before_selecting():
     counts = _stationary(months=12)
     c = FS.select_forecaster(counts, centres=_grid(), exclude_months=["2024-03", "2024-04"])
     assert c.months == 10
+
+
+def test_quick_reader_reads_street_files_by_column_name(tmp_path):
+    """Street files put Month before Longitude: the benchmark reader must not mix the columns up."""
+    from spatial.cli_forecast import read_policeuk_quick
+
+    p = tmp_path / "2025-01-kent-street.csv"
+    p.write_text("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+                 "Crime type,Last outcome category,Context\n"
+                 "a,2025-01,Kent Police,Kent Police,0.185677,51.413125,On or near X,E01024445,S 001A,Burglary,,\n"
+                 "b,2025-01,Kent Police,Kent Police,0.179557,51.412951,On or near Y,E01024445,S 001A,Drugs,,\n",
+                 encoding="utf-8")
+    pts = read_policeuk_quick([p])
+    assert len(pts) == 2 and pts.attrs["dropped"] == 0
+    assert list(pts["month"]) == ["2025-01", "2025-01"] and list(pts["category"]) == ["burglary", "drugs"]
+    assert list(pts["proactive"]) == [False, True]
+    assert 550000 < pts["x"].iloc[0] < 560000 and 160000 < pts["y"].iloc[0] < 170000
