@@ -175,4 +175,4 @@ def test_quick_reader_reads_street_files_by_column_name(tmp_path):
     assert len(pts) == 2 and pts.attrs["dropped"] == 0
     assert list(pts["month"]) == ["2025-01", "2025-01"] and list(pts["category"]) == ["burglary", "drugs"]
     assert list(pts["proactive"]) == [False, True]
-    assert 550000 < pts["x"].iloc[0] < 560000 and 160000 < pts["y"].iloc[0] < 170000
+    assert 550000 < pts["x"].iloc[0] < 560000 and 165000 < pts["y"].iloc[0] < 175000
