@@ -330,7 +330,20 @@ def _norm(s: np.ndarray) -> np.ndarray:
     return s / m if m > 0 else s
 
 
-def _fit_blend(base_hr: pd.DataFrame, x: np.ndarray, targets: Sequence[int], fns: Mapping[str, Score],
+class _Memo:
+    """Normalised candidate scores per (name, origin), computed once per selection."""
+
+    def __init__(self, x: np.ndarray, fns: Mapping[str, Score]) -> None:
+        self.x, self.fns, self.cache = x, fns, {}
+
+    def __call__(self, name: str, t: int) -> np.ndarray:
+        key = (name, t)
+        if key not in self.cache:
+            self.cache[key] = _norm(self.fns[name](self.x[:, :t]))
+        return self.cache[key]
+
+
+def _fit_blend(base_hr: pd.DataFrame, x: np.ndarray, targets: Sequence[int], fns: _Memo,
                k: int) -> tuple[str, str, float] | None:
     """Best pair (by mean hit rate over ``targets``) and the weight maximising the blend's mean there."""
     if len(targets) < 2:
@@ -344,7 +357,7 @@ def _fit_blend(base_hr: pd.DataFrame, x: np.ndarray, targets: Sequence[int], fns
     for w in (0.25, 0.5, 0.75):
         hrs = []
         for t in targets:
-            s = w * _norm(fns[a](x[:, :t])) + (1 - w) * _norm(fns[b](x[:, :t]))
+            s = w * fns(a, t) + (1 - w) * fns(b, t)
             hrs.append(_hit(s, x[:, t], k))
         v = float(np.nanmean(hrs)) if not np.all(np.isnan(hrs)) else -1.0
         if best is None or v > best[0] + 1e-12:
@@ -420,13 +433,14 @@ def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.Data
     targets = list(base_hr.index)
     # Blend: at each origin, pair and weight fitted on the origins before it only.
     blend_hr: list[float] = []
+    memo = _Memo(x, fns)
     for j, t in enumerate(targets):
-        fit = _fit_blend(base_hr, x, targets[:j], fns, k)
+        fit = _fit_blend(base_hr, x, targets[:j], memo, k)
         if fit is None:
             s = fns[FALLBACK](x[:, :t])
         else:
             a, b, w = fit
-            s = w * _norm(fns[a](x[:, :t])) + (1 - w) * _norm(fns[b](x[:, :t]))
+            s = w * memo(a, t) + (1 - w) * memo(b, t)
         blend_hr.append(_hit(s, x[:, t], k))
     table = base_hr.copy()
     table["blend"] = blend_hr
@@ -444,7 +458,7 @@ def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.Data
     runner = next(c for c in order if c != winner and means[c] >= rv - 1e-12)
     params: dict[str, Any] = dict(fns_params[winner][1]) if winner in fns_params else {}
     if winner == "blend":
-        fit = _fit_blend(base_hr, x, targets, fns, k)
+        fit = _fit_blend(base_hr, x, targets, memo, k)
         assert fit is not None
         params = {"a": fit[0], "b": fit[1], "weight_a": fit[2], "fitted_on": "inner origins"}
     return ForecastChoice(method=winner, params=params, hit_rate=float(means[winner]), runner_up=runner,
