@@ -493,6 +493,10 @@ def auto_forecast(history: pd.DataFrame, *, centres: Centres, prior: pd.DataFram
                   exclude_months: Sequence[str] = (), store_dir: str | Path | None = None) -> pd.Series:
     """Select on ``history`` (cached on its data version) and forecast the next month with the choice.
 
+    The chosen candidate's scores are rescaled to sum to the history's mean
+    monthly total, so the result reads as expected incidents (or harm) per unit
+    next month, like the boosted model's; the ranking is the candidate's own.
+
     ``attrs["choice"]`` holds the :class:`ForecastChoice` as a dict; with
     ``store_dir`` the choice is read from / written to a JSON artefact there.
     """
@@ -518,8 +522,15 @@ def auto_forecast(history: pd.DataFrame, *, centres: Centres, prior: pd.DataFram
     _CACHE.move_to_end(key)
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
-    values = predict_choice(choice, history, centres=centres, prior=prior)
-    out = _result(values, history, "auto", {"chosen": choice.method, **choice.params})
+    values = np.maximum(predict_choice(choice, history, centres=centres, prior=prior), 0.0)
+    # Expected counts: the candidates' scales differ (sums, densities, blends), so the scores are scaled
+    # to the mean monthly total of the history; the ranking, and so every hit rate, is unchanged.
+    x = history.to_numpy(dtype=float)
+    level = float(x.sum()) / max(x.shape[1], 1)
+    total = float(values.sum())
+    values = values * (level / total) if total > 0 else np.zeros_like(values)
+    out = _result(values, history, "auto", {"chosen": choice.method, **choice.params,
+                                            "scaled_to": "mean monthly total of the history"})
     out.attrs["choice"] = choice.to_dict()
     try:
         out.attrs["target_period"] = next_period(str(history.columns[-1]))

@@ -111,7 +111,8 @@ def test_too_few_months_falls_back_to_counts_and_says_so():
     assert c.method == FS.FALLBACK == "counts_all"
     assert c.fallback and "needs 4" in c.fallback
     s = forecast(counts, centres=_grid())
-    assert np.array_equal(s.to_numpy(), counts.to_numpy().sum(axis=1))
+    # counts over all earlier months, as expected incidents next month (the mean per month)
+    assert np.allclose(s.to_numpy(), counts.to_numpy().sum(axis=1) / 5)
     text = FS.describe_choice(c, group="burglary")
     assert "fallback" in text and "5 month(s)" in text
 
@@ -124,6 +125,9 @@ def test_default_forecast_is_the_selection():
     assert s.attrs["params"]["chosen"] == s.attrs["choice"]["method"]
     assert s.attrs["target_period"] == "2025-02"
     assert len(s) == counts.shape[0] and np.all(np.isfinite(s.to_numpy()))
+    # read as expected incidents next month: the total is the mean monthly total of the history
+    assert s.sum() == pytest.approx(counts.to_numpy().sum() / counts.shape[1])
+    assert (s >= 0).all()
 
 
 def test_pooling_helps_a_sparse_group_thinned_from_all_crime():
