@@ -417,9 +417,15 @@ def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.Data
         n_origins = min(n_origins, int(max_origins))
     common = {"months": m, "first_month": cols[0] if cols else None, "last_month": cols[-1] if cols else None,
               "coverage": float(coverage), "data_version": version, "group": group, "area": area}
-    if n_origins < MIN_ORIGINS or k < 1:
-        reason = (f"only {m} month(s): {n_origins} backtest origin(s), the selection needs {MIN_ORIGINS}"
-                  if k >= 1 else f"only {n} unit(s): {coverage:.0%} of the area holds no cell")
+    busy = int(np.sum(x[:, int(min_train):].sum(axis=0) > 0)) if m > int(min_train) else 0
+    if n_origins < MIN_ORIGINS or k < 1 or busy < MIN_ORIGINS:
+        if k < 1:
+            reason = f"only {n} unit(s): {coverage:.0%} of the area holds no cell"
+        elif n_origins < MIN_ORIGINS:
+            reason = f"only {m} month(s): {n_origins} backtest origin(s), the selection needs {MIN_ORIGINS}"
+        else:
+            reason = (f"only {busy} of the {n_origins} backtest month(s) had any incident, the selection "
+                      f"needs {MIN_ORIGINS}")
         return ForecastChoice(method=FALLBACK, params={}, hit_rate=None, runner_up=None, runner_up_hit_rate=None,
                               counts_all_hit_rate=None, last_month_hit_rate=None, origins=n_origins,
                               fallback=reason, **common)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -275,6 +275,35 @@ def run_backtest(data: BacktestData, *, methods: Sequence[str], min_train: int =
         progress(len(methods), len(methods), "")
     res = pd.concat(parts, ignore_index=True)
     return summarise_backtest(res.drop(columns=["incidents", "group"], errors="ignore"))
+
+
+def forecast_choices(data: BacktestData, *, cell_size_m: float = 150.0,
+                     groups: Mapping[str, Sequence[str] | None] | None = None) -> list[str]:
+    """One sentence per crime group: the forecaster the selection picks on these months, and its backtest.
+
+    The same selection the plans use (:func:`spatial.forecast_select.select_forecaster`, all crime as
+    the pooling prior for the other groups); with too few months each sentence says so.
+    """
+    from spatial import schema as S
+    from spatial.cli_forecast import _cells_of_points, _groups_from_taxonomy
+    from spatial.forecast import monthly_counts
+    from spatial.forecast_select import describe_choice, select_forecaster
+
+    grid = data.grid
+    pts = data.points.assign(**{S.WARD_CODE: _cells_of_points(grid, data.points[S.X].to_numpy(),
+                                                              data.points[S.Y].to_numpy(), cell_size_m)})
+    units = pd.Index(grid["cell_id"].astype(str).to_numpy(dtype=object))
+    centres = ((grid["x_min"].to_numpy() + grid["x_max"].to_numpy()) / 2,
+               (grid["y_min"].to_numpy() + grid["y_max"].to_numpy()) / 2)
+    allc = monthly_counts(pts, units, exclude_proactive=True)
+    out = []
+    for name, cats in (groups or _groups_from_taxonomy()).items():
+        counts = allc if cats is None else monthly_counts(pts, units, categories=cats, exclude_proactive=True,
+                                                          months=list(allc.columns))
+        choice = select_forecaster(counts, centres=centres, prior=None if cats is None else allc.to_numpy(),
+                                   group=name)
+        out.append(describe_choice(choice))
+    return out
 
 
 def hit_rate_curves(summary: pd.DataFrame) -> pd.DataFrame:

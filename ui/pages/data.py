@@ -147,8 +147,12 @@ if session.get(state.DATA_BACKTEST_SHOW):
         st.line_chart(data_admin.hit_rate_curves(summary), x_label="% of area searched", y_label="hit rate (%)")
         st.subheader("Backtest table (mean over origins)")
         st.dataframe(table, width="stretch", hide_index=True)
-        st.caption(f"{DEFAULT_METHOD} is the forecaster the plans use; {', '.join(BASELINES)} are the baselines. "
+        st.caption(f"{DEFAULT_METHOD} is the forecaster the plans use: for each area and crime group it picks, "
+                   "by this kind of backtest on the area's own months only, among counts, recent and weighted "
+                   f"counts, kernel densities and blends; {', '.join(BASELINES)} are the baselines. "
                    "Monthly data: a month ahead, never a week.")
+        st.subheader("Which forecaster each crime group uses here")
+        st.markdown("\n".join(f"- {t}" for t in data_admin.forecast_choices(bt)))
 
 st.divider()
 st.caption(ATTRIBUTION)

@@ -180,3 +180,10 @@ def test_quick_reader_reads_street_files_by_column_name(tmp_path):
     assert list(pts["month"]) == ["2025-01", "2025-01"] and list(pts["category"]) == ["burglary", "drugs"]
     assert list(pts["proactive"]) == [False, True]
     assert 550000 < pts["x"].iloc[0] < 560000 and 165000 < pts["y"].iloc[0] < 175000
+
+
+def test_a_group_with_no_incidents_falls_back_and_says_so():
+    counts = _stationary(months=12) * 0
+    c = FS.select_forecaster(counts, centres=_grid(), group="violence-sexual")
+    assert c.method == "counts_all" and c.hit_rate is None
+    assert "had any incident" in c.fallback and "-100" not in FS.describe_choice(c)
