@@ -23,12 +23,20 @@ Baselines, implemented as published:
   (Bowers, Johnson & Pease 2004).  It was designed for burglary near-repeats and
   is applied to other groups here only as a comparison.
 
-The chosen method, :func:`boosted` (alias ``"gbm"``), is a gradient-boosted
+The default, ``"auto"`` (:func:`auto`), is no single model: a rolling-origin
+backtest on the area's own months picks, per area and crime group, among counts,
+recent and exponentially weighted counts, kernel densities, prospective
+hotspotting, neighbourhood-shrunk and pooled counts and a blend
+(:mod:`spatial.forecast_select`; issue 16 found that the boosted model chosen on
+Westminster + Hammersmith & Fulham did not transfer to other areas).
+
+:func:`boosted` (alias ``"gbm"``) is a gradient-boosted
 Poisson regression (scikit-learn ``HistGradientBoostingRegressor``) of next-period
 counts on lagged counts of the cell, its long-run mean and the same quantities
 smoothed over its neighbourhood, trained only on periods inside ``history``.
-It won the rolling-origin backtest in ``bench/backtest.py`` (see
-``bench/RESULTS.md``); it is deterministic (fixed ``random_state``).
+It won the rolling-origin backtest in ``bench/backtest.py`` on Westminster +
+Hammersmith & Fulham (see ``bench/RESULTS.md``) but not elsewhere; it is
+deterministic (fixed ``random_state``).
 
 Proactive categories (drugs, possession of weapons: recorded mostly through
 police activity, so they measure enforcement rather than risk) are left out of

@@ -175,3 +175,8 @@ def test_backtest_runs_on_the_neighbour_months_when_the_borough_has_too_few(tmp_
     page = table[(table["Forecaster"] == "last_period") & (table["% of area"] == 5)].iloc[0]
     assert page["Hit rate"] == pytest.approx(round(float(direct["hit_rate"].iloc[0]), 3))
     assert page["PAI"] == pytest.approx(round(float(direct["pai"].iloc[0]), 3))
+
+    # which forecaster each group uses here, with its backtest against plain counts and last month (issue 16)
+    uses = [m.value for m in at.markdown if "This area uses" in m.value]
+    assert uses and "for burglary" in uses[0] and "for plain counts" in uses[0] and "for last month" in uses[0]
+    assert "(12 months held, 2017-07..2018-06)" in uses[0]
