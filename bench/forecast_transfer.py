@@ -87,7 +87,8 @@ def areas(selected: set[str] | None) -> list[tuple[str, pd.DataFrame, object]]:
     return out
 
 
-def run_case(counts: pd.DataFrame, prior: np.ndarray | None, centres, n_test: int) -> dict[str, object]:
+def run_case(counts: pd.DataFrame, prior: np.ndarray | None, centres, n_test: int,
+             se_factor: float = 1.0) -> dict[str, object]:
     x = counts.to_numpy(dtype=float)
     m = x.shape[1]
     k = int(np.floor(0.05 * x.shape[0] * (1 + 1e-12)))
@@ -97,7 +98,8 @@ def run_case(counts: pd.DataFrame, prior: np.ndarray | None, centres, n_test: in
     for t in range(m - n_test, m):
         hist = counts.iloc[:, :t]
         t0 = time.perf_counter()
-        ch = select_forecaster(hist, centres=centres, prior=None if prior is None else prior[:, :t])
+        ch = select_forecaster(hist, centres=centres, prior=None if prior is None else prior[:, :t],
+                               se_factor=se_factor)
         t1 = time.perf_counter()
         s = predict_choice(ch, hist, centres=centres, prior=None if prior is None else prior[:, :t])
         t2 = time.perf_counter()
@@ -129,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--areas", nargs="*", help="area names (default all)")
     ap.add_argument("--groups", nargs="*", help="groups (default all seven)")
     ap.add_argument("--test-months", type=int, default=6)
+    ap.add_argument("--se-factor", type=float, default=1.0, help="selection's standard-error rule (default 1)")
     a = ap.parse_args(argv)
     t_all = time.perf_counter()
     groups = _groups_from_taxonomy()
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             counts = allc if cats is None else monthly_counts(pts, units, categories=cats, exclude_proactive=True,
                                                               months=list(allc.columns))
             prior = None if cats is None else allc.to_numpy(dtype=float)
-            r = run_case(counts, prior, centres, a.test_months)
+            r = run_case(counts, prior, centres, a.test_months, se_factor=a.se_factor)
             mn = r["mean"]
             chosen = ", ".join(f"{k}×{v}" for k, v in r["chosen"].most_common())
             print("| " + " | ".join([

@@ -369,7 +369,8 @@ def _fit_blend(base_hr: pd.DataFrame, x: np.ndarray, targets: Sequence[int], fns
 def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.DataFrame | np.ndarray | None = None,
                       include_boosted: bool = False, coverage: float = SELECTION_COVERAGE,
                       min_train: int = MIN_TRAIN, max_origins: int | None = None, group: str | None = None,
-                      area: str | None = None, exclude_months: Sequence[str] = ()) -> ForecastChoice:
+                      area: str | None = None, exclude_months: Sequence[str] = (),
+                      se_factor: float = 1.0) -> ForecastChoice:
     """Choose the forecaster for the month after ``history`` by a rolling-origin backtest inside it.
 
     Parameters
@@ -393,6 +394,9 @@ def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.Data
         Labels recorded in the choice.
     exclude_months
         Months to drop before selecting (e.g. ones published incomplete).
+    se_factor
+        A candidate replaces plain counts only if its mean gain exceeds this many
+        standard errors of its per-origin gain (1: the one-standard-error rule).
 
     Returns
     -------
@@ -456,7 +460,7 @@ def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.Data
     # the standard error of its paired per-origin gain, else the simpler counts are kept.
     gain = table.sub(table[FALLBACK], axis=0)
     se = gain.std(axis=0, ddof=1) / np.sqrt(gain.notna().sum(axis=0).clip(lower=1))
-    eligible = [c for c in order if c == FALLBACK or gain[c].mean() > se[c] + 1e-12]
+    eligible = [c for c in order if c == FALLBACK or gain[c].mean() > float(se_factor) * se[c] + 1e-12]
     best_v = max(means[c] for c in eligible)
     winner = next(c for c in eligible if means[c] >= best_v - 1e-12)
     rest = means.drop(winner)

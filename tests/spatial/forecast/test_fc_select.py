@@ -187,3 +187,11 @@ def test_a_group_with_no_incidents_falls_back_and_says_so():
     c = FS.select_forecaster(counts, centres=_grid(), group="violence-sexual")
     assert c.method == "counts_all" and c.hit_rate is None
     assert "had any incident" in c.fallback and "-100" not in FS.describe_choice(c)
+
+
+def test_standard_error_rule_keeps_counts_unless_a_candidate_clearly_beats_them():
+    counts = _moving()
+    assert FS.select_forecaster(counts, centres=_grid()).method != "counts_all"
+    strict = FS.select_forecaster(counts, centres=_grid(), se_factor=1e9)
+    assert strict.method == "counts_all" and strict.fallback is None
+    assert strict.runner_up in {"last_1", "ewm_h1"}  # the best by mean is still recorded as runner-up
