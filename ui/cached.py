@@ -38,7 +38,7 @@ __all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappa
            "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
            "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations",
            "review_incidents", "review_months", "week_review", "cctv_demand",
-           "source_month_counts", "recent_ingests", "backtest_data", "backtest_method",
+           "source_month_counts", "recent_ingests", "backtest_data", "backtest_method", "forecast_choices",
            "overview_months", "overview_comparison", "overview_trends", "borough_coverage", "place_panel"]
 
 #: Seconds a cached query result is reused before it is read again.
@@ -288,6 +288,12 @@ def backtest_data(_engine: Engine, db: str, version: str, borough: str, data_dir
 def backtest_method(_engine: Engine, db: str, version: str, borough: str, data_dir: str, method: str) -> pd.DataFrame:
     """One forecaster's backtest summary on :func:`backtest_data` (cached: the backtest takes seconds)."""
     return data_admin.run_backtest(backtest_data(_engine, db, version, borough, data_dir), methods=[method])
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def forecast_choices(_engine: Engine, db: str, version: str, borough: str, data_dir: str) -> list[str]:
+    """Which forecaster each crime group uses on :func:`backtest_data`, one sentence each (keyed on the version)."""
+    return data_admin.forecast_choices(backtest_data(_engine, db, version, borough, data_dir))
 # overview: keyed on the data version; only suppressed aggregates leave these
 # ----------------------------------------------------------------------------
 @st.cache_data(max_entries=4, show_spinner=False)

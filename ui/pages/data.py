@@ -152,7 +152,7 @@ if session.get(state.DATA_BACKTEST_SHOW):
                    f"counts, kernel densities and blends; {', '.join(BASELINES)} are the baselines. "
                    "Monthly data: a month ahead, never a week.")
         st.subheader("Which forecaster each crime group uses here")
-        st.markdown("\n".join(f"- {t}" for t in data_admin.forecast_choices(bt)))
+        st.markdown("\n".join(f"- {t}" for t in cached.forecast_choices(engine, db, version, borough, data_dir)))
 
 st.divider()
 st.caption(ATTRIBUTION)
