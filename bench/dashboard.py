@@ -84,7 +84,7 @@ def _render(page: str, **session: object) -> tuple[float, list[str]]:
 
 
 def _ingest_bundled(url: str) -> float:
-    from spatial.cli import main as cli_main
+    from hotspot_cli.main import main as cli_main
 
     t0 = time.perf_counter()
     if cli_main(["--database", url, "ingest", "--bundled", "--quiet"]) != 0:

@@ -22,7 +22,7 @@ frame with the public functions (``cell_period_counts``, ``monthly_counts``);
 ``tests/spatial/test_distributed.py`` checks that both give the same results.
 
 Sensitive categories are left out, as in every hotspot output
-(``spatial/cli_hotspots.py``).  On two cores Dask is slower than the
+(``spatial/analysis.py``).  On two cores Dask is slower than the
 single-machine path for data that fits in memory (bench/RESULTS.md); it is
 here for bounded memory and a path to a cluster.
 """

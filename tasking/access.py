@@ -46,6 +46,7 @@ from spatial.store.accounts import AGENT_ROLES, ROLES, Account
 
 from . import records
 from ._errors import TaskingError
+from .formats import ExportKind
 
 __all__ = ["Role", "ROLES", "CAPABILITIES", "PAGES", "AccessDenied", "Viewer", "can", "require", "can_open",
            "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "plan_view",
@@ -363,7 +364,7 @@ def log_patrol(viewer: Viewer, engine: Engine, meeting_id: int, assignment: Mapp
         logged_by=viewer.user, note=note or None, now=now)
 
 
-def export_bytes(viewer: Viewer, plan: Mapping[str, Any], *, format: Literal["pdf", "html", "csv", "geojson"],
+def export_bytes(viewer: Viewer, plan: Mapping[str, Any], *, format: ExportKind,
                  engine: Engine | None, now: dt.datetime | None = None, **pack: Any) -> bytes:
     """The pack or plan export as bytes, written and audited as ``viewer`` (:func:`tasking.pack.export_pack`).
 

@@ -47,14 +47,17 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from spatial.store.queries import suppressed_label
 
+from spatial.jsonable import py_scalar
+
 from ._errors import TaskingError
+from .formats import EXPORT_KINDS, ExportKind
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
@@ -74,7 +77,7 @@ __all__ = [
     "write_pdf",
 ]
 
-Format = Literal["pdf", "html", "csv", "geojson"]
+Format = ExportKind
 SUPPRESS_BELOW = 5
 
 #: Columns of the plan CSV (one row per assignment) and the GeoJSON properties.
@@ -201,11 +204,7 @@ def plan_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
+    return py_scalar(v, nan=True, inf=True)
 
 
 def _fmt(v: Any, digits: int = 1) -> str:
@@ -801,8 +800,8 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
     """
     from .records import list_decisions, list_review_notes, plan_digest, record_export
 
-    if format not in ("pdf", "html", "csv", "geojson"):
-        msg = f'format was "{format}" but is expected to be one of ["pdf", "html", "csv", "geojson"]'
+    if format not in EXPORT_KINDS:
+        msg = f'format was "{format}" but is expected to be one of {json.dumps(list(EXPORT_KINDS))}'
         raise TaskingError(msg)
     for name, v in (("user", user), ("role", role)):
         if not isinstance(v, str) or not v.strip():

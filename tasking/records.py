@@ -52,7 +52,7 @@ import math
 from dataclasses import dataclass
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import Engine, func, insert, select, update
@@ -62,7 +62,8 @@ from spatial.store import audit
 from spatial.store import tables as T
 
 from ._errors import EditConflict, TaskingError
-from .allocation import iso_week_dates
+from .formats import EXPORT_KINDS, ExportKind
+from .problem import iso_week_dates
 
 __all__ = [
     "ANY_VERSION",
@@ -102,9 +103,7 @@ __all__ = [
 ANY_VERSION: Final = -1
 MEETING_STATUSES: tuple[str, ...] = ("draft", "approved", "reviewed")
 DECISION_STATUSES: tuple[str, ...] = ("open", "done", "dropped")
-EXPORT_KINDS: tuple[str, ...] = ("pdf", "html", "csv", "geojson")
 REVIEW_SECTIONS: tuple[str, ...] = ("outcome", "delivery", "displacement", "carry-over", "general")
-ExportKind = Literal["pdf", "html", "csv", "geojson"]
 
 #: Plan keys left out of the digest: they change between identical solves.
 _VOLATILE_KEYS = ("timings_s",)

@@ -28,7 +28,7 @@ from spatial.layers import stored_area_layer
 from spatial.store import connect
 from spatial.store import queries as Q
 from tasking import records
-from tasking.cli_recommend import build_recommendations
+from tasking.pipeline import build_recommendations
 from tasking.resources import Roster, load_roster
 from tasking.review import WeekReview
 

@@ -232,7 +232,7 @@ def backtest_data(incidents: pd.DataFrame, *, borough_outline: gpd.GeoDataFrame,
 
     ``incidents`` are non-sensitive incidents of the borough; ``months`` its months with real coverage.
     """
-    from spatial.cli_forecast import _borough_boundary, read_policeuk_quick, square_grid
+    from spatial.backtest import borough_boundary, read_policeuk_quick, square_grid
 
     if len(months) >= BACKTEST_MIN_MONTHS:
         pts = incidents[incidents[S.MONTH].astype(str).isin(months)][[S.X, S.Y, S.MONTH, S.CATEGORY, S.PROACTIVE]]
@@ -248,7 +248,7 @@ def backtest_data(incidents: pd.DataFrame, *, borough_outline: gpd.GeoDataFrame,
         raise HotspotError(msg)
     pts = read_policeuk_quick(paths)
     pts = pts[~pts[S.CATEGORY].isin(load_taxonomy().sensitive_slugs())].reset_index(drop=True)
-    boundary = _borough_boundary(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), data_dir / "boundaries" / "boroughs.gpkg")
+    boundary = borough_boundary(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), data_dir / "boundaries" / "boroughs.gpkg")
     grid = square_grid(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), cell_size_m=cell_size_m, boundary=boundary)
     ms = tuple(sorted(pts[S.MONTH].astype(str).unique()))
     return BacktestData(pts, grid, f"Westminster and Hammersmith & Fulham, {ms[0]} to {ms[-1]} ({len(ms)} months, "
@@ -263,7 +263,7 @@ def run_backtest(data: BacktestData, *, methods: Sequence[str], min_train: int =
     Returns :func:`spatial.evaluation.summarise_backtest` output (one row per
     forecaster and coverage in :data:`COVERAGES`).
     """
-    from spatial.cli_forecast import backtest_groups
+    from spatial.backtest import backtest_groups
 
     parts = []
     for i, m in enumerate(methods):

@@ -39,6 +39,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from spatial._errors import SchemaError
+from spatial.analysis import covered_months as _covered_months
 from spatial.areas import month_range
 from spatial.datasets import get_path
 from spatial.hotspots import area_counts_from_incidents, area_counts_from_mps, league_table
@@ -180,9 +181,7 @@ def covered_months(counts: pd.Series, *, share: float = 0.1) -> list[str]:
     >>> covered_months(pd.Series({"2018-05": 3, "2018-06": 100, "2024-01": 40}))
     ['2018-06', '2024-01']
     """
-    if counts.empty:
-        return []
-    return sorted(str(m) for m in counts[counts >= share * counts.max()].index)
+    return _covered_months(counts, share=share)
 
 
 # ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ call the rest.  Three kinds of function live here:
   :func:`agent_logs`;
 * **store readers** - :func:`data_version`, :func:`read_inputs`,
   :func:`coverage`, :func:`meeting_state`: they read the store the way
-  ``hotspot-tasking allocate`` does (``tasking.cli_allocate.run``), so the plan
+  ``hotspot-tasking allocate`` does (both call :mod:`tasking.pipeline`), so the plan
   built in the dashboard is the plan the command line builds;
 * **writers** - :func:`approve_plan` and :func:`export_bytes`, thin sequences
   of :mod:`tasking.records` and :func:`tasking.pack.export_pack` calls (every
@@ -29,24 +29,30 @@ import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from spatial._errors import HotspotError
-from spatial.datasets import load_boroughs, load_registered_parks, load_wards
-from spatial.layers import stored_area_layer
-from spatial.schema import CATEGORY, MONTH, WARD_CODE, load_taxonomy
 from spatial.store import tables as T
-from spatial.store.queries import incident_frame
 from tasking import records
 from tasking._errors import TaskingError
 from tasking.allocation import Exclusion, Pin
 from tasking.candidates import DAY_NAMES
-from tasking.cli_allocate import plan_week
-from tasking.cli_recommend import coverage_months
+from tasking.pipeline import (
+    DEMO_PARKS_NOTE,
+    PLAN_MONTHS,
+    PlanInputs,
+    borough_boundaries,
+    borough_incidents,
+    coverage_months,
+    finish_plan,
+    plan_week,
+    read_plan_inputs,
+)
+from tasking.formats import ExportKind
 from tasking.pack import export_pack
 from tasking.resources import Roster, default_roster_path
 
@@ -61,14 +67,6 @@ __all__ = [
 
 #: Environment variable naming the roster YAML (default: the bundled RBKC roster).
 ROSTER_ENV: Final = "HOTSPOT_ROSTER"
-#: Latest months with real coverage a plan is made from (``hotspot-tasking allocate --months`` default).
-PLAN_MONTHS: Final = 12
-#: Said of the parks layer when the council's own is not loaded (the wording of ``allocate``).
-DEMO_PARKS_NOTE: Final = (
-    "DEMO parks: the Historic England registered parks touching the borough, not the council's parks "
-    "(load yours with `hotspot-tasking layers parks FILE --id-column ...`)")
-_ESTATES_NONE: Final = ("none: estates are council data (load with `hotspot-tasking layers estates FILE ...`)")
-
 #: A pin as kept in session state: ``(agent_id, candidate_id, day 0-6, shift, visits)``.
 PinTuple = tuple[str, str, int, str, int]
 
@@ -179,53 +177,16 @@ def data_version(engine: Engine) -> str:
     return "; ".join(parts)
 
 
-@dataclass(frozen=True)
-class PlanInputs:
-    """What a plan or a hotspot map is made from (everything in EPSG:27700).
-
-    ``incidents`` are non-sensitive only, in the borough's wards and ``months``.
-    """
-
-    borough: str
-    months: tuple[str, ...]
-    incidents: pd.DataFrame
-    wards: gpd.GeoDataFrame
-    area: gpd.GeoDataFrame
-    parks: gpd.GeoDataFrame | None
-    parks_note: str
-    estates: gpd.GeoDataFrame | None
-    estates_note: str
-
-
-def _borough_incidents(engine: Engine, wards: gpd.GeoDataFrame, borough: str) -> pd.DataFrame:
-    incidents = incident_frame(engine, include_sensitive=False)
-    incidents = incidents[incidents[WARD_CODE].isin(wards["ward_code"])]
-    if incidents.empty:
-        msg = (f"the store has no non-sensitive incidents in borough {borough}; "
-               "run `hotspot-tasking ingest --bundled` first (or ingest your own data)")
-        raise TaskingError(msg)
-    return incidents
-
-
-def _boundaries(borough: str, data_dir: Path | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    wards = load_wards((borough,), data_dir=data_dir)
-    area = load_boroughs((borough,), data_dir=data_dir)
-    if wards.empty or area.empty:
-        msg = f"borough {borough!r} is not in the bundled boundaries; use one of E09000020, E09000033, E09000013"
-        raise TaskingError(msg)
-    return wards, area
-
-
 def coverage(engine: Engine, *, borough: str, data_dir: Path | None = None) -> list[str]:
     """Every month with real coverage of the borough's non-sensitive incidents, oldest first.
 
     "Real coverage" is the rule ``allocate`` and ``recommend`` use
-    (:func:`tasking.cli_recommend.coverage_months`): at least a tenth of the
+    (:func:`tasking.pipeline.coverage_months`): at least a tenth of the
     busiest month's incidents.  An empty store gives an empty list.
     """
-    wards, _ = _boundaries(borough, data_dir)
+    wards, _ = borough_boundaries(borough, data_dir)
     try:
-        incidents = _borough_incidents(engine, wards, borough)
+        incidents = borough_incidents(engine, wards, borough)
     except TaskingError:
         return []
     return coverage_months(incidents, 10_000)
@@ -233,56 +194,8 @@ def coverage(engine: Engine, *, borough: str, data_dir: Path | None = None) -> l
 
 def read_inputs(engine: Engine, *, borough: str, data_dir: Path | None = None, months: Sequence[str] | None = None,
                 latest: int = PLAN_MONTHS, groups: Sequence[str] | None = None) -> PlanInputs:
-    """Read a plan's (or a hotspot map's) inputs from the store, as ``hotspot-tasking allocate`` does.
-
-    Parameters
-    ----------
-    engine
-        The store.
-    borough
-        Borough GSS code (its bundled wards and outline are used).
-    data_dir
-        Bundled data folder (default: the repository's ``data/``).
-    months
-        The months to use; default: the latest ``latest`` months with real coverage.
-    latest
-        How many months when ``months`` is not given (``allocate --months``; default :data:`PLAN_MONTHS`).
-    groups
-        Category groups of the taxonomy to keep (``asb``, ``theft``, ...); default all.
-
-    Raises
-    ------
-    TaskingError
-        If the borough is unknown, or the store holds no non-sensitive incident
-        of the borough (in the months and groups asked for).
-    """
-    wards, area = _boundaries(borough, data_dir)
-    incidents = _borough_incidents(engine, wards, borough)
-    chosen = list(months) if months else coverage_months(incidents, latest)
-    incidents = incidents[incidents[MONTH].astype(str).isin(chosen)]
-    if groups:
-        tax = load_taxonomy()
-        slugs = [s for s, c in tax.categories.items() if c.group in set(groups)]
-        incidents = incidents[incidents[CATEGORY].isin(slugs)]
-    if incidents.empty:
-        what = f" of the groups {sorted(groups)}" if groups else ""
-        msg = f"the store has no non-sensitive incidents{what} in borough {borough} in {chosen}; pick other months"
-        raise TaskingError(msg)
-    stored_parks = stored_area_layer(engine, "parks")
-    if stored_parks is not None:
-        parks = stored_parks.rename(columns={"area_id": "park_id", "name": "park_name"})
-        parks_note = "council parks layer (stored)"
-    else:
-        reg = load_registered_parks(data_dir=data_dir).rename(columns={"ListEntry": "park_id", "Name": "park_name"})
-        reg["park_id"] = reg["park_id"].astype(str)
-        reg = reg[reg.intersects(area.geometry.union_all())][["park_id", "park_name", "geometry"]]
-        parks, parks_note = reg.reset_index(drop=True), DEMO_PARKS_NOTE
-    estates = stored_area_layer(engine, "estates")
-    if estates is not None:
-        estates = estates.rename(columns={"area_id": "estate_id", "name": "estate_name"})
-    return PlanInputs(borough=borough, months=tuple(chosen), incidents=incidents.reset_index(drop=True),
-                      wards=wards, area=area, parks=parks, parks_note=parks_note, estates=estates,
-                      estates_note="council estates layer (stored)" if estates is not None else _ESTATES_NONE)
+    """Read a plan's (or a hotspot map's) inputs from the store: :func:`tasking.pipeline.read_plan_inputs`."""
+    return read_plan_inputs(engine, borough=borough, data_dir=data_dir, months=months, latest=latest, groups=groups)
 
 
 # ----------------------------------------------------------------------------
@@ -315,12 +228,7 @@ def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[
                          mip_rel_gap=mip_rel_gap)
     except HotspotError as exc:  # TaskingError and InfeasibleAllocationError included
         return PlanOutcome(plan=None, error=str(exc))
-    months = list(inputs.months)
-    plan["inputs"].update({"borough": inputs.borough, "months": months, "parks": inputs.parks_note,
-                           "estates": inputs.estates_note})
-    if months and months[-1] < f"{week[:4]}":
-        plan["notes"].append(f"the newest incident month in the store is {months[-1]}, older than week {week}: "
-                             "the plan shows how the method works on the bundled data, not a current picture")
+    finish_plan(plan, inputs, week=week)
     return PlanOutcome(plan=plan, error=None)
 
 
@@ -427,7 +335,7 @@ ApprovalResult = records.ApprovalResult
 approve_plan = records.approve_week_plan
 
 
-ExportFormat = Literal["pdf", "html", "csv", "geojson"]
+ExportFormat = ExportKind
 
 
 def export_bytes(plan: Mapping[str, Any], *, format: ExportFormat, user: str, role: str, engine: Engine | None,

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.store import connect
 from spatial.store import tables as T
 from spatial.store.backup import BackupError, backup, read_manifest, restore

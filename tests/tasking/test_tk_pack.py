@@ -36,8 +36,8 @@ EXTERNAL = re.compile(r"""(?:src|href|srcset|action|data)\s*=\s*["']?\s*(?:https
 @pytest.fixture(scope="module")
 def real(tmp_path_factory) -> dict:
     """A store holding RBKC June 2018 (police.uk API) and a plan allocated from it."""
-    from spatial.cli import main as spatial_main
-    from tasking.cli_allocate import add_parser
+    from hotspot_cli.main import main as spatial_main
+    from hotspot_cli.allocate import add_parser
 
     tmp = tmp_path_factory.mktemp("pack")
     url = f"sqlite:///{tmp / 'hotspot.sqlite'}"
@@ -202,7 +202,7 @@ def test_export_errors():
 
 
 def test_cli_pack_writes_and_audits(real, tmp_path, capsys):
-    from tasking.cli_meeting import add_parser
+    from hotspot_cli.meeting import add_parser
 
     p = argparse.ArgumentParser()
     p.add_argument("--database")

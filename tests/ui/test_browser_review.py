@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from _browser import FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, RBKC, SCREENSHOTS, _exceptions, _goto, _launch, _watch
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.store import connect
 from tasking.resources import load_roster
 from ui import maps, planning

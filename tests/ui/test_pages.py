@@ -27,7 +27,7 @@ from _signin import sign_in
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.datasets import load_wards
 from spatial.store import connect
 from spatial.store.queries import incident_frame

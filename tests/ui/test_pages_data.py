@@ -164,7 +164,7 @@ def test_backtest_runs_on_the_neighbour_months_when_the_borough_has_too_few(tmp_
     assert at.get("arrow_line_chart") or at.get("vega_lite_chart")
 
     # last_period's figures, computed straight from the library on the same points and grid
-    from spatial.cli_forecast import backtest_groups
+    from spatial.backtest import backtest_groups
     from spatial.evaluation import summarise_backtest
 
     bt = data_admin.backtest_data(pd.DataFrame(), borough_outline=pd.DataFrame(), borough_name="Kensington and "

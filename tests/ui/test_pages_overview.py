@@ -34,7 +34,7 @@ from _signin import sign_in
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.datasets import HAMMERSMITH_FULHAM, RBKC, load_wards
 from spatial.hotspots import time_profile
 from spatial.layers import store_area_layer

@@ -9,6 +9,7 @@ from spatial._errors import HotspotError
 from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
+from tasking.formats import EXPORT_FORMATS
 from ui import cached, planning, signin, state, tables
 
 settings = cached.settings()
@@ -250,10 +251,9 @@ def _export(fmt: planning.ExportFormat):
 
 
 columns = st.columns(4)
-for col, (fmt, label, mime) in zip(columns, (
-        ("html", "Pack (HTML)", "text/html"), ("csv", "Plan (CSV)", "text/csv"),
-        ("geojson", "Plan (GeoJSON)", "application/geo+json"), ("pdf", "Pack (PDF, 5 to 10 s)", "application/pdf"),
-), strict=True):
+for col, (fmt, label, mime) in zip(columns, [
+        (f.name, f.button, f.mime) for f in sorted(EXPORT_FORMATS.values(), key=lambda f: f.button_order)],
+        strict=True):
     col.download_button(label, data=_export(fmt), file_name=f"tasking-{week}.{fmt}", mime=mime,
                         on_click="ignore", key=f"{state.DOWNLOAD_PREFIX}{fmt}")
 st.caption("Each download is written when you click it and recorded in the export audit (who, role, when, "

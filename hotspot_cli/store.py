@@ -1,8 +1,6 @@
-"""``hotspot-tasking`` command line.
+"""Store commands of ``hotspot-tasking``: ``ingest``, ``status``, ``quarantine``, ``layers``, ``backup``,
+``restore``, ``purge`` and ``db``.
 
-Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
-``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), and the
-tasking commands.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
 message names the file, row and field, and the exit status is non-zero.
@@ -20,7 +18,7 @@ import pandas as pd
 from spatial._errors import HotspotError
 from spatial.config import settings_from_args
 
-__all__ = ["main"]
+__all__ = ["add_parsers", "load_sensitive_slugs"]
 
 _KINDS = {"police-uk": None, "police-uk-street": "police-uk-street", "police-uk-api": "police-uk-api",
           "mps": "mps-wide"}
@@ -239,12 +237,8 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hotspot-tasking", description=__doc__.splitlines()[0])
-    parser.add_argument("--database", help="SQLAlchemy URL (default: $DATABASE_URL or SQLite under var/)")
-    parser.add_argument("--data-dir", help="bundled data folder (default: $HOTSPOT_DATA_DIR or data/)")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Register the store sub-commands."""
     p = sub.add_parser("ingest", help="ingest police.uk CSV/JSON, MPS tables, council exports or vector layers")
     p.add_argument("paths", nargs="*", help="files or folders (police.uk YYYY-MM/ archives are walked)")
     p.add_argument("--source", choices=sorted(_KINDS), help="force the input kind (default: detected from the header)")
@@ -298,34 +292,3 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reflag: flag stored incidents of every sensitive category (after HOTSPOT_EXTRA_SENSITIVE "
                         "gains one)")
     p.set_defaults(func=cmd_db)
-
-    from spatial import cli_batch, cli_forecast, cli_hotspots, cli_users
-
-    cli_users.add_parser(sub)
-    cli_hotspots.add_parser(sub)
-    cli_forecast.add_parsers(sub)
-    cli_batch.add_parser(sub)
-
-    from tasking import cli_allocate, cli_meeting, cli_recommend
-
-    cli_allocate.add_parser(sub)
-    cli_recommend.add_parser(sub)
-    cli_meeting.add_parser(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except HotspotError as exc:
-        print(f"hotspot-tasking {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: the file being ingested was rolled back", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
