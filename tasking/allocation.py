@@ -81,6 +81,7 @@ from ._errors import InfeasibleAllocationError, TaskingError
 from .candidates import DAY_NAMES
 from .greedy import greedy
 from .kinds import RESOURCE_KINDS
+from .plan import CCTVSiting
 from .problem import (
     AllocationProblem,
     CCTVProblem,
@@ -569,7 +570,7 @@ class Allocation:
     build_seconds: float
     solve_seconds: float
     cctv_objective: float
-    cctv: dict[str, Any]
+    cctv: CCTVSiting
     harm_covered: float
     size: dict[str, int]
     notes: tuple[str, ...] = ()
@@ -581,10 +582,10 @@ class Allocation:
         return {"objective": self.objective, "dual_bound": self.dual_bound, "gap": self.gap, "status": self.status,
                 "harm_covered": self.harm_covered, "cctv_objective": self.cctv_objective,
                 "timings_s": {"build": self.build_seconds, "solve": self.solve_seconds,
-                              "cctv": self.cctv.get("seconds", 0.0)},
+                              "cctv": self.cctv.seconds},
                 "model_size": self.size, "notes": list(self.notes), "assignments": recs(self.assignments),
                 "duty": recs(self.duty), "unassigned": recs(self.unassigned), "cameras": recs(self.cameras),
-                "cctv": {k: v for k, v in self.cctv.items()}}
+                "cctv": self.cctv.to_json()}
 
 
 def _cameras_frame(problem: AllocationProblem, res: dict[str, Any]) -> pd.DataFrame:
@@ -736,7 +737,7 @@ def finish(problem: AllocationProblem, sol: PatrolSolution, *, time_limit_s: flo
                       dual_bound=dual, gap=gap, status=sol.status,
                       build_seconds=sol.build_seconds, solve_seconds=sol.solve_seconds,
                       cctv_objective=float(cctv_res["objective"]),
-                      cctv=cctv_res, harm_covered=harm_cov, size=sol.size, notes=tuple(sol.notes))
+                      cctv=CCTVSiting.from_json(cctv_res), harm_covered=harm_cov, size=sol.size, notes=tuple(sol.notes))
 
 
 def _duty_frame(problem: AllocationProblem, duty_idx: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:

@@ -230,3 +230,21 @@ def test_the_dashboard_builds_the_command_lines_plan(rbkc_store, plans):
                          week=WEEK, time_limit_s=120.0)
     assert outcome.error is None
     _same(_strip(new), _strip(outcome.plan))
+
+
+def test_the_bundled_plan_round_trips_through_the_typed_plan(plans):
+    import json
+
+    from tasking.plan import Plan
+
+    _old, new = plans
+    typed = Plan.from_json(new)
+    assert typed.to_json() == new and list(typed.to_json()) == list(new)
+    assert json.dumps(typed.to_json(), sort_keys=True, default=str) == json.dumps(new, sort_keys=True, default=str)
+    r = typed.report
+    assert (r.objective, r.bound, r.gap, r.greedy_value) == (new["objective"], new["dual_bound"], new["gap"],
+                                                             new["greedy"]["objective"])
+    assert r.check_ok is new["check"]["ok"] is True and r.timings["greedy"] == new["timings_s"]["greedy"]
+    assert len(typed.assignments) == len(new["assignments"]) > 10
+    assert all(isinstance(a.visits, int) and a.visits >= 1 for a in typed.assignments)
+    assert {a.candidate_id for a in typed.assignments} <= {c.candidate_id for c in typed.candidates}
