@@ -108,6 +108,8 @@ ExportKind = Literal["pdf", "html", "csv", "geojson"]
 
 #: Plan keys left out of the digest: they change between identical solves.
 _VOLATILE_KEYS = ("timings_s",)
+#: Keys of nested solver reports left out of the digest too (their wall-clock seconds).
+_VOLATILE_NESTED = {"cctv": ("seconds",), "greedy": ("seconds",)}
 
 
 # ----------------------------------------------------------------------------
@@ -141,7 +143,19 @@ def plan_digest(plan: Mapping[str, Any]) -> str:
     >>> b = {"timings_s": {"solve": 9.0}, "assignments": [], "week": "2026-W48"}
     >>> plan_digest(a) == plan_digest(b), len(plan_digest(a))
     (True, 64)
+    >>> plan_digest({**a, "greedy": {"objective": 5, "seconds": 1.9}}) == plan_digest(
+    ...     {**a, "greedy": {"objective": 5, "seconds": 1.7}})
+    True
     """
+    content = {k: v for k, v in plan.items() if k not in _VOLATILE_KEYS}
+    for key, drop in _VOLATILE_NESTED.items():
+        if isinstance(content.get(key), Mapping):
+            content[key] = {k: v for k, v in content[key].items() if k not in drop}
+    return hashlib.sha256(_canonical(content).encode("utf-8")).hexdigest()
+
+
+def _legacy_digest(plan: Mapping[str, Any]) -> str:
+    """The digest as versions before 2026-12 wrote it (nested solver seconds included): their stored sha256."""
     content = {k: v for k, v in plan.items() if k not in _VOLATILE_KEYS}
     return hashlib.sha256(_canonical(content).encode("utf-8")).hexdigest()
 
@@ -524,7 +538,7 @@ def load_plan(engine: Engine, meeting_id: int, version: int | None = None) -> di
         msg = f"version: meeting_id {meeting_id!r} has no {what} of its plan; save one with save_plan_version"
         raise TaskingError(msg)
     plan = json.loads(row.plan_json)
-    if plan_digest(plan) != row.plan_sha256:
+    if row.plan_sha256 not in (plan_digest(plan), _legacy_digest(plan)):
         msg = (f"version {row.version} of meeting {meeting_id}: the stored plan does not match its sha256 "
                f"{row.plan_sha256[:12]}...; the record was altered outside hotspot-tasking")
         raise TaskingError(msg)

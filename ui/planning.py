@@ -404,14 +404,24 @@ def _pins_of(inputs: Mapping[str, Any]) -> tuple[PinTuple, ...]:
     return tuple(out)
 
 
-def latest_instructions(engine: Engine, *, week: str, borough: str) -> StoredInstructions | None:
-    """Pins and whole-week exclusions of the newest stored version of the week's plan (None: no version)."""
+def latest_instructions(engine: Engine, *, week: str, borough: str,
+                        approved: bool = False) -> StoredInstructions | None:
+    """Pins and whole-week exclusions of the newest stored version of the week's plan (None: no version).
+
+    With ``approved=True``, those of the most recently approved version (None: none approved): an
+    approved week reopens on what was approved, not on a plan rebuilt without the chair's pins.
+    """
     meeting_id = records.find_meeting(engine, week=week, borough=borough)
     if meeting_id is None:
         return None
     versions = records.list_plan_versions(engine, meeting_id)
     if versions.empty:
         return None
+    if approved:
+        found = records.approved_plan(engine, meeting_id)
+        if found is None:
+            return None
+        versions = versions[versions["version"] == found[0]]
     last = versions.sort_values("version").iloc[-1]
     plan = records.load_plan(engine, meeting_id, int(last["version"]))
     inputs = plan.get("inputs") or {}

@@ -240,6 +240,28 @@ def test_approve_records_the_meeting_and_approval_and_decisions_are_listed(store
     assert len(records.list_decisions(engine, meeting_id=meeting_id)) == 1
 
 
+def test_an_approved_week_reopens_on_its_approved_version_with_its_exclusion(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15.3: reopening Tasking for an approved week shows the approved plan, not one rebuilt without pins."""
+    url = _ingest(tmp_path)
+    engine = connect(url)
+    inputs = planning.read_inputs(engine, borough=RBKC)
+    roster = load_roster(planning.roster_path())
+    first = planning.build_plan(inputs, roster=roster, week=WEEK)
+    assert first.plan is not None, first.error
+    excluded = next(a["candidate_id"] for a in first.plan["assignments"] if a["candidate_id"].startswith("ST-"))
+    chosen = planning.build_plan(inputs, roster=roster, week=WEEK, exclusions=(excluded,))
+    assert chosen.plan is not None, chosen.error
+    planning.approve_plan(engine, chosen.plan, user="Test Chair")
+
+    at = _page(url, TASKING, monkeypatch)  # a new session: no Build click, no pins or exclusions of its own
+    assert at.session_state[state.TASKING_EXCLUSIONS] == [excluded]
+    assert any("Opened on the approved version 1" in c.value for c in at.caption)
+    assert any("This plan is approved (version 1)" in s.value for s in at.success)
+    assert not any("differs from the approved version" in w.value for w in at.warning)
+    assert _metric(at, "Objective") == f"{chosen.plan['objective']:,.1f}"
+
+
 # --------------------------------------------------------------------------
 # Hotspots
 # --------------------------------------------------------------------------

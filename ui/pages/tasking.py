@@ -90,8 +90,16 @@ if week != session[state.TASKING_WEEK]:  # another week: the chair's instruction
     session[state.TASKING_PINS] = []
     session[state.TASKING_EXCLUSIONS] = []
     session.pop(state.TASKING_BASE, None)
+    session.pop(state.TASKING_OPENED_APPROVED, None)
+    session[state.TASKING_SHOW] = False  # another week is built when asked (or opened on its approved version)
 if state.TASKING_BASE not in session:  # what this user has seen of the week: saving on top of anything newer conflicts
     session[state.TASKING_BASE] = planning.latest_version(engine, week=week, borough=borough)
+    approved = planning.latest_instructions(engine, week=week, borough=borough, approved=True)
+    if approved is not None:  # an approved week opens on its approved version (its pins and exclusions)
+        session[state.TASKING_PINS] = list(approved.pins)
+        session[state.TASKING_EXCLUSIONS] = list(approved.exclusions)
+        session[state.TASKING_OPENED_APPROVED] = approved.version
+        session[state.TASKING_SHOW] = True
 
 if not session.get(state.TASKING_SHOW):
     st.info(f"Build the plan for {planning.week_label(week)}: hotspots of harm in the latest "
@@ -124,6 +132,9 @@ if plan is None:
         st.caption("Remove or change the pin or exclusion named above (Chair's instructions, below) to solve again.")
 else:
     st.header(f"Plan for {planning.week_label(week)}")
+    opened = session.get(state.TASKING_OPENED_APPROVED)
+    if opened is not None:
+        st.caption(f"Opened on the approved version {opened}: its pins and exclusions, solved on the current data.")
     for col, (label, value, help_text) in zip(st.columns(4), tables.plan_metrics(plan), strict=True):
         col.metric(label, value, help=help_text)
     summary, notes = tables.plan_summary(plan, borough_name=str(wards["borough_name"].iloc[0]))
