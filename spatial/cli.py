@@ -1,6 +1,6 @@
 """``hotspot-tasking`` command line.
 
-Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
+Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``, ``audit``,
 ``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), and the
 tasking commands.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
@@ -233,6 +233,15 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from spatial.store import connect
+    from spatial.store.audit import verify_report
+
+    code, text = verify_report(connect(settings_from_args(args).database_url), expect_head=args.expect_head)
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy import make_url
 
@@ -298,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reflag: flag stored incidents of every sensitive category (after HOTSPOT_EXTRA_SENSITIVE "
                         "gains one)")
     p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("audit", help="audit log: verify its hash chain (edits, deletions, back-dated rows)")
+    p.add_argument("audit_action", choices=["verify"])
+    p.add_argument("--expect-head", help="a head hash printed by an earlier verify and kept elsewhere")
+    p.set_defaults(func=cmd_audit)
 
     from spatial import cli_batch, cli_forecast, cli_hotspots, cli_users
 
