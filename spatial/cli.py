@@ -185,6 +185,12 @@ def cmd_db(args: argparse.Namespace) -> int:
         n = reflag_sensitive(engine)
         print(f"{n:,} stored incidents newly flagged sensitive (categories: "
               f"{', '.join(sorted(load_sensitive_slugs()))})")
+    if args.action in ("init", "upgrade", "reflag") and engine.dialect.name == "postgresql":
+        from spatial.store.gis import create_gis_access
+
+        gis = create_gis_access(engine)
+        print(f"read-only GIS role {gis.role} ({'LOGIN' if gis.login else 'NOLOGIN'}) may read {', '.join(gis.views)} "
+              f"only; {len(gis.hidden_categories)} sensitive categories are left out of gis_incidents")
     print(f"{engine.url.render_as_string(hide_password=True)}: schema revision {current_revision(engine)} (newest {head_revision()})")
     return 0
 

@@ -316,3 +316,48 @@ def test_a_new_sqlite_store_and_its_wal_files_are_readable_by_the_owner_only(tmp
         os.umask(old)
     assert {"hotspot.sqlite", "hotspot.sqlite-wal", "hotspot.sqlite-shm"} <= set(files)
     assert all(m == 0o600 for m in modes.values()), modes  # before: 0644, readable by every local user
+
+
+def test_db_init_makes_a_gis_role_that_reads_only_non_sensitive_views(fresh_pg_url, monkeypatch, capsys) -> None:
+    """QGIS's role sees incidents without the sensitive ones, and is refused every table (real PostgreSQL)."""
+    from sqlalchemy.exc import ProgrammingError
+
+    from spatial.cli import main
+    from spatial.schema import EXTRA_SENSITIVE_ENV, load_taxonomy
+
+    small = Path(__file__).resolve().parents[1] / "data" / "policeuk" / "rbkc_api_2018-06"
+    assert main(["--database", fresh_pg_url, "ingest", str(small), "--quiet"]) == 0
+    monkeypatch.setenv(EXTRA_SENSITIVE_ENV, "public-order")  # a council's extra flag, before any reflag
+    monkeypatch.setenv("HOTSPOT_GIS_ROLE", "qgis_reader")
+    assert main(["--database", fresh_pg_url, "db", "init"]) == 0
+    assert "read-only GIS role qgis_reader (NOLOGIN)" in capsys.readouterr().out
+    hidden = load_taxonomy().sensitive_slugs()
+    engine = connect(fresh_pg_url)
+    with engine.connect() as conn:
+        total = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+        visible = conn.execute(text("SELECT count(*) FROM incidents WHERE NOT sensitive "
+                                    "AND category <> ALL(:h)"), {"h": sorted(hidden)}).scalar_one()
+        assert 0 < visible < total
+        conn.execute(text("SET ROLE qgis_reader"))
+        seen = conn.execute(text("SELECT category, count(*) FROM gis_incidents GROUP BY category")).all()
+        assert sum(n for _, n in seen) == visible and not {c for c, _ in seen} & hidden
+        assert "public-order" not in {c for c, _ in seen}
+        conn.execute(text("SELECT count(*) FROM gis_area_counts")).scalar_one()
+        conn.execute(text("SELECT count(*) FROM gis_area_layers")).scalar_one()
+        conn.rollback()
+        for table in ("incidents", "accounts", "audit_log", "audit_head", "plan_versions", "quarantine"):
+            conn.execute(text("SET ROLE qgis_reader"))
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                conn.execute(text(f"SELECT * FROM {table} LIMIT 1"))
+            conn.rollback()
+        conn.execute(text("SET ROLE qgis_reader"))
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            conn.execute(text("CREATE TABLE planted (x int)"))
+        conn.rollback()
+        can_login = conn.execute(text("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'qgis_reader'")).scalar_one()
+    assert can_login is False
+    monkeypatch.setenv("HOTSPOT_GIS_PASSWORD", "a long gis pass: it's 'quoted'")
+    assert main(["--database", fresh_pg_url, "db", "upgrade"]) == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'qgis_reader'")).scalar_one()
+    assert "quoted" not in capsys.readouterr().out

@@ -165,9 +165,9 @@ def create(url: str) -> Engine:
         raise HotspotError(msg) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        page_size = sqlite_page_size()  # a bad override is refused before any file is made
         if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
             _create_private(Path(parsed.database))
-        page_size = sqlite_page_size()
         engine = create_engine(parsed)
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, page_size=page_size))
         return engine

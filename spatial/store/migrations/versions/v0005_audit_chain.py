@@ -15,7 +15,7 @@
   way (else the oldest) gets the key; the others get none and are disabled,
   for the operator to sort out (``hotspot-tasking user list`` shows them).
 
-Revision ID: 0005_audit_chain
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-02
 """
@@ -29,7 +29,7 @@ import pandas as pd
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005_audit_chain'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
