@@ -29,7 +29,7 @@ one account with one failure count.  Control and formatting characters
 Passwords (:func:`check_password`) follow NCSC guidance: at least
 :data:`MIN_PASSWORD_CHARS` characters, not one of the ~20,000 common passwords
 bundled in ``spatial/data/common_passwords.txt.gz`` (Royce Williams' list as
-shipped by Django, see ``data/SOURCES.md``), not the user name, not one
+shipped by Django, see ``spatial/data/common_passwords.md``), not the user name, not one
 repeated character or white space only.
 
 Every refusal takes the same path and time: the argon2 verify runs against
