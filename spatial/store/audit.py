@@ -197,7 +197,7 @@ def verify(engine: Engine, *, expect_head: str | None = None) -> AuditCheck:
     """
     a = T.audit_log.c
     cols = [a.audit_id, *(a[c] for c in CHAINED), a.prev_hash, a.row_hash]
-    prev, n, last_id, seen_expected = GENESIS, 0, None, expect_head is None
+    prev, n, last_id, seen_expected = GENESIS, 0, None, expect_head in (None, GENESIS)
 
     def bad(audit_id: int | None, problem: str) -> AuditCheck:
         return AuditCheck(False, n, prev, audit_id, problem)

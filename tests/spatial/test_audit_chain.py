@@ -47,3 +47,14 @@ def test_migration_0005_chains_old_rows_and_normalises_old_names(db_url) -> None
         conn.execute(text("DELETE FROM audit_log"))
     upgrade(engine)
     assert audit.verify(engine).ok
+
+
+def test_verify_of_an_empty_log_and_of_a_head_from_the_middle(sqlite_url) -> None:
+    engine = B.make_env(sqlite_url).engine
+    assert audit.verify(engine, expect_head=audit.GENESIS).ok  # nothing written yet
+    audit.record(engine, actor="root", role="operator", action="backup", target="a")
+    middle = audit.verify(engine).head_hash
+    audit.record(engine, actor="root", role="operator", action="backup", target="b")
+    assert audit.verify(engine, expect_head=middle).ok  # an old head stays in the chain
+    bad = audit.verify(engine, expect_head="f" * 64)
+    assert not bad.ok and "not in the chain" in bad.problem
