@@ -26,6 +26,7 @@ fi
 export VIRTUAL_ENV="$venv"
 export PATH="$venv/bin:$PATH"
 
+umask 077   # var/hotspot.sqlite, its -wal/-shm and var/first-sign-in.txt: readable by you only
 echo "quickstart: loading the bundled data (hotspot-tasking ingest --bundled)"
 hotspot-tasking ingest --bundled
 

@@ -1,6 +1,6 @@
 """``hotspot-tasking`` command line.
 
-Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
+Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``, ``audit``,
 ``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), and the
 tasking commands.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
@@ -185,6 +185,12 @@ def cmd_db(args: argparse.Namespace) -> int:
         n = reflag_sensitive(engine)
         print(f"{n:,} stored incidents newly flagged sensitive (categories: "
               f"{', '.join(sorted(load_sensitive_slugs()))})")
+    if args.action in ("init", "upgrade", "reflag") and engine.dialect.name == "postgresql":
+        from spatial.store.gis import create_gis_access
+
+        gis = create_gis_access(engine)
+        print(f"read-only GIS role {gis.role} ({'LOGIN' if gis.login else 'NOLOGIN'}) may read {', '.join(gis.views)} "
+              f"only; {len(gis.hidden_categories)} sensitive categories are left out of gis_incidents")
     print(f"{engine.url.render_as_string(hide_password=True)}: schema revision {current_revision(engine)} (newest {head_revision()})")
     return 0
 
@@ -231,6 +237,15 @@ def cmd_purge(args: argparse.Namespace) -> int:
     print(f"\n{verb.capitalize()} {r.n_incidents:,} incidents and {r.n_quarantine:,} quarantined rows"
           + ("; nothing was changed (--dry-run)" if r.dry_run else "; recorded in the audit log"))
     return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from spatial.store import connect
+    from spatial.store.audit import verify_report
+
+    code, text = verify_report(connect(settings_from_args(args).database_url), expect_head=args.expect_head)
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
 
 
 def _safe_url(url: str) -> str:
@@ -298,6 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reflag: flag stored incidents of every sensitive category (after HOTSPOT_EXTRA_SENSITIVE "
                         "gains one)")
     p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("audit", help="audit log: verify its hash chain (edits, deletions, back-dated rows)")
+    p.add_argument("audit_action", choices=["verify"])
+    p.add_argument("--expect-head", help="a head hash printed by an earlier verify and kept elsewhere")
+    p.set_defaults(func=cmd_audit)
 
     from spatial import cli_batch, cli_forecast, cli_hotspots, cli_users
 

@@ -773,8 +773,9 @@ def log_patrol(engine: Engine, meeting_id: int, *, agent_id: str, candidate_id: 
     Raises
     ------
     TaskingError
-        If the meeting does not exist, ``date`` is outside the meeting's week,
-        ``shift`` is not a shift of the approved plan, ``visits`` is not a whole
+        If the meeting does not exist, ``date`` is outside the meeting's week
+        or later than today (Europe/London, from ``now``: a patrol is logged
+        done after it is done), ``shift`` is not a shift of the approved plan, ``visits`` is not a whole
         number >= 0, ``minutes`` is negative or not finite, or a text is empty.
     """
     agent = _text(agent_id, "agent_id", max_len=60)
@@ -792,6 +793,11 @@ def log_patrol(engine: Engine, meeting_id: int, *, agent_id: str, candidate_id: 
         raise TaskingError(msg) from exc
     if not math.isfinite(mins) or mins < 0:
         msg = f"minutes was {minutes!r}; give a number of minutes, 0 or more"
+        raise TaskingError(msg)
+    today = pd.Timestamp(_now(now)).tz_convert("Europe/London").date()
+    if day > today:
+        msg = (f"date was {day.isoformat()}, which is in the future (today is {today.isoformat()}); "
+               "log a patrol on the day it was done or later")
         raise TaskingError(msg)
     meeting = get_meeting(engine, meeting_id)
     dates = week_dates(meeting["week"])
