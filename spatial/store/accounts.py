@@ -363,7 +363,7 @@ def _change(engine: Engine, username: str, values: dict[str, Any], *, action: st
                      now=when.to_pydatetime())
         ended = _SESSION_ENDS.get(action)
         if ended is not None:  # signed out everywhere: open sessions (cookies) of the account stop working
-            sessions.revoke_user(conn, name, reason=ended, now=when.to_pydatetime())
+            sessions.revoke_user(conn, str(row["username"]), reason=ended, now=when.to_pydatetime())
         return _account(_must(conn, name))
 
 
