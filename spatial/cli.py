@@ -91,7 +91,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             _print_table(rows, "Ingest report")
         tot = rows[["read", "stored", "duplicates", "quarantined", "outside the area"]].sum()
         print(f"\nTotal: {tot['read']:,} rows read = {tot['stored']:,} stored + {tot['duplicates']:,} duplicates "
-              f"+ {tot['quarantined']:,} quarantined + {tot['outside the area']:,} outside the area")
+              f"+ {tot['quarantined']:,} quarantined"
+              + (f" + {tot['outside the area']:,} outside the area" if tot["outside the area"] else ""))
         for r in reports:
             if r.status != "complete":
                 print(f"REJECTED {r.message}", file=sys.stderr)
