@@ -279,3 +279,23 @@ def test_created_london_area_stores_every_in_area_row(db, capsys):
         assert r["outside"] == int((~inside & lon.notna() & lat.notna()).sum())
         assert r["stored"] + r["duplicates"] + r["quarantined"] == int(inside.sum())
     assert not q["reason"].str.contains("area of interest").any()
+
+
+def test_migration_0005_downgrades_and_upgrades_again(db, capsys):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from spatial.store.db import _alembic_config, upgrade
+
+    engine = connect(db)
+    assert run(capsys, "--database", db, "area", "use", "west-kent")[0] == 0
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")
+    names = inspect(engine).get_table_names()
+    assert "area_profiles" not in names and "area_units" not in names and "accounts" in names
+    assert "outside" not in {c["name"] for c in inspect(engine).get_columns("ingests")}
+    upgrade(engine)
+    assert resolve_area(engine).name == DEFAULT_AREA  # the choice went with the table
+    assert "outside" in {c["name"] for c in inspect(engine).get_columns("ingests")}
