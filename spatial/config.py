@@ -83,7 +83,7 @@ class Settings:
     #: Folder of the bundled data (``HOTSPOT_DATA_DIR``).
     data_dir: Path = field(default_factory=default_data_dir)
     #: Area-of-interest buffer around the boundary layer, metres.  Points
-    #: further than this outside every ward are quarantined.
+    #: further than this outside every ward are counted as outside the area (not stored, no text kept).
     aoi_buffer_m: float = 250.0
     #: Rows per chunk when streaming a file (memory stays flat in file size).
     chunk_rows: int = 100_000

@@ -120,7 +120,8 @@ def months_available(engine: Engine, *, include_sensitive: bool = True,
 
 
 def status_tables(engine: Engine) -> dict[str, pd.DataFrame]:
-    """What is stored: by source, month, category and ward; quarantine and recent ingests."""
+    """What is stored: by source, month, category and ward; quarantine, rows outside the area (per file,
+    counted at ingest, no text kept) and recent ingests."""
     with engine.connect() as conn:
         by = {}
         for name, col in (("source", _I.c.source), ("month", _I.c.month), ("category", _I.c.category),
@@ -130,9 +131,12 @@ def status_tables(engine: Engine) -> dict[str, pd.DataFrame]:
         by["quarantine"] = pd.read_sql(
             select(T.quarantine.c.path, func.count().label("rows")).group_by(T.quarantine.c.path)
             .order_by(T.quarantine.c.path), conn)
+        by["outside"] = pd.read_sql(
+            select(T.ingests.c.path, func.sum(T.ingests.c.outside).label("rows")).where(T.ingests.c.outside > 0)
+            .group_by(T.ingests.c.path).order_by(T.ingests.c.path), conn)
         by["ingests"] = pd.read_sql(
             select(T.ingests.c.ingest_id, T.ingests.c.path, T.ingests.c.kind, T.ingests.c.status,
-                   T.ingests.c.rows_read, T.ingests.c.stored, T.ingests.c.duplicates, T.ingests.c.quarantined)
+                   T.ingests.c.rows_read, T.ingests.c.stored, T.ingests.c.duplicates, T.ingests.c.quarantined, T.ingests.c.outside)
             .order_by(T.ingests.c.ingest_id.desc()).limit(50), conn)
         by["area_counts"] = pd.read_sql(
             select(T.area_counts.c.dataset, T.area_counts.c.area_type, func.count().label("values"),
@@ -162,3 +166,16 @@ def area_counts(engine: Engine, *, area_type: str | None = None, datasets: list[
         q = q.where(c.dataset.in_(datasets))
     with engine.connect() as conn:
         return pd.read_sql(q, conn)
+
+
+def month_category_counts(engine: Engine, *, ward_codes: list[str] | None = None) -> pd.DataFrame:
+    """Stored incidents per month and category (months x categories, zeros filled), optionally only those
+    attributed to ``ward_codes`` (an area's wards).  The input of :func:`spatial.trends.low_months`."""
+    q = select(_I.c.month, _I.c.category, func.count().label("n")).group_by(_I.c.month, _I.c.category)
+    if ward_codes is not None:
+        q = q.where(_I.c.ward_code.in_(list(ward_codes)))
+    with engine.connect() as conn:
+        long = pd.read_sql(q, conn)
+    if long.empty:
+        return pd.DataFrame()
+    return long.pivot_table(index="month", columns="category", values="n", aggfunc="sum", fill_value=0).sort_index()

@@ -16,7 +16,7 @@ from sqlalchemy import (
 
 __all__ = ["metadata", "incidents", "ingests", "quarantine", "area_counts", "area_layers", "TIME",
            "meetings", "plan_versions", "approvals", "decisions", "patrol_logs", "review_notes", "export_audit",
-           "audit_log", "audit_head", "accounts", "sessions"]
+           "audit_log", "audit_head", "accounts", "sessions", "area_profiles", "area_units"]
 
 metadata = MetaData()
 
@@ -39,6 +39,8 @@ ingests = Table(
     Column("duplicates", Integer, nullable=False, default=0),
     Column("quarantined", Integer, nullable=False, default=0),
     Column("message", Text),
+    # rows outside the area of interest (migration 0005): counted, never quarantined, no text kept
+    Column("outside", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_ingests_sha", "file_sha256"),
 )
 
@@ -105,6 +107,35 @@ area_layers = Table(
     Column("geom_wkb", Text, nullable=False),  # hex WKB, EPSG:27700
 )
 
+
+# ----------------------------------------------------------------------------
+# Area profiles (migration 0005): the area a deployment covers, as data.
+# Written and read only through spatial/area_profiles.py.  ``profile_json`` is
+# the profile without its polygons; created areas keep their districts, wards
+# and LSOAs in ``area_units`` (bundled areas read theirs from data/).  One row
+# has ``active`` set: the area every command and page uses by default.
+# ----------------------------------------------------------------------------
+area_profiles = Table(
+    "area_profiles", metadata,
+    Column("name", String(60), primary_key=True),
+    Column("bundled", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=False),
+    Column("profile_json", Text, nullable=False),
+    Column("created_at", TIME, nullable=False),
+)
+
+area_units = Table(
+    "area_units", metadata,
+    Column("area", String(60), ForeignKey("area_profiles.name"), primary_key=True),
+    Column("layer", String(12), primary_key=True),  # districts | wards | lsoas
+    Column("code", String(12), primary_key=True),
+    Column("name", Text),
+    Column("district_code", String(12)),
+    Column("population", Integer),
+    Column("homes", Integer),
+    Column("geom_wkb", Text, nullable=False),  # hex WKB, EPSG:27700
+    CheckConstraint("layer IN ('districts', 'wards', 'lsoas')", name="ck_area_units_layer"),
+)
 
 # ----------------------------------------------------------------------------
 # Meeting records (migration 0002): the weekly tasking meeting, its plan

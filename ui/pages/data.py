@@ -69,12 +69,13 @@ if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=no
                      column_config={"Message": st.column_config.TextColumn(width="large")})
         t = data_admin.report_totals(outcome.reports)
         line = (f"{t['read']:,} rows read = {t['stored']:,} stored + {t['duplicates']:,} duplicates + "
-                f"{t['quarantined']:,} quarantined")
+                f"{t['quarantined']:,} quarantined"
+                + (f" + {t['outside']:,} outside the area" if t["outside"] else ""))
         rejected = [r for r in outcome.reports if r.status != "complete"]
         if rejected:
             for r in rejected:
                 st.error(f"{Path(r.path).name} was not stored: {r.message}")
-        if t["read"] == t["stored"] + t["duplicates"] + t["quarantined"]:
+        if t["read"] == t["stored"] + t["duplicates"] + t["quarantined"] + t["outside"]:
             st.success(f"Reconciled: {line}.")
         else:
             st.error(f"Not reconciled: {line}.")

@@ -1,0 +1,1 @@
+"""The ``hotspot-tasking`` command line, sub-command by sub-command (``area``, ``roster``, ...)."""
