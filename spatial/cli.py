@@ -148,7 +148,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     engine = connect(settings_from_args(args).database_url)
     df = quarantine_rows(engine, path_contains=args.file, limit=args.limit)
     if args.csv:
-        df.to_csv(sys.stdout, index=False)
+        from spatial.csv_safe import to_csv
+
+        to_csv(df, sys.stdout, index=False)
     else:
         with pd.option_context("display.max_colwidth", 90, "display.width", 200):
             _print_table(df.drop(columns=["raw"]), f"Quarantined rows (newest {args.limit})")

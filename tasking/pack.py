@@ -175,8 +175,13 @@ def _shift_names(plan: Mapping[str, Any]) -> list[str]:
 
 
 def plan_csv(plan: Mapping[str, Any]) -> str:
-    """Return the plan as CSV text: one row per assignment, columns :data:`ASSIGNMENT_COLUMNS` (reasons in ``why``)."""
-    return _assignments(plan).to_csv(index=False, lineterminator="\n")
+    """Return the plan as CSV text: one row per assignment, columns :data:`ASSIGNMENT_COLUMNS` (reasons in ``why``).
+
+    Text cells a spreadsheet would run as a formula are neutralised (:mod:`spatial.csv_safe`).
+    """
+    from spatial.csv_safe import to_csv
+
+    return str(to_csv(_assignments(plan), index=False, lineterminator="\n"))
 
 
 def plan_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
