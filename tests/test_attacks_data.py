@@ -258,3 +258,79 @@ def test_my_patrols_shows_planted_markdown_as_literal_text(planted_store, monkey
     assert shown_names >= 1  # the page shows the planted names, as literal text
     whys = [t for t in texts if t.startswith("Why: ")]
     assert whys and all(md_unescape(t).removeprefix("Why: ") in MARKDOWN for t in whys)
+
+
+# ---------------------------------------------------------------------------
+# every store call reachable from ui/ goes through tasking.access (or is a listed role-independent read)
+# ---------------------------------------------------------------------------
+#: Store calls ui/ may make without tasking.access, and why each is safe.  Anything else fails the test.
+ALLOWED_STORE_CALLS: dict[tuple[str, str], str] = {
+    ("ui/cached.py", "spatial.store.connect"): "opens the engine",
+    ("ui/cached.py", "spatial.store.queries.area_counts"): "MPS ward series: aggregates, suppressed by league_table",
+    ("ui/cached.py", "spatial.store.queries.incident_frame"): "shared cache of the review's points; the Review page "
+                                                               "requires the review capability before it reads them",
+    ("ui/cached.py", "spatial.store.queries.months_available"): "month lists (no counts)",
+    ("ui/cached.py", "tasking.records.load_plan"): "shared plan cache; access.plan_view filters it per role",
+    ("ui/planning.py", "spatial.store.queries.incident_frame"): "non-sensitive rows for the plan (staff pages)",
+    ("ui/review.py", "spatial.store.queries.incident_frame"): "non-sensitive rows for the review (staff pages)",
+    ("ui/signin.py", "spatial.store.accounts.*"): "signing in is before there is a viewer",
+    ("ui/signin.py", "spatial.store.audit.record"): "the audit of sign-ins and views",
+}
+#: Read-only record functions (meeting lookups, dates, digests): no sensitive data, no writes.
+RECORD_READS = {"find_meeting", "get_meeting", "list_meetings", "week_dates", "list_plan_versions", "load_plan",
+                "plan_digest", "plan_shifts"}
+
+
+def _store_calls() -> set[tuple[str, str]]:
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    found: set[tuple[str, str]] = set()
+    for p in sorted((root / "ui").rglob("*.py")):
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        aliases: dict[str, str] = {}
+        for n in ast.walk(tree):
+            if isinstance(n, ast.ImportFrom) and n.module:
+                for a in n.names:
+                    full = f"{n.module}.{a.name}"
+                    if full.startswith(("spatial.store", "tasking.records", "sqlalchemy.text")):
+                        aliases[a.asname or a.name] = full
+            elif isinstance(n, ast.Import):
+                for a in n.names:
+                    if a.name.startswith(("spatial.store", "tasking.records")):
+                        aliases[a.asname or a.name] = a.name
+        for n in ast.walk(tree):
+            if not isinstance(n, ast.Call):
+                continue
+            f = n.func
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in aliases:
+                found.add((str(p.relative_to(root)), f"{aliases[f.value.id]}.{f.attr}"))
+            elif isinstance(f, ast.Name) and f.id in aliases:
+                found.add((str(p.relative_to(root)), aliases[f.id]))
+    return found
+
+
+def test_every_store_call_from_ui_goes_through_access() -> None:
+    calls = _store_calls()
+    assert calls, "the scan found no store call at all: it is broken"
+    bad = []
+    for where, what in sorted(calls):
+        if what.startswith("tasking.records.") and what.rsplit(".", 1)[1] in RECORD_READS:
+            continue
+        if (where, what) in ALLOWED_STORE_CALLS or (where, what.rsplit(".", 1)[0] + ".*") in ALLOWED_STORE_CALLS:
+            continue
+        bad.append(f"{where}: {what}")
+    assert not bad, f"store calls from ui/ that bypass tasking.access: {bad}"
+    pages = {what for where, what in calls if where.startswith("ui/pages/")}
+    assert all(w.startswith("tasking.records.") for w in pages), pages  # pages never query spatial.store
+
+
+def test_ui_planning_has_no_unchecked_copies_of_guarded_writers() -> None:
+    from ui import planning
+
+    for name in ("approve_plan", "export_bytes", "log_done"):
+        assert not hasattr(planning, name), name
+    from ui import cached
+
+    for name in ("map_points", "ward_counts", "source_month_counts", "recent_ingests"):
+        assert not hasattr(cached, name), name  # the pages use access.<name>, which checks the role
