@@ -63,15 +63,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     lsoas = _read_layer(args.lsoas, "lsoa_code") if args.lsoas else None
     attributor = default_attributor(None if args.parquet else engine, settings, wards=wards, lsoas=lsoas)
     reports = []
+    from spatial.ingest.pipeline import StoreWriteError
+
+    failure: StoreWriteError | None = None
     with tqdm(unit=" rows", desc="ingest", disable=args.quiet or not sys.stderr.isatty()) as bar:
-        if args.parquet:
-            reports = ingest_paths_parquet(args.parquet, paths, settings=settings, now=now, force=args.force,
-                                           mapping=mapping, kind=_KINDS.get(args.source) if args.source else None,
-                                           attributor=attributor, progress=bar.update)
-        else:
-            reports = ingest_paths(engine, paths, settings=settings, now=now, mapping=mapping,
-                                   kind=_KINDS.get(args.source) if args.source else None,
-                                   attributor=attributor, progress=bar.update)
+        try:
+            if args.parquet:
+                reports = ingest_paths_parquet(args.parquet, paths, settings=settings, now=now, force=args.force,
+                                               mapping=mapping, kind=_KINDS.get(args.source) if args.source else None,
+                                               attributor=attributor, progress=bar.update)
+            else:
+                reports = ingest_paths(engine, paths, settings=settings, now=now, mapping=mapping,
+                                       kind=_KINDS.get(args.source) if args.source else None,
+                                       attributor=attributor, progress=bar.update)
+        except StoreWriteError as exc:  # a full disk: report what was stored, then which file failed and why
+            failure, reports = exc, exc.reports
     rows = pd.DataFrame([{"file": r.path, "kind": r.kind, "status": r.status, "read": r.rows_read,
                           "stored": r.stored, "duplicates": r.duplicates, "quarantined": r.quarantined,
                           "reconciles": "yes" if r.reconciles else "NO", "seconds": round(r.seconds, 2)}
@@ -95,6 +101,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if tot["quarantined"]:
             side = f" --database sqlite:///{Path(args.parquet).resolve() / '_ingest.sqlite'}" if args.parquet else ""
             print(f"See the quarantined rows with: hotspot-tasking{side} quarantine")
+    if failure is not None:
+        print(f"NOT STORED {failure}", file=sys.stderr)
+        return 1
     return 1 if any(r.status != "complete" for r in reports) else 0
 
 

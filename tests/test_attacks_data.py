@@ -334,3 +334,64 @@ def test_ui_planning_has_no_unchecked_copies_of_guarded_writers() -> None:
 
     for name in ("map_points", "ward_counts", "source_month_counts", "recent_ingests"):
         assert not hasattr(cached, name), name  # the pages use access.<name>, which checks the role
+
+
+# ---------------------------------------------------------------------------
+# Unicode bidi controls are removed at ingest
+# ---------------------------------------------------------------------------
+def test_bidi_controls_in_a_location_are_stripped_at_ingest(tmp_path: Path) -> None:
+    from spatial.ingest.rows import BIDI_CONTROLS
+    from spatial.store import connect
+    from spatial.store.queries import incident_frame
+
+    root = Path(__file__).resolve().parents[1]
+    src = root / "data" / "policeuk" / "rbkc_vso_2024" / "2024-05" / "2024-05-metropolitan-street.csv"
+    lines = src.read_text(encoding="utf-8-sig").splitlines(keepends=True)[:30]
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    col = rows[0].index("Location")
+    for k, r in enumerate(rows[1:]):
+        r[col] = f"On or near \u202e{BIDI_CONTROLS[k % len(BIDI_CONTROLS)]}teerts \u2066Ladbroke\u2069 Grove\u200f"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path = tmp_path / "2024-05-metropolitan-street.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    assert cli_main(["--database", url, "ingest", str(path), "--quiet"]) == 0
+    stored = incident_frame(connect(url), include_sensitive=True)
+    assert len(stored) > 0
+    texts = stored["location_text"].dropna().astype(str)
+    assert not any(ch in t for t in texts for ch in BIDI_CONTROLS)
+    assert (texts == "On or near teerts Ladbroke Grove").all()
+
+
+# ---------------------------------------------------------------------------
+# a full disk during ingest: which file failed and why, the report of what was stored, no traceback
+# ---------------------------------------------------------------------------
+def test_a_full_disk_names_the_failed_file_and_keeps_the_report_of_what_was_stored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+
+    from spatial.ingest import pipeline
+    from spatial.store import connect
+    from spatial.store.queries import incident_frame
+
+    root = Path(__file__).resolve().parents[1] / "data" / "policeuk" / "rbkc_vso_2024"
+    first = root / "2024-05" / "2024-05-metropolitan-street.csv"
+    second = root / "2024-06" / "2024-06-metropolitan-street.csv"
+    real = pipeline._store
+
+    def full_disk(engine, info, *args, **kwargs):  # the writer of the second file hits a full disk
+        if Path(info.path).name == second.name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(engine, info, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_store", full_disk)
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    code = cli_main(["--database", url, "ingest", str(first), str(second), "--quiet"])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in out.out + out.err
+    assert f"NOT STORED {second}" in out.err and "No space left on device" in out.err
+    assert first.name in out.out and "complete" in out.out  # the first file's report is printed
+    stored = incident_frame(connect(url), include_sensitive=True)
+    assert len(stored) > 0 and set(stored["month"]) == {"2024-05"}  # the first file stands, the second rolled back
