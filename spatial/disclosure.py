@@ -179,6 +179,7 @@ def protect_table(values: np.ndarray, sensitive_cols: np.ndarray, *, below: int 
     ct = np.full(n_cols, bool(col_totals))
     gt = bool(grand_total)
     ok_cols = cand_cols[None, :]
+    safe: set[tuple[int, int]] = set()
     for _ in range(2 * (v.size + n_rows + n_cols + 2)):
         hidden = primary | secondary
         if row_total_follows_cells:
@@ -194,14 +195,22 @@ def protect_table(values: np.ndarray, sensitive_cols: np.ndarray, *, below: int 
             else:
                 rt, ct, gt = _withhold(kind, rt, ct, gt)
             continue
-        # 2. the attacker's linear programme: every hidden cell must keep at least two possible values
+        # 2. the attacker's linear programme: every primary cell must keep at least two possible values.
+        # Hiding a cell or withholding a total only widens every interval, so a cell found safe stays safe
+        # and is not solved again.
         lo, hi = _bounds_of_hidden(v, primary, sens, below)
-        order = [tuple(map(int, t)) for t in np.argwhere(primary)] + [tuple(map(int, t)) for t in np.argwhere(secondary)]
-        b = cell_bounds(v, hidden, lo, hi, row_totals=rt, col_totals=ct, grand_total=gt, cells=order)
-        exposed = [c for c in order if b[c][1] - b[c][0] < min_width - 1e-9]
-        if not exposed:
+        exposed_cell = None
+        for c in (tuple(map(int, t)) for t in np.argwhere(primary)):
+            if c in safe:
+                continue
+            a, z = cell_bounds(v, hidden, lo, hi, row_totals=rt, col_totals=ct, grand_total=gt, cells=[c])[c]
+            if z - a < min_width - 1e-9:
+                exposed_cell = c
+                break
+            safe.add(c)
+        if exposed_cell is None:
             return Protection(primary, secondary, rt.copy(), ct.copy(), gt)
-        i, j = exposed[0]
+        i, j = exposed_cell
         mine = [ln for ln in lines if ln[1][i, j]]
         near = np.zeros_like(hidden)
         for _, mask in mine:
