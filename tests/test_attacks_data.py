@@ -17,6 +17,7 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -395,3 +396,81 @@ def test_a_full_disk_names_the_failed_file_and_keeps_the_report_of_what_was_stor
     assert first.name in out.out and "complete" in out.out  # the first file's report is printed
     stored = incident_frame(connect(url), include_sensitive=True)
     assert len(stored) > 0 and set(stored["month"]) == {"2024-05"}  # the first file stands, the second rolled back
+
+
+def test_md_escape_round_trips_and_leaves_no_special_character_unescaped() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from ui.text import MARKDOWN_SPECIAL, md_escape, md_unescape
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list(MARKDOWN_SPECIAL) + list("ab c/1")), max_size=40))
+    def check(s: str) -> None:
+        out = md_escape(s)
+        assert md_unescape(out) == s
+        k = 0
+        while k < len(out):  # every special character is preceded by a backslash
+            if out[k] == "\\":
+                assert k + 1 < len(out) and out[k + 1] in MARKDOWN_SPECIAL
+                k += 2
+                continue
+            assert out[k] not in MARKDOWN_SPECIAL, (s, out)
+            k += 1
+
+    check()
+    for payload in MARKDOWN:
+        assert md_unescape(md_escape(payload)) == payload
+
+
+# ---------------------------------------------------------------------------
+# a partner on the Overview page: no "fewer than 5" can be derived from what the page shows
+# ---------------------------------------------------------------------------
+def test_a_partner_cannot_derive_any_suppressed_ward_count_from_the_overview_page(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.spatial.test_disclosure import attacker_bounds
+    from tests.ui._signin import sign_in
+    from ui import maps, planning
+
+    root = Path(__file__).resolve().parents[1]
+    url = f"sqlite:///{tmp_path / 'hotspot.sqlite'}"
+    assert cli_main(["--database", url, "ingest", *map(str, sorted((root / "data" / "mps").glob("*.csv"))),
+                     "--quiet"]) == 0
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
+    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
+    at = sign_in(AppTest.from_file(str(root / "app.py"), default_timeout=240), url, role="partner").run()
+    assert not at.exception, [e.value for e in at.exception]
+    league = next(d.value for d in at.dataframe if d.value.columns[0] == "Rank")
+    groups = next(d.value for d in at.dataframe if d.value.columns[0] == "Group").set_index("Group")
+    label = next(g for g in groups.index if g.endswith("(sensitive)"))
+    borough = int(str(groups.loc[label, "Count (this period)"]).replace(",", ""))
+    shown = league["Sensitive"].astype(str).tolist()
+    assert "fewer than 5" in shown  # March 2026: Norland
+    # what the partner sees: each ward's label, the borough total; the truth is used only to check feasibility
+    from spatial.store import connect
+    from spatial.store.queries import area_counts
+    from ui import overview
+
+    series = overview.mps_ward_series(area_counts(connect(url), area_type="ward"))
+    month = series[(series["month"] == series["month"].max()) & series["sensitive"].astype(bool)]
+    truth = month.groupby("area_code")["count"].sum()
+    names = dict(zip(league["Ward"], league["Ward"], strict=True))
+    from spatial.datasets import load_wards
+
+    w = load_wards(("E09000020",))
+    code_of = dict(zip(w["ward_name"], w["ward_code"], strict=True))
+    values = np.array([[int(truth.get(code_of[n], 0))] for n in names])
+    visible = np.array([[s not in ("fewer than 5", "withheld")] for s in shown])
+    labels = np.array([[s] for s in shown], dtype=object)
+    assert values.sum() == borough
+    for v, s in zip(values[:, 0], shown, strict=True):
+        if s not in ("fewer than 5", "withheld"):
+            assert int(s) == v  # the page shows the true count where it shows one
+    b = attacker_bounds(values, visible, labels, np.array([True]), np.zeros(len(values), bool), np.array([True]), True)
+    for k, s in enumerate(shown):
+        if s == "fewer than 5":
+            lo, hi = b[(k, 0)]
+            assert hi - lo >= 1, (league["Ward"].iloc[k], lo, hi)

@@ -13,6 +13,7 @@ from spatial._errors import HotspotError
 from spatial.forecast import BASELINES, DEFAULT_METHOD, FORECASTERS
 from tasking import access
 from ui import cached, data_admin, signin, state
+from ui.text import md_escape
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -72,7 +73,7 @@ if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=no
         rejected = [r for r in outcome.reports if r.status != "complete"]
         if rejected:
             for r in rejected:
-                st.error(f"{Path(r.path).name} was not stored: {r.message}")
+                st.error(f"{Path(r.path).name} was not stored: {md_escape(r.message)}")
         if t["read"] == t["stored"] + t["duplicates"] + t["quarantined"]:
             st.success(f"Reconciled: {line}.")
         else:
