@@ -68,15 +68,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         lsoas = layers.lsoas if lsoas is None else lsoas
     attributor = default_attributor(None if args.parquet else engine, settings, wards=wards, lsoas=lsoas)
     reports = []
+    from spatial.ingest.pipeline import StoreWriteError
+
+    failure: StoreWriteError | None = None
     with tqdm(unit=" rows", desc="ingest", disable=args.quiet or not sys.stderr.isatty()) as bar:
-        if args.parquet:
-            reports = ingest_paths_parquet(args.parquet, paths, settings=settings, now=now, force=args.force,
-                                           mapping=mapping, kind=_KINDS.get(args.source) if args.source else None,
-                                           attributor=attributor, progress=bar.update)
-        else:
-            reports = ingest_paths(engine, paths, settings=settings, now=now, mapping=mapping,
-                                   kind=_KINDS.get(args.source) if args.source else None,
-                                   attributor=attributor, progress=bar.update)
+        try:
+            if args.parquet:
+                reports = ingest_paths_parquet(args.parquet, paths, settings=settings, now=now, force=args.force,
+                                               mapping=mapping, kind=_KINDS.get(args.source) if args.source else None,
+                                               attributor=attributor, progress=bar.update)
+            else:
+                reports = ingest_paths(engine, paths, settings=settings, now=now, mapping=mapping,
+                                       kind=_KINDS.get(args.source) if args.source else None,
+                                       attributor=attributor, progress=bar.update)
+        except StoreWriteError as exc:  # a full disk: report what was stored, then which file failed and why
+            failure, reports = exc, exc.reports
     rows = pd.DataFrame([{"file": r.path, "kind": r.kind, "status": r.status, "read": r.rows_read,
                           "stored": r.stored, "duplicates": r.duplicates, "quarantined": r.quarantined,
                           "outside the area": r.outside, "reconciles": "yes" if r.reconciles else "NO", "seconds": round(r.seconds, 2)}
@@ -101,6 +107,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if tot["quarantined"]:
             side = f" --database sqlite:///{Path(args.parquet).resolve() / '_ingest.sqlite'}" if args.parquet else ""
             print(f"See the quarantined rows with: hotspot-tasking{side} quarantine")
+    if failure is not None:
+        print(f"NOT STORED {failure}", file=sys.stderr)
+        return 1
     return 1 if any(r.status != "complete" for r in reports) else 0
 
 
@@ -186,7 +195,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     engine = connect(settings_from_args(args).database_url)
     df = quarantine_rows(engine, path_contains=args.file, limit=args.limit)
     if args.csv:
-        df.to_csv(sys.stdout, index=False)
+        from spatial.csv_safe import to_csv
+
+        to_csv(df, sys.stdout, index=False)
     else:
         with pd.option_context("display.max_colwidth", 90, "display.width", 200):
             _print_table(df.drop(columns=["raw"]), f"Quarantined rows (newest {args.limit})")

@@ -49,7 +49,7 @@ from .files import FileInfo, _sha256, inspect_file
 from .produce import PointJob, produce_point_chunks, read_ahead
 from .rows import TolerantParse, read_chunks
 
-__all__ = ["IngestReport", "ingest_file", "ingest_paths", "ingest_paths_parquet", "default_attributor",
+__all__ = ["IngestReport", "StoreWriteError", "ingest_file", "ingest_paths", "ingest_paths_parquet", "default_attributor",
            "load_area_layers", "IncidentSink", "SinkFactory"]
 
 Progress = Callable[[int], None]
@@ -496,10 +496,39 @@ def ingest_paths(engine: Engine, paths: list[str | Path], *, settings: Settings,
     att = attributor or default_attributor(engine, settings)
     files = discover(paths)
     if engine.dialect.name != "sqlite" or len(files) < 2 or not PIPELINE:
-        return [ingest_file(engine, p, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
-                            progress=progress) for p in files]
+        done: list[IngestReport] = []
+        for p in files:
+            with _store_failure(p, done):
+                done.append(ingest_file(engine, p, attributor=att, settings=settings, now=now, mapping=mapping,
+                                        kind=kind, progress=progress))
+        return done
     return _pipelined(engine, files, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
                       progress=progress)
+
+
+class StoreWriteError(HotspotError):
+    """A file could not be written to the store (a full disk, a lost database): which file, why, and
+    the reports of the files stored before it (each file is one transaction, so they stand)."""
+
+    def __init__(self, message: str, *, path: str, reports: list[IngestReport]) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reports = list(reports)
+
+
+@contextlib.contextmanager
+def _store_failure(path: Path | str, reports: list[IngestReport]) -> Iterator[None]:
+    """Turn an OS or database error while storing ``path`` into :class:`StoreWriteError` (no traceback)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (OSError, SQLAlchemyError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        msg = (f"{path}: not stored ({type(reason).__name__}: {reason}); the file was rolled back, "
+               f"{len(reports)} file(s) before it were stored. Free disk space (or fix the database) and "
+               "ingest it again")
+        raise StoreWriteError(msg, path=str(path), reports=reports) from exc
 
 
 def _pipelined(engine: Engine, files: list[Path], *, attributor: Attributor, settings: Settings, now: pd.Timestamp,
@@ -564,8 +593,9 @@ def _pipelined(engine: Engine, files: list[Path], *, attributor: Attributor, set
         reports: list[IngestReport] = []
         try:
             while (item := ready.get()) is not done:
-                reports.append(_store_prepared(engine, conn, item, attributor=attributor, settings=settings,  # type: ignore[arg-type]
-                                               now=now, mapping=mapping, progress=progress))
+                with _store_failure(item.path, reports):  # type: ignore[attr-defined]
+                    reports.append(_store_prepared(engine, conn, item, attributor=attributor, settings=settings,  # type: ignore[arg-type]
+                                                   now=now, mapping=mapping, progress=progress))
             if failed:
                 raise failed[0]
         finally:

@@ -229,8 +229,52 @@ def _clean(data: pa.ChunkedArray, max_chars: int) -> bool:
     return True
 
 
+#: Unicode bidirectional controls (embeddings, overrides, isolates, marks): a location name holding them could
+#: reorder what a page or a pack shows ("Trojan Source").  They are removed from every text field at ingest.
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_BIDI_RE = "[" + BIDI_CONTROLS + "]"
+
+
+def strip_bidi_controls(chunk: pd.DataFrame) -> int:
+    """Remove :data:`BIDI_CONTROLS` from every text column of ``chunk`` in place; return the cells changed.
+
+    The count is added to ``chunk.attrs["bidi_stripped"]`` (the normalisation is recorded, not silent).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"Location": ["On or near \u202eteerts", "Plain"]}, dtype="string[pyarrow]")
+    >>> strip_bidi_controls(df), df["Location"].tolist()
+    (1, ['On or near teerts', 'Plain'])
+    """
+    import pyarrow.compute as pc
+
+    changed = 0
+    for col in chunk.columns:
+        if col.startswith("_"):
+            continue
+        s = chunk[col]
+        data = arrow_strings(s)
+        if data is not None:
+            hit = pc.match_substring_regex(data, _BIDI_RE)
+            n = int(pc.sum(hit).as_py() or 0)
+            if n:
+                chunk[col] = pd.Series(pd.arrays.ArrowStringArray(pc.replace_substring_regex(data, _BIDI_RE, "")),
+                                       index=chunk.index)
+        elif s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            hit = s.astype("string").str.contains(_BIDI_RE, regex=True).fillna(False).to_numpy(dtype=bool)
+            n = int(hit.sum())
+            if n:
+                chunk[col] = s.where(~hit, s.astype("string").str.replace(_BIDI_RE, "", regex=True))
+        else:
+            n = 0
+        changed += n
+    chunk.attrs["bidi_stripped"] = chunk.attrs.get("bidi_stripped", 0) + changed
+    return changed
+
+
 def check_common(chunk: pd.DataFrame, rej: Rejects, *, max_field_chars: int) -> None:
-    """Reject malformed rows and rows with an over-long field."""
+    """Reject malformed rows and rows with an over-long field; strip bidi controls (:func:`strip_bidi_controls`)."""
+    strip_bidi_controls(chunk)
     bad = chunk[BAD].to_numpy(dtype=object)
     if (bad != "").any():
         rej.add(bad != "", "(row)", bad)

@@ -85,14 +85,37 @@ def suppress_small(df: pd.DataFrame) -> pd.DataFrame:
 
     ``count`` is set to ``None`` where it is suppressed, so the number never
     leaves the query.  Used by every aggregate query that can hold sensitive rows.
+
+    Secondary suppression (:func:`spatial.disclosure.protect_table`): when the
+    frame has two key columns (``ward_code, category``; ``source, month``) the
+    sensitive counts form a table whose row and column totals a reader may know
+    (the Overview's borough totals), so the next-smallest sensitive counts are
+    withheld too (``display`` "withheld", ``count`` None) until no "fewer than 5"
+    can be worked out by subtraction.
     """
-    df = df.copy()
+    from spatial.disclosure import WITHHELD, protect_table
+
+    df = df.copy().reset_index(drop=True)
     df["sensitive"] = df["sensitive"].astype(bool)
-    small = df["sensitive"] & (df["count"] < SUPPRESS_BELOW)
+    small = df["sensitive"] & (df["count"] < SUPPRESS_BELOW) & (df["count"] > 0)
+    withheld = pd.Series(False, index=df.index)
+    keys = [c for c in df.columns if c not in ("sensitive", "count", "display")]
+    sens = df[df["sensitive"]]
+    if len(keys) == 2 and small.any():
+        table = sens.pivot_table(index=keys[0], columns=keys[1], values="count", aggfunc="sum", fill_value=0)
+        p = protect_table(table.to_numpy(dtype="int64"), [True] * table.shape[1], below=SUPPRESS_BELOW)
+        hidden = {(r, c) for i, r in enumerate(table.index) for j, c in enumerate(table.columns) if p.secondary[i, j]}
+        withheld = df["sensitive"] & pd.Series([(a, b) in hidden for a, b in zip(df[keys[0]], df[keys[1]], strict=True)],
+                                               index=df.index)
+    elif small.any() and len(sens) > 1:
+        # one key: the column total is known; protect the single column
+        p = protect_table(sens[["count"]].to_numpy(dtype="int64"), [True], below=SUPPRESS_BELOW, row_totals=False)
+        withheld.loc[sens.index[p.secondary[:, 0]]] = True
     df["display"] = df["count"].astype(str)
+    df.loc[withheld, "display"] = WITHHELD
     df.loc[small, "display"] = suppressed_label()
     df["count"] = df["count"].astype(object)
-    df.loc[small, "count"] = None
+    df.loc[small | withheld, "count"] = None
     return df
 
 

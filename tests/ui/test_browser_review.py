@@ -39,7 +39,9 @@ def reviewed_server(server: str, server_db: str) -> str:
     inputs = planning.read_inputs(engine, borough=RBKC)
     outcome = planning.build_plan(inputs, roster=load_roster(planning.roster_path()), week=week)
     assert outcome.plan is not None, outcome.error
-    planning.approve_plan(engine, outcome.plan, user="Browser Chair")
+    from tasking import records
+
+    records.approve_week_plan(engine, outcome.plan, user="Browser Chair")
     return server
 
 

@@ -10,6 +10,7 @@ from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
 from ui import cached, planning, signin, state, tables
+from ui.text import md_escape
 
 settings = cached.settings()
 st.title("Tasking")
@@ -82,7 +83,7 @@ with st.sidebar:
     st.header("Meeting")
     week = st.selectbox("Week to plan", weeks, key=state.TASKING_WEEK_INPUT, format_func=planning.week_label,
                         help="Next week is chosen at first. Pins and exclusions belong to one week.")
-    st.caption(f"Approvals, decisions and exports are recorded as {user} ({viewer.role}). "
+    st.caption(f"Approvals, decisions and exports are recorded as {md_escape(user)} ({viewer.role}). "
                f"Roster: {roster.source} ({len(roster.wardens)} wardens, "
                f"{len(roster.parks_police)} parks police).")
 if week != session[state.TASKING_WEEK]:  # another week: the chair's instructions were for the old one
@@ -198,7 +199,7 @@ meeting = planning.meeting_state(engine, week=week, borough=borough, plan=plan)
 if meeting is not None and meeting.approved_version is not None:
     approved_at = meeting.approved_at.tz_convert("Europe/London").strftime("%d %b %Y %H:%M")
     st.caption(f"Meeting {meeting.meeting_id} ({meeting.status}): version {meeting.approved_version} approved by "
-               f"{meeting.approved_by} on {approved_at}.")
+               f"{md_escape(meeting.approved_by)} on {approved_at}.")
 if meeting is not None and meeting.shown_approved:
     st.success(f"This plan is approved (version {meeting.shown_version}). Wardens and parks police see their "
                "part of it on My patrols.")
@@ -217,7 +218,7 @@ else:
             st.error(f"Not approved: {exc}")
         else:
             session[state.TASKING_BASE] = result.version
-            st.success(f"Approved: version {result.version} of meeting {result.meeting_id}, by {result.approved_by} "
+            st.success(f"Approved: version {result.version} of meeting {result.meeting_id}, by {md_escape(result.approved_by)} "
                        f"({result.role}).")
             meeting = planning.meeting_state(engine, week=week, borough=borough, plan=plan)
 
