@@ -109,7 +109,9 @@ def _approve_last_week(url: str) -> float:
     if outcome.plan is None:
         msg = f"no plan for {REVIEW_WEEK}: {outcome.error}"
         raise SystemExit(msg)
-    planning.approve_plan(engine, outcome.plan, user="Benchmark Chair")
+    from tasking import records
+
+    records.approve_week_plan(engine, outcome.plan, user="Benchmark Chair")
     engine.dispose()
     return time.perf_counter() - t0
 

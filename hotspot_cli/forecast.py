@@ -73,7 +73,9 @@ def run_forecast(args: argparse.Namespace) -> int:
     out_path = Path(args.out)
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        out.to_csv(out_path, index=False, quoting=csv.QUOTE_MINIMAL, float_format="%.10g")
+        from spatial.csv_safe import to_csv
+
+        to_csv(out, out_path, index=False, quoting=csv.QUOTE_MINIMAL, float_format="%.10g")
     except OSError as exc:
         print(f"hotspot-tasking forecast: {out_path}: cannot write ({exc})", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """``hotspot-tasking`` command line.
 
-Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
+Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``, ``audit``, ``area``, ``roster``,
 ``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), and the
 tasking commands.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
@@ -20,7 +20,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every sub-command (each command family registers its own)."""
-    from hotspot_cli import allocate, batch, forecast, hotspots, meeting, recommend, store, users
+    from hotspot_cli import allocate, area, batch, forecast, hotspots, meeting, recommend, store, users
 
     parser = argparse.ArgumentParser(prog="hotspot-tasking", description=__doc__.splitlines()[0])
     parser.add_argument("--database", help="SQLAlchemy URL (default: $DATABASE_URL or SQLite under var/)")
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     hotspots.add_parser(sub)
     forecast.add_parsers(sub)
     batch.add_parser(sub)
+    area.add_parser(sub)
     allocate.add_parser(sub)
     recommend.add_parser(sub)
     meeting.add_parser(sub)

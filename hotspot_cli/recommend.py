@@ -206,7 +206,9 @@ def run(args: argparse.Namespace) -> int:
     if kind == "geojson":
         Path(args.out).write_text(json.dumps(_geojson(table, extra), indent=1, default=str), encoding="utf-8")
     elif kind == "csv":
-        ranked.to_csv(args.out, index=False)
+        from spatial.csv_safe import to_csv
+
+        to_csv(ranked, args.out, index=False)
     _print_summary(table, ranked, months=months, n_incidents=len(incidents), method=method, notes=notes,
                    out=args.out, seconds=seconds, sensitive=bool(args.include_sensitive))
     return 0

@@ -175,7 +175,7 @@ def read_training_points(path: str | Path, grid: gpd.GeoDataFrame) -> tuple[pd.D
     read = quarantined = 0
     for out in produce_point_chunks(job, attributor):
         read += out.read
-        quarantined += len(out.rejects)
+        quarantined += len(out.rejects) + out.outside  # outside every grid cell
         frames.append(out.rows[[S.MONTH, S.CATEGORY, S.PROACTIVE, S.WARD_CODE, S.X, S.Y]])
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=[S.MONTH, S.CATEGORY, S.PROACTIVE, S.WARD_CODE, S.X, S.Y])

@@ -343,5 +343,7 @@ def write_results(results: dict[str, gpd.GeoDataFrame], out_dir: str | Path) -> 
                      "top_class": classes.index[0] if len(classes) else None,
                      "forecast_total": float(g["forecast"].sum()) if "forecast" in g else None})
     summary = pd.DataFrame(rows)
-    summary.to_csv(out / "summary.csv", index=False)
+    from spatial.csv_safe import to_csv
+
+    to_csv(summary, out / "summary.csv", index=False)
     return summary

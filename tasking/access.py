@@ -49,7 +49,7 @@ from ._errors import TaskingError
 from .formats import ExportKind
 
 __all__ = ["Role", "ROLES", "CAPABILITIES", "PAGES", "AccessDenied", "Viewer", "can", "require", "can_open",
-           "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "plan_view",
+           "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "quarantine_rows", "recent_ingests", "plan_view",
            "own_plan", "approved_plan", "agent_assignments_for", "patrol_logs", "decisions", "review_notes",
            "approve_plan", "add_decision", "update_decision", "add_review_note", "mark_reviewed", "log_patrol",
            "export_bytes", "POINT_COLUMNS"]
@@ -211,6 +211,19 @@ def source_month_counts(viewer: Viewer, engine: Engine) -> pd.DataFrame:
     """Incidents by source and month, sensitive counts 1-4 suppressed: chair and analyst (the Data page)."""
     require(viewer, "ingest", what="see the store's status")
     return Q.source_month_counts(engine)
+
+
+def quarantine_rows(viewer: Viewer, engine: Engine, *, limit: int = 5000) -> pd.DataFrame:
+    """Rejected rows with file, row, field and reason (:func:`spatial.store.queries.quarantine_rows`): chair, analyst."""
+    require(viewer, "ingest", what="see quarantined rows")
+    return Q.quarantine_rows(engine, limit=limit)
+
+
+def recent_ingests(viewer: Viewer, engine: Engine) -> pd.DataFrame:
+    """The 50 newest ingests, file names only (``status_tables(...)["ingests"]``): chair and analyst."""
+    require(viewer, "ingest", what="see the store's ingests")
+    df = Q.status_tables(engine)["ingests"]
+    return df.assign(path=[Path(str(p)).name for p in df["path"]])
 
 
 def own_plan(plan: Mapping[str, Any], agent_id: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from .candidates import build_candidates, cctv_demand, demo_camera_sites
 from .check import check_plan
 from .design_out import DesignOutSettings, hotspot_features, rank_measures, recommendation_table
 from .greedy import greedy
-from .resources import DeployedCamera, Roster, load_roster
+from .resources import DeployedCamera, Roster
 
 __all__ = [
     "DEMO_PARKS_NOTE", "ESTATES_NONE_NOTE", "MIN_FORECAST_MONTHS", "MIN_TREND_MONTHS", "PLAN_METHODS", "PLAN_MONTHS",

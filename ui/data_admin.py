@@ -147,19 +147,22 @@ def ingest_uploads(engine, uploads: Sequence[Upload], *, folder: Path, settings:
 
 
 def report_table(reports: Sequence[IngestReport]) -> pd.DataFrame:
-    """The ingest report: one row per file, ``rows read = stored + duplicates + quarantined`` checked."""
+    """The ingest report: one row per file, ``rows read = stored + duplicates + quarantined + outside the area``
+    checked."""
     return pd.DataFrame([{
         "File": Path(r.path).name, "Kind": r.kind, "Status": r.status, "Rows read": r.rows_read, "Stored": r.stored,
-        "Duplicates": r.duplicates, "Quarantined": r.quarantined, "Reconciles": "yes" if r.reconciles else "NO",
+        "Duplicates": r.duplicates, "Quarantined": r.quarantined, "Outside the area": r.outside,
+        "Reconciles": "yes" if r.reconciles else "NO",
         "Message": r.message or "; ".join(r.notes)} for r in reports],
-        columns=["File", "Kind", "Status", "Rows read", "Stored", "Duplicates", "Quarantined", "Reconciles",
-                 "Message"])
+        columns=["File", "Kind", "Status", "Rows read", "Stored", "Duplicates", "Quarantined", "Outside the area",
+                 "Reconciles", "Message"])
 
 
 def report_totals(reports: Sequence[IngestReport]) -> dict[str, int]:
-    """Totals over the files: ``read, stored, duplicates, quarantined``."""
+    """Totals over the files: ``read, stored, duplicates, quarantined, outside`` (outside the area: counted, not kept)."""
     return {"read": sum(r.rows_read for r in reports), "stored": sum(r.stored for r in reports),
-            "duplicates": sum(r.duplicates for r in reports), "quarantined": sum(r.quarantined for r in reports)}
+            "duplicates": sum(r.duplicates for r in reports), "quarantined": sum(r.quarantined for r in reports),
+            "outside": sum(r.outside for r in reports)}
 
 
 def _raw_is_non_sensitive(raw: object, taxonomy: Taxonomy) -> bool:

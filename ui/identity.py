@@ -18,7 +18,7 @@ from tasking.access import PAGES, AccessDenied, Viewer, can_open
 from . import state
 
 __all__ = ["SIGN_IN_METHODS", "signed_in", "viewer_from_session", "oidc_settings", "oidc_provider",
-           "new_page_view", "default_page", "page_visible"]
+           "new_page_view", "default_page", "landing_after_sign_in", "page_visible"]
 
 #: How a session signed in.
 SIGN_IN_METHODS: Final = ("password", "oidc", "test")
@@ -30,6 +30,7 @@ def signed_in(session: MutableMapping[str, Any], account: Account, *, method: st
         msg = f"sign-in method {method!r} is not one of {', '.join(SIGN_IN_METHODS)}"
         raise ValueError(msg)
     session[state.IDENTITY] = {"user": account.username, "method": method}
+    session[state.JUST_SIGNED_IN] = True
 
 
 def viewer_from_session(session: MutableMapping[str, Any],
@@ -136,6 +137,32 @@ def default_page(viewer: Viewer | None) -> str:
     if viewer is not None and not can_open(viewer, "overview"):
         return next(p for p in PAGES if can_open(viewer, p))
     return "overview"
+
+
+def landing_after_sign_in(session: MutableMapping[str, Any], viewer: Viewer | None, current: str) -> str | None:
+    """The page to switch to on the first run after a sign-in, or ``None`` to stay on ``current``.
+
+    Before sign-in the front page is Overview; a role that may not open it (a
+    warden) is taken to its own first page.  A page the person opened by its
+    address is kept (a refusal there is the page's own message).  The flag is
+    read once.
+
+    Examples
+    --------
+    >>> s = {state.JUST_SIGNED_IN: True}
+    >>> landing_after_sign_in(s, Viewer("w", "warden", "W01"), "overview"), state.JUST_SIGNED_IN in s
+    ('my_patrols', False)
+    >>> landing_after_sign_in({state.JUST_SIGNED_IN: True}, Viewer("c", "chair", None), "overview") is None
+    True
+    >>> landing_after_sign_in({state.JUST_SIGNED_IN: True}, Viewer("w", "warden", "W01"), "tasking") is None
+    True
+    >>> landing_after_sign_in({}, Viewer("w", "warden", "W01"), "overview") is None
+    True
+    """
+    if not session.pop(state.JUST_SIGNED_IN, False) or viewer is None:
+        return None
+    home = default_page(viewer)
+    return home if current == default_page(None) and home != current else None
 
 
 def page_visible(viewer: Viewer | None, page: str) -> bool:

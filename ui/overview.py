@@ -20,7 +20,9 @@ as aggregates.  Every number leaves this module through
 :func:`spatial.hotspots.league_table` with ``suppress_sensitive=True``: a
 sensitive count of 1 to 4 is "fewer than 5", and the total of any row whose
 sensitive part is suppressed is withheld too (a total next to the
-non-sensitive counts would reveal it).  A change is given only when both
+non-sensitive counts would reveal it), and so are the next-smallest wards'
+(months') figures that the borough total would otherwise give away by
+subtraction (secondary suppression, :mod:`spatial.disclosure`), read "withheld".  A change is given only when both
 figures are shown.  Rolling means need all twelve months shown, so a mean
 never reveals a suppressed month.
 """
@@ -42,6 +44,7 @@ from spatial._errors import SchemaError
 from spatial.analysis import covered_months as _covered_months
 from spatial.areas import month_range
 from spatial.datasets import get_path
+from spatial.disclosure import WITHHELD
 from spatial.hotspots import area_counts_from_incidents, area_counts_from_mps, league_table
 from spatial.hotspots.league import SUPPRESS_BELOW
 from spatial.schema import MONTH, WARD_CODE, Taxonomy, load_taxonomy
@@ -244,9 +247,10 @@ def _sensitive_groups(taxonomy: Taxonomy | None = None) -> list[str]:
 def _totals(long: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """``count`` and ``harm`` per key, suppressed by :func:`league_table` (NaN = withheld)."""
     if long.empty:
-        return pd.DataFrame({"count": [], "harm": [], "suppressed": []}, index=pd.Index([], name="area_code"))
+        return pd.DataFrame({"count": [], "harm": [], "suppressed": [], "secondary": []},
+                            index=pd.Index([], name="area_code"))
     lt = league_table(long.assign(area_code=keys.to_numpy()), suppress_sensitive=True)
-    return lt.set_index("area_code")[["count", "harm", "suppressed"]]
+    return lt.set_index("area_code")[["count", "harm", "suppressed", "secondary"]]
 
 
 def _num(v: float, *, digits: int = 0) -> str:
@@ -277,7 +281,8 @@ def _cell(row: pd.Series | None, col: str, *, has_data: bool, digits: int = 0) -
         return "0"
     v = row[col]
     if pd.isna(v):
-        return _FEWER if col == "count" else "withheld"
+        # a secondary suppression (spatial.disclosure) is not "fewer than 5": it is withheld
+        return _FEWER if col == "count" and not bool(row.get("secondary", False)) else WITHHELD
     return _num(float(v), digits=digits)
 
 

@@ -11,9 +11,10 @@ call the rest.  Three kinds of function live here:
   :func:`coverage`, :func:`meeting_state`: they read the store the way
   ``hotspot-tasking allocate`` does (both call :mod:`tasking.pipeline`), so the plan
   built in the dashboard is the plan the command line builds;
-* **writers** - :func:`approve_plan` and :func:`export_bytes`, thin sequences
-  of :mod:`tasking.records` and :func:`tasking.pack.export_pack` calls (every
-  export is audited there).
+* **no writers** - approving, exporting and logging patrols go through
+  :mod:`tasking.access` (``approve_plan``, ``export_bytes``, ``log_patrol``),
+  which checks the viewer's role before calling :mod:`tasking.records` or
+  :func:`tasking.pack.export_pack` (every export is audited there).
 
 Safeguarding: :func:`read_inputs` reads ``incident_frame(include_sensitive=False)``,
 so no sensitive incident reaches a plan, a hotspot layer or a marker, and
@@ -25,13 +26,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
@@ -53,16 +52,15 @@ from tasking.pipeline import (
     read_plan_inputs,
 )
 from tasking.formats import ExportKind
-from tasking.pack import export_pack
 from tasking.resources import Roster, default_roster_path
 
 __all__ = [
     "ROSTER_ENV", "PLAN_MONTHS", "DEMO_PARKS_NOTE", "ExportFormat", "PinTuple", "PlanInputs", "PlanOutcome",
     "MeetingState", "ApprovalResult",
     "roster_path", "iso_week", "next_week", "week_choices", "week_label", "data_version", "read_inputs",
-    "coverage", "build_plan", "approve_plan", "meeting_state", "export_bytes", "agent_assignments",
+    "coverage", "build_plan", "meeting_state", "agent_assignments",
     "agent_places", "agent_duty", "agent_logs", "pin_label", "day_name", "months_between", "approved_weeks",
-    "patrol_weeks", "agent_days", "assignment_label", "log_done", "place_names",
+    "patrol_weeks", "agent_days", "assignment_label", "place_names",
 ]
 
 #: Environment variable naming the roster YAML (default: the bundled RBKC roster).
@@ -312,14 +310,24 @@ def _pins_of(inputs: Mapping[str, Any]) -> tuple[PinTuple, ...]:
     return tuple(out)
 
 
-def latest_instructions(engine: Engine, *, week: str, borough: str) -> StoredInstructions | None:
-    """Pins and whole-week exclusions of the newest stored version of the week's plan (None: no version)."""
+def latest_instructions(engine: Engine, *, week: str, borough: str,
+                        approved: bool = False) -> StoredInstructions | None:
+    """Pins and whole-week exclusions of the newest stored version of the week's plan (None: no version).
+
+    With ``approved=True``, those of the most recently approved version (None: none approved): an
+    approved week reopens on what was approved, not on a plan rebuilt without the chair's pins.
+    """
     meeting_id = records.find_meeting(engine, week=week, borough=borough)
     if meeting_id is None:
         return None
     versions = records.list_plan_versions(engine, meeting_id)
     if versions.empty:
         return None
+    if approved:
+        found = records.approved_plan(engine, meeting_id)
+        if found is None:
+            return None
+        versions = versions[versions["version"] == found[0]]
     last = versions.sort_values("version").iloc[-1]
     plan = records.load_plan(engine, meeting_id, int(last["version"]))
     inputs = plan.get("inputs") or {}
@@ -328,30 +336,13 @@ def latest_instructions(engine: Engine, *, week: str, borough: str) -> StoredIns
     return StoredInstructions(int(last["version"]), str(last["created_by"]), _pins_of(inputs), exclusions)
 
 
-#: What :func:`approve_plan` did (defined in :mod:`tasking.records`).
+#: What :func:`tasking.access.approve_plan` did (defined in :mod:`tasking.records`).
 ApprovalResult = records.ApprovalResult
-#: Find or create the week's meeting, save the plan and approve it (:func:`tasking.records.approve_week_plan`);
-#: pages call it through :func:`tasking.access.approve_plan`, which checks the role first.
-approve_plan = records.approve_week_plan
+# Approving, exporting and logging patrols are writes: pages call tasking.access.approve_plan,
+# export_bytes and log_patrol, which check the role first (no unchecked copies here).
 
 
 ExportFormat = ExportKind
-
-
-def export_bytes(plan: Mapping[str, Any], *, format: ExportFormat, user: str, role: str, engine: Engine | None,
-                 wards: gpd.GeoDataFrame | None = None, parks: gpd.GeoDataFrame | None = None,
-                 recommendations: pd.DataFrame | None = None, now: dt.datetime | None = None) -> bytes:
-    """Write the pack or plan export with :func:`tasking.pack.export_pack` and return its bytes.
-
-    With an ``engine`` the export is audited (who, role, when, kind, week,
-    version, sha256) by ``export_pack``.  The file is written to a temporary
-    folder and removed; the bytes are what the user downloads.
-    """
-    with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
-        out = Path(tmp) / f"tasking-{plan['week']}.{format}"
-        export_pack(plan, out, format=format, user=user, role=role, engine=engine, wards=wards, parks=parks,
-                    recommendations=recommendations, now=now)
-        return out.read_bytes()
 
 
 # ----------------------------------------------------------------------------
@@ -474,24 +465,6 @@ def patrol_weeks(today: dt.date, approved: Collection[str], *, before: int = 2, 
     ['2026-W49', '2026-W48', '2026-W47', '2026-W40']
     """
     return sorted(set(week_choices(today, before=before, after=after)) | set(approved), reverse=True)
-
-
-def log_done(engine: Engine, meeting_id: int, assignment: Mapping[str, Any], *, agent_id: str, logged_by: str,
-             visits: int | None = None, minutes: float | None = None, note: str | None = None,
-             now: dt.datetime | None = None) -> dict[str, Any]:
-    """Log that ``agent_id`` did the patrol of one of their assignments (``agent_assignments`` row).
-
-    ``visits`` and ``minutes`` default to the planned ones; the log is checked
-    against the approved plan by :func:`tasking.records.log_patrol`, which
-    returns ``planned`` and the match note.
-    """
-    planned_minutes = assignment.get("minutes")
-    return records.log_patrol(
-        engine, meeting_id, agent_id=agent_id, candidate_id=str(assignment["candidate_id"]),
-        date=str(assignment["date"]), shift=str(assignment["shift"]),
-        visits=int(assignment["visits"]) if visits is None else int(visits),
-        minutes=float(planned_minutes or 0.0) if minutes is None else float(minutes),
-        logged_by=logged_by, note=note or None, now=now)
 
 
 def place_names(plan: Mapping[str, Any]) -> dict[str, str]:

@@ -10,6 +10,7 @@ read, when the signed-in role may not open it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,12 +19,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
-from spatial.store import accounts, audit
+from spatial.config import hotspot_home
+from spatial.store import accounts, audit, sessions
 from tasking.access import PAGES, Viewer, can_open, pages_for
 
 from . import cached, identity, state
 
-__all__ = ["PAGE_TITLES", "audit_sensitive_view", "current_viewer", "page_viewer", "sidebar", "sign_in_form"]
+__all__ = ["PAGE_TITLES", "audit_sensitive_view", "clear_session_cookie", "current_viewer", "page_viewer", "sidebar",
+           "sign_in_form", "write_session_cookie"]
 
 #: Titles of the pages (as in app.py), for messages.
 PAGE_TITLES = {"overview": "Overview", "incidents": "Incidents map", "hotspots": "Hotspots", "tasking": "Tasking",
@@ -65,16 +68,90 @@ def _sso_viewer(engine: Engine) -> Viewer | None:
             session[state.SSO_REFUSED] = email
         return None
     identity.signed_in(session, account, method="oidc")
+    _open_session(engine, account.username, "oidc")
     audit.record(engine, actor=account.username, role=account.role, action="sign-in", target=account.username,
                  detail={"method": "oidc"})
     session.pop(state.SSO_REFUSED, None)
     return Viewer.from_account(account)
 
 
+def _policy() -> sessions.SessionPolicy:
+    return sessions.SessionPolicy.from_env()
+
+
+def _secret() -> bytes:
+    return sessions.session_secret(hotspot_home())
+
+
+def _open_session(engine: Engine, username: str, method: str) -> None:
+    """Start the server-side session of a sign-in; its cookie is written by :func:`write_session_cookie`."""
+    session = st.session_state
+    session[state.SESSION_TOKEN] = sessions.start(engine, username, method=method)
+
+
+def _resume_from_cookie(engine: Engine) -> None:
+    """A new browser session (a reload, a phone waking up) with a live session cookie is signed in again."""
+    session = st.session_state
+    if state.IDENTITY in session:
+        return
+    value = st.context.cookies.get(sessions.COOKIE_NAME)
+    if not value:
+        return
+    token = sessions.unsign(_secret(), value)
+    live = sessions.resume(engine, token, policy=_policy())
+    account = accounts.get_account(engine, live.username) if live is not None else None
+    if live is None or account is None or account.disabled:
+        session[state.COOKIE_CLEAR] = True  # a forged, ended or timed-out cookie is removed from the browser
+        return
+    session[state.IDENTITY] = {"user": account.username, "method": live.method}
+    session[state.SESSION_TOKEN] = token
+
+
+def _end_if_expired(engine: Engine) -> None:
+    """A session whose server-side row ended (time-out, sign-out elsewhere, account disabled) is signed out."""
+    session = st.session_state
+    token = session.get(state.SESSION_TOKEN)
+    if token is None or state.IDENTITY not in session:
+        return
+    if sessions.resume(engine, token, policy=_policy()) is None:
+        for key in (state.IDENTITY, state.SESSION_TOKEN):
+            session.pop(key, None)
+        session[state.COOKIE_CLEAR] = True
+        session[state.SESSION_ENDED] = True
+
+
+def _cookie_script(value: str | None, max_age_s: int) -> str:
+    """JavaScript that writes (or, with ``value=None``, deletes) the session cookie in this browser."""
+    cookie = json.dumps(f"{sessions.COOKIE_NAME}={value or ''}; path=/; max-age={max_age_s if value else 0}; "
+                        "samesite=strict")
+    return (f"<script>document.cookie = {cookie} + (window.location.protocol === 'https:' ? '; secure' : '');"
+            "</script>")
+
+
+def write_session_cookie() -> None:
+    """Write the signed session cookie (every run: a cookie cleared by the browser comes back at once)."""
+    token = st.session_state.get(state.SESSION_TOKEN)
+    if token is None:
+        return
+    st.html(_cookie_script(sessions.sign(_secret(), token), _policy().max_age_s), unsafe_allow_javascript=True)
+
+
+def clear_session_cookie() -> None:
+    """Delete the session cookie after a sign-out or when it no longer opens a session."""
+    if st.session_state.pop(state.COOKIE_CLEAR, False):
+        st.html(_cookie_script(None, 0), unsafe_allow_javascript=True)
+
+
 def current_viewer() -> Viewer | None:
     """The signed-in viewer (the account read again on every run), or ``None``."""
     engine = _engine()
     if engine is None:
+        return None
+    try:
+        _resume_from_cookie(engine)
+        _end_if_expired(engine)
+    except (HotspotError, SQLAlchemyError) as exc:
+        st.error(f"Cannot check the sign-in session: {exc}")
         return None
     viewer = identity.viewer_from_session(st.session_state, lambda name: accounts.get_account(engine, name))
     return viewer if viewer is not None else _sso_viewer(engine)
@@ -86,6 +163,10 @@ def sign_in_form() -> None:
     if engine is None:
         return
     st.title("Sign in")
+    if st.session_state.pop(state.SESSION_ENDED, False):
+        policy = _policy()
+        st.info(f"Your session ended: sessions end after {policy.idle_minutes:g} minutes without use or "
+                f"{policy.absolute_hours:g} hours after sign-in, and when the account is changed. Sign in again.")
     st.caption("hotspot-tasking: crime and ASB hotspots and weekly tasking. Accounts are made by the council's "
                "administrator (`hotspot-tasking user add`).")
     secrets = _secrets()
@@ -119,6 +200,7 @@ def sign_in_form() -> None:
         st.error(f"Sign-in is not possible: {exc}")
         return
     identity.signed_in(session, account, method="password")
+    _open_session(engine, account.username, "password")
     st.rerun()
 
 
@@ -127,12 +209,14 @@ def _sign_out(viewer: Viewer) -> None:
     method = (session.get(state.IDENTITY) or {}).get("method")
     engine = _engine()
     if engine is not None:
+        sessions.end(engine, session.get(state.SESSION_TOKEN))
         accounts.record_sign_out(engine, accounts.Account(viewer.user, viewer.role, viewer.agent_id, None, False))
     today = session.get(state.TODAY)
     for key in list(session.keys()):  # a shared computer: nothing of this person's session stays
         del session[key]
     if today is not None:
         session[state.TODAY] = today
+    session[state.COOKIE_CLEAR] = True
     if method == "oidc":
         st.logout()
 
@@ -140,6 +224,7 @@ def _sign_out(viewer: Viewer) -> None:
 def sidebar(viewer: Viewer) -> None:
     """Who is signed in, their role, and the sign-out button."""
     with st.sidebar:
+        write_session_cookie()
         who = f"**{viewer.user}** ({viewer.role}" + (f", {viewer.agent_id}" if viewer.agent_id else "") + ")"
         st.markdown(f"Signed in as {who}")
         if st.button("Sign out", key=state.SIGN_OUT_BUTTON):

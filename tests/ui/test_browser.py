@@ -29,7 +29,7 @@ from _browser import (CHROMIUM, CHROMIUM_ARGS, FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_
                       SCREENSHOTS, _exceptions, _goto, _launch, _pick, _watch)
 from _signin import ensure_account
 
-from spatial.store import connect
+from spatial.store import accounts, connect
 from tasking import records
 from ui import maps, planning
 
@@ -270,3 +270,64 @@ def test_a_partner_signs_in_sees_only_their_pages_and_a_page_opened_by_url_shows
     assert [n.strip() for n in nav.splitlines() if n.strip()] == ["Overview", "Hotspots"]
     assert not external, sorted(set(external))[:10]
     assert not failed, failed[:10]
+
+
+def test_a_warden_signing_in_at_the_front_page_lands_on_my_patrols(playwright_sync, server: str,
+                                                                   server_db: str) -> None:
+    """Issue 15.1: after sign-in at ``/`` a warden is on My patrols, not on Overview's refusal."""
+    ensure_account(server_db, "Warden Landing", "warden", "W03")
+    with playwright_sync() as pw:
+        browser = _launch(pw)
+        try:
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            mobile = phone.new_page()
+            _goto(mobile, f"{server}/", user="Warden Landing")
+            mobile.get_by_role("heading", name="My patrols", exact=True).wait_for(timeout=PAGE_MS)
+            main = mobile.locator("[data-testid='stMain']").first.inner_text()
+            exceptions = _exceptions(mobile)
+        finally:
+            browser.close()
+    assert exceptions == []
+    assert "is not open to the warden role" not in main, main[:300]
+
+
+def test_a_reload_keeps_the_session_and_sign_out_or_a_disabled_account_ends_it(playwright_sync, server: str,
+                                                                              server_db: str) -> None:
+    """Issue 15.4: a signed session cookie survives a reload; sign-out and disabling the account end it."""
+    user = "Reload Analyst"
+    ensure_account(server_db, user, "analyst")
+    engine = connect(server_db)
+    accounts.enable_user(engine, user, actor="tests", actor_role="operator")
+    with playwright_sync() as pw:
+        browser = _launch(pw)
+        try:
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            page = context.new_page()
+            _goto(page, f"{server}/hotspots", user=user)
+            cookies = {c["name"]: c for c in context.cookies()}
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_text(f"Signed in as {user}").wait_for(timeout=PAGE_MS)
+            after_reload = page.get_by_role("heading", name="Sign in", exact=True).count()
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("heading", name="Sign in", exact=True).wait_for(timeout=PAGE_MS)
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_role("heading", name="Sign in", exact=True).wait_for(timeout=PAGE_MS)
+            after_sign_out = page.get_by_text(f"Signed in as {user}").count()
+
+            second = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            phone = second.new_page()
+            _goto(phone, f"{server}/hotspots", user=user)
+            accounts.disable_user(engine, user, actor="tests", actor_role="operator")
+            phone.reload(wait_until="domcontentloaded")
+            phone.get_by_role("heading", name="Sign in", exact=True).wait_for(timeout=PAGE_MS)
+            after_disable = phone.get_by_text(f"Signed in as {user}").count()
+            exceptions = _exceptions(page) + _exceptions(phone)
+        finally:
+            browser.close()
+            accounts.enable_user(engine, user, actor="tests", actor_role="operator")
+    assert exceptions == []
+    cookie = cookies["hotspot_session"]
+    assert cookie["sameSite"] == "Strict" and cookie["expires"] > 0 and "." in cookie["value"]
+    assert after_reload == 0
+    assert after_sign_out == 0
+    assert after_disable == 0
