@@ -15,12 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["add_parser", "run", "run_roster", "add_area_option"]
+from hotspot_cli.options import add_area_option
 
-
-def add_area_option(p: argparse.ArgumentParser) -> None:
-    """Add ``--area NAME`` (default: the active area) to a command's parser."""
-    p.add_argument("--area", metavar="NAME", help="area to use (default: the active area; see hotspot-tasking area list)")
+__all__ = ["add_parser", "run", "run_roster"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -122,7 +119,14 @@ def _check_roster(text: str, where: str) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from spatial.area_profiles import AreaProfile, District, read_area_layers, save_area, use_area, valid_area_name
+    from spatial.area_profiles import (
+        AreaProfile,
+        District,
+        read_area_layers,
+        save_area,
+        use_area,
+        valid_area_name,
+    )
 
     name = valid_area_name(args.name)
     engine, _ = _engine(args)

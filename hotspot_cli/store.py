@@ -303,7 +303,7 @@ def _safe_url(url: str) -> str:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register the store sub-commands."""
-    from hotspot_cli import area as cli_area
+    from hotspot_cli.options import add_area_option
 
     p = sub.add_parser("ingest", help="ingest police.uk CSV/JSON, MPS tables, council exports or vector layers")
     p.add_argument("paths", nargs="*", help="files or folders (police.uk YYYY-MM/ archives are walked)")
@@ -322,11 +322,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wards", help="ward polygons (GeoPackage/GeoJSON with ward_code) instead of the bundled "
                    "demo boroughs, e.g. ../shared/data/boundaries/london_wards_2018.gpkg")
     p.add_argument("--lsoas", help="LSOA polygons (with lsoa_code) instead of the bundled demo boroughs")
-    cli_area.add_area_option(p)
+    add_area_option(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("status", help="what is stored: by source, month, category, ward; quarantine size")
-    cli_area.add_area_option(p)
+    add_area_option(p)
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("quarantine", help="list rejected rows with file, row, field and reason")
