@@ -33,7 +33,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -411,6 +411,30 @@ def ward_league(long: pd.DataFrame, *, ward_names: Mapping[str, str], population
                            else np.full(len(lt), np.nan)),
     })
     return out
+
+
+#: Number formats of the ward league on screen; an empty (withheld) cell reads "withheld", as in the tables above.
+LEAGUE_FORMATS: Mapping[str, str] = {"Incidents": "{:,.0f}", "Per 1,000 residents": "{:,.1f}", "Harm": "{:,.0f}",
+                                     "Harm per 1,000": "{:,.0f}", "Non-sensitive": "{:,.0f}",
+                                     "IMD 2019 score": "{:.1f}"}
+
+
+def league_styled(league: pd.DataFrame) -> Any:
+    """The ward league for ``st.dataframe``: numbers stay numbers (sortable), withheld cells read "withheld".
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Rank": [1, 2], "Ward": ["A", "B"], "Incidents": [12.0, np.nan],
+    ...                   "IMD 2019 score": [20.5, np.nan]})
+    >>> html = league_styled(t).to_html()
+    >>> "withheld" in html, "not known" in html, "nan" in html.lower().replace("nan-", "")
+    (True, True, False)
+    """
+    styler = league.style
+    for col, fmt in LEAGUE_FORMATS.items():
+        if col in league.columns:  # a ward without an IMD score is not withheld, just not known
+            styler = styler.format(fmt, subset=[col], na_rep="not known" if col == "IMD 2019 score" else "withheld")
+    return styler.hide(axis="index")
 
 
 # ----------------------------------------------------------------------------

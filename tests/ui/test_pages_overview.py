@@ -556,3 +556,17 @@ def test_place_panel_spreads_a_timed_window_over_its_hours_and_rejects_an_unknow
     assert time_profile(inc).attrs["n_used"] == 3  # the same rule as the library's profile
     with pytest.raises(Exception, match="not among the hot places"):
         analysis.place_panel(layers, inc, "ST-nope", months=["2026-06"])
+
+
+def test_the_ward_league_on_screen_reads_withheld_not_none() -> None:
+    """Issue 15.10: a withheld league cell reads "withheld" (as the tables above it), never "None" or "nan"."""
+    this = pd.DataFrame({"area_code": ["A", "A", "B", "B"], "category": ["burglary", "violent-crime"] * 2,
+                         "sensitive": [False, True, False, True], "count": [20, 2, 30, 9],
+                         "harm": [100.0, 50.0, 150.0, 200.0]})
+    league = overview.ward_league(this, ward_names={"A": "Ward A", "B": "Ward B"},
+                                  population=pd.Series({"A": 1000.0, "B": 2000.0}))
+    assert league["Incidents"].isna().any()  # something is withheld in this table
+    html = overview.league_styled(league).to_html()
+    cells = re.findall(r'<td [^>]*class="data[^"]*"[^>]*>([^<]*)</td>', html)
+    assert "withheld" in cells
+    assert not any(c.strip().lower() in ("none", "nan", "") for c in cells), cells
