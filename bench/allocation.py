@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _rbkc_incidents() -> pd.DataFrame:
-    from spatial.cli import main as spatial_main
+    from hotspot_cli.main import main as spatial_main
     from spatial.store import connect
     from spatial.store.queries import incident_frame
 
@@ -55,15 +55,15 @@ def rbkc_instance(hotspot_share: float):
     from spatial.datasets import RBKC, load_boroughs, load_registered_parks, load_wards
     from tasking.allocation import build_cctv_problem, build_problem
     from tasking.candidates import build_candidates, cctv_demand, demo_camera_sites
-    from tasking.cli_allocate import _hotspots
+    from tasking.pipeline import plan_hotspots
     from tasking.resources import load_roster
 
     roster = load_roster()
     wards, area = load_wards((RBKC,)), load_boroughs((RBKC,))
     inc = _rbkc_incidents()
     inc = inc[inc["ward_code"].isin(wards["ward_code"]) & (inc["month"] == "2018-06")].reset_index(drop=True)
-    hs = _hotspots(inc, area, method="kde", cell_size_m=150.0, hotspot_share=hotspot_share, harm_index="cchi",
-                   seed=12345)
+    hs, _grid = plan_hotspots(inc, area, method="kde", cell_size_m=150.0, hotspot_share=hotspot_share,
+                              harm_index="cchi", seed=12345)
     parks = load_registered_parks().rename(columns={"ListEntry": "park_id", "Name": "park_name"})
     parks["park_id"] = parks["park_id"].astype(str)
     cands = build_candidates(hs, inc, wards=wards, shifts=roster.shifts, planning=roster.planning, parks=parks)

@@ -25,8 +25,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from spatial import schema as S
-from spatial.cli_forecast import (
-    _borough_boundary,
+from spatial.backtest import (
+    borough_boundary,
     backtest_groups,
     markdown_table,
     read_policeuk_quick,
@@ -45,7 +45,7 @@ def run(name: str, data: Path, boundary_path: Path, *, cell_size_m: float, min_t
     paths = sorted(p for p in data.iterdir() if p.name.endswith((".csv", ".csv.gz")))
     pts = read_policeuk_quick(paths)
     x, y = pts[S.X].to_numpy(), pts[S.Y].to_numpy()
-    boundary = _borough_boundary(x, y, boundary_path)
+    boundary = borough_boundary(x, y, boundary_path)
     grid = square_grid(x, y, cell_size_m=cell_size_m, boundary=boundary)
     t1 = time.perf_counter()
     res = backtest_groups(pts, grid, cell_size_m=cell_size_m, min_train=min_train)

@@ -84,7 +84,7 @@ def _render(page: str, **session: object) -> tuple[float, list[str]]:
 
 
 def _ingest_bundled(url: str) -> float:
-    from spatial.cli import main as cli_main
+    from hotspot_cli.main import main as cli_main
 
     t0 = time.perf_counter()
     if cli_main(["--database", url, "ingest", "--bundled", "--quiet"]) != 0:
@@ -109,7 +109,9 @@ def _approve_last_week(url: str) -> float:
     if outcome.plan is None:
         msg = f"no plan for {REVIEW_WEEK}: {outcome.error}"
         raise SystemExit(msg)
-    planning.approve_plan(engine, outcome.plan, user="Benchmark Chair")
+    from tasking import records
+
+    records.approve_week_plan(engine, outcome.plan, user="Benchmark Chair")
     engine.dispose()
     return time.perf_counter() - t0
 

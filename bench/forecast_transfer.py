@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from spatial import schema as S  # noqa: E402
-from spatial.cli_forecast import _cells_of_points, _groups_from_taxonomy, read_policeuk_quick, square_grid  # noqa: E402
+from spatial.backtest import cells_of_points, groups_from_taxonomy, read_policeuk_quick, square_grid  # noqa: E402
 from spatial.evaluation import evaluate  # noqa: E402
 from spatial.forecast import monthly_counts  # noqa: E402
 from spatial.forecast_select import predict_choice, select_forecaster  # noqa: E402
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--se-factor", type=float, default=1.0, help="selection's standard-error rule (default 1)")
     a = ap.parse_args(argv)
     t_all = time.perf_counter()
-    groups = _groups_from_taxonomy()
+    groups = groups_from_taxonomy()
     if a.groups:
         groups = {g: v for g, v in groups.items() if g in set(a.groups)}
     print(f"Nested rolling-origin benchmark, {CELL:g} m cells inside each area, last {a.test_months} months each "
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = []
     for name, pts, boundary in areas(set(a.areas) if a.areas else None):
         grid = square_grid(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), cell_size_m=CELL, boundary=boundary)
-        pts = pts.assign(**{S.WARD_CODE: _cells_of_points(grid, pts[S.X].to_numpy(), pts[S.Y].to_numpy(), CELL)})
+        pts = pts.assign(**{S.WARD_CODE: cells_of_points(grid, pts[S.X].to_numpy(), pts[S.Y].to_numpy(), CELL)})
         units = pd.Index(grid["cell_id"].astype(str).to_numpy(dtype=object))
         centres = ((grid["x_min"].to_numpy() + grid["x_max"].to_numpy()) / 2,
                    (grid["y_min"].to_numpy() + grid["y_max"].to_numpy()) / 2)

@@ -143,7 +143,7 @@ def main() -> int:
 
     from _browser import _free_port, _wait_healthy  # the browser tests' server helpers
 
-    from spatial.cli import main as cli_main
+    from hotspot_cli.main import main as cli_main
 
     with tempfile.TemporaryDirectory(prefix="hotspot-load-") as tmp:
         url = f"sqlite:///{tmp}/hotspot.sqlite"

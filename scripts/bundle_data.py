@@ -66,6 +66,23 @@ POPULATION_FILES = (
     "rbkc_lsoa11_midyear2020_population.csv",
 )
 PARKS_FILE = "rbkc_registered_parks_gardens_historic_england.geojson"
+
+# West Kent (shared SOURCES.md section 6): the second bundled area (profile spatial/data/areas/west-kent.yaml).
+WEST_KENT_DISTRICTS = ("E07000111", "E07000115", "E07000116")
+WEST_KENT_MONTHS = (["2018-10", "2018-11", "2018-12", "2019-01", "2019-02", "2019-09", "2019-11"]
+                    + [f"2024-{m:02d}" for m in range(1, 5)] + [f"2025-{m:02d}" for m in range(1, 13)])
+WEST_KENT_POPULATION = "west_kent_lsoa21_census2021_usual_residents.csv"
+#: (shared file, bundled gpkg, layer, expected features, canonical column names)
+WEST_KENT_LAYERS = (
+    ("west_kent_wards2013.geojson", "west_kent_wards_2013.gpkg", "west_kent_wards_2013", 72,
+     {"code": "ward_code", "name": "ward_name", "lad_code": "borough_code", "lad_name": "borough_name"}),
+    ("west_kent_lsoa2021.geojson", "west_kent_lsoa_2021.gpkg", "west_kent_lsoa_2021", 222,
+     {"code": "lsoa_code", "name": "lsoa_name", "lad_code": "borough_code"}),
+    ("west_kent_lsoa2011.geojson", "west_kent_lsoa_2011.gpkg", "west_kent_lsoa_2011", 214,
+     {"code": "lsoa_code", "name": "lsoa_name", "lad_code": "borough_code"}),
+    ("west_kent_districts.geojson", "west_kent_districts.gpkg", "west_kent_districts", 3,
+     {"code": "borough_code", "name": "borough_name"}),
+)
 RBKC_API_FILE = "rbkc_street_crime_2018-06_police-uk-api.csv"
 
 
@@ -361,6 +378,47 @@ def bundle_policeuk(shared: Path, out: Path, stats: dict) -> None:
     )
 
 
+# --------------------------------------------------------------------------- West Kent
+
+
+def write_gzip(data: bytes, path: Path) -> None:
+    """gzip ``data`` (level 9, no name or mtime in the header, so the output is deterministic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz:
+        gz.write(data)
+
+
+def bundle_west_kent(shared: Path, out: Path, stats: dict) -> None:
+    """The 23 West Kent police.uk months (byte for byte, gzipped), its boundaries (canonical columns,
+    EPSG:27700) and the Census 2021 population by LSOA."""
+    rows = {}
+    for month in WEST_KENT_MONTHS:
+        name = f"{month}-kent-street-west-kent.csv"
+        src = shared / "policeuk" / "west_kent" / name
+        if not src.is_file():
+            raise SystemExit(f"missing source file: {src}")
+        data = src.read_bytes()
+        target = out / "policeuk" / "west_kent" / f"{name}.gz"
+        write_gzip(data, target)
+        if gzip.decompress(target.read_bytes()) != data:
+            raise SystemExit(f"gzip copy of {src} is not identical")
+        rows[month] = count_csv_rows(target)
+    stats["west_kent_rows"] = rows
+    for src_name, dst_name, layer, expected, columns in WEST_KENT_LAYERS:
+        gdf = gpd.read_file(shared / "boundaries" / src_name)
+        if len(gdf) != expected:
+            raise SystemExit(f"{src_name}: expected {expected} features, found {len(gdf)}")
+        gdf = gdf.rename(columns=columns)[[*columns.values(), "geometry"]]
+        if not set(gdf["borough_code"]) <= set(WEST_KENT_DISTRICTS):
+            raise SystemExit(f"{src_name}: districts {sorted(set(gdf['borough_code']))} are not the three of West Kent")
+        gdf = gdf.sort_values(list(columns.values())[0]).reset_index(drop=True).to_crs(27700)
+        write_gpkg(gdf, out / "boundaries" / dst_name, layer)
+        stats[f"west_kent_{layer}"] = len(gdf)
+    copy_exact(shared / "population" / WEST_KENT_POPULATION, out / "population" / WEST_KENT_POPULATION)
+    stats["west_kent_population_rows"] = count_csv_rows(out / "population" / WEST_KENT_POPULATION)
+    print(f"West Kent: {sum(rows.values())} police.uk rows in {len(rows)} months; boundaries and population")
+
+
 # --------------------------------------------------------------------------- plain copies
 
 
@@ -447,6 +505,8 @@ edge effects and comparison. All projected layers are British National Grid (EPS
 * Ward and borough boundaries (London Datastore, GLA): "Contains National Statistics data © Crown
   copyright and database right; Contains OS data © Crown copyright and database right".
 * Registered parks and gardens: Historic England, National Heritage List for England.
+* West Kent boundaries (2013 wards, 2011 and 2021 LSOAs, districts): ONS, OGL v3.0, "Contains OS
+  data © Crown copyright and database right"; GeoJSON conversion by martinjc/UK-GeoJSON (CC BY 4.0).
 
 ## What is deliberately NOT bundled
 
@@ -700,6 +760,7 @@ def main(argv: list[str] | None = None) -> int:
     bundle_boundaries(shared, out, stats)
     bundle_policeuk(shared, out, stats)
     bundle_copies(shared, out, stats)
+    bundle_west_kent(shared, out, stats)
     bundle_synthetic(out, stats)
     write_text(out / "SOURCES.md", sources_markdown(stats))
     n = write_manifest(out)

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from spatial import schema as S  # noqa: E402
-from spatial.cli_hotspots import parse_period  # noqa: E402
+from spatial.analysis import parse_period  # noqa: E402
 from spatial.ingest.rows import month_interval  # noqa: E402
 from spatial.projection import to_wgs84  # noqa: E402
 from spatial.store import tables as T  # noqa: E402

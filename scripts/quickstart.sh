@@ -3,10 +3,20 @@
 # data into the default SQLite database, and open the app on http://127.0.0.1:8501
 #
 #   bash scripts/quickstart.sh
+#   bash scripts/quickstart.sh --area west-kent    # the bundled West Kent area instead of RBKC
 #   PYTHON=python3.11 bash scripts/quickstart.sh   # pick the interpreter for .venv
 #
 # Safe to re-run: the venv is reused and the bundled ingest is idempotent.
 set -euo pipefail
+
+area=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --area) area="${2:?--area needs a name, e.g. --area west-kent}"; shift 2 ;;
+        --area=*) area="${1#--area=}"; shift ;;
+        *) echo "quickstart: unknown option $1 (use --area NAME)" >&2; exit 2 ;;
+    esac
+done
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 venv="$PWD/.venv"
@@ -26,7 +36,13 @@ fi
 export VIRTUAL_ENV="$venv"
 export PATH="$venv/bin:$PATH"
 
-echo "quickstart: loading the bundled data (hotspot-tasking ingest --bundled)"
+umask 077   # var/hotspot.sqlite, its -wal/-shm and var/first-sign-in.txt: readable by you only
+if [[ -n "$area" ]]; then
+    hotspot-tasking db upgrade > /dev/null
+    echo "quickstart: using the area $area (hotspot-tasking area use $area)"
+    hotspot-tasking area use "$area"
+fi
+echo "quickstart: loading the bundled data of the active area (hotspot-tasking ingest --bundled)"
 hotspot-tasking ingest --bundled
 
 # The dashboard needs a signed-in user. On the first run make a chair account with a random

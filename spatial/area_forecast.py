@@ -283,7 +283,7 @@ def ward_backtest_groups(area_counts: pd.DataFrame, units: gpd.GeoDataFrame, *,
     pandas.DataFrame
         The backtest rows with a leading ``group`` column and ``incidents`` (the
         group's total over the series), ready for
-        :func:`spatial.cli_forecast.markdown_table`.
+        :func:`spatial.backtest.markdown_table`.
     """
     from .areas import mps_period_counts
     from .series import RBKC_WARD_PRIORITY

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Settings", "repo_root", "default_data_dir", "default_database_url", "settings_from_args",
-           "default_retention_months", "retention_cutoff", "RETENTION_ENV", "hotspot_home"]
+           "default_retention_months", "retention_cutoff", "RETENTION_ENV", "hotspot_home", "InputLimits",
+           "MAX_DECOMPRESSED_ENV", "MAX_RATIO_ENV", "MAX_ROWS_ENV"]
 
 
 def repo_root() -> Path:
@@ -74,6 +75,52 @@ def retention_cutoff(months: int, now: "pd.Timestamp") -> str:
     return str(period - months)
 
 
+#: Environment variables of the input limits (:class:`InputLimits`).
+MAX_DECOMPRESSED_ENV = "HOTSPOT_MAX_DECOMPRESSED_BYTES"
+MAX_RATIO_ENV = "HOTSPOT_MAX_COMPRESSION_RATIO"
+MAX_ROWS_ENV = "HOTSPOT_MAX_FILE_ROWS"
+
+
+def _env_number(name: str, default: float, *, integer: bool = True) -> float:
+    raw = os.environ.get(name, "").strip().replace("_", "")
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        from spatial._errors import HotspotError
+
+        msg = f"{name}={raw!r} is not a positive {'whole ' if integer else ''}number"
+        raise HotspotError(msg)
+    return value
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Caps on one input file, so a gzip bomb or a file of repeated rows is refused, not ingested.
+
+    ``max_decompressed_bytes`` (``HOTSPOT_MAX_DECOMPRESSED_BYTES``, default 4 GiB) and
+    ``max_compression_ratio`` (``HOTSPOT_MAX_COMPRESSION_RATIO``, default 100: real CSV
+    compresses 5-15 times, a bomb of zeros 1,000 times) apply to ``.gz`` input while it is
+    decompressed as a stream; ``max_rows`` (``HOTSPOT_MAX_FILE_ROWS``, default 10 million
+    lines) to every CSV.
+    """
+
+    max_decompressed_bytes: int = 4 << 30
+    max_compression_ratio: float = 100.0
+    max_rows: int = 10_000_000
+
+    @classmethod
+    def from_env(cls) -> "InputLimits":
+        """The limits with any of the three environment variables applied."""
+        d = cls()
+        return cls(int(_env_number(MAX_DECOMPRESSED_ENV, d.max_decompressed_bytes)),
+                   float(_env_number(MAX_RATIO_ENV, d.max_compression_ratio, integer=False)),
+                   int(_env_number(MAX_ROWS_ENV, d.max_rows)))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Run-time settings (frozen; build a new one to change a value)."""
@@ -83,7 +130,7 @@ class Settings:
     #: Folder of the bundled data (``HOTSPOT_DATA_DIR``).
     data_dir: Path = field(default_factory=default_data_dir)
     #: Area-of-interest buffer around the boundary layer, metres.  Points
-    #: further than this outside every ward are quarantined.
+    #: further than this outside every ward are counted as outside the area (not stored, no text kept).
     aoi_buffer_m: float = 250.0
     #: Rows per chunk when streaming a file (memory stays flat in file size).
     chunk_rows: int = 100_000
@@ -96,6 +143,8 @@ class Settings:
     #: Incidents of older months are refused at ingest (quarantined without their text) and removed
     #: by ``hotspot-tasking purge``.  A council sets this from its retention schedule.
     retention_months: int | None = field(default_factory=lambda: default_retention_months())
+    #: Caps on each input file (gzip bombs, repeated rows): :class:`InputLimits`, from the environment.
+    input_limits: InputLimits = field(default_factory=lambda: InputLimits.from_env())
 
 
 def settings_from_args(args: object) -> Settings:

@@ -22,7 +22,7 @@ frame with the public functions (``cell_period_counts``, ``monthly_counts``);
 ``tests/spatial/test_distributed.py`` checks that both give the same results.
 
 Sensitive categories are left out, as in every hotspot output
-(``spatial/cli_hotspots.py``).  On two cores Dask is slower than the
+(``spatial/analysis.py``).  On two cores Dask is slower than the
 single-machine path for data that fits in memory (bench/RESULTS.md); it is
 here for bounded memory and a path to a cluster.
 """
@@ -343,5 +343,7 @@ def write_results(results: dict[str, gpd.GeoDataFrame], out_dir: str | Path) -> 
                      "top_class": classes.index[0] if len(classes) else None,
                      "forecast_total": float(g["forecast"].sum()) if "forecast" in g else None})
     summary = pd.DataFrame(rows)
-    summary.to_csv(out / "summary.csv", index=False)
+    from spatial.csv_safe import to_csv
+
+    to_csv(summary, out / "summary.csv", index=False)
     return summary

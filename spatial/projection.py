@@ -166,6 +166,7 @@ class Attributor:
     #: Memo of points seen: their ``x + iy`` keys (a hash index) and rows ``(in_aoi, code, ...)``.
     _seen: pd.Index | None = field(init=False, repr=False, default=None)
     _seen_rows: np.ndarray | None = field(init=False, repr=False, default=None)
+    _bounds: tuple[float, float, float, float] = field(init=False, repr=False, default=(0.0, 0.0, 0.0, 0.0))
 
     def __post_init__(self) -> None:
         self._trees = []
@@ -175,6 +176,18 @@ class Attributor:
             codes = layer.gdf[layer.code_column].astype(str).to_numpy(dtype=object)
             self._trees.append((layer, shapely.STRtree(geoms), codes))
         shapely.prepare(self.aoi)
+        self._bounds = tuple(float(v) for v in shapely.bounds(self.aoi))
+
+    def inside(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """True where an EPSG:27700 point lies in the area of interest (bounding box, then one vectorised
+        :func:`shapely.contains_xy` on the prepared outline; no per-point objects)."""
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        x0, y0, x1, y1 = self._bounds
+        out = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        if out.any():
+            out[out] = shapely.contains_xy(self.aoi, x[out], y[out])
+        return out
 
     @property
     def names(self) -> list[str]:

@@ -46,9 +46,10 @@ from spatial.store.accounts import AGENT_ROLES, ROLES, Account
 
 from . import records
 from ._errors import TaskingError
+from .formats import ExportKind
 
 __all__ = ["Role", "ROLES", "CAPABILITIES", "PAGES", "AccessDenied", "Viewer", "can", "require", "can_open",
-           "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "plan_view",
+           "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "quarantine_rows", "recent_ingests", "plan_view",
            "own_plan", "approved_plan", "agent_assignments_for", "patrol_logs", "decisions", "review_notes",
            "approve_plan", "add_decision", "update_decision", "add_review_note", "mark_reviewed", "log_patrol",
            "export_bytes", "POINT_COLUMNS"]
@@ -212,6 +213,19 @@ def source_month_counts(viewer: Viewer, engine: Engine) -> pd.DataFrame:
     return Q.source_month_counts(engine)
 
 
+def quarantine_rows(viewer: Viewer, engine: Engine, *, limit: int = 5000) -> pd.DataFrame:
+    """Rejected rows with file, row, field and reason (:func:`spatial.store.queries.quarantine_rows`): chair, analyst."""
+    require(viewer, "ingest", what="see quarantined rows")
+    return Q.quarantine_rows(engine, limit=limit)
+
+
+def recent_ingests(viewer: Viewer, engine: Engine) -> pd.DataFrame:
+    """The 50 newest ingests, file names only (``status_tables(...)["ingests"]``): chair and analyst."""
+    require(viewer, "ingest", what="see the store's ingests")
+    df = Q.status_tables(engine)["ingests"]
+    return df.assign(path=[Path(str(p)).name for p in df["path"]])
+
+
 def own_plan(plan: Mapping[str, Any], agent_id: str) -> dict[str, Any]:
     """The share of ``plan`` one agent may see: their assignments, duty and places; nobody else's rows.
 
@@ -363,7 +377,7 @@ def log_patrol(viewer: Viewer, engine: Engine, meeting_id: int, assignment: Mapp
         logged_by=viewer.user, note=note or None, now=now)
 
 
-def export_bytes(viewer: Viewer, plan: Mapping[str, Any], *, format: Literal["pdf", "html", "csv", "geojson"],
+def export_bytes(viewer: Viewer, plan: Mapping[str, Any], *, format: ExportKind,
                  engine: Engine | None, now: dt.datetime | None = None, **pack: Any) -> bytes:
     """The pack or plan export as bytes, written and audited as ``viewer`` (:func:`tasking.pack.export_pack`).
 

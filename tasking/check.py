@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .kinds import RESOURCE_KINDS, kinds_where
+
 if TYPE_CHECKING:  # for type hints only; nothing from the model is used at run time
     from .allocation import AllocationProblem
 
@@ -223,11 +225,17 @@ def check_plan(problem: AllocationProblem, assignments: pd.DataFrame, duty: pd.D
     plan["ptype"] = [str(cands["place_type"][cid[c]]) for c in plan["candidate_id"]]
     whole = {e.candidate_id for e in problem.exclusions
              if e.agent_id is None and e.day is None and e.shift is None}
-    warden_idx = [i for i, a in enumerate(problem.agents) if a.kind == "warden"]
-    pp_idx = [i for i, a in enumerate(problem.agents) if a.kind == "parks_police"]
-    street = cands[cands["place_type"].isin(["street", "estate"])]
+    # which kinds count for which rule comes from the registry (tasking.kinds), not from kind names
+    ward_kinds = kinds_where("ward_presence_places")
+    ward_places = sorted(set().union(*(RESOURCE_KINDS[k].ward_presence_places for k in ward_kinds)))
+    park_kinds = kinds_where("park_presence")
+    duty_kinds = kinds_where("on_duty_minimum")
+    warden_idx = [i for i, a in enumerate(problem.agents) if a.kind in ward_kinds]
+    pp_idx = [i for i, a in enumerate(problem.agents) if a.kind in park_kinds]
+    duty_idx = [i for i, a in enumerate(problem.agents) if a.kind in duty_kinds]
+    street = cands[cands["place_type"].isin(ward_places)]
     if problem.presence != "none" and problem.presence_min_visits > 0 and warden_idx:
-        wv = plan[(plan["kind"] == "warden") & plan["ptype"].isin(["street", "estate"])]
+        wv = plan[plan["kind"].isin(ward_kinds) & plan["ptype"].isin(ward_places)]
         for ward in sorted(set(street["ward_code"].astype(str))):
             ids = set(street.loc[street["ward_code"].astype(str) == ward, "candidate_id"].astype(str))
             if ids <= whole:
@@ -246,7 +254,7 @@ def check_plan(problem: AllocationProblem, assignments: pd.DataFrame, duty: pd.D
                     bad.append(f"ward {ward} on {_DAYS[d]}: {got_d} warden visits, fewer than "
                                f"{problem.presence_min_visits}")
     if problem.park_min_visits_per_day > 0 and pp_idx:
-        pv = plan[plan["kind"] == "parks_police"]
+        pv = plan[plan["kind"].isin(park_kinds)]
         for c in cands.loc[cands["place_type"] == "park", "candidate_id"].astype(str):
             if c in whole:
                 continue
@@ -259,13 +267,13 @@ def check_plan(problem: AllocationProblem, assignments: pd.DataFrame, duty: pd.D
                                f"{problem.park_min_visits_per_day}")
 
     # wardens on duty
-    if problem.min_wardens_on_duty > 0 and warden_idx:
+    if problem.min_wardens_on_duty > 0 and duty_idx:
         for d in range(7):
             for j, s in enumerate(names):
-                can = int(problem.available[warden_idx, d, j].sum())
+                can = int(problem.available[duty_idx, d, j].sum())
                 if can == 0:
                     continue
-                n_on = sum(1 for a_id, dd, ss in on if dd == d and ss == s and kinds[a_id] == "warden")
+                n_on = sum(1 for a_id, dd, ss in on if dd == d and ss == s and kinds[a_id] in duty_kinds)
                 if n_on < problem.min_wardens_on_duty:
                     bad.append(f"{_DAYS[d]} {s}: {n_on} wardens on duty, fewer than {problem.min_wardens_on_duty}")
 

@@ -64,8 +64,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from ._errors import TaskingError
 import pandas as pd
 
-from .allocation import (AllocationProblem, _build, _eligible_matrix, _run, coverage_value, rest_conflicts,
-                         visit_value)
+from .allocation import build_model, run_model
+from .problem import AllocationProblem, coverage_value, eligible_matrix, rest_conflicts, visit_value
 
 __all__ = ["Block", "aggregate_bound", "decomposed_bound", "improve", "partition", "subproblem"]
 
@@ -100,7 +100,7 @@ def partition(problem: AllocationProblem, *, max_block_agents: int = 40, max_blo
     if max_block_agents < 1 or max_block_roaming < 1:
         msg = f"max_block_agents ({max_block_agents}) and max_block_roaming ({max_block_roaming}) must be >= 1"
         raise TaskingError(msg)
-    elig = _eligible_matrix(problem)
+    elig = eligible_matrix(problem)
     cands = problem.candidates
     cxy = cands[["x", "y"]].to_numpy(float)
     ward = cands["ward_code"].astype(str).to_numpy()
@@ -262,10 +262,10 @@ def aggregate_bound(problem: AllocationProblem, agents: np.ndarray, cands: np.nd
 
 def _relaxation_bound(problem: AllocationProblem, *, time_limit_s: float, mip_rel_gap: float) -> tuple[float, bool]:
     """HiGHS's dual bound on ``problem`` (valid even when stopped early); whether it closed the gap."""
-    model = _build(problem, use_pins=False, use_presence=False, use_on_duty=False)
+    model = build_model(problem, use_pins=False, use_presence=False, use_on_duty=False)
     if len(model.c) == 0:
         return 0.0, True
-    res = _run(model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    res = run_model(model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     # the model charges a tiny cost per visit and duty shift (tie-breaking); add back its largest total
     slack = float((np.maximum(model.c, 0.0) * model.var_ub).sum())
     if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
@@ -352,7 +352,7 @@ def improve(problem: AllocationProblem, visits: pd.DataFrame, duty: pd.DataFrame
         msg = f"time_limit_s ({time_limit_s!r}) and block_time_s ({block_time_s!r}) must be > 0"
         raise TaskingError(msg)
     t0 = time.perf_counter()
-    model = _build(problem)
+    model = build_model(problem)
     xv = model.xv
     xa = xv["a"].to_numpy(int)
     n_x = model.n_x
@@ -402,7 +402,7 @@ def improve(problem: AllocationProblem, visits: pd.DataFrame, duty: pd.DataFrame
         zl, zu = lb[n_x:n_x + n_z], ub[n_x:n_x + n_z]
         zl[~free_z] = zu[~free_z] = z_cur[~free_z]
         sub = dataclasses.replace(model, var_lb=lb, var_ub=ub)
-        res = _run(sub, time_limit_s=min(block_time_s, left), mip_rel_gap=mip_rel_gap)
+        res = run_model(sub, time_limit_s=min(block_time_s, left), mip_rel_gap=mip_rel_gap)
         tried += 1
         if res.x is None:
             notes.append(f"block of {len(b.agents)} agents: {res.message}")

@@ -90,6 +90,7 @@ from spatial.schema import (
 from spatial.store.queries import suppressed_label
 
 from ._errors import TaskingError
+from .places import PLACE_TYPES
 
 __all__ = [
     "CPTED_PRINCIPLES",
@@ -115,8 +116,6 @@ __all__ = [
 #: The six CPTED principles a measure is filed under (Cozens & Love 2015).
 CPTED_PRINCIPLES: tuple[str, ...] = ("natural surveillance", "access control", "territorial reinforcement",
                                      "maintenance", "activity support", "target hardening")
-#: Place types a hotspot can have.
-PLACE_TYPES: tuple[str, ...] = ("street", "estate", "park", "commercial", "transport")
 #: Patterns a rule can require or favour.
 PATTERNS: tuple[str, ...] = ("night-time", "repeat-location", "cluster", "persistent", "emerging")
 #: Evidence strengths of measure rules (none rows use ``n/a``).

@@ -29,12 +29,13 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InfeasibleAllocationError
-from .allocation import (
+from .kinds import RESOURCE_KINDS
+from .problem import (
     AllocationProblem,
-    _presence_groups,
     coverage_value,
     eligible_visits,
     explain,
+    presence_groups,
     rest_conflicts,
     visit_value,
 )
@@ -155,7 +156,7 @@ def greedy(problem: AllocationProblem) -> GreedyResult:
             msg = f"greedy could not place pin {p.label()}"
             raise InfeasibleAllocationError(msg)
     # 2. wardens on duty, in time order (fewest hours first, so rest rules rarely bite)
-    wardens = [i for i, a in enumerate(problem.agents) if a.kind == "warden"]
+    wardens = [i for i, a in enumerate(problem.agents) if RESOURCE_KINDS[a.kind].on_duty_minimum]
     if problem.min_wardens_on_duty > 0:
         for d in range(7):
             for s in range(len(problem.shifts)):
@@ -170,7 +171,7 @@ def greedy(problem: AllocationProblem) -> GreedyResult:
     # 3. presence (patrollers already on duty first)
     xv = eligible_visits(problem)
     notes: list[str] = []
-    for label, sel, need in _presence_groups(problem, xv, notes):
+    for label, sel, need in presence_groups(problem, xv, notes):
         opts = xv.iloc[sel]
         have = sum(st.x.get((int(r.a), int(r.c), int(r.d), int(r.s)), 0) for r in opts.itertuples(index=False))
         while have < need:

@@ -47,14 +47,17 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from spatial.store.queries import suppressed_label
 
+from spatial.jsonable import py_scalar
+
 from ._errors import TaskingError
+from .formats import EXPORT_KINDS, ExportKind
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
@@ -74,7 +77,7 @@ __all__ = [
     "write_pdf",
 ]
 
-Format = Literal["pdf", "html", "csv", "geojson"]
+Format = ExportKind
 SUPPRESS_BELOW = 5
 
 #: Columns of the plan CSV (one row per assignment) and the GeoJSON properties.
@@ -99,19 +102,38 @@ def suppress_counts(counts: pd.DataFrame, *, count_col: str = "count", below: in
     Examples
     --------
     >>> df = pd.DataFrame({"ward_code": ["A", "B"], "category": ["violent-crime"] * 2, "count": [3, 12]})
+    >>> suppress_counts(df)["display"].tolist()  # the borough total 15 (public elsewhere) - 12 = 3
+    ['fewer than 5', 'withheld']
+    >>> df = pd.DataFrame({"ward_code": ["A", "B", "C"], "category": ["violent-crime"] * 3, "count": [3, 12, 40]})
     >>> suppress_counts(df)["display"].tolist()
-    ['fewer than 5', '12']
+    ['fewer than 5', 'withheld', '40']
     """
     if count_col not in counts.columns:
         msg = f"sensitive counts need a {count_col!r} column; got {list(counts.columns)}"
         raise TaskingError(msg)
+    from spatial.disclosure import WITHHELD, protect_table
+
     df = counts.copy()
     if "sensitive" in df.columns:
         df = df[df["sensitive"].astype(bool)]
+    df = df.reset_index(drop=True)
     n = pd.to_numeric(df[count_col], errors="coerce")
+    upstream = df["display"].astype(str) if "display" in df.columns else pd.Series("", index=df.index)
+    secondary = pd.Series(False, index=df.index)
+    known = n.notna()
+    if {"ward_code", "category"} <= set(df.columns) and ((n > 0) & (n < below)).any():
+        # secondary suppression over the ward x category table (borough totals are public elsewhere)
+        table = df[known].pivot_table(index="ward_code", columns="category", values=count_col, aggfunc="sum",
+                                      fill_value=0)
+        p = protect_table(table.to_numpy(dtype=np.int64), np.ones(table.shape[1], dtype=bool), below=below)
+        hidden = {(r, c) for i, r in enumerate(table.index) for j, c in enumerate(table.columns) if p.secondary[i, j]}
+        secondary = known & pd.Series([(w, c) in hidden for w, c in zip(df["ward_code"], df["category"], strict=True)],
+                                      index=df.index)
     display = []
-    for v in n:
-        if pd.isna(v) or 0 < v < below:
+    for v, up, sec in zip(n, upstream, secondary, strict=True):
+        if up == WITHHELD or sec:
+            display.append(WITHHELD)
+        elif pd.isna(v) or 0 < v < below:
             display.append(suppressed_label(below))
         else:
             display.append(str(int(v)))
@@ -175,8 +197,13 @@ def _shift_names(plan: Mapping[str, Any]) -> list[str]:
 
 
 def plan_csv(plan: Mapping[str, Any]) -> str:
-    """Return the plan as CSV text: one row per assignment, columns :data:`ASSIGNMENT_COLUMNS` (reasons in ``why``)."""
-    return _assignments(plan).to_csv(index=False, lineterminator="\n")
+    """Return the plan as CSV text: one row per assignment, columns :data:`ASSIGNMENT_COLUMNS` (reasons in ``why``).
+
+    Text cells a spreadsheet would run as a formula are neutralised (:mod:`spatial.csv_safe`).
+    """
+    from spatial.csv_safe import to_csv
+
+    return str(to_csv(_assignments(plan), index=False, lineterminator="\n"))
 
 
 def plan_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
@@ -201,11 +228,7 @@ def plan_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
+    return py_scalar(v, nan=True, inf=True)
 
 
 def _fmt(v: Any, digits: int = 1) -> str:
@@ -801,8 +824,8 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
     """
     from .records import list_decisions, list_review_notes, plan_digest, record_export
 
-    if format not in ("pdf", "html", "csv", "geojson"):
-        msg = f'format was "{format}" but is expected to be one of ["pdf", "html", "csv", "geojson"]'
+    if format not in EXPORT_KINDS:
+        msg = f'format was "{format}" but is expected to be one of {json.dumps(list(EXPORT_KINDS))}'
         raise TaskingError(msg)
     for name, v in (("user", user), ("role", role)):
         if not isinstance(v, str) or not v.strip():

@@ -52,7 +52,7 @@ import math
 from dataclasses import dataclass
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import Engine, func, insert, select, update
@@ -62,7 +62,8 @@ from spatial.store import audit
 from spatial.store import tables as T
 
 from ._errors import EditConflict, TaskingError
-from .allocation import iso_week_dates
+from .formats import EXPORT_KINDS, ExportKind
+from .problem import iso_week_dates
 
 __all__ = [
     "ANY_VERSION",
@@ -102,12 +103,12 @@ __all__ = [
 ANY_VERSION: Final = -1
 MEETING_STATUSES: tuple[str, ...] = ("draft", "approved", "reviewed")
 DECISION_STATUSES: tuple[str, ...] = ("open", "done", "dropped")
-EXPORT_KINDS: tuple[str, ...] = ("pdf", "html", "csv", "geojson")
 REVIEW_SECTIONS: tuple[str, ...] = ("outcome", "delivery", "displacement", "carry-over", "general")
-ExportKind = Literal["pdf", "html", "csv", "geojson"]
 
 #: Plan keys left out of the digest: they change between identical solves.
 _VOLATILE_KEYS = ("timings_s",)
+#: Keys of nested solver reports left out of the digest too (their wall-clock seconds).
+_VOLATILE_NESTED = {"cctv": ("seconds",), "greedy": ("seconds",)}
 
 
 # ----------------------------------------------------------------------------
@@ -141,7 +142,19 @@ def plan_digest(plan: Mapping[str, Any]) -> str:
     >>> b = {"timings_s": {"solve": 9.0}, "assignments": [], "week": "2026-W48"}
     >>> plan_digest(a) == plan_digest(b), len(plan_digest(a))
     (True, 64)
+    >>> plan_digest({**a, "greedy": {"objective": 5, "seconds": 1.9}}) == plan_digest(
+    ...     {**a, "greedy": {"objective": 5, "seconds": 1.7}})
+    True
     """
+    content = {k: v for k, v in plan.items() if k not in _VOLATILE_KEYS}
+    for key, drop in _VOLATILE_NESTED.items():
+        if isinstance(content.get(key), Mapping):
+            content[key] = {k: v for k, v in content[key].items() if k not in drop}
+    return hashlib.sha256(_canonical(content).encode("utf-8")).hexdigest()
+
+
+def _legacy_digest(plan: Mapping[str, Any]) -> str:
+    """The digest as versions before 2026-12 wrote it (nested solver seconds included): their stored sha256."""
     content = {k: v for k, v in plan.items() if k not in _VOLATILE_KEYS}
     return hashlib.sha256(_canonical(content).encode("utf-8")).hexdigest()
 
@@ -524,7 +537,7 @@ def load_plan(engine: Engine, meeting_id: int, version: int | None = None) -> di
         msg = f"version: meeting_id {meeting_id!r} has no {what} of its plan; save one with save_plan_version"
         raise TaskingError(msg)
     plan = json.loads(row.plan_json)
-    if plan_digest(plan) != row.plan_sha256:
+    if row.plan_sha256 not in (plan_digest(plan), _legacy_digest(plan)):
         msg = (f"version {row.version} of meeting {meeting_id}: the stored plan does not match its sha256 "
                f"{row.plan_sha256[:12]}...; the record was altered outside hotspot-tasking")
         raise TaskingError(msg)
@@ -759,8 +772,9 @@ def log_patrol(engine: Engine, meeting_id: int, *, agent_id: str, candidate_id: 
     Raises
     ------
     TaskingError
-        If the meeting does not exist, ``date`` is outside the meeting's week,
-        ``shift`` is not a shift of the approved plan, ``visits`` is not a whole
+        If the meeting does not exist, ``date`` is outside the meeting's week
+        or later than today (Europe/London, from ``now``: a patrol is logged
+        done after it is done), ``shift`` is not a shift of the approved plan, ``visits`` is not a whole
         number >= 0, ``minutes`` is negative or not finite, or a text is empty.
     """
     agent = _text(agent_id, "agent_id", max_len=60)
@@ -778,6 +792,11 @@ def log_patrol(engine: Engine, meeting_id: int, *, agent_id: str, candidate_id: 
         raise TaskingError(msg) from exc
     if not math.isfinite(mins) or mins < 0:
         msg = f"minutes was {minutes!r}; give a number of minutes, 0 or more"
+        raise TaskingError(msg)
+    today = pd.Timestamp(_now(now)).tz_convert("Europe/London").date()
+    if day > today:
+        msg = (f"date was {day.isoformat()}, which is in the future (today is {today.isoformat()}); "
+               "log a patrol on the day it was done or later")
         raise TaskingError(msg)
     meeting = get_meeting(engine, meeting_id)
     dates = week_dates(meeting["week"])

@@ -38,9 +38,10 @@ from typing import Any, Literal
 import yaml
 
 from ._errors import TaskingError
+from .places import PATROL_PLACE_TYPES
 
 __all__ = [
-    "PLACE_TYPES",
+    "PATROL_PLACE_TYPES",
     "CameraSite",
     "DeployableCCTV",
     "DeployedCamera",
@@ -56,8 +57,6 @@ __all__ = [
     "roster_from_mapping",
 ]
 
-#: Place types a candidate location can have.
-PLACE_TYPES: tuple[str, ...] = ("street", "estate", "park")
 AgentKind = Literal["warden", "parks_police"]
 
 
@@ -355,9 +354,9 @@ def _shift_names(r: _Reader, d: Any, path: str, known: set[str]) -> tuple[str, .
 
 def _jurisdiction(r: _Reader, d: Any, path: str) -> frozenset[str]:
     j = r.get(d, "jurisdiction", path, kind=list)
-    bad = [p for p in j if p not in PLACE_TYPES]
+    bad = [p for p in j if p not in PATROL_PLACE_TYPES]
     if bad or not j:
-        raise r.fail(f"{path}.jurisdiction", f"must list place types from {list(PLACE_TYPES)}, got {j!r}")
+        raise r.fail(f"{path}.jurisdiction", f"must list place types from {list(PATROL_PLACE_TYPES)}, got {j!r}")
     return frozenset(str(p) for p in j)
 
 

@@ -69,6 +69,7 @@ import pandas as pd
 import shapely
 
 from spatial.harm import HarmIndex, harm_weight
+from spatial.jsonable import plain_records
 from spatial.projection import require_bng
 from spatial.schema import BNG, CATEGORY, OCCURRED_FROM, OCCURRED_TO, SENSITIVE, X, Y
 
@@ -770,11 +771,7 @@ class WeekReview:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (tables as records) for the pack and the dashboard."""
         def recs(df: pd.DataFrame) -> list[dict[str, Any]]:
-            out = []
-            for r in df.to_dict(orient="records"):
-                out.append({k: (None if isinstance(v, float) and math.isnan(v) else
-                                (v.item() if isinstance(v, np.generic) else v)) for k, v in r.items()})
-            return out
+            return plain_records(df, nan=True)
 
         d: dict[str, Any] = {
             "week": self.week,

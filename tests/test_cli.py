@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "spatial"))
 import _builders as B  # noqa: E402  (first: puts the repository root on sys.path)
 import pytest  # noqa: E402
 
-from spatial.cli import main  # noqa: E402
+from hotspot_cli.main import main  # noqa: E402
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

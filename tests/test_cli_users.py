@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from spatial.cli import main
+from hotspot_cli.main import main
 from spatial.store import accounts as A
 from spatial.store import audit, connect
 
@@ -59,7 +59,7 @@ def test_bad_input_is_a_message_not_a_traceback(sqlite_url, capsys, monkeypatch)
 
 
 def test_the_installed_command_reads_the_password_from_stdin(sqlite_url):
-    done = subprocess.run([sys.executable, "-m", "spatial.cli", "--database", sqlite_url, "user", "add", "pat",
+    done = subprocess.run([sys.executable, "-m", "hotspot_cli.main", "--database", sqlite_url, "user", "add", "pat",
                            "--role", "partner", "--password-stdin"], input=PW + "\n", capture_output=True,
                           text=True, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -52,7 +52,7 @@ def pyproject() -> dict:
 def test_pyproject_declares_console_script_and_python(pyproject):
     project = pyproject["project"]
     assert project["name"] == "hotspot-tasking"
-    assert project["scripts"]["hotspot-tasking"] == "spatial.cli:main"
+    assert project["scripts"]["hotspot-tasking"] == "hotspot_cli.main:main"
     from packaging.specifiers import SpecifierSet
 
     spec = SpecifierSet(project["requires-python"])
@@ -61,6 +61,7 @@ def test_pyproject_declares_console_script_and_python(pyproject):
     assert sys.version_info >= (3, 11)
     includes = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
     assert any(i.startswith("spatial") for i in includes) and any(i.startswith("tasking") for i in includes)
+    assert any(i.startswith("hotspot_cli") for i in includes)
     # the taxonomy files and migrations ship with the package
     package_data = pyproject["tool"]["setuptools"]["package-data"]["spatial"]
     assert "data/*" in package_data and any("migrations" in p for p in package_data)

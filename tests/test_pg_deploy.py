@@ -20,7 +20,7 @@ import psutil
 import pytest
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.store.db import current_revision, head_revision
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,11 +20,11 @@ from spatial.store import accounts, connect
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run(home: Path) -> subprocess.CompletedProcess:
+def _run(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HOTSPOT_HOME": str(home), "HOTSPOT_QUICKSTART_SKIP_INSTALL": "1",
            "HOTSPOT_QUICKSTART_NO_SERVE": "1", "PYTHON": sys.executable}
     env.pop("DATABASE_URL", None)
-    return subprocess.run(["bash", str(REPO / "scripts" / "quickstart.sh")], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run(["bash", str(REPO / "scripts" / "quickstart.sh"), *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=900, check=False)
 
 
@@ -49,3 +49,21 @@ def test_quickstart_loads_the_data_and_makes_one_chair_account(tmp_path):
     assert again.returncode == 0 and "accounts exist" in again.stdout
     assert "sign in as 'chair' with password" not in again.stdout
     assert f"password: {shown.group(1)}" in secret.read_text()
+
+
+def test_quickstart_with_area_west_kent_loads_west_kent(tmp_path):
+    """``--area west-kent`` makes West Kent the active area and loads its 23 police.uk months (48,555 rows)."""
+    from spatial.area_profiles import resolve_area
+
+    home = tmp_path / "home"
+    run = _run(home, "--area", "west-kent")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "48,555 rows read = 48,555 stored" in run.stdout
+    engine = connect(f"sqlite:///{home / 'hotspot.sqlite'}")
+    assert resolve_area(engine).name == "west-kent"
+    with engine.connect() as conn:
+        months = conn.exec_driver_sql("SELECT count(DISTINCT month), count(*) FROM incidents").one()
+    assert tuple(months) == (23, 48_555)
+    engine.dispose()
+    bad = _run(tmp_path / "other", "--area")
+    assert bad.returncode != 0

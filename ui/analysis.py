@@ -6,7 +6,7 @@ weights from the Cambridge Crime Harm Index, 150 m cells over the borough,
 KDE's densest 5 % of area, Gi* with permutation inference and false-discovery
 control, DBSCAN at 75 m, and ranked Designing Out Crime measures for the
 candidate places of the chosen hotspot method
-(:func:`tasking.cli_recommend.build_recommendations`, so the place ids match the
+(:func:`tasking.pipeline.build_recommendations`, so the place ids match the
 tasking plan's).
 
 The incidents come from :func:`ui.planning.read_inputs`, which reads only
@@ -28,15 +28,15 @@ import pandas as pd
 import shapely
 
 from spatial._errors import HotspotError
-from spatial.cli_hotspots import compute_emerging
-from spatial.grids import count_in_cells, square_grid
+from spatial.analysis import compute_emerging, run_hotspot_method
+from spatial.grids import square_grid
 from spatial.harm import harm_weight
-from spatial.hotspots import area_counts_from_incidents, density_clusters, gistar, kde, league_table, time_profile
+from spatial.hotspots import area_counts_from_incidents, league_table, time_profile
 from spatial.schema import CATEGORY, MONTH, SOURCE, X, Y
-from tasking.cli_recommend import build_recommendations
+from tasking.pipeline import build_recommendations
 from tasking.resources import Roster
 
-from .planning import PlanInputs
+from tasking.pipeline import PlanInputs
 
 __all__ = ["GI_SHOWN", "MIN_EMERGING_MONTHS", "HotspotLayers", "hotspot_layers", "limit_to_wards", "CameraLayers",
            "camera_layers", "PlacePanel", "place_panel", "place_choices"]
@@ -64,7 +64,7 @@ class HotspotLayers:
     kde_cells: gpd.GeoDataFrame
     #: DBSCAN cluster polygons: ``cluster_id, n_incidents, top_categories``.
     clusters: gpd.GeoDataFrame
-    #: One row per advised place (``tasking.cli_recommend.build_recommendations``), with geometry.
+    #: One row per advised place (``tasking.pipeline.build_recommendations``), with geometry.
     places: gpd.GeoDataFrame
     #: One row per place and ranked measure.
     ranked: pd.DataFrame
@@ -125,14 +125,15 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
 
     grid = square_grid(inputs.area, cell_size_m=cell_size_m)
     try:
-        k = kde(inc, grid, weights=weights, hotspot_area_share=hotspot_share)
+        k, _ = run_hotspot_method("kde", inc, inputs.area, weights=weights, hotspot_share=hotspot_share, seed=seed,
+                                  grid=grid)
         kde_cells = k.loc[k["is_hotspot"], ["cell_id", "density", "kde_count", k.geometry.name]].reset_index(drop=True)
         kde_params = k.attrs.get("params", {})
     except HotspotError as exc:
         kde_cells, kde_params = _empty(["cell_id", "density", "kde_count"], crs), {}
         notes.append(f"KDE not computed: {exc}")
     try:
-        g = gistar(count_in_cells(inc, grid, weights=weights), value_col="harm", seed=seed)
+        g, _ = run_hotspot_method("gistar", inc, inputs.area, weights=weights, seed=seed, grid=grid)
         gi_cells = g.loc[g["gi_class"].astype(str).isin(GI_SHOWN),
                          ["cell_id", "gi_class", "gi_z", "harm", g.geometry.name]].reset_index(drop=True)
         gi_cells["gi_class"] = gi_cells["gi_class"].astype(str)
@@ -141,7 +142,7 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
         gi_cells, gi_params = _empty(["cell_id", "gi_class", "gi_z", "harm"], crs), {}
         notes.append(f"Gi* not computed: {exc}")
     try:
-        d = density_clusters(inc, weights=weights)
+        d, _ = run_hotspot_method("dbscan", inc, inputs.area, weights=weights, seed=seed)
         clusters = d[["cluster_id", "n_incidents", "top_categories", d.geometry.name]].reset_index(drop=True)
         db_params = d.attrs.get("params", {})
     except HotspotError as exc:

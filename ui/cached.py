@@ -28,17 +28,17 @@ from spatial.layers import stored_area_layer
 from spatial.store import connect
 from spatial.store import queries as Q
 from tasking import records
-from tasking.cli_recommend import build_recommendations
+from tasking.pipeline import build_recommendations
 from tasking.resources import Roster, load_roster
 from tasking.review import WeekReview
 
 from . import analysis, cctv, data_admin, overview, planning, review
 
-__all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappable_months", "map_points",
-           "ward_counts", "wards", "area_layer", "registered_parks", "clear", "data_version", "roster_path",
+__all__ = ["TTL_SECONDS", "settings", "engine", "database_key", "months", "mappable_months", "wards", "area_layer",
+           "registered_parks", "clear", "data_version", "roster_path",
            "roster", "coverage", "plan_inputs", "week_plan", "hotspot_layers", "plan_recommendations",
            "review_incidents", "review_months", "week_review", "cctv_demand",
-           "source_month_counts", "recent_ingests", "backtest_data", "backtest_method", "forecast_choices",
+           "backtest_data", "backtest_method", "forecast_choices",
            "overview_months", "overview_comparison", "overview_trends", "borough_coverage", "place_panel"]
 
 #: Seconds a cached query result is reused before it is read again.
@@ -73,18 +73,10 @@ def mappable_months(_engine: Engine, db: str, ward_codes: tuple[str, ...]) -> li
     return Q.months_available(_engine, include_sensitive=False, ward_codes=list(ward_codes))
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner="Reading incidents…")
-def map_points(_engine: Engine, db: str, ward_codes: tuple[str, ...], month: str,
-               categories: tuple[str, ...]) -> pd.DataFrame:
-    """Non-sensitive incidents for the map (``map_incidents``)."""
-    return Q.map_incidents(_engine, ward_codes=list(ward_codes), months=[month],
-                           categories=list(categories) or None)
+# map_points: read through tasking.access.map_points (role checked on every run)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def ward_counts(_engine: Engine, db: str, ward_codes: tuple[str, ...], month: str) -> pd.DataFrame:
-    """Ward x category counts, small sensitive counts suppressed (``ward_category_counts``)."""
-    return Q.ward_category_counts(_engine, ward_codes=list(ward_codes), months=[month])
+# ward_counts: read through tasking.access.ward_counts (role checked on every run)
 
 
 @st.cache_data(show_spinner=False)
@@ -260,17 +252,10 @@ def cctv_demand(_engine: Engine, db: str, version: str, data_dir: str, roster_fi
 # ----------------------------------------------------------------------------
 # Data page
 # ----------------------------------------------------------------------------
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def source_month_counts(_engine: Engine, db: str, version: str) -> pd.DataFrame:
-    """Incidents by source and month, sensitive counts 1-4 suppressed (``source_month_counts``)."""
-    return Q.source_month_counts(_engine)
+# source_month_counts: read through tasking.access.source_month_counts (role checked on every run)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def recent_ingests(_engine: Engine, db: str, version: str) -> pd.DataFrame:
-    """The 50 newest ingests (``status_tables(...)["ingests"]``), file names only."""
-    df = Q.status_tables(_engine)["ingests"]
-    return df.assign(path=[Path(str(p)).name for p in df["path"]])
+# recent_ingests: read through tasking.access.recent_ingests (role checked on every run)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

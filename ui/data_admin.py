@@ -147,19 +147,22 @@ def ingest_uploads(engine, uploads: Sequence[Upload], *, folder: Path, settings:
 
 
 def report_table(reports: Sequence[IngestReport]) -> pd.DataFrame:
-    """The ingest report: one row per file, ``rows read = stored + duplicates + quarantined`` checked."""
+    """The ingest report: one row per file, ``rows read = stored + duplicates + quarantined + outside the area``
+    checked."""
     return pd.DataFrame([{
         "File": Path(r.path).name, "Kind": r.kind, "Status": r.status, "Rows read": r.rows_read, "Stored": r.stored,
-        "Duplicates": r.duplicates, "Quarantined": r.quarantined, "Reconciles": "yes" if r.reconciles else "NO",
+        "Duplicates": r.duplicates, "Quarantined": r.quarantined, "Outside the area": r.outside,
+        "Reconciles": "yes" if r.reconciles else "NO",
         "Message": r.message or "; ".join(r.notes)} for r in reports],
-        columns=["File", "Kind", "Status", "Rows read", "Stored", "Duplicates", "Quarantined", "Reconciles",
-                 "Message"])
+        columns=["File", "Kind", "Status", "Rows read", "Stored", "Duplicates", "Quarantined", "Outside the area",
+                 "Reconciles", "Message"])
 
 
 def report_totals(reports: Sequence[IngestReport]) -> dict[str, int]:
-    """Totals over the files: ``read, stored, duplicates, quarantined``."""
+    """Totals over the files: ``read, stored, duplicates, quarantined, outside`` (outside the area: counted, not kept)."""
     return {"read": sum(r.rows_read for r in reports), "stored": sum(r.stored for r in reports),
-            "duplicates": sum(r.duplicates for r in reports), "quarantined": sum(r.quarantined for r in reports)}
+            "duplicates": sum(r.duplicates for r in reports), "quarantined": sum(r.quarantined for r in reports),
+            "outside": sum(r.outside for r in reports)}
 
 
 def _raw_is_non_sensitive(raw: object, taxonomy: Taxonomy) -> bool:
@@ -232,7 +235,7 @@ def backtest_data(incidents: pd.DataFrame, *, borough_outline: gpd.GeoDataFrame,
 
     ``incidents`` are non-sensitive incidents of the borough; ``months`` its months with real coverage.
     """
-    from spatial.cli_forecast import _borough_boundary, read_policeuk_quick, square_grid
+    from spatial.backtest import borough_boundary, read_policeuk_quick, square_grid
 
     if len(months) >= BACKTEST_MIN_MONTHS:
         pts = incidents[incidents[S.MONTH].astype(str).isin(months)][[S.X, S.Y, S.MONTH, S.CATEGORY, S.PROACTIVE]]
@@ -248,7 +251,7 @@ def backtest_data(incidents: pd.DataFrame, *, borough_outline: gpd.GeoDataFrame,
         raise HotspotError(msg)
     pts = read_policeuk_quick(paths)
     pts = pts[~pts[S.CATEGORY].isin(load_taxonomy().sensitive_slugs())].reset_index(drop=True)
-    boundary = _borough_boundary(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), data_dir / "boundaries" / "boroughs.gpkg")
+    boundary = borough_boundary(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), data_dir / "boundaries" / "boroughs.gpkg")
     grid = square_grid(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), cell_size_m=cell_size_m, boundary=boundary)
     ms = tuple(sorted(pts[S.MONTH].astype(str).unique()))
     return BacktestData(pts, grid, f"Westminster and Hammersmith & Fulham, {ms[0]} to {ms[-1]} ({len(ms)} months, "
@@ -263,7 +266,7 @@ def run_backtest(data: BacktestData, *, methods: Sequence[str], min_train: int =
     Returns :func:`spatial.evaluation.summarise_backtest` output (one row per
     forecaster and coverage in :data:`COVERAGES`).
     """
-    from spatial.cli_forecast import backtest_groups
+    from spatial.backtest import backtest_groups
 
     parts = []
     for i, m in enumerate(methods):
@@ -285,19 +288,19 @@ def forecast_choices(data: BacktestData, *, cell_size_m: float = 150.0,
     the pooling prior for the other groups); with too few months each sentence says so.
     """
     from spatial import schema as S
-    from spatial.cli_forecast import _cells_of_points, _groups_from_taxonomy
+    from spatial.backtest import cells_of_points, groups_from_taxonomy
     from spatial.forecast import monthly_counts
     from spatial.forecast_select import describe_choice, select_forecaster
 
     grid = data.grid
-    pts = data.points.assign(**{S.WARD_CODE: _cells_of_points(grid, data.points[S.X].to_numpy(),
+    pts = data.points.assign(**{S.WARD_CODE: cells_of_points(grid, data.points[S.X].to_numpy(),
                                                               data.points[S.Y].to_numpy(), cell_size_m)})
     units = pd.Index(grid["cell_id"].astype(str).to_numpy(dtype=object))
     centres = ((grid["x_min"].to_numpy() + grid["x_max"].to_numpy()) / 2,
                (grid["y_min"].to_numpy() + grid["y_max"].to_numpy()) / 2)
     allc = monthly_counts(pts, units, exclude_proactive=True)
     out = []
-    for name, cats in (groups or _groups_from_taxonomy()).items():
+    for name, cats in (groups or groups_from_taxonomy()).items():
         counts = allc if cats is None else monthly_counts(pts, units, categories=cats, exclude_proactive=True,
                                                           months=list(allc.columns))
         choice = select_forecaster(counts, centres=centres, prior=None if cats is None else allc.to_numpy(),

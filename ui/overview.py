@@ -20,7 +20,9 @@ as aggregates.  Every number leaves this module through
 :func:`spatial.hotspots.league_table` with ``suppress_sensitive=True``: a
 sensitive count of 1 to 4 is "fewer than 5", and the total of any row whose
 sensitive part is suppressed is withheld too (a total next to the
-non-sensitive counts would reveal it).  A change is given only when both
+non-sensitive counts would reveal it), and so are the next-smallest wards'
+(months') figures that the borough total would otherwise give away by
+subtraction (secondary suppression, :mod:`spatial.disclosure`), read "withheld".  A change is given only when both
 figures are shown.  Rolling means need all twelve months shown, so a mean
 never reveals a suppressed month.
 """
@@ -31,7 +33,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -39,8 +41,10 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from spatial._errors import SchemaError
+from spatial.analysis import covered_months as _covered_months
 from spatial.areas import month_range
 from spatial.datasets import get_path
+from spatial.disclosure import WITHHELD
 from spatial.hotspots import area_counts_from_incidents, area_counts_from_mps, league_table
 from spatial.hotspots.league import SUPPRESS_BELOW
 from spatial.schema import MONTH, WARD_CODE, Taxonomy, load_taxonomy
@@ -180,9 +184,7 @@ def covered_months(counts: pd.Series, *, share: float = 0.1) -> list[str]:
     >>> covered_months(pd.Series({"2018-05": 3, "2018-06": 100, "2024-01": 40}))
     ['2018-06', '2024-01']
     """
-    if counts.empty:
-        return []
-    return sorted(str(m) for m in counts[counts >= share * counts.max()].index)
+    return _covered_months(counts, share=share)
 
 
 # ----------------------------------------------------------------------------
@@ -245,9 +247,10 @@ def _sensitive_groups(taxonomy: Taxonomy | None = None) -> list[str]:
 def _totals(long: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """``count`` and ``harm`` per key, suppressed by :func:`league_table` (NaN = withheld)."""
     if long.empty:
-        return pd.DataFrame({"count": [], "harm": [], "suppressed": []}, index=pd.Index([], name="area_code"))
+        return pd.DataFrame({"count": [], "harm": [], "suppressed": [], "secondary": []},
+                            index=pd.Index([], name="area_code"))
     lt = league_table(long.assign(area_code=keys.to_numpy()), suppress_sensitive=True)
-    return lt.set_index("area_code")[["count", "harm", "suppressed"]]
+    return lt.set_index("area_code")[["count", "harm", "suppressed", "secondary"]]
 
 
 def _num(v: float, *, digits: int = 0) -> str:
@@ -278,7 +281,8 @@ def _cell(row: pd.Series | None, col: str, *, has_data: bool, digits: int = 0) -
         return "0"
     v = row[col]
     if pd.isna(v):
-        return _FEWER if col == "count" else "withheld"
+        # a secondary suppression (spatial.disclosure) is not "fewer than 5": it is withheld
+        return _FEWER if col == "count" and not bool(row.get("secondary", False)) else WITHHELD
     return _num(float(v), digits=digits)
 
 
@@ -407,6 +411,30 @@ def ward_league(long: pd.DataFrame, *, ward_names: Mapping[str, str], population
                            else np.full(len(lt), np.nan)),
     })
     return out
+
+
+#: Number formats of the ward league on screen; an empty (withheld) cell reads "withheld", as in the tables above.
+LEAGUE_FORMATS: Mapping[str, str] = {"Incidents": "{:,.0f}", "Per 1,000 residents": "{:,.1f}", "Harm": "{:,.0f}",
+                                     "Harm per 1,000": "{:,.0f}", "Non-sensitive": "{:,.0f}",
+                                     "IMD 2019 score": "{:.1f}"}
+
+
+def league_styled(league: pd.DataFrame) -> Any:
+    """The ward league for ``st.dataframe``: numbers stay numbers (sortable), withheld cells read "withheld".
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Rank": [1, 2], "Ward": ["A", "B"], "Incidents": [12.0, np.nan],
+    ...                   "IMD 2019 score": [20.5, np.nan]})
+    >>> html = league_styled(t).to_html()
+    >>> "withheld" in html, "not known" in html, "nan" in html.lower().replace("nan-", "")
+    (True, True, False)
+    """
+    styler = league.style
+    for col, fmt in LEAGUE_FORMATS.items():
+        if col in league.columns:  # a ward without an IMD score is not withheld, just not known
+            styler = styler.format(fmt, subset=[col], na_rep="not known" if col == "IMD 2019 score" else "withheld")
+    return styler.hide(axis="index")
 
 
 # ----------------------------------------------------------------------------

@@ -9,11 +9,12 @@ call the rest.  Three kinds of function live here:
   :func:`agent_logs`;
 * **store readers** - :func:`data_version`, :func:`read_inputs`,
   :func:`coverage`, :func:`meeting_state`: they read the store the way
-  ``hotspot-tasking allocate`` does (``tasking.cli_allocate.run``), so the plan
+  ``hotspot-tasking allocate`` does (both call :mod:`tasking.pipeline`), so the plan
   built in the dashboard is the plan the command line builds;
-* **writers** - :func:`approve_plan` and :func:`export_bytes`, thin sequences
-  of :mod:`tasking.records` and :func:`tasking.pack.export_pack` calls (every
-  export is audited there).
+* **no writers** - approving, exporting and logging patrols go through
+  :mod:`tasking.access` (``approve_plan``, ``export_bytes``, ``log_patrol``),
+  which checks the viewer's role before calling :mod:`tasking.records` or
+  :func:`tasking.pack.export_pack` (every export is audited there).
 
 Safeguarding: :func:`read_inputs` reads ``incident_frame(include_sensitive=False)``,
 so no sensitive incident reaches a plan, a hotspot layer or a marker, and
@@ -25,50 +26,45 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from spatial._errors import HotspotError
-from spatial.datasets import load_boroughs, load_registered_parks, load_wards
-from spatial.layers import stored_area_layer
-from spatial.schema import CATEGORY, MONTH, WARD_CODE, load_taxonomy
 from spatial.store import tables as T
-from spatial.store.queries import incident_frame
 from tasking import records
 from tasking._errors import TaskingError
 from tasking.allocation import Exclusion, Pin
 from tasking.candidates import DAY_NAMES
-from tasking.cli_allocate import plan_week
-from tasking.cli_recommend import coverage_months
-from tasking.pack import export_pack
+from tasking.pipeline import (
+    DEMO_PARKS_NOTE,
+    PLAN_MONTHS,
+    PlanInputs,
+    borough_boundaries,
+    borough_incidents,
+    coverage_months,
+    finish_plan,
+    plan_week,
+    read_plan_inputs,
+)
+from tasking.formats import ExportKind
 from tasking.resources import Roster, default_roster_path
 
 __all__ = [
     "ROSTER_ENV", "PLAN_MONTHS", "DEMO_PARKS_NOTE", "ExportFormat", "PinTuple", "PlanInputs", "PlanOutcome",
     "MeetingState", "ApprovalResult",
     "roster_path", "iso_week", "next_week", "week_choices", "week_label", "data_version", "read_inputs",
-    "coverage", "build_plan", "approve_plan", "meeting_state", "export_bytes", "agent_assignments",
+    "coverage", "build_plan", "meeting_state", "agent_assignments",
     "agent_places", "agent_duty", "agent_logs", "pin_label", "day_name", "months_between", "approved_weeks",
-    "patrol_weeks", "agent_days", "assignment_label", "log_done", "place_names",
+    "patrol_weeks", "agent_days", "assignment_label", "place_names",
 ]
 
 #: Environment variable naming the roster YAML (default: the bundled RBKC roster).
 ROSTER_ENV: Final = "HOTSPOT_ROSTER"
-#: Latest months with real coverage a plan is made from (``hotspot-tasking allocate --months`` default).
-PLAN_MONTHS: Final = 12
-#: Said of the parks layer when the council's own is not loaded (the wording of ``allocate``).
-DEMO_PARKS_NOTE: Final = (
-    "DEMO parks: the Historic England registered parks touching the borough, not the council's parks "
-    "(load yours with `hotspot-tasking layers parks FILE --id-column ...`)")
-_ESTATES_NONE: Final = ("none: estates are council data (load with `hotspot-tasking layers estates FILE ...`)")
-
 #: A pin as kept in session state: ``(agent_id, candidate_id, day 0-6, shift, visits)``.
 PinTuple = tuple[str, str, int, str, int]
 
@@ -179,53 +175,16 @@ def data_version(engine: Engine) -> str:
     return "; ".join(parts)
 
 
-@dataclass(frozen=True)
-class PlanInputs:
-    """What a plan or a hotspot map is made from (everything in EPSG:27700).
-
-    ``incidents`` are non-sensitive only, in the borough's wards and ``months``.
-    """
-
-    borough: str
-    months: tuple[str, ...]
-    incidents: pd.DataFrame
-    wards: gpd.GeoDataFrame
-    area: gpd.GeoDataFrame
-    parks: gpd.GeoDataFrame | None
-    parks_note: str
-    estates: gpd.GeoDataFrame | None
-    estates_note: str
-
-
-def _borough_incidents(engine: Engine, wards: gpd.GeoDataFrame, borough: str) -> pd.DataFrame:
-    incidents = incident_frame(engine, include_sensitive=False)
-    incidents = incidents[incidents[WARD_CODE].isin(wards["ward_code"])]
-    if incidents.empty:
-        msg = (f"the store has no non-sensitive incidents in borough {borough}; "
-               "run `hotspot-tasking ingest --bundled` first (or ingest your own data)")
-        raise TaskingError(msg)
-    return incidents
-
-
-def _boundaries(borough: str, data_dir: Path | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    wards = load_wards((borough,), data_dir=data_dir)
-    area = load_boroughs((borough,), data_dir=data_dir)
-    if wards.empty or area.empty:
-        msg = f"borough {borough!r} is not in the bundled boundaries; use one of E09000020, E09000033, E09000013"
-        raise TaskingError(msg)
-    return wards, area
-
-
 def coverage(engine: Engine, *, borough: str, data_dir: Path | None = None) -> list[str]:
     """Every month with real coverage of the borough's non-sensitive incidents, oldest first.
 
     "Real coverage" is the rule ``allocate`` and ``recommend`` use
-    (:func:`tasking.cli_recommend.coverage_months`): at least a tenth of the
+    (:func:`tasking.pipeline.coverage_months`): at least a tenth of the
     busiest month's incidents.  An empty store gives an empty list.
     """
-    wards, _ = _boundaries(borough, data_dir)
+    wards, _ = borough_boundaries(borough, data_dir)
     try:
-        incidents = _borough_incidents(engine, wards, borough)
+        incidents = borough_incidents(engine, wards, borough)
     except TaskingError:
         return []
     return coverage_months(incidents, 10_000)
@@ -233,56 +192,8 @@ def coverage(engine: Engine, *, borough: str, data_dir: Path | None = None) -> l
 
 def read_inputs(engine: Engine, *, borough: str, data_dir: Path | None = None, months: Sequence[str] | None = None,
                 latest: int = PLAN_MONTHS, groups: Sequence[str] | None = None) -> PlanInputs:
-    """Read a plan's (or a hotspot map's) inputs from the store, as ``hotspot-tasking allocate`` does.
-
-    Parameters
-    ----------
-    engine
-        The store.
-    borough
-        Borough GSS code (its bundled wards and outline are used).
-    data_dir
-        Bundled data folder (default: the repository's ``data/``).
-    months
-        The months to use; default: the latest ``latest`` months with real coverage.
-    latest
-        How many months when ``months`` is not given (``allocate --months``; default :data:`PLAN_MONTHS`).
-    groups
-        Category groups of the taxonomy to keep (``asb``, ``theft``, ...); default all.
-
-    Raises
-    ------
-    TaskingError
-        If the borough is unknown, or the store holds no non-sensitive incident
-        of the borough (in the months and groups asked for).
-    """
-    wards, area = _boundaries(borough, data_dir)
-    incidents = _borough_incidents(engine, wards, borough)
-    chosen = list(months) if months else coverage_months(incidents, latest)
-    incidents = incidents[incidents[MONTH].astype(str).isin(chosen)]
-    if groups:
-        tax = load_taxonomy()
-        slugs = [s for s, c in tax.categories.items() if c.group in set(groups)]
-        incidents = incidents[incidents[CATEGORY].isin(slugs)]
-    if incidents.empty:
-        what = f" of the groups {sorted(groups)}" if groups else ""
-        msg = f"the store has no non-sensitive incidents{what} in borough {borough} in {chosen}; pick other months"
-        raise TaskingError(msg)
-    stored_parks = stored_area_layer(engine, "parks")
-    if stored_parks is not None:
-        parks = stored_parks.rename(columns={"area_id": "park_id", "name": "park_name"})
-        parks_note = "council parks layer (stored)"
-    else:
-        reg = load_registered_parks(data_dir=data_dir).rename(columns={"ListEntry": "park_id", "Name": "park_name"})
-        reg["park_id"] = reg["park_id"].astype(str)
-        reg = reg[reg.intersects(area.geometry.union_all())][["park_id", "park_name", "geometry"]]
-        parks, parks_note = reg.reset_index(drop=True), DEMO_PARKS_NOTE
-    estates = stored_area_layer(engine, "estates")
-    if estates is not None:
-        estates = estates.rename(columns={"area_id": "estate_id", "name": "estate_name"})
-    return PlanInputs(borough=borough, months=tuple(chosen), incidents=incidents.reset_index(drop=True),
-                      wards=wards, area=area, parks=parks, parks_note=parks_note, estates=estates,
-                      estates_note="council estates layer (stored)" if estates is not None else _ESTATES_NONE)
+    """Read a plan's (or a hotspot map's) inputs from the store: :func:`tasking.pipeline.read_plan_inputs`."""
+    return read_plan_inputs(engine, borough=borough, data_dir=data_dir, months=months, latest=latest, groups=groups)
 
 
 # ----------------------------------------------------------------------------
@@ -315,12 +226,7 @@ def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[
                          mip_rel_gap=mip_rel_gap)
     except HotspotError as exc:  # TaskingError and InfeasibleAllocationError included
         return PlanOutcome(plan=None, error=str(exc))
-    months = list(inputs.months)
-    plan["inputs"].update({"borough": inputs.borough, "months": months, "parks": inputs.parks_note,
-                           "estates": inputs.estates_note})
-    if months and months[-1] < f"{week[:4]}":
-        plan["notes"].append(f"the newest incident month in the store is {months[-1]}, older than week {week}: "
-                             "the plan shows how the method works on the bundled data, not a current picture")
+    finish_plan(plan, inputs, week=week)
     return PlanOutcome(plan=plan, error=None)
 
 
@@ -404,14 +310,24 @@ def _pins_of(inputs: Mapping[str, Any]) -> tuple[PinTuple, ...]:
     return tuple(out)
 
 
-def latest_instructions(engine: Engine, *, week: str, borough: str) -> StoredInstructions | None:
-    """Pins and whole-week exclusions of the newest stored version of the week's plan (None: no version)."""
+def latest_instructions(engine: Engine, *, week: str, borough: str,
+                        approved: bool = False) -> StoredInstructions | None:
+    """Pins and whole-week exclusions of the newest stored version of the week's plan (None: no version).
+
+    With ``approved=True``, those of the most recently approved version (None: none approved): an
+    approved week reopens on what was approved, not on a plan rebuilt without the chair's pins.
+    """
     meeting_id = records.find_meeting(engine, week=week, borough=borough)
     if meeting_id is None:
         return None
     versions = records.list_plan_versions(engine, meeting_id)
     if versions.empty:
         return None
+    if approved:
+        found = records.approved_plan(engine, meeting_id)
+        if found is None:
+            return None
+        versions = versions[versions["version"] == found[0]]
     last = versions.sort_values("version").iloc[-1]
     plan = records.load_plan(engine, meeting_id, int(last["version"]))
     inputs = plan.get("inputs") or {}
@@ -420,30 +336,13 @@ def latest_instructions(engine: Engine, *, week: str, borough: str) -> StoredIns
     return StoredInstructions(int(last["version"]), str(last["created_by"]), _pins_of(inputs), exclusions)
 
 
-#: What :func:`approve_plan` did (defined in :mod:`tasking.records`).
+#: What :func:`tasking.access.approve_plan` did (defined in :mod:`tasking.records`).
 ApprovalResult = records.ApprovalResult
-#: Find or create the week's meeting, save the plan and approve it (:func:`tasking.records.approve_week_plan`);
-#: pages call it through :func:`tasking.access.approve_plan`, which checks the role first.
-approve_plan = records.approve_week_plan
+# Approving, exporting and logging patrols are writes: pages call tasking.access.approve_plan,
+# export_bytes and log_patrol, which check the role first (no unchecked copies here).
 
 
-ExportFormat = Literal["pdf", "html", "csv", "geojson"]
-
-
-def export_bytes(plan: Mapping[str, Any], *, format: ExportFormat, user: str, role: str, engine: Engine | None,
-                 wards: gpd.GeoDataFrame | None = None, parks: gpd.GeoDataFrame | None = None,
-                 recommendations: pd.DataFrame | None = None, now: dt.datetime | None = None) -> bytes:
-    """Write the pack or plan export with :func:`tasking.pack.export_pack` and return its bytes.
-
-    With an ``engine`` the export is audited (who, role, when, kind, week,
-    version, sha256) by ``export_pack``.  The file is written to a temporary
-    folder and removed; the bytes are what the user downloads.
-    """
-    with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
-        out = Path(tmp) / f"tasking-{plan['week']}.{format}"
-        export_pack(plan, out, format=format, user=user, role=role, engine=engine, wards=wards, parks=parks,
-                    recommendations=recommendations, now=now)
-        return out.read_bytes()
+ExportFormat = ExportKind
 
 
 # ----------------------------------------------------------------------------
@@ -566,24 +465,6 @@ def patrol_weeks(today: dt.date, approved: Collection[str], *, before: int = 2, 
     ['2026-W49', '2026-W48', '2026-W47', '2026-W40']
     """
     return sorted(set(week_choices(today, before=before, after=after)) | set(approved), reverse=True)
-
-
-def log_done(engine: Engine, meeting_id: int, assignment: Mapping[str, Any], *, agent_id: str, logged_by: str,
-             visits: int | None = None, minutes: float | None = None, note: str | None = None,
-             now: dt.datetime | None = None) -> dict[str, Any]:
-    """Log that ``agent_id`` did the patrol of one of their assignments (``agent_assignments`` row).
-
-    ``visits`` and ``minutes`` default to the planned ones; the log is checked
-    against the approved plan by :func:`tasking.records.log_patrol`, which
-    returns ``planned`` and the match note.
-    """
-    planned_minutes = assignment.get("minutes")
-    return records.log_patrol(
-        engine, meeting_id, agent_id=agent_id, candidate_id=str(assignment["candidate_id"]),
-        date=str(assignment["date"]), shift=str(assignment["shift"]),
-        visits=int(assignment["visits"]) if visits is None else int(visits),
-        minutes=float(planned_minutes or 0.0) if minutes is None else float(minutes),
-        logged_by=logged_by, note=note or None, now=now)
 
 
 def place_names(plan: Mapping[str, Any]) -> dict[str, str]:

@@ -32,6 +32,7 @@ from typing import Any, Final
 import geopandas as gpd
 import pandas as pd
 
+from spatial.analysis import covered_months
 from spatial.schema import MONTH, WARD_CODE
 from spatial.store.queries import incident_frame
 from tasking import records
@@ -253,10 +254,8 @@ def thin_months(counts: Mapping[str, int], months: Collection[str], *, share: fl
     >>> thin_months({"2018-05": 36, "2018-06": 1607}, ["2018-05", "2018-06"])
     ['2018-05']
     """
-    if not counts:
-        return []
-    top = max(counts.values())
-    return sorted(m for m in set(months) if m in counts and counts[m] < share * top)
+    covered = set(covered_months(counts, share=share))
+    return sorted(m for m in set(months) if m in counts and m not in covered)
 
 
 def notes_table(notes: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,7 @@ __all__ = [
     "OVERVIEW_SOURCE", "OVERVIEW_PERIOD", "OVERVIEW_GROUP", "OVERVIEW_WARD", "HOTSPOTS_BOROUGH", "HOTSPOTS_WARDS",
     "HOTSPOTS_PLACE",
     "IDENTITY", "SIGNIN_NAME", "SIGNIN_PASSWORD", "SIGNIN_SUBMIT", "SIGN_OUT_BUTTON", "SSO_BUTTON", "SSO_REFUSED",
+    "JUST_SIGNED_IN", "SESSION_TOKEN", "COOKIE_CLEAR", "SESSION_ENDED", "TASKING_OPENED_APPROVED",
     "VIEW_PAGE", "VIEW_AUDITED",
     "default_month", "keep_valid", "keep_range", "today", "restore",
 ]
@@ -114,6 +115,8 @@ UNEXCLUDE_PREFIX: Final = "tasking.unexclude."
 TASKING_AGENT_FILTER: Final = "tasking.agent_filter"
 #: The newest stored plan version when this user opened the week (0: none): the base of their edits.
 TASKING_BASE: Final = "tasking.base_version"
+#: The approved version whose pins and exclusions the week was opened with (an approved week reopens on it).
+TASKING_OPENED_APPROVED: Final = "tasking.opened_approved"
 #: Button after an edit conflict: carry on from the newest stored version.
 LOAD_LATEST_BUTTON: Final = "tasking.load_latest"
 #: The "Approve" button.
@@ -237,6 +240,7 @@ ALL_KEYS: Final = (
     DATA_BACKTEST_SHOW,
     OVERVIEW_SOURCE, OVERVIEW_PERIOD, OVERVIEW_GROUP, OVERVIEW_WARD, HOTSPOTS_BOROUGH, HOTSPOTS_WARDS, HOTSPOTS_PLACE,
     IDENTITY, SIGNIN_NAME, SIGNIN_PASSWORD, SIGNIN_SUBMIT, SIGN_OUT_BUTTON, SSO_BUTTON, SSO_REFUSED, VIEW_PAGE,
+    JUST_SIGNED_IN, SESSION_TOKEN, COOKIE_CLEAR, SESSION_ENDED, TASKING_OPENED_APPROVED,
     VIEW_AUDITED,
 )
 

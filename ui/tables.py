@@ -223,7 +223,7 @@ def recommendations_table(places: pd.DataFrame, ranked: pd.DataFrame, *,
                           ward_names: Mapping[str, str]) -> pd.DataFrame:
     """Advised places with their ranked measures: ``Place, Ward, Type, Incidents, Patterns, 1st, 2nd, 3rd ...``.
 
-    ``places`` and ``ranked`` are ``tasking.cli_recommend.build_recommendations`` output
+    ``places`` and ``ranked`` are ``tasking.pipeline.build_recommendations`` output
     (``ui.analysis.HotspotLayers.places`` / ``.ranked``); places keep their order (hottest first).
     """
     out = pd.DataFrame({

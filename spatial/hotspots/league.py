@@ -16,7 +16,11 @@ With ``suppress_sensitive=True`` (the default) a sensitive count of 1 to 4 in
 an area is shown as "fewer than 5" (value missing).  Because the area's total
 minus its non-sensitive count would reveal the suppressed number, the total
 count, harm and rates of that area are withheld too (missing, ranked last);
-``count_non_sensitive`` and ``harm_non_sensitive`` are always given.
+``count_non_sensitive`` and ``harm_non_sensitive`` are always given.  Because
+the borough's sensitive total (shown elsewhere) minus the other areas' counts
+would still reveal it, secondary suppression (:mod:`spatial.disclosure`) also
+withholds the next-smallest sensitive counts (``secondary``, shown "withheld")
+until no hidden count can be derived from the published ones.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import SchemaError
+from ..disclosure import WITHHELD, protect_table
 from ..harm import HarmIndex, load_harm_weights
 from ..schema import CATEGORY, SENSITIVE, WARD_CODE, load_taxonomy
 
@@ -247,10 +252,19 @@ def league_table(counts: pd.DataFrame, *, population: pd.Series | None = None, h
                 small = small | hide
                 col = col.mask(hide)
             out[f"n_{cat}"] = col
-    out["suppressed"] = small.astype(bool)
+    secondary = pd.Series(False, index=codes)
+    if suppress_sensitive and len(codes):
+        secondary = _secondary_suppression(c, codes, sens, by_category=by_category)
+        if by_category:
+            for cat, hide in secondary.attrs["cells"].items():
+                out[f"n_{cat}"] = out[f"n_{cat}"].mask(hide)
+        secondary = secondary & ~small
+    out["suppressed"] = (small | secondary).astype(bool)
     out["sensitive_display"] = out["sensitive_count"].map(lambda v: f"{int(v)}")
+    out.loc[secondary, "sensitive_display"] = WITHHELD
     out.loc[small, "sensitive_display"] = f"fewer than {SUPPRESS_BELOW}"
-    out.loc[small, ["sensitive_count", "count", "harm"]] = np.nan
+    out.loc[small | secondary, ["sensitive_count", "count", "harm"]] = np.nan
+    out["secondary"] = secondary.astype(bool)
     if population is not None:
         pop = population.reindex(codes).astype(float)
         out["population"] = pop
@@ -266,4 +280,31 @@ def league_table(counts: pd.DataFrame, *, population: pd.Series | None = None, h
     out = out[cols]
     out.attrs["harm_index"] = counts.attrs.get("harm_index")
     out.attrs["suppress_sensitive"] = bool(suppress_sensitive)
+    return out
+
+
+def _secondary_suppression(c: pd.DataFrame, codes: pd.Index, sens: pd.Series, *, by_category: bool) -> pd.Series:
+    """Areas hidden by secondary suppression (:func:`spatial.disclosure.protect_table`).
+
+    The table protected has one row per area and one column per sensitive
+    category (``by_category``) or one column of sensitive counts; the column
+    totals (the borough's sensitive counts, shown in other tables) are public,
+    and an area with a hidden cell has its own total withheld.  ``attrs["cells"]``
+    maps each sensitive category to the mask of its hidden cells.
+    """
+    if by_category:
+        s = c[c["sensitive"]]
+        table = (s.pivot_table(index="area_code", columns="category", values="count", aggfunc="sum")
+                 .reindex(codes).fillna(0).astype(np.int64))
+    else:
+        table = sens.astype(np.int64).to_frame("sensitive")
+    if table.shape[1] == 0:
+        out = pd.Series(False, index=codes)
+        out.attrs["cells"] = {}
+        return out
+    p = protect_table(table.to_numpy(), np.ones(table.shape[1], dtype=bool), below=SUPPRESS_BELOW,
+                      row_total_follows_cells=True)
+    out = pd.Series(p.secondary.any(axis=1), index=codes)
+    out.attrs["cells"] = ({cat: pd.Series(p.hidden[:, k], index=codes) for k, cat in enumerate(table.columns)}
+                          if by_category else {})
     return out

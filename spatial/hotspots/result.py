@@ -25,22 +25,12 @@ import pandas as pd
 import shapely
 
 from .._errors import SchemaError
+from ..jsonable import plain
 from ..projection import require_bng
 
 __all__ = ["RESULT_COLUMNS", "hotspot_polygons", "hotspot_result", "validate_result"]
 
 RESULT_COLUMNS: tuple[str, ...] = ("score", "is_hotspot", "method")
-
-
-def _plain(value: Any) -> Any:
-    """Make a parameter JSON-friendly (numpy scalars, tuples)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 def hotspot_result(gdf: gpd.GeoDataFrame, score: np.ndarray | pd.Series | list[float],
@@ -89,7 +79,7 @@ def hotspot_result(gdf: gpd.GeoDataFrame, score: np.ndarray | pd.Series | list[f
     out["is_hotspot"] = h.astype(bool)
     out["method"] = str(method)
     out.attrs = {k: v for k, v in gdf.attrs.items() if k != "params"}
-    out.attrs["params"] = {"method": str(method), **{str(k): _plain(v) for k, v in params.items()}}
+    out.attrs["params"] = {"method": str(method), **{str(k): plain(v) for k, v in params.items()}}
     return out
 
 

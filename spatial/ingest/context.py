@@ -74,12 +74,17 @@ class IncidentBatch:
 
 @dataclass
 class ChunkResult:
-    """One chunk's outcome: canonical rows, within-file duplicates, rejects."""
+    """One chunk's outcome: canonical rows, within-file duplicates, rejects, rows outside the area.
+
+    ``read == batch.n + duplicates + len(rejects) + outside``.
+    """
 
     batch: IncidentBatch
     duplicates: int
     rejects: pd.DataFrame
     read: int
+    #: Rows outside the area of interest: counted, never quarantined, no text kept.
+    outside: int = 0
 
     @functools.cached_property
     def rows(self) -> pd.DataFrame:
@@ -133,4 +138,5 @@ def finish_chunk(chunk: pd.DataFrame, rej: Rejects, cols: dict[str, object], dup
             kept[c] = np.asarray(value, dtype=bool)[keep]
         else:
             kept[c] = np.asarray(value, dtype=object)[keep]
-    return ChunkResult(IncidentBatch(n, kept), int((dup & ~rej.mask).sum()), rej.frame(), len(chunk))
+    return ChunkResult(IncidentBatch(n, kept), int((dup & ~rej.mask).sum()), rej.frame(), len(chunk),
+                       rej.n_outside)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from spatial._errors import IngestError
+from spatial.config import MAX_DECOMPRESSED_ENV, MAX_RATIO_ENV, MAX_ROWS_ENV, InputLimits
 
 __all__ = ["FileInfo", "inspect_file", "discover", "Kind", "VECTOR_SUFFIXES", "TABULAR_SUFFIXES"]
 
@@ -57,8 +58,91 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def _open_bytes(path: Path):
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+def _open_bytes(path: Path, limits: InputLimits | None = None):
+    """The file's bytes; a ``.gz`` is decompressed as a stream within ``limits`` (:class:`GuardedGzip`)."""
+    if path.name.lower().endswith(".gz"):
+        return io.BufferedReader(GuardedGzip(path, limits or InputLimits.from_env()), buffer_size=1 << 20)
+    return open(path, "rb")
+
+
+#: The compression ratio is checked once this much has been decompressed (tiny files may compress well).
+RATIO_FLOOR_BYTES = 1 << 20
+
+
+def _limit_error(path: Path, out: int, used: int, limits: InputLimits) -> IngestError | None:
+    """The refusal of a gzip stream that has given ``out`` bytes from ``used`` compressed ones, else None."""
+    if out > limits.max_decompressed_bytes:
+        msg = (f"{path}: refused: decompresses to more than {limits.max_decompressed_bytes:,} bytes "
+               f"(from {used:,} compressed bytes read so far); a gzip bomb or a file too big for one ingest. "
+               f"Split it, or raise {MAX_DECOMPRESSED_ENV}")
+        return IngestError(msg, path=str(path))
+    if out > RATIO_FLOOR_BYTES and out > limits.max_compression_ratio * max(used, 1):
+        msg = (f"{path}: refused: compression ratio above {limits.max_compression_ratio:g} "
+               f"({out:,} bytes from {used:,} compressed bytes); a gzip bomb, not a CSV export. "
+               f"If the file is genuine, raise {MAX_RATIO_ENV}")
+        return IngestError(msg, path=str(path))
+    return None
+
+
+class GuardedGzip(io.RawIOBase):
+    """A gzip file decompressed as a stream, refusing (:class:`IngestError`) past the ``limits``.
+
+    Memory stays at one compressed block plus one output block whatever the file
+    holds; several gzip members follow each other as ``gzip.open`` reads them.
+    """
+
+    def __init__(self, path: Path, limits: InputLimits, *, block: int = 1 << 16) -> None:
+        self._path, self._limits, self._block = path, limits, block
+        self._fh = open(path, "rb")
+        self._dec = zlib.decompressobj(wbits=31)
+        self._pending = b""
+        self._out = 0
+        self._used = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fh.close()
+        super().close()
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        n = len(b)
+        while not self._done:
+            if self._dec.unconsumed_tail:
+                src = self._dec.unconsumed_tail
+            else:
+                if self._dec.eof:
+                    rest = self._dec.unused_data.lstrip(b"\x00")
+                    if not rest:
+                        rest = self._fh.read(self._block)
+                        self._used += len(rest)
+                        rest = rest.lstrip(b"\x00")
+                        if not rest:
+                            self._done = True
+                            return 0
+                    self._dec = zlib.decompressobj(wbits=31)
+                    src = rest
+                else:
+                    src = self._fh.read(self._block)
+                    self._used += len(src)
+                    if not src:
+                        msg = "Compressed file ended before the end-of-stream marker was reached"
+                        raise EOFError(msg)
+            try:
+                data = self._dec.decompress(src, n)
+            except zlib.error as exc:
+                raise gzip.BadGzipFile(f"not a gzip file or a damaged one ({exc})") from exc
+            if data:
+                self._out += len(data)
+                err = _limit_error(self._path, self._out, self._used, self._limits)
+                if err is not None:
+                    raise err
+                b[: len(data)] = data
+                return len(data)
+        return 0
 
 
 def _sha256(path: Path) -> str:
@@ -69,13 +153,25 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_decodes(path: Path, encoding: str) -> tuple[int, int] | None:
-    """Return ``(byte offset, line)`` of the first undecodable byte, or ``None``."""
+def _check_rows(path: Path, lines: int, limits: InputLimits) -> None:
+    """Refuse a file of more than ``limits.max_rows`` data lines (the header is not counted)."""
+    if lines - 1 > limits.max_rows:
+        msg = (f"{path}: refused: more than {limits.max_rows:,} rows in one file (line {lines:,} reached); "
+               f"split the file, or raise {MAX_ROWS_ENV}")
+        raise IngestError(msg, path=str(path))
+
+
+def _check_decodes(path: Path, encoding: str, limits: InputLimits | None = None) -> tuple[int, int] | None:
+    """Return ``(byte offset, line)`` of the first undecodable byte, or ``None``.
+
+    Also refuses a file past the row cap or (gzip) the decompression caps of ``limits``.
+    """
+    limits = limits or InputLimits.from_env()
     dec = codecs.getincrementaldecoder(encoding)()
     offset = 0
     lines = 1
     try:
-        with _open_bytes(path) as fh:
+        with _open_bytes(path, limits) as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 try:
                     dec.decode(block)
@@ -83,6 +179,7 @@ def _check_decodes(path: Path, encoding: str) -> tuple[int, int] | None:
                     return offset + exc.start, lines + block[: exc.start].count(b"\n")
                 offset += len(block)
                 lines += block.count(b"\n")
+                _check_rows(path, lines - (1 if block.endswith(b"\n") else 0), limits)
             dec.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         return offset + exc.start, lines
@@ -96,28 +193,50 @@ def _check_decodes(path: Path, encoding: str) -> tuple[int, int] | None:
 KEEP_DECOMPRESSED = 64 << 20
 
 
-def _small_gzip(path: Path) -> bytes | None:
-    """The decompressed content of a gzip file of at most :data:`KEEP_DECOMPRESSED` bytes, else ``None``."""
+def _small_gzip(path: Path, limits: InputLimits | None = None) -> bytes | None:
+    """The decompressed content of a gzip file of at most :data:`KEEP_DECOMPRESSED` bytes, else ``None``.
+
+    Refuses (:class:`IngestError`) past the ratio, size and row caps of ``limits``.
+    """
     if not path.name.lower().endswith(".gz"):
+        return None
+    limits = limits or InputLimits.from_env()
+    if path.stat().st_size > KEEP_DECOMPRESSED:
         return None
     try:
         raw = path.read_bytes()
+        total = len(raw)
         parts: list[bytes] = []
         size = 0
+        step = 1 << 20
         while raw:  # one gzip member after another, as gzip.open reads them
             dec = zlib.decompressobj(wbits=31)
-            parts.append(dec.decompress(raw, KEEP_DECOMPRESSED + 1 - size))
-            size += len(parts[-1])
-            if size > KEEP_DECOMPRESSED or dec.unconsumed_tail or not dec.eof:
+            src = raw
+            while True:  # in 1 MiB steps, so that a bomb is refused before it fills memory
+                parts.append(dec.decompress(src, step))
+                size += len(parts[-1])
+                used = total - len(dec.unconsumed_tail) - (len(dec.unused_data) if dec.eof else 0)
+                err = _limit_error(path, size, used, limits)
+                if err is not None:
+                    raise err
+                if size > KEEP_DECOMPRESSED:
+                    return None
+                if dec.eof or not dec.unconsumed_tail:
+                    break
+                src = dec.unconsumed_tail
+            if not dec.eof:
                 return None
             raw = dec.unused_data.lstrip(b"\x00")
+            total = len(raw) + (total - len(dec.unused_data))  # bytes of the file before the rest
     except (OSError, zlib.error):
         return None  # the streaming check below reports it
-    return b"".join(parts)
+    data = b"".join(parts)
+    _check_rows(path, data.count(b"\n") + (0 if data.endswith(b"\n") else 1), limits)
+    return data
 
 
-def _detect_encoding(path: Path) -> tuple[str, str | None, bytes | None]:
-    data = _small_gzip(path)
+def _detect_encoding(path: Path, limits: InputLimits | None = None) -> tuple[str, str | None, bytes | None]:
+    data = _small_gzip(path, limits)
     if data is not None and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             data.decode("utf-8-sig")
@@ -125,33 +244,33 @@ def _detect_encoding(path: Path) -> tuple[str, str | None, bytes | None]:
             pass  # the streaming checks below give the same answer and the place of the first bad byte
         else:
             return "utf-8-sig", ("UTF-8 byte-order mark removed" if data.startswith(codecs.BOM_UTF8) else None), data
-    enc, note = _detect_encoding_streaming(path)
+    enc, note = _detect_encoding_streaming(path, limits)
     return enc, note, None
 
 
-def _detect_encoding_streaming(path: Path) -> tuple[str, str | None]:
-    with _open_bytes(path) as fh:
+def _detect_encoding_streaming(path: Path, limits: InputLimits | None = None) -> tuple[str, str | None]:
+    with _open_bytes(path, limits) as fh:
         try:
             head = fh.read(4)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             msg = f"{path}: cannot read the file ({exc})"
             raise IngestError(msg, path=str(path)) from exc
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        bad = _check_decodes(path, "utf-16")
+        bad = _check_decodes(path, "utf-16", limits)
         if bad is None:
             return "utf-16", "UTF-16 with byte-order mark"
-    bad = _check_decodes(path, "utf-8-sig")
+    bad = _check_decodes(path, "utf-8-sig", limits)
     if bad is None:
         return "utf-8-sig", ("UTF-8 byte-order mark removed" if head.startswith(codecs.BOM_UTF8) else None)
-    if _check_decodes(path, "cp1252") is None:
+    if _check_decodes(path, "cp1252", limits) is None:
         return "cp1252", (f"not UTF-8 (first bad byte at offset {bad[0]}, line {bad[1]}): read as Windows-1252")
     msg = (f"{path}: line {bad[1]} (byte {bad[0]}) is neither UTF-8 nor Windows-1252 text; "
            "save the file as UTF-8 CSV and ingest it again")
     raise IngestError(msg, path=str(path))
 
 
-def _read_header(path: Path, encoding: str) -> tuple[str, ...]:
-    with _open_bytes(path) as raw:
+def _read_header(path: Path, encoding: str, limits: InputLimits | None = None) -> tuple[str, ...]:
+    with _open_bytes(path, limits) as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         try:
             first = next(csv.reader(text), None)
@@ -177,14 +296,19 @@ def _classify(header: tuple[str, ...], has_mapping: bool) -> Kind | None:
     return None
 
 
-def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | None = None) -> FileInfo:
+def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | None = None,
+                 limits: InputLimits | None = None) -> FileInfo:
     """Hash, size, encoding, header and kind of ``path``.
+
+    ``limits`` (default :meth:`InputLimits.from_env`) caps a gzip's decompressed
+    size and ratio and every CSV's rows; the file is read as a stream to check them.
 
     Raises
     ------
     IngestError
-        If the file is missing, empty, undecodable, or of no recognised kind.
+        If the file is missing, empty, undecodable, of no recognised kind, or past a limit.
     """
+    limits = limits or InputLimits.from_env()
     p = Path(path)
     if not p.is_file():
         msg = f"{p}: no such file"
@@ -202,8 +326,8 @@ def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | No
             return FileInfo(p, sha, size, "police-uk-api-json", "utf-8-sig")
     if suffix in VECTOR_SUFFIXES:
         return FileInfo(p, sha, size, "vector")
-    encoding, note, data = _detect_encoding(p)
-    header = _read_header(p, encoding)
+    encoding, note, data = _detect_encoding(p, limits)
+    header = _read_header(p, encoding, limits)
     found = kind or _classify(header, has_mapping)
     if found is None:
         cols = set(header)

@@ -2,8 +2,9 @@
 
 For every file: inspect (hash, encoding, header, kind), stream chunks through
 the reader, write canonical rows and quarantined rows, and record the run in
-``ingests``.  ``rows_read == stored + duplicates + quarantined`` always holds
-for a completed file; a file that cannot be read at all is recorded as
+``ingests``.  ``rows_read == stored + duplicates + quarantined + outside``
+always holds for a completed file (``outside``: rows with valid coordinates
+outside the area of interest, counted but never quarantined, no text kept); a file that cannot be read at all is recorded as
 rejected with one whole-file quarantine entry (row 0) and nothing stored.
 
 Several files into SQLite (:func:`ingest_paths`) run as a pipeline of three
@@ -48,7 +49,7 @@ from .files import FileInfo, _sha256, inspect_file
 from .produce import PointJob, produce_point_chunks, read_ahead
 from .rows import TolerantParse, read_chunks
 
-__all__ = ["IngestReport", "ingest_file", "ingest_paths", "ingest_paths_parquet", "default_attributor",
+__all__ = ["IngestReport", "StoreWriteError", "ingest_file", "ingest_paths", "ingest_paths_parquet", "default_attributor",
            "load_area_layers", "IncidentSink", "SinkFactory"]
 
 Progress = Callable[[int], None]
@@ -86,6 +87,8 @@ class IngestReport:
     stored: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    #: Rows outside the area of interest (not bad input: counted, never quarantined, no text kept).
+    outside: int = 0
     message: str | None = None
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -94,7 +97,7 @@ class IngestReport:
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_read == self.stored + self.duplicates + self.quarantined
+        return self.rows_read == self.stored + self.duplicates + self.quarantined + self.outside
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -163,6 +166,7 @@ class _Chunk:
     kept: int
     rows: IncidentBatch | StagedRows
     rejects: pd.DataFrame | StagedRows
+    outside: int = 0
 
 
 @dataclass
@@ -207,7 +211,7 @@ def _point_job(info: FileInfo, *, tolerant: bool, mapping: council.Mapping | Non
 
 def _live_chunks(job: PointJob, attributor: Attributor) -> Iterator[_Chunk]:
     for out in produce_point_chunks(job, attributor):
-        yield _Chunk(out.read, out.duplicates, len(out.rejects), out.batch.n, out.batch, out.rejects)
+        yield _Chunk(out.read, out.duplicates, len(out.rejects), out.batch.n, out.batch, out.rejects, out.outside)
 
 
 def _stage_points(info: FileInfo, job_kw: dict, attributor: Attributor, stage_path: Path,
@@ -231,7 +235,8 @@ def _stage_points(info: FileInfo, job_kw: dict, attributor: Attributor, stage_pa
                 if stop.is_set():
                     raise _Stopped
                 staged = stage.add(out.batch, out.rejects)  # rows and rejects, read back by the store
-                chunks.append(_Chunk(out.read, out.duplicates, len(out.rejects), out.batch.n, staged, staged))
+                chunks.append(_Chunk(out.read, out.duplicates, len(out.rejects), out.batch.n, staged, staged,
+                                     out.outside))
             stage.finish()
             return chunks, stage, note
         except TolerantParse as exc:
@@ -422,6 +427,7 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
         for out in chunks:
             report.rows_read += out.read
             report.duplicates += out.duplicates
+            report.outside += out.outside
             handle_rejects(out.rejects, out.quarantined)
             new = sink.add(out.rows) if sink is not None else insert_incidents(conn, out.rows, ingest_id)
             report.stored += new
@@ -438,7 +444,7 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
         raise RuntimeError(msg)
     conn.execute(update(T.ingests).where(T.ingests.c.ingest_id == ingest_id).values(
         finished_at=_now_iso(), status="complete", rows_read=report.rows_read, stored=report.stored,
-        duplicates=report.duplicates, quarantined=report.quarantined,
+        duplicates=report.duplicates, quarantined=report.quarantined, outside=report.outside,
         message="; ".join(report.notes) or None))
 
 
@@ -490,10 +496,39 @@ def ingest_paths(engine: Engine, paths: list[str | Path], *, settings: Settings,
     att = attributor or default_attributor(engine, settings)
     files = discover(paths)
     if engine.dialect.name != "sqlite" or len(files) < 2 or not PIPELINE:
-        return [ingest_file(engine, p, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
-                            progress=progress) for p in files]
+        done: list[IngestReport] = []
+        for p in files:
+            with _store_failure(p, done):
+                done.append(ingest_file(engine, p, attributor=att, settings=settings, now=now, mapping=mapping,
+                                        kind=kind, progress=progress))
+        return done
     return _pipelined(engine, files, attributor=att, settings=settings, now=now, mapping=mapping, kind=kind,
                       progress=progress)
+
+
+class StoreWriteError(HotspotError):
+    """A file could not be written to the store (a full disk, a lost database): which file, why, and
+    the reports of the files stored before it (each file is one transaction, so they stand)."""
+
+    def __init__(self, message: str, *, path: str, reports: list[IngestReport]) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reports = list(reports)
+
+
+@contextlib.contextmanager
+def _store_failure(path: Path | str, reports: list[IngestReport]) -> Iterator[None]:
+    """Turn an OS or database error while storing ``path`` into :class:`StoreWriteError` (no traceback)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (OSError, SQLAlchemyError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        msg = (f"{path}: not stored ({type(reason).__name__}: {reason}); the file was rolled back, "
+               f"{len(reports)} file(s) before it were stored. Free disk space (or fix the database) and "
+               "ingest it again")
+        raise StoreWriteError(msg, path=str(path), reports=reports) from exc
 
 
 def _pipelined(engine: Engine, files: list[Path], *, attributor: Attributor, settings: Settings, now: pd.Timestamp,
@@ -558,8 +593,9 @@ def _pipelined(engine: Engine, files: list[Path], *, attributor: Attributor, set
         reports: list[IngestReport] = []
         try:
             while (item := ready.get()) is not done:
-                reports.append(_store_prepared(engine, conn, item, attributor=attributor, settings=settings,  # type: ignore[arg-type]
-                                               now=now, mapping=mapping, progress=progress))
+                with _store_failure(item.path, reports):  # type: ignore[attr-defined]
+                    reports.append(_store_prepared(engine, conn, item, attributor=attributor, settings=settings,  # type: ignore[arg-type]
+                                                   now=now, mapping=mapping, progress=progress))
             if failed:
                 raise failed[0]
         finally:

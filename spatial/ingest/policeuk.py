@@ -22,7 +22,8 @@ from spatial import schema as S
 from spatial._errors import IngestError
 
 from .context import ChunkResult, RunContext, check_month_codes, finish_chunk
-from .rows import BAD, ROW, Rejects, arrow_strings, check_common, check_id_length, month_interval, parse_float, place_points
+from .rows import (BAD, ROW, Rejects, arrow_strings, check_common, check_id_length, month_interval, outside_mask,
+                   place_points)
 
 __all__ = ["normalise_street", "normalise_api", "api_json_chunks", "API_COLUMNS"]
 
@@ -131,8 +132,41 @@ def _common(chunk: pd.DataFrame, ctx: RunContext, *, id_col: str | None, month_c
     return finish_chunk(chunk, rej, cols, dup)
 
 
+def _without_outside(chunk: pd.DataFrame, ctx: RunContext, lon_col: str, lat_col: str) -> tuple[pd.DataFrame, int]:
+    """``chunk`` less its rows with valid coordinates outside the area of interest, and how many those were.
+
+    A force's file is the normal download (the Met's holds every London
+    borough), so most rows may lie outside the area: they are dropped here,
+    before any per-row work, with one vectorised point-in-polygon test per
+    distinct location (:func:`spatial.ingest.rows.outside_mask`).
+    """
+    if lon_col not in chunk.columns or lat_col not in chunk.columns or not len(chunk):
+        return chunk, 0
+    lon, _ = _coordinates(chunk[lon_col])
+    lat, _ = _coordinates(chunk[lat_col])
+    out = outside_mask(lon, lat, S.WGS84, ctx.attributor)
+    if BAD in chunk.columns:  # a malformed row is quarantined wherever it lies
+        out &= chunk[BAD].to_numpy(dtype=object) == ""
+    n = int(out.sum())
+    if not n:
+        return chunk, 0
+    return chunk[~out].reset_index(drop=True), n
+
+
+def _counting_outside(result: ChunkResult, n_outside: int) -> ChunkResult:
+    if n_outside:
+        result.read += n_outside
+        result.outside += n_outside
+    return result
+
+
 def normalise_street(chunk: pd.DataFrame, ctx: RunContext) -> ChunkResult:
     """Canonical rows from a chunk of a police.uk street-level CSV."""
+    chunk, n_out = _without_outside(chunk, ctx, "Longitude", "Latitude")
+    return _counting_outside(_street(chunk, ctx), n_out)
+
+
+def _street(chunk: pd.DataFrame, ctx: RunContext) -> ChunkResult:
     return _common(chunk, ctx, id_col="Crime ID", month_col="Month", cat_col="Crime type",
                    lon_col="Longitude", lat_col="Latitude", loc_col="Location",
                    outcome_col="Last outcome category", ref_fallback=None)
@@ -140,6 +174,11 @@ def normalise_street(chunk: pd.DataFrame, ctx: RunContext) -> ChunkResult:
 
 def normalise_api(chunk: pd.DataFrame, ctx: RunContext) -> ChunkResult:
     """Canonical rows from a chunk of police.uk API ``crimes-street`` records (flattened)."""
+    chunk, n_out = _without_outside(chunk, ctx, "longitude", "latitude")
+    return _counting_outside(_api(chunk, ctx), n_out)
+
+
+def _api(chunk: pd.DataFrame, ctx: RunContext) -> ChunkResult:
     missing = [col for col in ("street_name", "outcome_category") if col not in chunk.columns]
     for col in missing:
         chunk = chunk.assign(**{col: ""})

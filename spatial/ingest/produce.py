@@ -6,9 +6,10 @@ assign ids).  It has no database access: the pipeline writes what it yields.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -21,7 +22,7 @@ from .context import ChunkResult, RunContext
 from .files import FileInfo
 from .rows import TolerantParse, read_chunks
 
-__all__ = ["PointJob", "produce_point_chunks", "read_ahead", "READ_AHEAD_BYTES"]
+__all__ = ["POINT_READERS", "PointJob", "PointReader", "produce_point_chunks", "read_ahead", "READ_AHEAD_BYTES"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,47 @@ class PointJob:
     chunk_rows: int
     tolerant: bool
     kept_from: str | None = None  # YYYY-MM: the retention period's first month (None: no limit)
+
+
+def _street(chunk: pd.DataFrame, ctx: RunContext, mapping: council.Mapping | None, state: dict) -> ChunkResult:
+    return policeuk.normalise_street(chunk, ctx)
+
+
+def _api(chunk: pd.DataFrame, ctx: RunContext, mapping: council.Mapping | None, state: dict) -> ChunkResult:
+    return policeuk.normalise_api(chunk, ctx)
+
+
+def _council(chunk: pd.DataFrame, ctx: RunContext, mapping: council.Mapping | None, state: dict) -> ChunkResult:
+    return council.normalise_council(chunk, ctx, mapping, state)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PointReader:
+    """How one kind of point file is read.
+
+    ``chunks`` says where the raw chunks come from (``text``: the CSV reader,
+    read ahead when small; ``api-json``: the police.uk API JSON; ``vector``: a
+    GeoJSON/GeoPackage/GeoParquet layer), ``normalise(chunk, ctx, mapping,
+    state)`` validates and attributes one chunk, and ``needs_mapping`` is the
+    message shown when the file needs a column-mapping file and has none.
+    """
+
+    kind: str
+    chunks: Literal["text", "api-json", "vector"]
+    normalise: Callable[[pd.DataFrame, RunContext, council.Mapping | None, dict], ChunkResult]
+    needs_mapping: str | None = None
+
+
+#: The readers of point data, by the kind :func:`spatial.ingest.files.inspect_file` detects.  To add a
+#: reader: detect its kind in ``files._classify``, add an entry here, and test it in tests/spatial/.
+POINT_READERS: dict[str, PointReader] = {
+    "police-uk-street": PointReader("police-uk-street", "text", _street),
+    "police-uk-api": PointReader("police-uk-api", "text", _api),
+    "police-uk-api-json": PointReader("police-uk-api-json", "api-json", _api),
+    "council-csv": PointReader("council-csv", "text", _council,
+                               "a council export needs a column-mapping file (--mapping)"),
+    "vector": PointReader("vector", "vector", _council, "a vector layer needs a column-mapping file"),
+}
 
 
 def _require(columns: list[str], required: list[str], path: Path) -> None:
@@ -60,32 +102,28 @@ def produce_point_chunks(job: PointJob, attributor: Attributor,
         taxonomy = taxonomy.with_aliases(mapping.category_values)
     ctx = RunContext(info=info, attributor=attributor, taxonomy=taxonomy, now=job.now, earliest=job.earliest,
                      max_field_chars=job.max_field_chars, source=job.source, kept_from=job.kept_from)
-    if info.kind == "vector":
-        if mapping is None:
-            msg = f"{info.path}: a vector layer needs a column-mapping file"
-            raise IngestError(msg, path=str(info.path))
+    reader = POINT_READERS.get(info.kind)
+    if reader is None:
+        msg = f"{info.path}: a {info.kind} file is not point data; point readers: {sorted(POINT_READERS)}"
+        raise IngestError(msg, path=str(info.path))
+    if reader.needs_mapping and mapping is None:
+        msg = f"{info.path}: {reader.needs_mapping}"
+        raise IngestError(msg, path=str(info.path))
+    if reader.chunks == "vector":
+        assert mapping is not None  # a vector reader needs a mapping (checked above)
         crs, columns, chunks = council.vector_chunks(info.path, job.chunk_rows)
         mapping = replace(mapping, x_column=council.XCOL, y_column=council.YCOL,
                           crs=mapping.crs if mapping.crs != "auto" else (crs or "auto"))
         _require(columns, mapping.required_columns(vector=True), info.path)
-    elif info.kind == "police-uk-api-json":
+    elif reader.chunks == "api-json":
         chunks = policeuk.api_json_chunks(info.path, job.chunk_rows)
     else:
         chunks = raw_chunks if raw_chunks is not None else read_chunks(info, job.chunk_rows, tolerant=job.tolerant)
-        if info.kind == "council-csv":
-            if mapping is None:
-                msg = f"{info.path}: a council export needs a column-mapping file (--mapping)"
-                raise IngestError(msg, path=str(info.path))
+        if mapping is not None and reader.needs_mapping:
             _require(list(info.header), mapping.required_columns(vector=False), info.path)
     crs_state: dict = {}
     for chunk in chunks:
-        if info.kind == "police-uk-street":
-            out = policeuk.normalise_street(chunk, ctx)
-        elif info.kind in ("police-uk-api", "police-uk-api-json"):
-            out = policeuk.normalise_api(chunk, ctx)
-        else:
-            out = council.normalise_council(chunk, ctx, mapping, crs_state)  # type: ignore[arg-type]
-        yield out
+        yield reader.normalise(chunk, ctx, mapping, crs_state)
 
 
 #: Largest file (decompressed) whose text chunks are read ahead into memory.
@@ -99,7 +137,8 @@ def read_ahead(info: FileInfo, chunk_rows: int) -> list[pd.DataFrame] | Tolerant
     Returns ``None`` when the file is not read ahead (not a CSV, or too large to hold), or the
     :class:`TolerantParse` the fast parser raised (the file is then re-read tolerantly).
     """
-    if info.kind not in ("police-uk-street", "police-uk-api", "council-csv"):
+    reader = POINT_READERS.get(info.kind)
+    if reader is None or reader.chunks != "text":
         return None
     size = len(info.data) if info.data is not None else (info.bytes if not info.path.name.lower().endswith(".gz") else None)
     if size is None or size > READ_AHEAD_BYTES:

@@ -52,6 +52,18 @@ class Rejects:
         self.field = np.full(n, None, dtype=object)
         self.reason = np.full(n, None, dtype=object)
         self.withhold = np.zeros(n, dtype=bool)
+        #: Rows outside the area of interest: not bad input, so counted but never quarantined (no text kept).
+        self.outside = np.zeros(n, dtype=bool)
+
+    def add_outside(self, mask: np.ndarray | pd.Series) -> None:
+        """Mark the rows of ``mask`` not rejected yet as outside the area (counted, not quarantined)."""
+        m = np.asarray(mask, dtype=bool) & ~self.mask
+        self.outside |= m
+        self.mask |= m
+
+    @property
+    def n_outside(self) -> int:
+        return int(self.outside.sum())
 
     def add(self, mask: np.ndarray | pd.Series, field_name: str, reason: str | pd.Series | np.ndarray, *,
             withhold_raw: bool = False) -> None:
@@ -68,10 +80,12 @@ class Rejects:
         self.mask |= m
 
     def frame(self) -> pd.DataFrame:
-        if not self.mask.any():
+        """The quarantined rows (not those outside the area): ``row_number, field, reason, raw``."""
+        quarantined = self.mask & ~self.outside
+        if not quarantined.any():
             return pd.DataFrame({"row_number": np.empty(0, dtype=np.int64), "field": np.empty(0, dtype=object),
                                  "reason": np.empty(0, dtype=object), "raw": np.empty(0, dtype=object)})
-        rows = (self._as_read() if self._as_read is not None else self._chunk)[self.mask]
+        rows = (self._as_read() if self._as_read is not None else self._chunk)[quarantined]
         data_cols = [c for c in rows.columns if not c.startswith("_")]
         # cut each field before joining, so a 50 MB field is never copied whole
         cut = rows[data_cols].astype(str).apply(lambda col: col.str.slice(0, RAW_LIMIT))
@@ -79,9 +93,9 @@ class Rejects:
                if len(rows) else pd.Series([], dtype=object))
         return pd.DataFrame({
             "row_number": rows[ROW].to_numpy(dtype=np.int64),
-            "field": self.field[self.mask],
-            "reason": self.reason[self.mask],
-            "raw": np.where(self.withhold[self.mask], None, raw.to_numpy(dtype=object)),
+            "field": self.field[quarantined],
+            "reason": self.reason[quarantined],
+            "raw": np.where(self.withhold[quarantined], None, raw.to_numpy(dtype=object)),
         })
 
 
@@ -215,8 +229,52 @@ def _clean(data: pa.ChunkedArray, max_chars: int) -> bool:
     return True
 
 
+#: Unicode bidirectional controls (embeddings, overrides, isolates, marks): a location name holding them could
+#: reorder what a page or a pack shows ("Trojan Source").  They are removed from every text field at ingest.
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_BIDI_RE = "[" + BIDI_CONTROLS + "]"
+
+
+def strip_bidi_controls(chunk: pd.DataFrame) -> int:
+    """Remove :data:`BIDI_CONTROLS` from every text column of ``chunk`` in place; return the cells changed.
+
+    The count is added to ``chunk.attrs["bidi_stripped"]`` (the normalisation is recorded, not silent).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"Location": ["On or near \u202eteerts", "Plain"]}, dtype="string[pyarrow]")
+    >>> strip_bidi_controls(df), df["Location"].tolist()
+    (1, ['On or near teerts', 'Plain'])
+    """
+    import pyarrow.compute as pc
+
+    changed = 0
+    for col in chunk.columns:
+        if col.startswith("_"):
+            continue
+        s = chunk[col]
+        data = arrow_strings(s)
+        if data is not None:
+            hit = pc.match_substring_regex(data, _BIDI_RE)
+            n = int(pc.sum(hit).as_py() or 0)
+            if n:
+                chunk[col] = pd.Series(pd.arrays.ArrowStringArray(pc.replace_substring_regex(data, _BIDI_RE, "")),
+                                       index=chunk.index)
+        elif s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            hit = s.astype("string").str.contains(_BIDI_RE, regex=True).fillna(False).to_numpy(dtype=bool)
+            n = int(hit.sum())
+            if n:
+                chunk[col] = s.where(~hit, s.astype("string").str.replace(_BIDI_RE, "", regex=True))
+        else:
+            n = 0
+        changed += n
+    chunk.attrs["bidi_stripped"] = chunk.attrs.get("bidi_stripped", 0) + changed
+    return changed
+
+
 def check_common(chunk: pd.DataFrame, rej: Rejects, *, max_field_chars: int) -> None:
-    """Reject malformed rows and rows with an over-long field."""
+    """Reject malformed rows and rows with an over-long field; strip bidi controls (:func:`strip_bidi_controls`)."""
+    strip_bidi_controls(chunk)
     bad = chunk[BAD].to_numpy(dtype=object)
     if (bad != "").any():
         rej.add(bad != "", "(row)", bad)
@@ -418,13 +476,42 @@ def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return a[first], b[first], inverse
 
 
+def outside_mask(a: np.ndarray, b: np.ndarray, crs: str, attributor: Attributor) -> np.ndarray:
+    """True where a row's coordinates are valid (finite, in Great Britain, not swapped) but outside the
+    area of interest: such rows are not bad input, only elsewhere.
+
+    Each distinct coordinate pair is projected and tested once, with a bounding-box test and then
+    one vectorised :func:`shapely.contains_xy` on the prepared outline.  Rows with invalid
+    coordinates are never flagged (they are quarantined later, with their reason).
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    valid = np.isfinite(a) & np.isfinite(b)
+    a0 = np.where(valid, a, 0.0)
+    b0 = np.where(valid, b, 0.0)
+    valid &= in_range_mask(a0, b0, crs)  # type: ignore[arg-type]
+    if crs == S.WGS84:
+        valid &= ~swapped_lonlat_mask(a0, b0)
+    out = np.zeros(len(a), dtype=bool)
+    if not valid.any():
+        return out
+    ua, ub, inverse = _distinct_pairs(a0[valid], b0[valid])
+    try:
+        ux, uy = to_bng(ua, ub, crs)
+    except Exception as exc:  # pyproj errors
+        raise CRSError(f"cannot project coordinates from {crs}: {exc}") from exc
+    out[valid] = ~attributor.inside(np.asarray(ux, dtype=float), np.asarray(uy, dtype=float))[inverse]
+    return out
+
+
 def place_points(
     a: np.ndarray, b: np.ndarray, crs: str, rej: Rejects, attributor: Attributor, *,
     first_name: str, second_name: str,
 ) -> dict[str, np.ndarray]:
     """Validate coordinates, project to EPSG:27700, check the area of interest and attribute.
 
-    Rejects empty, non-numeric, swapped, out-of-Britain and out-of-area rows.
+    Rejects empty, non-numeric, swapped and out-of-Britain rows; marks rows outside the area of
+    interest as outside (counted, not quarantined: :meth:`Rejects.add_outside`).
     Returns arrays ``x, y, lon, lat`` and one array per attribution layer, for
     all rows (values of rejected rows are meaningless).
     """
@@ -468,7 +555,7 @@ def place_points(
     out_mask = np.zeros(len(a), dtype=bool)
     out_mask[np.flatnonzero(ok)[~in_aoi]] = True
     if out_mask.any():
-        rej.add(out_mask, first_name, np.array([f"point ({xi:.0f}, {yi:.0f}) in EPSG:27700 is outside the area of interest" for xi, yi in zip(x, y)], dtype=object))
+        rej.add_outside(out_mask)  # not bad input: counted as outside the area, no text kept
     result = {S.X: x, S.Y: y, S.LON: lon, S.LAT: lat}
     for name, arr in codes.items():
         full = np.full(len(a), None, dtype=object)

@@ -14,6 +14,28 @@ The defaults (5 failures in 15 minutes lock for 15 minutes) can be changed with
 ``HOTSPOT_LOCKOUT_FAILURES``, ``HOTSPOT_LOCKOUT_WINDOW_MINUTES`` and
 ``HOTSPOT_LOCKOUT_MINUTES``.
 
+Failures are counted by one conditional ``UPDATE ... RETURNING`` per
+attempt, so parallel guesses cannot overwrite each other's count (a row is
+locked by the UPDATE on PostgreSQL; SQLite runs one writer at a time), and a
+successful sign-in is itself a conditional UPDATE that fails when the account
+was locked meanwhile.
+
+User names are normalised once (:func:`normalise_username`: Unicode NFKC,
+case folded, runs of white space collapsed to one space, ends stripped) when
+an account is made and at every sign-in, so ``Jo  Smith`` and ``jo smith`` are
+one account with one failure count.  Control and formatting characters
+(including bidi controls and zero-width spaces) are refused.
+
+Passwords (:func:`check_password`) follow NCSC guidance: at least
+:data:`MIN_PASSWORD_CHARS` characters, not one of the ~20,000 common passwords
+bundled in ``spatial/data/common_passwords.txt.gz`` (Royce Williams' list as
+shipped by Django, see ``spatial/data/common_passwords.md``), not the user name, not one
+repeated character or white space only.
+
+Every refusal takes the same path and time: the argon2 verify runs against
+the account's hash, or a dummy hash for an unknown name or an account without
+one, before the account's state (disabled, locked) is looked at.
+
 Sign-ins (ok and refused, with the reason but never the password), lock-outs
 and every account change are written to the audit log
 (:mod:`spatial.store.audit`) in the same transaction as the change.
@@ -22,7 +44,10 @@ and every account change are written to the audit log
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gzip
 import os
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -30,7 +55,7 @@ from typing import Any, Final
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, update
 
 from spatial._errors import HotspotError
 
@@ -38,7 +63,7 @@ from . import audit, sessions
 from . import tables as T
 
 __all__ = ["ROLES", "AGENT_ROLES", "MIN_PASSWORD_CHARS", "LockoutPolicy", "Account", "AccountError", "SignInRefused",
-           "hash_password", "add_user", "set_password", "disable_user", "enable_user", "set_role", "get_account",
+           "normalise_username", "check_password", "common_passwords", "hash_password", "add_user", "set_password", "disable_user", "enable_user", "set_role", "get_account",
            "account_for_email", "list_users", "authenticate", "record_sign_out", "LOCKOUT_ENV"]
 
 #: Roles an account may hold (see ``tasking.access`` for what each may see and do).
@@ -139,15 +164,42 @@ def _read_time(v: Any) -> pd.Timestamp | None:
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
-def _name(username: Any) -> str:
+def normalise_username(username: Any) -> str:
+    """The canonical form of a user name: NFKC, case folded, white space collapsed, ends stripped.
+
+    Raises
+    ------
+    AccountError
+        For an empty name, one longer than 120 characters, or one holding a
+        control or formatting character (bidi controls, zero-width spaces...).
+
+    Examples
+    --------
+    >>> normalise_username("  Jo \u00a0 SMITH ")
+    'jo smith'
+    >>> normalise_username("\uff2a\uff4f")  # full-width letters
+    'jo'
+    """
     if not isinstance(username, str) or not username.strip():
         msg = "user name is empty; give the name the person signs in with"
         raise AccountError(msg)
-    name = " ".join(username.split())
+    bad = [c for c in username if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+           and c not in " \t"]
+    if bad:
+        msg = (f"user name {username[:40]!r} holds control or formatting character(s) "
+               f"{', '.join(f'U+{ord(c):04X}' for c in bad[:5])}; use letters, digits, spaces and punctuation")
+        raise AccountError(msg)
+    name = " ".join(unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold()).split())
     if len(name) > 120 or not name.isprintable():
         msg = f"user name {name[:40]!r} is not allowed; use up to 120 printable characters"
         raise AccountError(msg)
     return name
+
+
+def _name(username: Any) -> str:
+    """The name as shown (white space collapsed), after checking it normalises (:func:`normalise_username`)."""
+    normalise_username(username)
+    return " ".join(username.split())
 
 
 def _role(role: Any, agent_id: str | None) -> str:
@@ -180,22 +232,69 @@ def _email(email: Any) -> str | None:
     return text
 
 
-def hash_password(password: str) -> str:
-    """The argon2id hash of ``password``.
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The bundled list of common passwords (lower case), ``spatial/data/common_passwords.txt.gz``."""
+    from importlib import resources
 
-    Raises
-    ------
-    AccountError
-        If the password is shorter than :data:`MIN_PASSWORD_CHARS` characters.
+    with resources.files("spatial").joinpath("data/common_passwords.txt.gz").open("rb") as raw, \
+            gzip.open(raw, "rt", encoding="utf-8") as f:
+        return frozenset(line.strip().lower() for line in f if line.strip() and not line.startswith("#"))
+
+
+def check_password(password: Any, *, username: str | None = None) -> str:
+    """``password`` if it is acceptable (NCSC guidance), else :class:`AccountError` saying why.
+
+    Refused: shorter than :data:`MIN_PASSWORD_CHARS`, white space only, one
+    repeated character, one of the bundled common passwords
+    (:func:`common_passwords`, also with spaces removed), and the user name
+    (also with case, spaces and punctuation ignored).
+
+    Examples
+    --------
+    >>> check_password("tangerine bicycle lamp", username="sam")
+    'tangerine bicycle lamp'
     """
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
         msg = f"the password is too short; use at least {MIN_PASSWORD_CHARS} characters (a few words work well)"
         raise AccountError(msg)
-    return _HASHER.hash(password)
+    if not password.strip():
+        msg = "the password is only spaces; use a few words you will remember"
+        raise AccountError(msg)
+    squeezed = "".join(password.split())
+    if len(set(squeezed)) == 1:
+        msg = "the password repeats one character; use a few words you will remember instead"
+        raise AccountError(msg)
+    lower = unicodedata.normalize("NFKC", password).casefold()
+    common = common_passwords()
+    if lower in common or lower.strip() in common or "".join(lower.split()) in common:
+        msg = ("the password is on the list of commonly used passwords that attackers try first; "
+               "use three or more random words instead")
+        raise AccountError(msg)
+    if username:
+        def letters(text: str) -> str:
+            return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+        if letters(password) and letters(password) == letters(username):
+            msg = "the password is the user name; choose something else (three or more random words work well)"
+            raise AccountError(msg)
+    return password
+
+
+def hash_password(password: str, *, username: str | None = None) -> str:
+    """The argon2id hash of ``password``, after :func:`check_password`.
+
+    Raises
+    ------
+    AccountError
+        If the password is refused by :func:`check_password` (too short, common, the user name...).
+    """
+    return _HASHER.hash(check_password(password, username=username))
 
 
 def _row(conn: Connection, username: str) -> Mapping[str, Any] | None:
-    return conn.execute(select(T.accounts).where(T.accounts.c.username == username)).mappings().first()
+    """The account whose normalised name (``username_key``) is that of ``username``."""
+    key = normalise_username(username)
+    return conn.execute(select(T.accounts).where(T.accounts.c.username_key == key)).mappings().first()
 
 
 def _must(conn: Connection, username: str) -> Mapping[str, Any]:
@@ -226,17 +325,20 @@ def add_user(engine: Engine, username: str, *, role: str, password: str | None, 
     if password is None and mail is None:
         msg = "an account needs a password, or an email for single sign-on"
         raise AccountError(msg)
-    hashed = hash_password(password) if password is not None else None
+    hashed = hash_password(password, username=name) if password is not None else None
     when = _now(now)
     with engine.begin() as conn:
-        if _row(conn, name) is not None:
-            msg = f"an account named {name!r} exists already; change it with `hotspot-tasking user role`"
+        existing = _row(conn, name)
+        if existing is not None:
+            same = "" if existing["username"] == name else (
+                f" as {existing['username']!r} (the same name once case, width and spaces are ignored)")
+            msg = f"an account named {name!r} exists already{same}; change it with `hotspot-tasking user role`"
             raise AccountError(msg)
         if mail and conn.execute(select(T.accounts.c.username).where(T.accounts.c.email == mail)).first():
             msg = f"the email {mail!r} belongs to another account"
             raise AccountError(msg)
         t = _stored(conn, when)
-        conn.execute(insert(T.accounts).values(username=name, email=mail, role=role, agent_id=agent,
+        conn.execute(insert(T.accounts).values(username=name, username_key=normalise_username(name), email=mail, role=role, agent_id=agent,
                                                password_hash=hashed, disabled=False, failed_count=0,
                                                created_at=t, updated_at=t))
         audit.record(conn, actor=actor, role=actor_role, action="user-add", target=name,
@@ -254,21 +356,22 @@ def _change(engine: Engine, username: str, values: dict[str, Any], *, action: st
     name = _name(username)
     when = _now(now)
     with engine.begin() as conn:
-        _must(conn, name)
-        conn.execute(update(T.accounts).where(T.accounts.c.username == name)
+        row = _must(conn, name)
+        conn.execute(update(T.accounts).where(T.accounts.c.account_id == row["account_id"])
                      .values(**values, updated_at=_stored(conn, when)))
-        audit.record(conn, actor=actor, role=actor_role, action=action, target=name, detail=detail,
+        audit.record(conn, actor=actor, role=actor_role, action=action, target=str(row["username"]), detail=detail,
                      now=when.to_pydatetime())
         ended = _SESSION_ENDS.get(action)
         if ended is not None:  # signed out everywhere: open sessions (cookies) of the account stop working
-            sessions.revoke_user(conn, name, reason=ended, now=when.to_pydatetime())
+            sessions.revoke_user(conn, str(row["username"]), reason=ended, now=when.to_pydatetime())
         return _account(_must(conn, name))
 
 
 def set_password(engine: Engine, username: str, password: str, *, actor: str, actor_role: str,
                  now: dt.datetime | None = None) -> Account:
     """Set a new password (audited as ``user-password``, without the password) and clear any lock-out."""
-    return _change(engine, username, {"password_hash": hash_password(password), "failed_count": 0,
+    return _change(engine, username, {"password_hash": hash_password(password, username=_name(username)),
+                                      "failed_count": 0,
                                       "first_failure_at": None, "locked_until": None},
                    action="user-password", actor=actor, actor_role=actor_role, detail=None, now=now)
 
@@ -302,10 +405,12 @@ def set_role(engine: Engine, username: str, role: str, *, agent_id: str | None =
 
 def get_account(engine: Engine, username: str) -> Account | None:
     """The account named ``username`` (``None`` if there is none)."""
-    if not isinstance(username, str) or not username.strip():
+    try:
+        name = normalise_username(username)
+    except AccountError:
         return None
     with engine.connect() as conn:
-        row = _row(conn, " ".join(username.split()))
+        row = _row(conn, name)
     return None if row is None else _account(row)
 
 
@@ -339,53 +444,88 @@ def authenticate(engine: Engine, username: str, password: str, *, policy: Lockou
     Every attempt is audited (``sign-in``, ok or refused with the reason, never
     the password).  A wrong password counts towards the lock-out; the attempt
     that reaches ``policy.max_failures`` locks the account and is audited with
-    ``"locked": true``.  The message is the same whatever the reason, so the
-    form does not tell a stranger which names exist.
+    ``"locked": true``.  The message is the same whatever the reason, and so is
+    the work done (an argon2 verify, a database write, an audit row), so neither
+    the form nor the time it takes tells a stranger which names exist or which
+    accounts are locked or disabled.
+
+    The failure count is changed by one conditional ``UPDATE ... RETURNING``
+    (atomic on SQLite and PostgreSQL), and a right password signs in only
+    through a conditional UPDATE that finds the account still unlocked and
+    enabled, so parallel guesses cannot beat the lock-out.
     """
     policy = policy or LockoutPolicy.from_env()
     when = _now(now)
-    name = username.strip() if isinstance(username, str) else ""
+    typed = username.strip() if isinstance(username, str) else ""
+    try:
+        name = normalise_username(username)
+    except AccountError:
+        name = ""
     pw = password if isinstance(password, str) else ""
+    with engine.connect() as conn:
+        row = _row(conn, name) if name else None
+    stored_hash = str(row["password_hash"]) if row is not None and row["password_hash"] is not None else None
+    # The argon2 verify runs in every case (a dummy hash when there is no usable one), before anything else is
+    # looked at, so unknown, disabled, locked and wrong-password refusals take the same time.
+    right = _verify(stored_hash or _DUMMY_HASH, pw) and stored_hash is not None
+    a = T.accounts.c
     with engine.begin() as conn:
-        row = _row(conn, " ".join(name.split())) if name else None
+        t_now = _stored(conn, when)
+        unlocked = or_(a.locked_until.is_(None), a.locked_until <= t_now)
 
         def refuse(reason: str, **detail: Any) -> SignInRefused:
-            audit.record(conn, actor=name or "(empty)", role=str(row["role"]) if row else "none", action="sign-in",
-                         target=name or None, outcome="refused", detail={"method": method, "reason": reason, **detail},
-                         now=when.to_pydatetime())
+            shown = str(row["username"]) if row is not None else (" ".join(typed.split()) if name else
+                                                                  (ascii(typed)[:120] if typed else "(empty)"))
+            audit.record(conn, actor=shown, role=str(row["role"]) if row else "none",
+                         action="sign-in", target=shown if name or typed else None, outcome="refused",
+                         detail={"method": method, "reason": reason, **detail}, now=when.to_pydatetime())
             return SignInRefused(_REFUSED, reason=reason)
 
+        def locked_reason() -> SignInRefused:
+            current = _row(conn, name)
+            if current is None:
+                return refuse("unknown")
+            if bool(current["disabled"]):
+                return refuse("disabled")
+            until = _read_time(current["locked_until"])
+            return refuse("locked", locked_until=until.isoformat() if until is not None else None)
+
         if row is None:
-            _verify(_DUMMY_HASH, pw)  # same time as a wrong password
             err = refuse("unknown")
-        else:
-            locked_until = _read_time(row["locked_until"])
-            if bool(row["disabled"]):
-                err = refuse("disabled")
-            elif locked_until is not None and when < locked_until:
-                err = refuse("locked", locked_until=locked_until.isoformat())
-            elif row["password_hash"] is None:
-                err = refuse("no-password")
-            elif _verify(str(row["password_hash"]), pw):
-                values: dict[str, Any] = {"failed_count": 0, "first_failure_at": None, "locked_until": None,
-                                          "last_sign_in_at": _stored(conn, when)}
-                if _HASHER.check_needs_rehash(str(row["password_hash"])):
-                    values["password_hash"] = _HASHER.hash(pw)
-                conn.execute(update(T.accounts).where(T.accounts.c.username == name).values(**values))
-                audit.record(conn, actor=name, role=str(row["role"]), action="sign-in", target=name,
+        elif stored_hash is None:
+            err = refuse("no-password")
+        elif right:
+            values: dict[str, Any] = {"failed_count": 0, "first_failure_at": None, "locked_until": None,
+                                      "last_sign_in_at": t_now}
+            if _HASHER.check_needs_rehash(stored_hash):
+                values["password_hash"] = _HASHER.hash(pw)
+            done = conn.execute(update(T.accounts)
+                                .where(a.account_id == row["account_id"], a.disabled.is_(False), unlocked,
+                                       a.password_hash == stored_hash)
+                                .values(**values).returning(a.username)).first()
+            if done is not None:
+                audit.record(conn, actor=str(row["username"]), role=str(row["role"]), action="sign-in",
+                             target=str(row["username"]),
                              detail={"method": method}, now=when.to_pydatetime())
                 return _account(row)
+            err = locked_reason()
+        else:
+            window_start = _stored(conn, when - pd.Timedelta(minutes=policy.window_minutes))
+            in_window = and_(a.first_failure_at.is_not(None), a.first_failure_at >= window_start)
+            new_count = case((in_window, a.failed_count + 1), else_=1)
+            locks = new_count >= policy.max_failures
+            until = _stored(conn, when + pd.Timedelta(minutes=policy.lock_minutes))
+            got = conn.execute(
+                update(T.accounts).where(a.account_id == row["account_id"], a.disabled.is_(False), unlocked)
+                .values(failed_count=case((locks, 0), else_=new_count),
+                        first_failure_at=case((locks, None), (in_window, a.first_failure_at), else_=t_now),
+                        locked_until=case((locks, until), else_=None))
+                .returning(a.failed_count, a.locked_until)).first()
+            if got is None:
+                err = locked_reason()
             else:
-                first = _read_time(row["first_failure_at"])
-                in_window = first is not None and when - first <= pd.Timedelta(minutes=policy.window_minutes)
-                count = int(row["failed_count"]) + 1 if in_window else 1
-                values = {"failed_count": count, "first_failure_at": _stored(conn, first if in_window else when)}
-                locks = count >= policy.max_failures
-                if locks:
-                    until = when + pd.Timedelta(minutes=policy.lock_minutes)
-                    values.update(locked_until=_stored(conn, until), failed_count=0, first_failure_at=None)
-                conn.execute(update(T.accounts).where(T.accounts.c.username == name).values(**values))
-                err = refuse("password", failures=count, locked=locks)
+                locked = got[1] is not None
+                err = refuse("password", failures=policy.max_failures if locked else int(got[0]), locked=locked)
     raise err
 
 

@@ -17,6 +17,10 @@ convert it).
 ``HOTSPOT_SQLITE_PAGE_SIZE`` overrides the size for new files (a power of two
 from 512 to 65536), for benchmarks.
 
+A new SQLite file is created readable by its owner only (0600), and SQLite
+gives its ``-wal`` and ``-shm`` files the same mode: the store holds police
+records and account hashes.
+
 Connection pool (PostgreSQL)
 ----------------------------
 Each process (a dashboard server, a CLI command) keeps its own pool of
@@ -129,6 +133,23 @@ def _sqlite_pragmas(dbapi_conn, _record, *, page_size: int = SQLITE_PAGE_SIZE) -
     cur.close()
 
 
+def _create_private(path: Path) -> None:
+    """Make the folder and an empty SQLite file readable and writable by the owner only (0600).
+
+    SQLite gives the ``-wal`` and ``-shm`` files the mode of the database
+    file, so they are 0600 too.  An existing file keeps its mode.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made meanwhile by another process
+        return
+    os.close(fd)
+    os.chmod(path, 0o600)  # whatever the umask
+
+
 def create(url: str) -> Engine:
     """Create an engine for ``url`` without touching the schema.
 
@@ -144,9 +165,9 @@ def create(url: str) -> Engine:
         raise HotspotError(msg) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        page_size = sqlite_page_size()
+        page_size = sqlite_page_size()  # a bad override is refused before any file is made
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            _create_private(Path(parsed.database))
         engine = create_engine(parsed)
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, page_size=page_size))
         return engine

@@ -85,14 +85,37 @@ def suppress_small(df: pd.DataFrame) -> pd.DataFrame:
 
     ``count`` is set to ``None`` where it is suppressed, so the number never
     leaves the query.  Used by every aggregate query that can hold sensitive rows.
+
+    Secondary suppression (:func:`spatial.disclosure.protect_table`): when the
+    frame has two key columns (``ward_code, category``; ``source, month``) the
+    sensitive counts form a table whose row and column totals a reader may know
+    (the Overview's borough totals), so the next-smallest sensitive counts are
+    withheld too (``display`` "withheld", ``count`` None) until no "fewer than 5"
+    can be worked out by subtraction.
     """
-    df = df.copy()
+    from spatial.disclosure import WITHHELD, protect_table
+
+    df = df.copy().reset_index(drop=True)
     df["sensitive"] = df["sensitive"].astype(bool)
-    small = df["sensitive"] & (df["count"] < SUPPRESS_BELOW)
+    small = df["sensitive"] & (df["count"] < SUPPRESS_BELOW) & (df["count"] > 0)
+    withheld = pd.Series(False, index=df.index)
+    keys = [c for c in df.columns if c not in ("sensitive", "count", "display")]
+    sens = df[df["sensitive"]]
+    if len(keys) == 2 and small.any():
+        table = sens.pivot_table(index=keys[0], columns=keys[1], values="count", aggfunc="sum", fill_value=0)
+        p = protect_table(table.to_numpy(dtype="int64"), [True] * table.shape[1], below=SUPPRESS_BELOW)
+        hidden = {(r, c) for i, r in enumerate(table.index) for j, c in enumerate(table.columns) if p.secondary[i, j]}
+        withheld = df["sensitive"] & pd.Series([(a, b) in hidden for a, b in zip(df[keys[0]], df[keys[1]], strict=True)],
+                                               index=df.index)
+    elif small.any() and len(sens) > 1:
+        # one key: the column total is known; protect the single column
+        p = protect_table(sens[["count"]].to_numpy(dtype="int64"), [True], below=SUPPRESS_BELOW, row_totals=False)
+        withheld.loc[sens.index[p.secondary[:, 0]]] = True
     df["display"] = df["count"].astype(str)
+    df.loc[withheld, "display"] = WITHHELD
     df.loc[small, "display"] = suppressed_label()
     df["count"] = df["count"].astype(object)
-    df.loc[small, "count"] = None
+    df.loc[small | withheld, "count"] = None
     return df
 
 
@@ -120,7 +143,8 @@ def months_available(engine: Engine, *, include_sensitive: bool = True,
 
 
 def status_tables(engine: Engine) -> dict[str, pd.DataFrame]:
-    """What is stored: by source, month, category and ward; quarantine and recent ingests."""
+    """What is stored: by source, month, category and ward; quarantine, rows outside the area (per file,
+    counted at ingest, no text kept) and recent ingests."""
     with engine.connect() as conn:
         by = {}
         for name, col in (("source", _I.c.source), ("month", _I.c.month), ("category", _I.c.category),
@@ -130,9 +154,12 @@ def status_tables(engine: Engine) -> dict[str, pd.DataFrame]:
         by["quarantine"] = pd.read_sql(
             select(T.quarantine.c.path, func.count().label("rows")).group_by(T.quarantine.c.path)
             .order_by(T.quarantine.c.path), conn)
+        by["outside"] = pd.read_sql(
+            select(T.ingests.c.path, func.sum(T.ingests.c.outside).label("rows")).where(T.ingests.c.outside > 0)
+            .group_by(T.ingests.c.path).order_by(T.ingests.c.path), conn)
         by["ingests"] = pd.read_sql(
             select(T.ingests.c.ingest_id, T.ingests.c.path, T.ingests.c.kind, T.ingests.c.status,
-                   T.ingests.c.rows_read, T.ingests.c.stored, T.ingests.c.duplicates, T.ingests.c.quarantined)
+                   T.ingests.c.rows_read, T.ingests.c.stored, T.ingests.c.duplicates, T.ingests.c.quarantined, T.ingests.c.outside)
             .order_by(T.ingests.c.ingest_id.desc()).limit(50), conn)
         by["area_counts"] = pd.read_sql(
             select(T.area_counts.c.dataset, T.area_counts.c.area_type, func.count().label("values"),
@@ -162,3 +189,16 @@ def area_counts(engine: Engine, *, area_type: str | None = None, datasets: list[
         q = q.where(c.dataset.in_(datasets))
     with engine.connect() as conn:
         return pd.read_sql(q, conn)
+
+
+def month_category_counts(engine: Engine, *, ward_codes: list[str] | None = None) -> pd.DataFrame:
+    """Stored incidents per month and category (months x categories, zeros filled), optionally only those
+    attributed to ``ward_codes`` (an area's wards).  The input of :func:`spatial.trends.low_months`."""
+    q = select(_I.c.month, _I.c.category, func.count().label("n")).group_by(_I.c.month, _I.c.category)
+    if ward_codes is not None:
+        q = q.where(_I.c.ward_code.in_(list(ward_codes)))
+    with engine.connect() as conn:
+        long = pd.read_sql(q, conn)
+    if long.empty:
+        return pd.DataFrame()
+    return long.pivot_table(index="month", columns="category", values="n", aggfunc="sum", fill_value=0).sort_index()

@@ -16,7 +16,7 @@ from sqlalchemy import (
 
 __all__ = ["metadata", "incidents", "ingests", "quarantine", "area_counts", "area_layers", "TIME",
            "meetings", "plan_versions", "approvals", "decisions", "patrol_logs", "review_notes", "export_audit",
-           "audit_log", "accounts", "sessions"]
+           "audit_log", "audit_head", "accounts", "sessions", "area_profiles", "area_units"]
 
 metadata = MetaData()
 
@@ -39,6 +39,8 @@ ingests = Table(
     Column("duplicates", Integer, nullable=False, default=0),
     Column("quarantined", Integer, nullable=False, default=0),
     Column("message", Text),
+    # rows outside the area of interest (migration 0005): counted, never quarantined, no text kept
+    Column("outside", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_ingests_sha", "file_sha256"),
 )
 
@@ -105,6 +107,35 @@ area_layers = Table(
     Column("geom_wkb", Text, nullable=False),  # hex WKB, EPSG:27700
 )
 
+
+# ----------------------------------------------------------------------------
+# Area profiles (migration 0005): the area a deployment covers, as data.
+# Written and read only through spatial/area_profiles.py.  ``profile_json`` is
+# the profile without its polygons; created areas keep their districts, wards
+# and LSOAs in ``area_units`` (bundled areas read theirs from data/).  One row
+# has ``active`` set: the area every command and page uses by default.
+# ----------------------------------------------------------------------------
+area_profiles = Table(
+    "area_profiles", metadata,
+    Column("name", String(60), primary_key=True),
+    Column("bundled", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=False),
+    Column("profile_json", Text, nullable=False),
+    Column("created_at", TIME, nullable=False),
+)
+
+area_units = Table(
+    "area_units", metadata,
+    Column("area", String(60), ForeignKey("area_profiles.name"), primary_key=True),
+    Column("layer", String(12), primary_key=True),  # districts | wards | lsoas
+    Column("code", String(12), primary_key=True),
+    Column("name", Text),
+    Column("district_code", String(12)),
+    Column("population", Integer),
+    Column("homes", Integer),
+    Column("geom_wkb", Text, nullable=False),  # hex WKB, EPSG:27700
+    CheckConstraint("layer IN ('districts', 'wards', 'lsoas')", name="ck_area_units_layer"),
+)
 
 # ----------------------------------------------------------------------------
 # Meeting records (migration 0002): the weekly tasking meeting, its plan
@@ -244,8 +275,21 @@ audit_log = Table(
     Column("target", Text),  # what was acted on: a week, a file, a table
     Column("outcome", String(20), nullable=False),  # ok | refused | failed
     Column("detail", Text),  # JSON
+    # Hash chain (migration 0005): row_hash = sha256(prev_hash + canonical row); see spatial/store/audit.py.
+    Column("prev_hash", String(64)),
+    Column("row_hash", String(64)),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_action", "action"),
+)
+
+# The head of the audit chain (migration 0005): one row (head_id 1) with the number of chained rows and the
+# hash of the newest; every audit insert updates it first, which serialises writers on both back ends and lets
+# `hotspot-tasking audit verify` see rows deleted from the end of the log.
+audit_head = Table(
+    "audit_head", metadata,
+    Column("head_id", Integer, primary_key=True),
+    Column("rows", Integer, nullable=False),
+    Column("head_hash", String(64), nullable=False),
 )
 
 
@@ -258,6 +302,8 @@ accounts = Table(
     "accounts", metadata,
     Column("account_id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(120), nullable=False, unique=True),
+    # Normalised name (migration 0005; accounts.normalise_username): sign-in and lock-out look accounts up by it.
+    Column("username_key", String(120)),
     Column("email", String(254), unique=True),  # for single sign-on (OIDC): the provider's email maps here
     Column("role", String(20), nullable=False),  # chair | analyst | cctv | warden | partner
     Column("agent_id", String(20)),  # roster id (W01, PP01) of a warden or parks police officer
@@ -271,6 +317,7 @@ accounts = Table(
     Column("updated_at", TIME, nullable=False),
     CheckConstraint("role IN ('chair', 'analyst', 'cctv', 'warden', 'partner')", name="ck_accounts_role"),
     CheckConstraint("role <> 'warden' OR agent_id IS NOT NULL", name="ck_accounts_warden_agent"),
+    Index("uq_accounts_username_key", "username_key", unique=True),
 )
 
 

@@ -52,6 +52,7 @@ from pandas.api.types import infer_dtype
 from sqlalchemy import Connection
 
 from spatial import schema as S
+from spatial.jsonable import py_scalar
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -265,7 +266,7 @@ def _stage_batch(cur: sqlite3.Cursor, batch: IncidentBatch, *, schema: str, pref
         if isinstance(v, np.ndarray):
             arrays[c] = v
         else:
-            constants[c] = v.item() if isinstance(v, np.generic) else v
+            constants[c] = py_scalar(v)
     exprs: dict[str, str] = {c: f"?{i}" for i, c in enumerate(constants, 1)}
     codes_of: dict[str, np.ndarray] = {}  # alias -> per-row code
     joins: dict[str, str] = {}  # alias -> table as read by the store
@@ -460,7 +461,7 @@ def _pg_copy_batch(conn: Connection, batch: IncidentBatch, ingest_id: int) -> in
     """COPY the varying columns of ``batch`` into a staging table, add the constant ones in SQL."""
     varying = [c for c in S.INCIDENT_COLUMNS if isinstance(batch.columns[c], np.ndarray)]
     constants = {c: batch.columns[c] for c in S.INCIDENT_COLUMNS if c not in varying}
-    constants = {c: (v.item() if isinstance(v, np.generic) else v) for c, v in constants.items()}
+    constants = {c: py_scalar(v) for c, v in constants.items()}
     all_cols = ", ".join(f'"{c}"' for c in S.INCIDENT_COLUMNS)
     vcols = ", ".join(f'"{c}"' for c in varying)
     exprs = ", ".join("%s" if c in constants else f'"{c}"' for c in S.INCIDENT_COLUMNS)

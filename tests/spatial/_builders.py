@@ -147,7 +147,11 @@ def distinct_street_rows() -> tuple[list[str], list[list[str]]]:
 
 def check_reconciles(env: Env, report, path: Path | str, *, incidents_before: int = 0) -> None:
     """The report's counts add up and match what the tables hold for this file."""
-    assert report.rows_read == report.stored + report.duplicates + report.quarantined, report
+    assert report.rows_read == report.stored + report.duplicates + report.quarantined + report.outside, report
     assert report.reconciles
     assert env.count("incidents") - incidents_before == report.stored
     assert len(env.quarantine(path)) == report.quarantined
+    if report.ingest_id is not None:  # the ingest record holds the same counts
+        rec = env.sql("SELECT rows_read, stored, quarantined, outside FROM ingests WHERE ingest_id = :i",
+                      i=report.ingest_id).iloc[0].tolist()
+        assert rec == [report.rows_read, report.stored, report.quarantined, report.outside]

@@ -128,7 +128,7 @@ def test_migration_0004_downgrades_and_upgrades_again(db_url):
 
 def test_extra_sensitive_categories_are_flagged_at_ingest_and_by_reflag(sqlite_url, monkeypatch):
     """A council's extra safeguarding category (here: public order) becomes sensitive everywhere."""
-    from spatial.cli import main as cli_main
+    from hotspot_cli.main import main as cli_main
     from spatial.schema import EXTRA_SENSITIVE_ENV, SchemaError, load_taxonomy
     from spatial.store import queries as Q
 

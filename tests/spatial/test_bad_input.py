@@ -46,8 +46,10 @@ def setv(index: int, value: str):
     return change
 
 
-def assert_quarantined(env: B.Env, report, path: Path, expected: dict[int, str], *, mention: dict[int, str] | None = None):
-    """Exactly the rows ``expected`` (row -> field) are quarantined, and every other row is stored."""
+def assert_quarantined(env: B.Env, report, path: Path, expected: dict[int, str], *, mention: dict[int, str] | None = None,
+                       outside: int = 0):
+    """Exactly the rows ``expected`` (row -> field) are quarantined, ``outside`` rows are outside the area,
+    and every other row is stored."""
     assert report.status == "complete", report.message
     B.check_reconciles(env, report, path)
     q = env.quarantine(path)
@@ -57,7 +59,8 @@ def assert_quarantined(env: B.Env, report, path: Path, expected: dict[int, str],
         reason = q.loc[q["row_number"] == row, "reason"].iloc[0]
         assert text.lower() in reason.lower(), (row, reason)
     assert report.duplicates == 0
-    assert report.stored == report.rows_read - len(expected)
+    assert report.outside == outside
+    assert report.stored == report.rows_read - len(expected) - outside
 
 
 def assert_rejected(env: B.Env, report, path: Path, *words: str) -> None:
@@ -192,7 +195,11 @@ def test_points_outside_the_area_of_interest(env, tmp_path):
         return row
     path, _ = build(tmp_path, "elsewhere.csv", {4: manchester, 9: paris})
     r = env.ingest(path)
-    assert_quarantined(env, r, path, {4: "Longitude", 9: "Longitude"}, mention={4: "area of interest", 9: "outside"})
+    # Manchester is in Great Britain but outside the area: not bad input, counted as outside, no text kept
+    assert_quarantined(env, r, path, {9: "Longitude"}, outside=1, mention={9: "outside great britain"})
+    assert r.outside == 1
+    assert "Manchester" not in env.sql("SELECT COALESCE(raw, '') AS raw FROM quarantine")["raw"].str.cat()
+    assert env.count("quarantine", "path = :p AND row_number = 4", p=str(path)) == 0
 
 
 def test_impossible_months(env, tmp_path):

@@ -159,7 +159,7 @@ def test_sensitive_incidents_are_not_counted(client, tmp_path):
 def test_cli_batch_writes_results(neighbours_store, tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(B.REPO)}
-    proc = subprocess.run([sys.executable, "-m", "spatial.cli", "--data-dir", str(B.DATA), "batch", "--store",
+    proc = subprocess.run([sys.executable, "-m", "hotspot_cli.main", "--data-dir", str(B.DATA), "batch", "--store",
                            str(neighbours_store), "--out", str(out), "--workers", "1", "--memory-limit", "2GB",
                            "--period", "2018-01..2018-06", "--forecast", "last_period"],
                           capture_output=True, text=True, env=env, timeout=300, cwd=B.REPO)
@@ -186,6 +186,6 @@ def test_cli_batch_writes_results(neighbours_store, tmp_path):
 
 def test_cli_batch_bad_store_is_a_message(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(B.REPO)}
-    proc = subprocess.run([sys.executable, "-m", "spatial.cli", "batch", "--store", str(tmp_path / "nope"),
+    proc = subprocess.run([sys.executable, "-m", "hotspot_cli.main", "batch", "--store", str(tmp_path / "nope"),
                            "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2 and "not a parquet store" in proc.stderr and "Traceback" not in proc.stderr

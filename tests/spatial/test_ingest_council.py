@@ -194,7 +194,7 @@ def test_crs_auto_refuses_swapped_columns(tmp_path):
 
 def test_explicit_crs_overrides_detection(tmp_path, capsys):
     """Mapping `crs:` wins over what the numbers look like, and `--crs` wins over the mapping."""
-    from spatial.cli import main
+    from hotspot_cli.main import main
 
     rows = []
     for i, (e, n) in enumerate(synth_places(6)):

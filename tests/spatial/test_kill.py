@@ -115,7 +115,7 @@ def _snapshot(url: str) -> dict[str, pd.DataFrame]:
 
 
 def _run_cli(url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "spatial.cli", "--database", url, "ingest", *map(str, FILES),
+    return subprocess.run([sys.executable, "-m", "hotspot_cli.main", "--database", url, "ingest", *map(str, FILES),
                            "--quiet"], cwd=B.REPO, capture_output=True, text=True, timeout=600, check=False)
 
 

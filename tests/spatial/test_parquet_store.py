@@ -62,9 +62,11 @@ def test_reports_reconcile_and_equal_the_sqlite_reports(stores):
     for a, b in zip(sql_reports, pq_reports):
         assert Path(a.path).name == Path(b.path).name
         assert b.status == "complete" and b.reconciles
-        assert (a.rows_read, a.stored, a.duplicates, a.quarantined) == (b.rows_read, b.stored, b.duplicates, b.quarantined)
+        assert ((a.rows_read, a.stored, a.duplicates, a.quarantined, a.outside)
+                == (b.rows_read, b.stored, b.duplicates, b.quarantined, b.outside))
     broken = pq_reports[-1]
-    assert (broken.quarantined, broken.stored) == (4, 1)  # rows 1-4 of the hand-made file are bad, row 5 good
+    # rows 2-4 of the hand-made file are bad, row 1 is outside the area (in Great Britain), row 5 good
+    assert (broken.quarantined, broken.outside, broken.stored) == (3, 1, 1)
     rbkc = next(r for r in pq_reports if Path(r.path) == B.API_CSV)
     assert rbkc.duplicates > 0  # the API extract lists some crimes twice (within-file duplicates)
 
@@ -127,7 +129,9 @@ def test_quarantine_and_ingest_records_are_in_the_side_database(stores):
                      (str(BROKEN),)).fetchall()
     expected = env.sql("SELECT row_number, field, reason FROM quarantine WHERE path = :p ORDER BY row_number",
                        p=str(BROKEN))
-    assert q == list(expected.itertuples(index=False, name=None)) and len(q) == 4
+    assert q == list(expected.itertuples(index=False, name=None)) and len(q) == 3  # row 1 is outside the area
+    assert side.execute("SELECT outside FROM ingests WHERE path = ? AND status = 'complete'",
+                        (str(BROKEN),)).fetchall() == [(1,)]
     n = side.execute("SELECT count(*), sum(stored) FROM ingests WHERE status = 'complete'").fetchone()
     assert n == (len(pq_reports), sum(r.stored for r in pq_reports))
     assert side.execute("SELECT sum(rows) FROM parquet_parts").fetchone()[0] == sum(r.stored for r in pq_reports)

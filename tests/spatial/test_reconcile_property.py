@@ -37,7 +37,9 @@ garbage = st.one_of(
 
 
 #: (field index, value) pairs that always get a row quarantined.
-SURELY_INVALID = [(4, "abc"), (5, ""), (1, "2024-13"), (9, "Jaywalking"), (4, "-2.244644")]
+SURELY_INVALID = [(4, "abc"), (5, ""), (1, "2024-13"), (9, "Jaywalking"), (4, "-20.5")]
+#: A longitude in Great Britain but outside the area (Manchester): not bad input, counted as outside.
+ELSEWHERE = (4, "-2.244644")
 
 
 @st.composite
@@ -67,12 +69,14 @@ def a_file(draw) -> list[list[str]]:
     if rows:  # repeat some rows anywhere (before or after): exact, with garbage, or surely invalid
         for _ in range(draw(st.integers(0, 6))):
             copy = list(rows[draw(st.integers(0, len(rows) - 1))])
-            how = draw(st.sampled_from(["exact", "garbage", "invalid"]))
+            how = draw(st.sampled_from(["exact", "garbage", "invalid", "elsewhere"]))
             if how == "garbage" and len(copy) > 1:
                 copy[draw(st.integers(1, len(copy) - 1))] = draw(garbage)
             elif how == "invalid" and len(copy) == NCOLS:
                 i, bad = draw(st.sampled_from(SURELY_INVALID))
                 copy[i] = bad
+            elif how == "elsewhere" and len(copy) == NCOLS:
+                copy[ELSEWHERE[0]] = ELSEWHERE[1]
             rows.insert(draw(st.integers(0, len(rows))), copy)
     return rows
 
@@ -110,10 +114,16 @@ def test_every_row_is_stored_duplicate_or_quarantined(rows, chunk_rows):
         try:
             assert report.status == "complete", report.message
             assert report.rows_read == len(rows)
-            assert report.stored + report.duplicates + report.quarantined == len(rows)
+            assert report.stored + report.duplicates + report.quarantined + report.outside == len(rows)
             assert report.reconciles
             assert env.count("incidents") == report.stored
             assert env.count("quarantine") == report.quarantined
+            # a well-formed row in Manchester (real latitude) is outside the area: neither stored nor quarantined
+            lats = {r[5] for r in REAL}
+            elsewhere = {i for i, r in enumerate(rows, start=1)
+                         if len(r) == NCOLS and r[4] == ELSEWHERE[1] and r[5] in lats}
+            assert report.outside >= len(elsewhere)
+            assert not elsewhere & set(env.quarantine(path)["row_number"])
             q = env.quarantine(path)
             assert q["row_number"].between(1, len(rows)).all() and q["row_number"].is_unique
             # rows of the wrong width are always among the quarantined

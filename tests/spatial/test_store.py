@@ -8,7 +8,6 @@ query functions under test.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import _builders as B  # first: puts the repository root on sys.path
 import geopandas as gpd

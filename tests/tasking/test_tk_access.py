@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.store import audit, connect
 from spatial.store import queries as Q
 from tasking import access, records

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tasking._errors import TaskingError
-from tasking.cli_allocate import add_parser, parse_exclusion, parse_pin
+from hotspot_cli.allocate import add_parser, parse_exclusion, parse_pin
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
 
 @pytest.fixture(scope="module")
 def rbkc_db(tmp_path_factory) -> str:
-    from spatial.cli import main as spatial_main
+    from hotspot_cli.main import main as spatial_main
 
     url = f"sqlite:///{tmp_path_factory.mktemp('tk') / 'hotspot.sqlite'}"
     rc = spatial_main(["--database", url, "ingest", str(REPO / "data" / "policeuk" / "rbkc_api_2018-06"), "--quiet"])

@@ -15,7 +15,6 @@ import pytest
 from spatial.store import connect
 from tasking import records as R
 from tasking._errors import EditConflict, TaskingError
-from ui import planning
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 
@@ -57,15 +56,15 @@ def test_second_editor_from_a_stale_version_is_refused_and_the_first_plan_kept(e
 
 
 def test_approving_a_plan_built_on_a_stale_version_is_refused_naming_the_approver(engine, meeting):
-    first = planning.approve_plan(engine, P.make_plan(variant=1), user="Alice", role="chair", base_version=0)
+    first = R.approve_week_plan(engine, P.make_plan(variant=1), user="Alice", role="chair", base_version=0)
     assert (first.version, first.already_approved) == (1, False)
     with pytest.raises(EditConflict, match=r"Alice saved version 1 at .* \(approved by Alice\)"):
-        planning.approve_plan(engine, P.make_plan(variant=2), user="Bob", role="chair", base_version=0)
+        R.approve_week_plan(engine, P.make_plan(variant=2), user="Bob", role="chair", base_version=0)
     v = R.list_plan_versions(engine, meeting)
     assert v["version"].tolist() == [1] and v["approved"].tolist() == [True]
     assert R.get_meeting(engine, meeting)["status"] == "approved"
     # from the latest version Bob's plan is saved and approved
-    second = planning.approve_plan(engine, P.make_plan(variant=2), user="Bob", role="chair", base_version=1)
+    second = R.approve_week_plan(engine, P.make_plan(variant=2), user="Bob", role="chair", base_version=1)
     assert second.version == 2 and R.approved_plan(engine, meeting)[0] == 2
 
 

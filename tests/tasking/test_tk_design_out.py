@@ -21,7 +21,8 @@ import shapely
 
 from spatial._errors import CRSError
 from tasking._errors import TaskingError
-from tasking.cli_recommend import add_parser, coverage_months
+from hotspot_cli.recommend import add_parser
+from tasking.pipeline import coverage_months
 from tasking.design_out import (
     CPTED_PRINCIPLES,
     PLACE_TYPES,
@@ -393,7 +394,7 @@ def _run(*argv: str) -> int:
 
 @pytest.fixture(scope="module")
 def rbkc_db(tmp_path_factory) -> str:
-    from spatial.cli import main as spatial_main
+    from hotspot_cli.main import main as spatial_main
 
     url = f"sqlite:///{tmp_path_factory.mktemp('do') / 'hotspot.sqlite'}"
     rc = spatial_main(["--database", url, "ingest", str(REPO / "data" / "policeuk" / "rbkc_api_2018-06"), "--quiet"])

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from spatial.datasets import HAMMERSMITH_FULHAM, load_boroughs, load_wards
-from tasking.cli_allocate import MIN_FORECAST_MONTHS, forecast_and_trends, plan_week
+from tasking.pipeline import MIN_FORECAST_MONTHS, forecast_and_trends, plan_week
 from tasking.resources import load_roster
 from spatial.trends import CLASSES
 
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def hf(tmp_path_factory):
-    from spatial.cli import main as spatial_main
+    from hotspot_cli.main import main as spatial_main
     from spatial.store import connect
     from spatial.store.queries import incident_frame
 

@@ -36,8 +36,8 @@ EXTERNAL = re.compile(r"""(?:src|href|srcset|action|data)\s*=\s*["']?\s*(?:https
 @pytest.fixture(scope="module")
 def real(tmp_path_factory) -> dict:
     """A store holding RBKC June 2018 (police.uk API) and a plan allocated from it."""
-    from spatial.cli import main as spatial_main
-    from tasking.cli_allocate import add_parser
+    from hotspot_cli.main import main as spatial_main
+    from hotspot_cli.allocate import add_parser
 
     tmp = tmp_path_factory.mktemp("pack")
     url = f"sqlite:///{tmp / 'hotspot.sqlite'}"
@@ -148,16 +148,19 @@ def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
 # safeguarding, escaping, errors (hand-made plan)
 # --------------------------------------------------------------------------
 def test_a_sensitive_aggregate_of_3_shows_as_fewer_than_5(sqlite_url, tmp_path):
-    counts = pd.DataFrame({"ward_code": ["E05009395", "E05009393", "E05009390", "E05009391"],
-                           "category": ["violent-crime", "violent-crime", "violent-crime", "burglary"],
-                           "sensitive": [True, True, True, False], "count": [3, 12, None, 2]})
+    counts = pd.DataFrame({"ward_code": ["E05009395", "E05009393", "E05009390", "E05009391", "E05009392"],
+                           "category": ["violent-crime", "violent-crime", "violent-crime", "burglary", "violent-crime"],
+                           "sensitive": [True, True, True, False, True], "count": [3, 12, None, 2, 40]})
     shown = suppress_counts(counts)
-    assert shown["display"].tolist() == ["fewer than 5", "12", "fewer than 5"] and "count" not in shown.columns
+    # 12 is withheld too (secondary suppression): the borough's violent-crime total minus 12 and 40 would give the 3
+    assert shown["display"].tolist() == ["fewer than 5", "withheld", "fewer than 5", "40"]
+    assert "count" not in shown.columns
     pack = build_pack(P.make_plan(), sensitive_counts=counts)
     page = pack_html(pack)
     table = page.split("Safeguarding-sensitive categories")[1].split("<h2>")[0]
     assert '<td>E05009395</td><td>violent-crime</td><td class="num">fewer than 5</td>' in table
-    assert '<td>E05009393</td><td>violent-crime</td><td class="num">12</td>' in table
+    assert '<td>E05009393</td><td>violent-crime</td><td class="num">withheld</td>' in table
+    assert '<td>E05009392</td><td>violent-crime</td><td class="num">40</td>' in table
     assert '<td class="num">3</td>' not in table and "burglary" not in table
     assert pack.includes_sensitive_aggregates
     engine = connect(sqlite_url)
@@ -202,7 +205,7 @@ def test_export_errors():
 
 
 def test_cli_pack_writes_and_audits(real, tmp_path, capsys):
-    from tasking.cli_meeting import add_parser
+    from hotspot_cli.meeting import add_parser
 
     p = argparse.ArgumentParser()
     p.add_argument("--database")

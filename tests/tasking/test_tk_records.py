@@ -308,3 +308,26 @@ def test_exports_are_audited_with_the_file_sha256(engine, meeting, tmp_path):
     with pytest.raises(TaskingError, match="not a file"):
         R.record_export(engine, user="a", role="b", kind="csv", path=tmp_path / "missing.csv", row_counts={},
                         includes_sensitive_aggregates=False)
+
+
+def test_a_plan_stored_with_the_legacy_digest_still_loads_and_two_identical_solves_match(tmp_path) -> None:
+    """Digests leave out nested solver seconds (issue 15.3); a version stored with the older rule still loads."""
+    from sqlalchemy import update
+
+    from spatial.store import tables as T
+    engine = connect(f"sqlite:///{tmp_path / 'legacy.sqlite'}")
+    plan = {"week": "2026-W49", "borough": "E09000020", "assignments": [], "objective": 1.0,
+            "greedy": {"objective": 1.0, "seconds": 1.25}, "cctv": {"sites": [], "seconds": 0.04}}
+    meeting_id = R.create_meeting(engine, week="2026-W49", borough="E09000020", chair="Chair")
+    R.save_plan_version(engine, meeting_id, plan, created_by="Chair")
+    again = {**plan, "greedy": {"objective": 1.0, "seconds": 2.5}, "cctv": {"sites": [], "seconds": 0.09}}
+    assert R.plan_digest(again) == R.plan_digest(plan)
+    legacy = hashlib.sha256(json.dumps({k: v for k, v in plan.items()}, sort_keys=True, separators=(",", ":"),
+                                       ensure_ascii=False, default=str).encode()).hexdigest()
+    with engine.begin() as conn:  # as a version saved before the change stored it
+        conn.execute(update(T.plan_versions).values(plan_sha256=legacy))
+    assert R.load_plan(engine, meeting_id, 1)["greedy"]["seconds"] == 1.25
+    with engine.begin() as conn:
+        conn.execute(update(T.plan_versions).values(plan_sha256="0" * 64))
+    with pytest.raises(TaskingError, match="altered outside"):
+        R.load_plan(engine, meeting_id, 1)

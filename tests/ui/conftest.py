@@ -18,7 +18,7 @@ from _pgserver import (
 )
 from _signin import ensure_account
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 
 
 @pytest.fixture(scope="module")

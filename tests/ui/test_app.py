@@ -22,7 +22,7 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from spatial._errors import CRSError, SchemaError
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.datasets import RBKC, load_wards
 from spatial.layers import store_area_layer
 from spatial.schema import load_taxonomy

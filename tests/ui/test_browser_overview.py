@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from _browser import FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, SCREENSHOTS, _exceptions, _goto, _launch, _watch
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from ui import maps
 
 pytestmark = pytest.mark.browser

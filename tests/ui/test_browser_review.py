@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from _browser import FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, RBKC, SCREENSHOTS, _exceptions, _goto, _launch, _watch
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.store import connect
 from tasking.resources import load_roster
 from ui import maps, planning
@@ -39,7 +39,9 @@ def reviewed_server(server: str, server_db: str) -> str:
     inputs = planning.read_inputs(engine, borough=RBKC)
     outcome = planning.build_plan(inputs, roster=load_roster(planning.roster_path()), week=week)
     assert outcome.plan is not None, outcome.error
-    planning.approve_plan(engine, outcome.plan, user="Browser Chair")
+    from tasking import records
+
+    records.approve_week_plan(engine, outcome.plan, user="Browser Chair")
     return server
 
 
@@ -127,7 +129,7 @@ def test_data_page_ingests_an_uploaded_file_and_lists_its_quarantined_rows(playw
         finally:
             browser.close()
     assert exceptions == []
-    assert "5 rows read = 1 stored + 0 duplicates + 4 quarantined" in text
+    assert "5 rows read = 1 stored + 0 duplicates + 3 quarantined + 1 outside the area" in text
     assert not external, sorted(set(external))[:10]
     assert not failed, failed[:10]
     assert shot.stat().st_size > 20_000

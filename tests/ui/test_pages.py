@@ -27,11 +27,11 @@ from _signin import sign_in
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.datasets import load_wards
 from spatial.store import connect
 from spatial.store.queries import incident_frame
-from tasking import records
+from tasking import access, records
 from tasking.resources import load_roster
 from ui import analysis, maps, planning, state, tables
 
@@ -70,7 +70,7 @@ def patrol_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[st
     inputs = planning.read_inputs(engine, borough=RBKC)
     outcome = planning.build_plan(inputs, roster=load_roster(planning.roster_path()), week=WEEK)
     assert outcome.plan is not None, outcome.error
-    result = planning.approve_plan(engine, outcome.plan, user="Test Chair")
+    result = records.approve_week_plan(engine, outcome.plan, user="Test Chair")
     return url, outcome.plan, result.meeting_id
 
 
@@ -240,6 +240,28 @@ def test_approve_records_the_meeting_and_approval_and_decisions_are_listed(store
     assert len(records.list_decisions(engine, meeting_id=meeting_id)) == 1
 
 
+def test_an_approved_week_reopens_on_its_approved_version_with_its_exclusion(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15.3: reopening Tasking for an approved week shows the approved plan, not one rebuilt without pins."""
+    url = _ingest(tmp_path)
+    engine = connect(url)
+    inputs = planning.read_inputs(engine, borough=RBKC)
+    roster = load_roster(planning.roster_path())
+    first = planning.build_plan(inputs, roster=roster, week=WEEK)
+    assert first.plan is not None, first.error
+    excluded = next(a["candidate_id"] for a in first.plan["assignments"] if a["candidate_id"].startswith("ST-"))
+    chosen = planning.build_plan(inputs, roster=roster, week=WEEK, exclusions=(excluded,))
+    assert chosen.plan is not None, chosen.error
+    planning.approve_plan(engine, chosen.plan, user="Test Chair")
+
+    at = _page(url, TASKING, monkeypatch)  # a new session: no Build click, no pins or exclusions of its own
+    assert at.session_state[state.TASKING_EXCLUSIONS] == [excluded]
+    assert any("Opened on the approved version 1" in c.value for c in at.caption)
+    assert any("This plan is approved (version 1)" in s.value for s in at.success)
+    assert not any("differs from the approved version" in w.value for w in at.warning)
+    assert _metric(at, "Objective") == f"{chosen.plan['objective']:,.1f}"
+
+
 # --------------------------------------------------------------------------
 # Hotspots
 # --------------------------------------------------------------------------
@@ -378,7 +400,7 @@ def test_agent_assignments_keep_one_agents_rows_only() -> None:
 def test_every_download_is_audited_with_the_bytes_sha256(patrol_store) -> None:
     url, plan, meeting_id = patrol_store
     engine = connect(url)
-    got = {fmt: planning.export_bytes(plan, format=fmt, user="Cllr Export", role="chair", engine=engine)
+    got = {fmt: access.export_bytes(access.Viewer("Cllr Export", "chair"), plan, format=fmt, engine=engine)
            for fmt in ("csv", "geojson", "html")}
     assert got["csv"].decode().startswith("week,agent_id,kind,day,date,shift,candidate_id")
     assert len(json.loads(got["geojson"])["features"]) == len(plan["assignments"])
@@ -393,12 +415,12 @@ def test_every_download_is_audited_with_the_bytes_sha256(patrol_store) -> None:
 def test_approving_twice_changes_nothing_and_needs_a_name(patrol_store) -> None:
     url, plan, meeting_id = patrol_store
     engine = connect(url)
-    again = planning.approve_plan(engine, plan, user="Someone Else")
+    again = records.approve_week_plan(engine, plan, user="Someone Else")
     assert (again.meeting_id, again.version, again.already_approved, again.approved_by) == (
         meeting_id, 1, True, "Test Chair")
     assert len(records.list_approvals(engine, meeting_id)) == 1
     with pytest.raises(ValueError, match="type your name"):
-        planning.approve_plan(engine, plan, user="  ")
+        records.approve_week_plan(engine, plan, user="  ")
     state_ = planning.meeting_state(engine, week=WEEK, borough=RBKC, plan=plan)
     assert state_ is not None and state_.shown_approved and state_.approved_by == "Test Chair"
     changed = {**plan, "notes": [*plan["notes"], "edited"]}

@@ -20,7 +20,7 @@ import pytest
 from _signin import sign_in
 from streamlit.testing.v1 import AppTest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.datasets import load_wards
 from spatial.store import connect
 from spatial.store.queries import incident_frame

@@ -16,7 +16,7 @@ import pytest
 from _signin import sign_in
 from streamlit.testing.v1 import AppTest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.store import connect
 from tasking import records
 from ui import maps, planning, state

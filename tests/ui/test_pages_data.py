@@ -76,21 +76,23 @@ def test_upload_reconciles_and_quarantined_rows_are_listed(tmp_path: Path, monke
     report = _frame(at, "File").set_index("File")
     assert report.loc["june-first-30.csv", ["Rows read", "Stored", "Duplicates", "Quarantined"]].tolist() == [
         30, 30 - dup, dup, 0]
-    assert report.loc["broken.csv", ["Rows read", "Stored", "Duplicates", "Quarantined"]].tolist() == [5, 1, 0, 4]
+    # row 1 (-3.0, 51.2) is in Great Britain but outside the area: counted as outside, not quarantined
+    assert report.loc["broken.csv", ["Rows read", "Stored", "Duplicates", "Quarantined", "Outside the area"]].tolist() == [
+        5, 1, 0, 3, 1]
     assert set(report["Reconciles"]) == {"yes"}
     assert [s.value for s in at.success] == [
-        f"Reconciled: 35 rows read = {31 - dup} stored + {dup} duplicates + 4 quarantined."]
+        f"Reconciled: 35 rows read = {31 - dup} stored + {dup} duplicates + 3 quarantined + 1 outside the area."]
     assert len(incident_frame(connect(url), include_sensitive=True)) == 31 - dup
 
     quarantine = next(d.value for d in at.dataframe if list(d.value.columns) == ["File", "Row", "Field", "Reason"])
     assert sorted(zip(quarantine["Row"], quarantine["Field"], strict=True)) == [
-        (1, "longitude"), (2, "latitude"), (3, "month"), (4, "category")]
+        (2, "latitude"), (3, "month"), (4, "category")]
     assert set(quarantine["File"]) == {"broken.csv"}
     reasons = dict(zip(quarantine["Row"], quarantine["Reason"], strict=True))
     assert reasons[3] == "month '2018-13' is not a month (expected YYYY-MM)"
-    # row 1 is a violence row (sensitive): its coordinates are withheld; the store still has them for the analyst
-    assert reasons[1] == "point ([withheld], [withheld]) in EPSG:27700 is outside the area of interest"
-    assert "330228" in quarantine_rows(connect(url))["reason"].str.cat()
+    # row 1 is a violence row (sensitive) outside the area: nothing of it is kept, in the store or on the page
+    assert 1 not in reasons
+    assert "330228" not in quarantine_rows(connect(url))["reason"].str.cat()
     shown = "\n".join(d.value.to_csv() for d in at.dataframe)
     assert "330228" not in shown and "-3.000000" not in shown and "980000001" not in shown
 
@@ -164,7 +166,7 @@ def test_backtest_runs_on_the_neighbour_months_when_the_borough_has_too_few(tmp_
     assert at.get("arrow_line_chart") or at.get("vega_lite_chart")
 
     # last_period's figures, computed straight from the library on the same points and grid
-    from spatial.cli_forecast import backtest_groups
+    from spatial.backtest import backtest_groups
     from spatial.evaluation import summarise_backtest
 
     bt = data_admin.backtest_data(pd.DataFrame(), borough_outline=pd.DataFrame(), borough_name="Kensington and "

@@ -34,7 +34,7 @@ from _signin import sign_in
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.datasets import HAMMERSMITH_FULHAM, RBKC, load_wards
 from spatial.hotspots import time_profile
 from spatial.layers import store_area_layer
@@ -183,9 +183,12 @@ def test_suppression_hides_small_sensitive_counts_and_every_figure_that_would_re
     a = wards.set_index("Ward").loc["Ward A"]
     b = wards.set_index("Ward").loc["Ward B"]
     assert a["Count (this period)"] == "fewer than 5" and a["Harm (this period)"] == "withheld"
-    assert a["Count (previous period)"] == "17"
-    assert a["Change vs previous"] == "-"  # 17 and the change would give the 3 away
-    assert b["Count (this period)"] == "9" and b["Count (previous period)"] == "fewer than 5"
+    # secondary suppression: the borough's sensitive 12 (group table) minus B's 9 would give A's 3 away,
+    # so B is withheld this period; and 8 minus A's 7 would give B's 1 away the period before
+    assert b["Count (this period)"] == "withheld" and b["Harm (this period)"] == "withheld"
+    assert a["Count (previous period)"] == "withheld"
+    assert a["Change vs previous"] == "-"
+    assert b["Count (previous period)"] == "fewer than 5"
     assert b["Change vs previous"] == "-"
     assert set(wards["Change vs last year"]) == {"no data"}
     assert set(wards["Count (same period last year)"]) == {"no data"}
@@ -199,26 +202,28 @@ def test_suppression_hides_small_sensitive_counts_and_every_figure_that_would_re
 
     league = overview.ward_league(this, ward_names={"A": "Ward A", "B": "Ward B"},
                                   population=pd.Series({"A": 1000.0, "B": 2000.0}))
-    assert league["Ward"].tolist() == ["Ward B", "Ward A"]  # A's total is withheld: it ranks last
     row_a = league.set_index("Ward").loc["Ward A"]
     assert np.isnan(row_a["Incidents"]) and np.isnan(row_a["Per 1,000 residents"])
     assert row_a["Sensitive"] == "fewer than 5" and row_a["Non-sensitive"] == 20
-    assert league.set_index("Ward").loc["Ward B", "Per 1,000 residents"] == 4.5
+    row_b = league.set_index("Ward").loc["Ward B"]  # withheld too: 12 - 9 = 3
+    assert row_b["Sensitive"] == "withheld" and np.isnan(row_b["Per 1,000 residents"])
+    assert np.isnan(row_b["Incidents"]) and row_b["Non-sensitive"] == 0
 
 
 def test_trend_rolling_means_never_reveal_a_suppressed_month() -> None:
     # HAND-MADE spliced-series rows (not data): 14 months of one ward, a sensitive count of 2 in month 13
     months = [f"2025-{m:02d}" for m in range(1, 13)] + ["2026-01", "2026-02"]
-    counts = [10] * 12 + [2, 10]
+    counts = [10] * 12 + [2, 11]
     rows = pd.DataFrame({"dataset": "d", "area_type": "ward", "area_code": "A", "major": "VIOLENCE AGAINST THE PERSON",
                          "minor": "x", "month": months, "count": counts, "group": "violence-sexual",
                          "sensitive": True, "proactive": False})
     t = overview.trend_series(rows, group="violence-sexual")
-    assert t["Monthly count"].iloc[:12].tolist() == [10.0] * 12
-    assert np.isnan(t["Monthly count"].iloc[12]) and t["Monthly count"].iloc[13] == 10.0
+    # month 13 is "fewer than 5"; the next-smallest month (the first 10) is withheld too (secondary
+    # suppression), else the 14-month total of the period table minus the other months would give it away
+    assert np.isnan(t["Monthly count"].iloc[0]) and t["Monthly count"].iloc[1:12].tolist() == [10.0] * 11
+    assert np.isnan(t["Monthly count"].iloc[12]) and t["Monthly count"].iloc[13] == 11.0
     rolling = t["12-month rolling mean"]
-    assert rolling.iloc[11] == 10.0 and rolling.iloc[:11].isna().all()
-    assert rolling.iloc[12:].isna().all()  # both windows hold the suppressed month
+    assert rolling.isna().all()  # every window holds a withheld month
 
 
 def test_comparison_and_trends_from_the_real_mps_series_match_the_raw_csv(store: str) -> None:
@@ -245,8 +250,15 @@ def test_comparison_and_trends_from_the_real_mps_series_match_the_raw_csv(store:
     table = cmp.by_ward.set_index("Ward")["Count (this period)"]
     small = {c for c, v in sensitive.items() if 0 < v < 5}
     assert small, "March 2026 has a ward with 1-4 sensitive offences (Norland): its total must be withheld"
+    # secondary suppression: the next-smallest sensitive ward is withheld, so the borough's totals minus the
+    # other wards no longer give Norland's count away
+    withheld = {c for c in by_ward.index if table[names[c]] == "withheld"}
+    assert withheld and not withheld & small
+    nxt = min((v, c) for c, v in sensitive.items() if v >= 5)[1]
+    assert nxt in withheld
     for code, v in by_ward.items():
-        assert table[names[code]] == ("fewer than 5" if code in small else f"{int(v):,}"), code
+        if code not in withheld:
+            assert table[names[code]] == ("fewer than 5" if code in small else f"{int(v):,}"), code
     # the borough's 12-month rolling mean to March 2026, from the same CSV's last 12 columns
     trend = overview.trend_series(series)
     feb = _read_mps(MPS_TO_FEB_2026)
@@ -544,3 +556,17 @@ def test_place_panel_spreads_a_timed_window_over_its_hours_and_rejects_an_unknow
     assert time_profile(inc).attrs["n_used"] == 3  # the same rule as the library's profile
     with pytest.raises(Exception, match="not among the hot places"):
         analysis.place_panel(layers, inc, "ST-nope", months=["2026-06"])
+
+
+def test_the_ward_league_on_screen_reads_withheld_not_none() -> None:
+    """Issue 15.10: a withheld league cell reads "withheld" (as the tables above it), never "None" or "nan"."""
+    this = pd.DataFrame({"area_code": ["A", "A", "B", "B"], "category": ["burglary", "violent-crime"] * 2,
+                         "sensitive": [False, True, False, True], "count": [20, 2, 30, 9],
+                         "harm": [100.0, 50.0, 150.0, 200.0]})
+    league = overview.ward_league(this, ward_names={"A": "Ward A", "B": "Ward B"},
+                                  population=pd.Series({"A": 1000.0, "B": 2000.0}))
+    assert league["Incidents"].isna().any()  # something is withheld in this table
+    html = overview.league_styled(league).to_html()
+    cells = re.findall(r'<td [^>]*class="data[^"]*"[^>]*>([^<]*)</td>', html)
+    assert "withheld" in cells
+    assert not any(c.strip().lower() in ("none", "nan", "") for c in cells), cells

@@ -22,7 +22,7 @@ import shapely
 from _signin import sign_in
 from streamlit.testing.v1 import AppTest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.datasets import load_boroughs, load_wards
 from spatial.store import connect
 from spatial.store.queries import incident_frame
@@ -55,7 +55,7 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     outcome = planning.build_plan(inputs, roster=load_roster(planning.roster_path()), week=WEEK)
     assert outcome.plan is not None, outcome.error
     plan = outcome.plan
-    meeting_id = planning.approve_plan(engine, plan, user="Test Chair").meeting_id
+    meeting_id = records.approve_week_plan(engine, plan, user="Test Chair").meeting_id
     mine = [a for a in plan["assignments"] if a["agent_id"] == "W17"]
     a0, a1, a2 = mine[0], mine[1], mine[2]
     logs = [  # (assignment, visits logged): as planned, one short, one over, and an unplanned visit
@@ -272,7 +272,7 @@ def test_without_an_approved_past_week_the_page_says_what_to_do(tmp_path: Path,
     engine = connect(url)
     inputs = planning.read_inputs(engine, borough=RBKC)
     outcome = planning.build_plan(inputs, roster=load_roster(planning.roster_path()), week="2026-W49")
-    planning.approve_plan(engine, outcome.plan, user="Test Chair")  # next week's plan: nothing to review yet
+    records.approve_week_plan(engine, outcome.plan, user="Test Chair")  # next week's plan: nothing to review yet
     at = _page(url, monkeypatch)
     assert [i.value for i in at.info][0].startswith("No past week has an approved plan to review yet.")
     assert "Tasking" in at.info[0].value and not at.dataframe and not at.metric

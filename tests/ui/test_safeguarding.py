@@ -34,7 +34,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Dataframe
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.store import audit, connect
 from tasking import access
 from tasking.resources import load_roster

@@ -12,7 +12,7 @@ import pytest
 from _signin import PASSWORD, ensure_account, sign_in
 from streamlit.testing.v1 import AppTest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.store import accounts, audit, connect
 from tasking.access import Viewer
 from ui import identity, maps, planning, state

@@ -11,9 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
 from spatial.forecast import BASELINES, DEFAULT_METHOD, FORECASTERS
-from spatial.store import queries as Q
 from tasking import access
 from ui import cached, data_admin, signin, state
+from ui.text import md_escape
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -69,12 +69,13 @@ if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=no
                      column_config={"Message": st.column_config.TextColumn(width="large")})
         t = data_admin.report_totals(outcome.reports)
         line = (f"{t['read']:,} rows read = {t['stored']:,} stored + {t['duplicates']:,} duplicates + "
-                f"{t['quarantined']:,} quarantined")
+                f"{t['quarantined']:,} quarantined"
+                + (f" + {t['outside']:,} outside the area" if t["outside"] else ""))
         rejected = [r for r in outcome.reports if r.status != "complete"]
         if rejected:
             for r in rejected:
-                st.error(f"{Path(r.path).name} was not stored: {r.message}")
-        if t["read"] == t["stored"] + t["duplicates"] + t["quarantined"]:
+                st.error(f"{Path(r.path).name} was not stored: {md_escape(r.message)}")
+        if t["read"] == t["stored"] + t["duplicates"] + t["quarantined"] + t["outside"]:
             st.success(f"Reconciled: {line}.")
         else:
             st.error(f"Not reconciled: {line}.")
@@ -82,7 +83,7 @@ if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=no
 # ---------------------------------------------------------------- store status
 version = cached.data_version(engine)
 st.header("What is stored")
-counts = cached.source_month_counts(engine, db, version)
+counts = access.source_month_counts(viewer, engine)
 if counts.empty:
     st.info("The store is empty. Upload files above, or run `hotspot-tasking ingest --bundled`.")
 else:
@@ -91,11 +92,11 @@ else:
     st.caption("Incidents by source and month. Sensitive categories are counted separately and only as totals; "
                "a count of 1 to 4 is shown as \"fewer than 5\".")
 with st.expander("Recent ingests (newest first)"):
-    st.dataframe(cached.recent_ingests(engine, db, version), width="stretch", hide_index=True)
+    st.dataframe(access.recent_ingests(viewer, engine), width="stretch", hide_index=True)
 
 # ---------------------------------------------------------------- quarantine
 st.header("Quarantine")
-rows = Q.quarantine_rows(engine, limit=5000)
+rows = access.quarantine_rows(viewer, engine, limit=5000)
 if rows.empty:
     st.caption("No row is in quarantine.")
 else:

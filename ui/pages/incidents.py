@@ -85,7 +85,8 @@ st.info(
     icon=":material/shield:",
 )
 
-points = access.points_for(viewer, cached.map_points(engine, db, ward_codes, month, tuple(categories)))
+points = access.points_for(viewer, access.map_points(viewer, engine, ward_codes=list(ward_codes), months=[month],
+                                                     categories=list(categories) or None))
 estates = cached.area_layer(engine, db, "estates")
 parks = cached.area_layer(engine, db, "parks")
 reference_parks = cached.registered_parks(data_dir) if parks is None else None  # only until the council's own
@@ -133,7 +134,7 @@ if parks is None:
 
 # ---------------------------------------------------------------- counts
 st.subheader(f"Incidents by ward and category, {month}")
-counts = cached.ward_counts(engine, db, ward_codes, month)
+counts = access.ward_counts(viewer, engine, ward_codes=list(ward_codes), months=[month])
 st.dataframe(
     tables.ward_category_table(counts, ward_frame, ward_codes=ward_codes, categories=categories,
                                with_borough=neighbours, taxonomy=taxonomy),

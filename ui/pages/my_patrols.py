@@ -14,6 +14,7 @@ from streamlit_folium import st_folium
 from spatial._errors import HotspotError
 from tasking import access, records
 from ui import cached, maps, planning, signin, state, tables
+from ui.text import md_escape
 
 settings = cached.settings()
 st.title("My patrols")
@@ -71,7 +72,7 @@ wards = cached.wards((borough,), data_dir)
 ward_names = tables.ward_names(wards)
 mine = planning.agent_assignments(plan, access.agent_assignments_for(viewer, plan, agent))
 shifts = {s.name: f"{s.start:%H:%M} to {s.end:%H:%M}" for s in roster.shifts}
-st.caption(f"{agents[agent]}: approved plan version {plan_version} for {planning.week_label(week)}.")
+st.caption(f"{md_escape(agents[agent])}: approved plan version {plan_version} for {planning.week_label(week)}.")
 
 # ---------------------------------------------------------------- my patrols, by day and shift
 if mine.empty:
@@ -85,12 +86,14 @@ else:
             st.subheader(planning.day_name(date))
             current = date
         with st.container(border=True):
-            st.markdown(f"**{shift.capitalize()} shift** ({shifts.get(shift, shift)})")
+            st.markdown(f"**{md_escape(shift.capitalize())} shift** ({md_escape(shifts.get(shift, shift))})")
             for _, r in rows.iterrows():
                 n = int(r["visits"])
-                st.markdown(f"**{r['name']}**, {ward_names.get(r['ward_code'], r['ward_code'])}: "
+                # place names, ward names and reasons are data: shown as text, never as Markdown
+                st.markdown(f"**{md_escape(r['name'])}**, "
+                            f"{md_escape(ward_names.get(r['ward_code'], r['ward_code']))}: "
                             f"{n} visit{'s' if n != 1 else ''}, about {r['minutes']:.0f} min")
-                st.caption(f"Why: {r['why']}")
+                st.caption(f"Why: {md_escape(r['why'])}")
 
     st.subheader("My places this week")
     places = planning.agent_places(plan, agent)
@@ -115,9 +118,9 @@ else:
             logged = access.log_patrol(viewer, engine, meeting_id, mine.iloc[pick], agent_id=agent, visits=visits,
                                        minutes=minutes, note=note)
         except HotspotError as exc:
-            st.error(f"Not logged: {exc}")
+            st.error(f"Not logged: {md_escape(exc)}")
         else:
-            st.success(f"Logged ({logged['match_note']}).")
+            st.success(f"Logged ({md_escape(logged['match_note'])}).")
 
 # ---------------------------------------------------------------- my logs this week
 logs = planning.agent_logs(access.patrol_logs(viewer, engine, meeting_id), agent)
@@ -127,6 +130,7 @@ if len(logs):
     for _, r in logs.iterrows():
         n = int(r["visits"])
         place = names.get(r["candidate_id"], r["candidate_id"])
-        st.markdown(f"- {planning.day_name(r['date'])} {r['shift']}: {place}, {n} visit{'s' if n != 1 else ''}, "
+        st.markdown(f"- {planning.day_name(r['date'])} {md_escape(r['shift'])}: {md_escape(place)}, "
+                    f"{n} visit{'s' if n != 1 else ''}, "
                     f"{r['minutes']:.0f} min "
                     f"({'planned' if r['planned'] else 'unplanned'})")

@@ -93,7 +93,8 @@ st.caption("Harm is the Cambridge Crime Harm Index (days of imprisonment a first
            "spatial/data/harm_weights.md). A change is only given when both figures are shown.")
 
 st.subheader("Ward league table, this period")
-st.dataframe(cmp.league, width="stretch", hide_index=True, height=overview.table_height(cmp.league))
+st.dataframe(overview.league_styled(cmp.league), width="stretch", hide_index=True,
+             height=overview.table_height(cmp.league))
 st.caption("Ranked by harm. Rates per 1,000 residents use Census 2021 (best-fit ward totals); IMD 2019 is the "
            "population-weighted mean score of the ward's 2011 LSOAs (higher is more deprived). A ward whose "
            "sensitive count is fewer than 5 has its total, harm and rates withheld and ranks last.")

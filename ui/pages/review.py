@@ -11,6 +11,7 @@ from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.review import delivery
 from ui import cached, maps, planning, review, signin, state, tables
+from ui.text import md_escape
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -54,7 +55,7 @@ with st.sidebar:
     session.setdefault(state.REVIEW_WEEK, review.default_review_week(weeks, today=today))
     week = st.selectbox("Week reviewed", weeks, key=state.REVIEW_WEEK, format_func=planning.week_label,
                         help="Past weeks with an approved plan; last week is chosen at first.")
-    st.caption(f"Notes and decision changes are recorded as {user} ({viewer.role}).")
+    st.caption(f"Notes and decision changes are recorded as {md_escape(user)} ({viewer.role}).")
 
 meeting_id = records.find_meeting(engine, week=week, borough=borough)
 found = access.approved_plan(viewer, engine, meeting_id) if meeting_id is not None else None

@@ -9,7 +9,9 @@ from spatial._errors import HotspotError
 from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
+from tasking.formats import EXPORT_FORMATS
 from ui import cached, planning, signin, state, tables
+from ui.text import md_escape
 
 settings = cached.settings()
 st.title("Tasking")
@@ -82,7 +84,7 @@ with st.sidebar:
     st.header("Meeting")
     week = st.selectbox("Week to plan", weeks, key=state.TASKING_WEEK_INPUT, format_func=planning.week_label,
                         help="Next week is chosen at first. Pins and exclusions belong to one week.")
-    st.caption(f"Approvals, decisions and exports are recorded as {user} ({viewer.role}). "
+    st.caption(f"Approvals, decisions and exports are recorded as {md_escape(user)} ({viewer.role}). "
                f"Roster: {roster.source} ({len(roster.wardens)} wardens, "
                f"{len(roster.parks_police)} parks police).")
 if week != session[state.TASKING_WEEK]:  # another week: the chair's instructions were for the old one
@@ -90,8 +92,16 @@ if week != session[state.TASKING_WEEK]:  # another week: the chair's instruction
     session[state.TASKING_PINS] = []
     session[state.TASKING_EXCLUSIONS] = []
     session.pop(state.TASKING_BASE, None)
+    session.pop(state.TASKING_OPENED_APPROVED, None)
+    session[state.TASKING_SHOW] = False  # another week is built when asked (or opened on its approved version)
 if state.TASKING_BASE not in session:  # what this user has seen of the week: saving on top of anything newer conflicts
     session[state.TASKING_BASE] = planning.latest_version(engine, week=week, borough=borough)
+    approved = planning.latest_instructions(engine, week=week, borough=borough, approved=True)
+    if approved is not None:  # an approved week opens on its approved version (its pins and exclusions)
+        session[state.TASKING_PINS] = list(approved.pins)
+        session[state.TASKING_EXCLUSIONS] = list(approved.exclusions)
+        session[state.TASKING_OPENED_APPROVED] = approved.version
+        session[state.TASKING_SHOW] = True
 
 if not session.get(state.TASKING_SHOW):
     st.info(f"Build the plan for {planning.week_label(week)}: hotspots of harm in the latest "
@@ -124,6 +134,9 @@ if plan is None:
         st.caption("Remove or change the pin or exclusion named above (Chair's instructions, below) to solve again.")
 else:
     st.header(f"Plan for {planning.week_label(week)}")
+    opened = session.get(state.TASKING_OPENED_APPROVED)
+    if opened is not None:
+        st.caption(f"Opened on the approved version {opened}: its pins and exclusions, solved on the current data.")
     for col, (label, value, help_text) in zip(st.columns(4), tables.plan_metrics(plan), strict=True):
         col.metric(label, value, help=help_text)
     summary, notes = tables.plan_summary(plan, borough_name=str(wards["borough_name"].iloc[0]))
@@ -187,7 +200,7 @@ meeting = planning.meeting_state(engine, week=week, borough=borough, plan=plan)
 if meeting is not None and meeting.approved_version is not None:
     approved_at = meeting.approved_at.tz_convert("Europe/London").strftime("%d %b %Y %H:%M")
     st.caption(f"Meeting {meeting.meeting_id} ({meeting.status}): version {meeting.approved_version} approved by "
-               f"{meeting.approved_by} on {approved_at}.")
+               f"{md_escape(meeting.approved_by)} on {approved_at}.")
 if meeting is not None and meeting.shown_approved:
     st.success(f"This plan is approved (version {meeting.shown_version}). Wardens and parks police see their "
                "part of it on My patrols.")
@@ -206,7 +219,7 @@ else:
             st.error(f"Not approved: {exc}")
         else:
             session[state.TASKING_BASE] = result.version
-            st.success(f"Approved: version {result.version} of meeting {result.meeting_id}, by {result.approved_by} "
+            st.success(f"Approved: version {result.version} of meeting {result.meeting_id}, by {md_escape(result.approved_by)} "
                        f"({result.role}).")
             meeting = planning.meeting_state(engine, week=week, borough=borough, plan=plan)
 
@@ -250,10 +263,9 @@ def _export(fmt: planning.ExportFormat):
 
 
 columns = st.columns(4)
-for col, (fmt, label, mime) in zip(columns, (
-        ("html", "Pack (HTML)", "text/html"), ("csv", "Plan (CSV)", "text/csv"),
-        ("geojson", "Plan (GeoJSON)", "application/geo+json"), ("pdf", "Pack (PDF, 5 to 10 s)", "application/pdf"),
-), strict=True):
+for col, (fmt, label, mime) in zip(columns, [
+        (f.name, f.button, f.mime) for f in sorted(EXPORT_FORMATS.values(), key=lambda f: f.button_order)],
+        strict=True):
     col.download_button(label, data=_export(fmt), file_name=f"tasking-{week}.{fmt}", mime=mime,
                         on_click="ignore", key=f"{state.DOWNLOAD_PREFIX}{fmt}")
 st.caption("Each download is written when you click it and recorded in the export audit (who, role, when, "

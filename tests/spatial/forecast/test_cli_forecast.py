@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from spatial._errors import IngestError
-from spatial.cli_forecast import add_parsers, read_grid, run_forecast
+from hotspot_cli.forecast import add_parsers, run_forecast
+from spatial.backtest import read_grid
 from spatial.projection import to_bng
 
 REPO = Path(__file__).resolve().parents[3]

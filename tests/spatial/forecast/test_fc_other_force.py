@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.config import Settings
 from spatial.hotspots import time_profile
 from spatial.ingest import ingest_paths, load_mapping

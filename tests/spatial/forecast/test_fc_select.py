@@ -167,7 +167,7 @@ def test_exclude_months_drops_them_before_selecting():
 
 def test_quick_reader_reads_street_files_by_column_name(tmp_path):
     """Street files put Month before Longitude: the benchmark reader must not mix the columns up."""
-    from spatial.cli_forecast import read_policeuk_quick
+    from spatial.backtest import read_policeuk_quick
 
     p = tmp_path / "2025-01-kent-street.csv"
     p.write_text("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"

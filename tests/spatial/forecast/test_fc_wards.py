@@ -16,7 +16,7 @@ from spatial.area_forecast import (
     ward_backtest,
 )
 from spatial.areas import mps_period_counts
-from spatial.cli import main as cli_main
+from hotspot_cli.main import main as cli_main
 from spatial.config import Settings
 from spatial.datasets import RBKC, bundled_mps_tables, load_wards
 from spatial.evaluation import summarise_backtest

@@ -20,8 +20,8 @@ from conftest import REPO
 
 from spatial._errors import DataWarning, SchemaError
 from spatial.areas import area_period_counts, month_range, mps_period_counts
-from spatial.cli import main as cli_main
-from spatial.cli_hotspots import compute_emerging
+from hotspot_cli.main import main as cli_main
+from spatial.analysis import compute_emerging
 from spatial.config import Settings
 from spatial.datasets import RBKC, bundled_mps_tables, load_wards
 from spatial.hotspots import HOT_CLASSES, emerging_hotspots, validate_result

@@ -43,9 +43,13 @@ def test_league_suppresses_small_sensitive_counts():
     assert np.isnan(t.loc["W1", "count"]) and np.isnan(t.loc["W1", "rate_per_1000"])
     assert np.isnan(t.loc["W1", "n_violent-crime"]) and t.loc["W1", "n_burglary"] == 6
     assert t.loc["W1", "count_non_sensitive"] == 6 and bool(t.loc["W1", "suppressed"])
-    # W2 has 7: shown
-    assert t.loc["W2", "sensitive_count"] == 7 and t.loc["W2", "count"] == 9
-    assert t.loc["W2", "rank"] == 1 and t.loc["W1", "rank"] == 2  # withheld values rank last
+    # W2 has 7, but the borough's 10 minus 7 would give W1's 3 away: W2 is withheld too (secondary suppression)
+    assert t.loc["W2", "sensitive_display"] == "withheld" and bool(t.loc["W2", "secondary"])
+    assert np.isnan(t.loc["W2", "sensitive_count"]) and np.isnan(t.loc["W2", "count"])
+    assert np.isnan(t.loc["W2", "n_violent-crime"]) and t.loc["W2", "count_non_sensitive"] == 2
+    assert not bool(t.loc["W1", "secondary"])
+    shown = league_table(counts, sort_by="count", suppress_sensitive=False).set_index("area_code")
+    assert shown.loc["W2", "sensitive_count"] == 7 and shown.loc["W2", "count"] == 9
 
 
 def test_league_from_mps_counts_and_homes():

@@ -12,7 +12,8 @@ from conftest import REPO
 from pyproj import Transformer
 
 from spatial._errors import SchemaError
-from spatial.cli_hotspots import add_parser, parse_period, run
+from hotspot_cli.hotspots import add_parser, run
+from spatial.analysis import parse_period
 from spatial.datasets import HAMMERSMITH_FULHAM, RBKC, WESTMINSTER, load_boroughs
 from spatial.grids import count_in_cells, square_grid
 from spatial.harm import harm_weight
@@ -70,7 +71,7 @@ def test_period_parser():
 
 @pytest.mark.parametrize("method", ["kde", "gistar", "dbscan"])
 def test_hotspots_command_end_to_end(tmp_path, method):
-    from spatial.cli import main as cli_main
+    from hotspot_cli.main import main as cli_main
 
     url = f"sqlite:///{tmp_path}/h.sqlite"
     assert cli_main(["--database", url, "ingest", str(RBKC_API), "--quiet"]) == 0

@@ -4,7 +4,7 @@ Declared in ``spatial/store/tables.py``; written and read only through
 ``spatial/store/sessions.py``.  Only the SHA-256 of each cookie token is kept.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-02
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,37 +1,23 @@
-"""``hotspot-tasking hotspots``: compute hotspots for a period and write GeoJSON for QGIS.
+"""Hotspot runs of the application layer: one registry of hotspot methods, hotspots and emerging classes.
 
-::
+Everything here is pure (frames in, frames out); the command line
+(:mod:`hotspot_cli.hotspots`), the tasking pipeline (:mod:`tasking.pipeline`)
+and the dashboard (:mod:`ui.analysis`) all run hotspot methods through
+:data:`HOTSPOT_METHODS` and :func:`run_hotspot_method`, so a method is added
+in one place.
 
-    hotspot-tasking hotspots --method kde|gistar|dbscan|emerging --period 2018-06[..2018-08]
-        [--borough E09000020] [--cell-size 150] [--category-group burglary ...]
-        [--harm cchi|ons_css] --out hotspots.geojson
-
-    hotspot-tasking hotspots --method emerging --units grid|wards|lsoas|estates|parks
-        [--source incidents|mps] [--weights queen|distance] [--distance-m 1000]
-        [--permutations 0] --period 2024-04..2026-03 --out emerging.geojson
-
-``emerging`` (Esri Emerging Hot Spot Analysis, :mod:`spatial.hotspots.emerging`)
-runs on monthly counts per unit: grid cells (default), the borough's wards or
-LSOAs (incidents attributed at ingest), or the council's estates or parks when
-those layers are loaded (``hotspot-tasking layers``).  With ``--source mps``
-the RBKC ward (or LSOA) counts come from the stored MPS series, which reach
-back to April 2010 (``hotspot-tasking ingest data/mps/*.csv`` first).
-
-Incidents are read with ``incident_frame(engine, include_sensitive=False)``:
-sensitive categories are never mapped.  The GeoJSON is in EPSG:4326 (what
-QGIS and web maps expect) and carries the method's parameters in a top-level
-``params`` member, next to ``crs_note``.
-
-The lead wires :func:`add_parser` into ``spatial/cli.py``; :func:`run` is the
-command (returns the exit status).
+To add a hotspot method: write ``_run_<name>(incidents, grid, weights, *,
+hotspot_share, seed)`` returning the method's GeoDataFrame (with
+``is_hotspot`` and ``attrs["params"]``), add a :class:`HotspotMethod` entry to
+:data:`HOTSPOT_METHODS`, and test it in ``tests/spatial/test_analysis.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -42,13 +28,126 @@ import shapely
 from ._errors import HotspotError, SchemaError
 from .schema import CATEGORY, MONTH, WGS84, X, Y, load_taxonomy
 
-__all__ = ["UNIT_KINDS", "add_parser", "compute_emerging", "compute_hotspots", "parse_period", "run", "to_geojson"]
+__all__ = ["COVERAGE_SHARE", "HOTSPOT_METHODS", "UNIT_KINDS", "HotspotMethod", "compute_emerging", "compute_hotspots",
+           "covered_months",
+           "parse_period", "run_hotspot_method", "select_incidents", "to_geojson"]
 
-Method = Literal["kde", "gistar", "dbscan", "emerging"]
+Method = Literal["kde", "gistar", "dbscan"]
 UnitKind = Literal["grid", "wards", "lsoas", "estates", "parks"]
 #: Units ``--method emerging`` can run on.
 UNIT_KINDS: tuple[str, ...] = ("grid", "wards", "lsoas", "estates", "parks")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+# ----------------------------------------------------------------------------
+# the registry of hotspot methods
+# ----------------------------------------------------------------------------
+def _run_kde(incidents: pd.DataFrame, grid: gpd.GeoDataFrame | None, weights: pd.Series | None, *,
+             hotspot_share: float, seed: int) -> gpd.GeoDataFrame:
+    from .hotspots import kde
+
+    return kde(incidents, grid, weights=weights, hotspot_area_share=hotspot_share)  # type: ignore[arg-type]
+
+
+def _run_gistar(incidents: pd.DataFrame, grid: gpd.GeoDataFrame | None, weights: pd.Series | None, *,
+                hotspot_share: float, seed: int) -> gpd.GeoDataFrame:
+    from .grids import count_in_cells
+    from .hotspots import gistar
+
+    cells = count_in_cells(incidents, grid, weights=weights)  # type: ignore[arg-type]
+    return gistar(cells, value_col="harm" if weights is not None else "count", seed=seed)
+
+
+def _run_dbscan(incidents: pd.DataFrame, grid: gpd.GeoDataFrame | None, weights: pd.Series | None, *,
+                hotspot_share: float, seed: int) -> gpd.GeoDataFrame:
+    from .hotspots import density_clusters
+
+    return density_clusters(incidents, weights=weights)
+
+
+@dataclass(frozen=True)
+class HotspotMethod:
+    """One hotspot method: how it runs and what it offers.
+
+    ``run(incidents, grid, weights, hotspot_share=..., seed=...)`` returns the
+    method's GeoDataFrame; ``grid`` is ``None`` for methods with
+    ``on_grid=False``.  ``significance`` says whether the method tests its
+    hotspots (Gi*, DBSCAN) or only ranks densities (KDE).
+    """
+
+    name: str
+    label: str
+    on_grid: bool
+    significance: bool
+    plannable: bool
+    run: Callable[..., gpd.GeoDataFrame]
+
+
+#: Every hotspot method, by the name the command line and the dashboard use.
+HOTSPOT_METHODS: Mapping[str, HotspotMethod] = {
+    "kde": HotspotMethod("kde", "KDE (quartic kernel density)", on_grid=True, significance=False, plannable=True,
+                         run=_run_kde),
+    "gistar": HotspotMethod("gistar", "Getis-Ord Gi*", on_grid=True, significance=True, plannable=True,
+                            run=_run_gistar),
+    "dbscan": HotspotMethod("dbscan", "DBSCAN density clusters", on_grid=False, significance=True,
+                            plannable=False, run=_run_dbscan),
+}
+
+
+def run_hotspot_method(method: str, incidents: pd.DataFrame, area: gpd.GeoDataFrame, *,
+                       weights: pd.Series | None, cell_size_m: float = 150.0, hotspot_share: float = 0.05,
+                       seed: int = 12345, allowed: tuple[str, ...] | None = None,
+                       error: type[HotspotError] = SchemaError, grid: gpd.GeoDataFrame | None = None,
+                       ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Run one method of :data:`HOTSPOT_METHODS` (pure): its result and the grid it used (``None`` off-grid).
+
+    ``allowed`` narrows the methods (the plan runs on grid methods only);
+    an unknown method raises ``error`` naming the allowed ones.  ``grid``
+    reuses a grid already made with ``cell_size_m`` (default: a new
+    :func:`spatial.grids.square_grid` over ``area``).
+
+    Examples
+    --------
+    >>> sorted(HOTSPOT_METHODS)
+    ['dbscan', 'gistar', 'kde']
+    """
+    names = tuple(allowed) if allowed is not None else tuple(HOTSPOT_METHODS)
+    if method not in names or method not in HOTSPOT_METHODS:
+        msg = f'method was "{method}" but is expected to be one of {json.dumps(list(names))}'
+        raise error(msg)
+    spec = HOTSPOT_METHODS[method]
+    if not spec.on_grid:
+        grid = None
+    elif grid is None:
+        from .grids import square_grid
+
+        grid = square_grid(area, cell_size_m=cell_size_m)
+    return spec.run(incidents, grid, weights, hotspot_share=hotspot_share, seed=seed), grid
+
+
+# ----------------------------------------------------------------------------
+# periods, selections, hotspots, emerging classes
+# ----------------------------------------------------------------------------
+#: A month has real coverage when it holds at least this share of the busiest month's incidents.
+COVERAGE_SHARE = 0.1
+
+
+def covered_months(counts: Mapping[str, int] | pd.Series, *, share: float = COVERAGE_SHARE) -> list[str]:
+    """Months holding at least ``share`` of the busiest month's incidents, oldest first: the coverage rule.
+
+    police.uk pulls for neighbouring areas leave a trickle of boundary points
+    in other months; those months are not data for the area.  ``allocate``,
+    ``recommend``, the Overview and the Review all use this one rule.
+
+    Examples
+    --------
+    >>> covered_months({"2018-05": 3, "2018-06": 100, "2024-01": 40})
+    ['2018-06', '2024-01']
+    """
+    s = pd.Series(dict(counts) if not isinstance(counts, pd.Series) else counts, dtype="float64")
+    if s.empty:
+        return []
+    return sorted(str(m) for m in s[s >= share * s.max()].index)
 
 
 def parse_period(text: str) -> list[str]:
@@ -75,7 +174,7 @@ def parse_period(text: str) -> list[str]:
     return [str(p) for p in pd.period_range(start, end, freq="M")]
 
 
-def _select_incidents(incidents: pd.DataFrame, area: gpd.GeoDataFrame | None, *, months: list[str] | None,
+def select_incidents(incidents: pd.DataFrame, area: gpd.GeoDataFrame | None, *, months: list[str] | None,
                       category_groups: list[str] | None) -> pd.DataFrame:
     """Incidents in ``months``, of ``category_groups``, with coordinates inside ``area`` (when given)."""
     from .grids import points_xy
@@ -114,25 +213,15 @@ def compute_hotspots(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, method:
     cluster polygons for ``dbscan``) in EPSG:27700, with the filter recorded in
     ``attrs["params"]``.
     """
-    from .grids import count_in_cells, square_grid
     from .harm import harm_weight
-    from .hotspots import density_clusters, gistar, kde
 
-    df = _select_incidents(incidents, area, months=months, category_groups=category_groups)
+    if method not in HOTSPOT_METHODS:
+        msg = (f'method was "{method}" but is expected to be one of {json.dumps(list(HOTSPOT_METHODS))} '
+               '(use compute_emerging for "emerging")')
+        raise SchemaError(msg)
+    df = select_incidents(incidents, area, months=months, category_groups=category_groups)
     weights = harm_weight(df[CATEGORY], index=harm_index) if harm_index else None  # type: ignore[arg-type]
-    if method == "dbscan":
-        res = density_clusters(df, weights=weights)
-    else:
-        grid = square_grid(area, cell_size_m=cell_size_m)
-        if method == "kde":
-            res = kde(df, grid, weights=weights)
-        elif method == "gistar":
-            cells = count_in_cells(df, grid, weights=weights)
-            res = gistar(cells, value_col="harm" if harm_index else "count", seed=seed)
-        else:
-            msg = (f'method was "{method}" but is expected to be one of ["kde", "gistar", "dbscan"] '
-                   '(use compute_emerging for "emerging")')
-            raise SchemaError(msg)
+    res, _grid = run_hotspot_method(method, df, area, weights=weights, cell_size_m=cell_size_m, seed=seed)
     res.attrs["params"].update({"months": months or "all", "category_groups": category_groups or "all",
                                 "harm_index": harm_index or "none (counts)", "n_incidents_used": len(df),
                                 "sensitive_included": False})
@@ -224,7 +313,7 @@ def compute_emerging(units: gpd.GeoDataFrame, *, unit_kind: UnitKind, months: li
         source = "MPS monthly series"
         n_used = int(counts.to_numpy().sum())
     else:
-        df = _select_incidents(incidents, area if unit_kind == "grid" else None, months=months,
+        df = select_incidents(incidents, area if unit_kind == "grid" else None, months=months,
                                category_groups=category_groups)
         w = harm_weight(df[CATEGORY], index=harm_index) if harm_index else None  # type: ignore[arg-type]
         if unit_kind == "grid":
@@ -251,107 +340,3 @@ def to_geojson(result: gpd.GeoDataFrame, *, extra: dict[str, Any] | None = None)
     fc["params"] = {**result.attrs.get("params", {}), **(extra or {})}
     fc["crs_note"] = "coordinates are WGS84 lon/lat (EPSG:4326); analysis was done in EPSG:27700"
     return fc
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register the ``hotspots`` sub-command."""
-    p = subparsers.add_parser("hotspots", help="compute KDE, Gi*, DBSCAN or emerging hotspots and write GeoJSON for QGIS")
-    p.add_argument("--method", choices=["kde", "gistar", "dbscan", "emerging"], required=True)
-    p.add_argument("--period", required=True, help="YYYY-MM or YYYY-MM..YYYY-MM")
-    p.add_argument("--borough", default="E09000020", help="borough GSS code (default RBKC, E09000020)")
-    p.add_argument("--cell-size", type=float, default=150.0, help="grid cell size in metres (default 150)")
-    p.add_argument("--category-group", nargs="*", default=None,
-                   help="category groups from spatial/data/categories.csv (e.g. burglary theft asb)")
-    p.add_argument("--harm", choices=["cchi", "ons_css"], default=None, help="weight incidents by harm")
-    p.add_argument("--seed", type=int, default=12345)
-    p.add_argument("--units", choices=list(UNIT_KINDS), default="grid",
-                   help="emerging: grid cells (default), wards, lsoas, or the stored estates/parks layer")
-    p.add_argument("--source", choices=["incidents", "mps"], default="incidents",
-                   help="emerging on RBKC wards/lsoas: count stored incidents (default) or use the MPS series")
-    p.add_argument("--weights", choices=["queen", "distance"], default="queen",
-                   help="emerging: neighbours by queen contiguity (default) or a distance band")
-    p.add_argument("--distance-m", type=float, default=None,
-                   help="emerging: distance band in metres (default 1.5 cells on grids; needed for areas)")
-    p.add_argument("--permutations", type=int, default=0,
-                   help="emerging: 0 for analytic Gi* p-values (default) or e.g. 999 permutations")
-    p.add_argument("--no-fdr", action="store_true",
-                   help="emerging: no Benjamini-Hochberg control per month (few units, e.g. 18 wards, "
-                        "rarely survive it)")
-    p.add_argument("--out", required=True, help="output .geojson")
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    """Read incidents from the store, compute hotspots and write the GeoJSON; returns 0."""
-    from .config import settings_from_args
-    from .datasets import load_boroughs
-    from .store import connect
-    from .store.queries import incident_frame
-
-    settings = settings_from_args(args)
-    months = parse_period(args.period)
-    area = load_boroughs((args.borough,), data_dir=settings.data_dir)
-    if area.empty:
-        msg = f"borough {args.borough!r} is not in the bundled boundaries; use one of E09000020, E09000033, E09000013"
-        raise SchemaError(msg)
-    engine = connect(settings.database_url)
-    unit_kind = getattr(args, "units", "grid") or "grid"
-    source = getattr(args, "source", "incidents") or "incidents"
-    if args.method != "emerging" and (unit_kind != "grid" or source != "incidents"):
-        msg = (f"--units {unit_kind} / --source {source} apply to --method emerging; "
-               f"{args.method} runs on grid cells from incidents")
-        raise SchemaError(msg)
-    if args.method == "emerging":
-        res = _run_emerging(args, engine, area, months, unit_kind=unit_kind, source=source,
-                            data_dir=settings.data_dir)
-    else:
-        incidents = incident_frame(engine, include_sensitive=False, months=months)
-        res = compute_hotspots(incidents, area, method=args.method, months=months, cell_size_m=args.cell_size,
-                               category_groups=args.category_group, harm_index=args.harm, seed=args.seed)
-    fc = to_geojson(res, extra={"borough": args.borough, "period": args.period})
-    Path(args.out).write_text(json.dumps(fc, default=str), encoding="utf-8")
-    n_hot = int(res["is_hotspot"].sum())
-    print(f"{args.method}: {len(res)} units, {n_hot} hotspots, {fc['params']['n_incidents_used']:,} incidents "
-          f"-> {args.out}")
-    if args.method == "emerging":
-        classes = res["trend_class"].value_counts()
-        print("; ".join(f"{c}: {n}" for c, n in classes.items()))
-    return 0
-
-
-def _run_emerging(args: argparse.Namespace, engine: Any, area: gpd.GeoDataFrame, months: list[str], *,
-                  unit_kind: str, source: str, data_dir: Path) -> gpd.GeoDataFrame:
-    """Load the units and the counts' source for ``--method emerging`` (edge), then compute."""
-    from .datasets import RBKC, load_lsoas, load_wards
-    from .grids import square_grid
-    from .layers import stored_area_layer
-    from .store.queries import area_counts, incident_frame
-
-    if unit_kind == "grid":
-        units = square_grid(area, cell_size_m=args.cell_size)
-    elif unit_kind == "wards":
-        units = load_wards((args.borough,), data_dir=data_dir)
-    elif unit_kind == "lsoas":
-        units = load_lsoas((args.borough,), data_dir=data_dir)
-    else:
-        units = stored_area_layer(engine, unit_kind)
-        if units is None:
-            msg = (f"no {unit_kind} layer is loaded; load yours with `hotspot-tasking layers {unit_kind} FILE "
-                   "--id-column ID` and re-ingest the incidents so they are attributed to it")
-            raise SchemaError(msg)
-    if source == "mps":
-        if unit_kind not in ("wards", "lsoas") or args.borough != RBKC:
-            msg = (f"--source mps needs --units wards or lsoas in RBKC ({RBKC}); got --units {unit_kind} "
-                   f"--borough {args.borough}")
-            raise SchemaError(msg)
-        kind = "ward" if unit_kind == "wards" else "lsoa"
-        return compute_emerging(units, unit_kind=unit_kind, months=months, mps_counts=area_counts(engine, area_type=kind),
-                                category_groups=args.category_group, harm_index=args.harm,
-                                weights=args.weights, distance_m=args.distance_m,
-                                permutations=args.permutations, seed=args.seed, fdr=not args.no_fdr)
-    incidents = incident_frame(engine, include_sensitive=False, months=months)
-    return compute_emerging(units, unit_kind=unit_kind, months=months, incidents=incidents, area=area,
-                            category_groups=args.category_group, harm_index=args.harm, weights=args.weights,
-                            distance_m=args.distance_m, permutations=args.permutations, seed=args.seed,
-                            fdr=not args.no_fdr)

@@ -1,8 +1,6 @@
-"""``hotspot-tasking`` command line.
+"""Store commands of ``hotspot-tasking``: ``ingest``, ``status``, ``quarantine``, ``layers``, ``backup``,
+``restore``, ``purge`` and ``db``.
 
-Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``,
-``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), and the
-tasking commands.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
 message names the file, row and field, and the exit status is non-zero.
@@ -20,7 +18,7 @@ import pandas as pd
 from spatial._errors import HotspotError
 from spatial.config import settings_from_args
 
-__all__ = ["main"]
+__all__ = ["add_parsers", "load_sensitive_slugs"]
 
 _KINDS = {"police-uk": None, "police-uk-street": "police-uk-street", "police-uk-api": "police-uk-api",
           "mps": "mps-wide"}
@@ -37,7 +35,6 @@ def _print_table(df: pd.DataFrame, title: str) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from spatial.datasets import bundled_incident_sources, bundled_mps_tables
     from spatial.ingest import ingest_paths, load_mapping
     from spatial.ingest.pipeline import default_attributor, ingest_paths_parquet
     from spatial.store import connect
@@ -54,27 +51,39 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         mapping = type(mapping)(**{**mapping.__dict__, "crs": args.crs})
     paths: list = list(args.paths)
     if args.bundled:
-        paths = [*bundled_incident_sources(data_dir=settings.data_dir),
-                 *bundled_mps_tables(data_dir=settings.data_dir), *paths]
+        paths = [*_bundled_sources(engine, args, settings), *paths]
     if not paths:
         print("hotspot-tasking ingest: give files or folders, or --bundled", file=sys.stderr)
         return 2
     wards = _read_layer(args.wards, "ward_code") if args.wards else None
     lsoas = _read_layer(args.lsoas, "lsoa_code") if args.lsoas else None
+    if wards is None or lsoas is None:  # the area of interest: the area's wards + the 250 m margin
+        from spatial.area_profiles import area_layers, resolve_area
+
+        area = resolve_area(engine, getattr(args, "area", None))
+        layers = area_layers(engine, area, data_dir=settings.data_dir)
+        wards = layers.wards if wards is None else wards
+        lsoas = layers.lsoas if lsoas is None else lsoas
     attributor = default_attributor(None if args.parquet else engine, settings, wards=wards, lsoas=lsoas)
     reports = []
+    from spatial.ingest.pipeline import StoreWriteError
+
+    failure: StoreWriteError | None = None
     with tqdm(unit=" rows", desc="ingest", disable=args.quiet or not sys.stderr.isatty()) as bar:
-        if args.parquet:
-            reports = ingest_paths_parquet(args.parquet, paths, settings=settings, now=now, force=args.force,
-                                           mapping=mapping, kind=_KINDS.get(args.source) if args.source else None,
-                                           attributor=attributor, progress=bar.update)
-        else:
-            reports = ingest_paths(engine, paths, settings=settings, now=now, mapping=mapping,
-                                   kind=_KINDS.get(args.source) if args.source else None,
-                                   attributor=attributor, progress=bar.update)
+        try:
+            if args.parquet:
+                reports = ingest_paths_parquet(args.parquet, paths, settings=settings, now=now, force=args.force,
+                                               mapping=mapping, kind=_KINDS.get(args.source) if args.source else None,
+                                               attributor=attributor, progress=bar.update)
+            else:
+                reports = ingest_paths(engine, paths, settings=settings, now=now, mapping=mapping,
+                                       kind=_KINDS.get(args.source) if args.source else None,
+                                       attributor=attributor, progress=bar.update)
+        except StoreWriteError as exc:  # a full disk: report what was stored, then which file failed and why
+            failure, reports = exc, exc.reports
     rows = pd.DataFrame([{"file": r.path, "kind": r.kind, "status": r.status, "read": r.rows_read,
                           "stored": r.stored, "duplicates": r.duplicates, "quarantined": r.quarantined,
-                          "reconciles": "yes" if r.reconciles else "NO", "seconds": round(r.seconds, 2)}
+                          "outside the area": r.outside, "reconciles": "yes" if r.reconciles else "NO", "seconds": round(r.seconds, 2)}
                          for r in reports])
     if args.json:
         print(json.dumps([r.as_dict() for r in reports], indent=2, default=str))
@@ -84,9 +93,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             _print_table(shown, f"Ingest report: {len(rows)} files ({len(shown)} not complete shown; --verbose for all)")
         else:
             _print_table(rows, "Ingest report")
-        tot = rows[["read", "stored", "duplicates", "quarantined"]].sum()
+        tot = rows[["read", "stored", "duplicates", "quarantined", "outside the area"]].sum()
         print(f"\nTotal: {tot['read']:,} rows read = {tot['stored']:,} stored + {tot['duplicates']:,} duplicates "
-              f"+ {tot['quarantined']:,} quarantined")
+              f"+ {tot['quarantined']:,} quarantined"
+              + (f" + {tot['outside the area']:,} outside the area" if tot["outside the area"] else ""))
         for r in reports:
             if r.status != "complete":
                 print(f"REJECTED {r.message}", file=sys.stderr)
@@ -95,7 +105,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if tot["quarantined"]:
             side = f" --database sqlite:///{Path(args.parquet).resolve() / '_ingest.sqlite'}" if args.parquet else ""
             print(f"See the quarantined rows with: hotspot-tasking{side} quarantine")
+    if failure is not None:
+        print(f"NOT STORED {failure}", file=sys.stderr)
+        return 1
     return 1 if any(r.status != "complete" for r in reports) else 0
+
+
+def _bundled_sources(engine, args: argparse.Namespace, settings) -> list:
+    """What ``ingest --bundled`` loads: the bundled data of the area (RBKC's: its police.uk files and MPS tables)."""
+    from spatial.area_profiles import DEFAULT_AREA, resolve_area
+    from spatial.datasets import bundled_incident_sources, bundled_mps_tables, get_path
+
+    area = resolve_area(engine, getattr(args, "area", None))
+    if area.name == DEFAULT_AREA:
+        return [*bundled_incident_sources(data_dir=settings.data_dir), *bundled_mps_tables(data_dir=settings.data_dir)]
+    if not area.incident_sources:
+        msg = f"area {area.name!r} has no bundled data; ingest its files: hotspot-tasking ingest --area {area.name} FILES"
+        raise HotspotError(msg)
+    return [get_path(p, data_dir=settings.data_dir) for p in (*area.incident_sources, *area.aggregate_sources)]
 
 
 #: Code columns of ONS/London Datastore boundary files, by canonical name.
@@ -132,13 +159,31 @@ def cmd_status(args: argparse.Namespace) -> int:
     engine = connect(settings.database_url)
     tabs = status_tables(engine)
     print(f"Database: {engine.url.render_as_string(hide_password=True)}")
-    for name in ("source", "month", "category", "ward", "area_counts", "quarantine"):
-        _print_table(tabs[name], f"By {name}" if name not in ("quarantine", "area_counts") else
-                     {"quarantine": "Quarantine (rows per file)", "area_counts": "Aggregate series (MPS)"}[name])
+    _print_area(engine, args, settings)
+    for name in ("source", "month", "category", "ward", "area_counts", "quarantine", "outside"):
+        _print_table(tabs[name], f"By {name}" if name not in ("quarantine", "area_counts", "outside") else
+                     {"quarantine": "Quarantine (rows per file)", "area_counts": "Aggregate series (MPS)",
+                      "outside": "Outside the area (rows per file; counted, not kept)"}[name])
     total_q = int(tabs["quarantine"]["rows"].sum()) if not tabs["quarantine"].empty else 0
     total_i = int(tabs["source"]["incidents"].sum()) if not tabs["source"].empty else 0
-    print(f"\n{total_i:,} incidents stored; {total_q:,} rows in quarantine")
+    total_o = int(tabs["outside"]["rows"].sum()) if not tabs["outside"].empty else 0
+    print(f"\n{total_i:,} incidents stored; {total_q:,} rows in quarantine; {total_o:,} rows outside the area")
     return 0
+
+
+def _print_area(engine, args: argparse.Namespace, settings) -> None:
+    """The area (``--area`` or the active one) and the months police.uk published low in it."""
+    from spatial.area_profiles import area_layers, resolve_area
+    from spatial.store.queries import month_category_counts
+    from spatial.low_months import low_months
+
+    area = resolve_area(engine, getattr(args, "area", None))
+    print(f"Area: {area.name} - {area.label} ({area.ward_vintage}, {area.lsoa_vintage})")
+    wards = area_layers(engine, area, data_dir=settings.data_dir).wards["ward_code"].tolist()
+    counts = month_category_counts(engine, ward_codes=wards)
+    low = low_months(counts) if not counts.empty else []
+    if low:
+        print(f"Low months (far below their neighbours in every category; kept out of baselines): {', '.join(low)}")
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
@@ -148,7 +193,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     engine = connect(settings_from_args(args).database_url)
     df = quarantine_rows(engine, path_contains=args.file, limit=args.limit)
     if args.csv:
-        df.to_csv(sys.stdout, index=False)
+        from spatial.csv_safe import to_csv
+
+        to_csv(df, sys.stdout, index=False)
     else:
         with pd.option_context("display.max_colwidth", 90, "display.width", 200):
             _print_table(df.drop(columns=["raw"]), f"Quarantined rows (newest {args.limit})")
@@ -185,6 +232,12 @@ def cmd_db(args: argparse.Namespace) -> int:
         n = reflag_sensitive(engine)
         print(f"{n:,} stored incidents newly flagged sensitive (categories: "
               f"{', '.join(sorted(load_sensitive_slugs()))})")
+    if args.action in ("init", "upgrade", "reflag") and engine.dialect.name == "postgresql":
+        from spatial.store.gis import create_gis_access
+
+        gis = create_gis_access(engine)
+        print(f"read-only GIS role {gis.role} ({'LOGIN' if gis.login else 'NOLOGIN'}) may read {', '.join(gis.views)} "
+              f"only; {len(gis.hidden_categories)} sensitive categories are left out of gis_incidents")
     print(f"{engine.url.render_as_string(hide_password=True)}: schema revision {current_revision(engine)} (newest {head_revision()})")
     return 0
 
@@ -233,24 +286,32 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from spatial.store import connect
+    from spatial.store.audit import verify_report
+
+    code, text = verify_report(connect(settings_from_args(args).database_url), expect_head=args.expect_head)
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy import make_url
 
     return make_url(url).render_as_string(hide_password=True)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hotspot-tasking", description=__doc__.splitlines()[0])
-    parser.add_argument("--database", help="SQLAlchemy URL (default: $DATABASE_URL or SQLite under var/)")
-    parser.add_argument("--data-dir", help="bundled data folder (default: $HOTSPOT_DATA_DIR or data/)")
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Register the store sub-commands."""
+    from hotspot_cli.options import add_area_option
 
     p = sub.add_parser("ingest", help="ingest police.uk CSV/JSON, MPS tables, council exports or vector layers")
     p.add_argument("paths", nargs="*", help="files or folders (police.uk YYYY-MM/ archives are walked)")
     p.add_argument("--source", choices=sorted(_KINDS), help="force the input kind (default: detected from the header)")
     p.add_argument("--mapping", help="column-mapping YAML for a council export or vector layer")
     p.add_argument("--crs", choices=["EPSG:27700", "EPSG:4326"], help="override the coordinate system of a mapped file")
-    p.add_argument("--bundled", action="store_true", help="ingest the bundled RBKC and neighbour data")
+    p.add_argument("--bundled", action="store_true", help="ingest the area's bundled data (RBKC: its police.uk files, "
+                   "neighbours and MPS tables; west-kent: its 23 police.uk months)")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="list every file in the report")
@@ -261,9 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wards", help="ward polygons (GeoPackage/GeoJSON with ward_code) instead of the bundled "
                    "demo boroughs, e.g. ../shared/data/boundaries/london_wards_2018.gpkg")
     p.add_argument("--lsoas", help="LSOA polygons (with lsoa_code) instead of the bundled demo boroughs")
+    add_area_option(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("status", help="what is stored: by source, month, category, ward; quarantine size")
+    add_area_option(p)
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("quarantine", help="list rejected rows with file, row, field and reason")
@@ -299,40 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "gains one)")
     p.set_defaults(func=cmd_db)
 
-    from spatial import cli_batch, cli_forecast, cli_hotspots, cli_users
-
-    cli_users.add_parser(sub)
-    cli_hotspots.add_parser(sub)
-    cli_forecast.add_parsers(sub)
-    cli_batch.add_parser(sub)
-
-    from tasking import cli_allocate, cli_meeting, cli_recommend
-
-    cli_allocate.add_parser(sub)
-    cli_recommend.add_parser(sub)
-    cli_meeting.add_parser(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args_list = sys.argv[1:] if argv is None else list(argv)
-    if args_list[:1] == ["forecast"]:
-        # The forecast contract: only its own module, so start-up stays well under a second
-        # (no tasking, store, alembic or libpysal imports).
-        from spatial import cli_forecast
-
-        return cli_forecast.main(args_list)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except HotspotError as exc:
-        print(f"hotspot-tasking {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: the file being ingested was rolled back", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    p = sub.add_parser("audit", help="audit log: verify its hash chain (edits, deletions, back-dated rows)")
+    p.add_argument("audit_action", choices=["verify"])
+    p.add_argument("--expect-head", help="a head hash printed by an earlier verify and kept elsewhere")
+    p.set_defaults(func=cmd_audit)

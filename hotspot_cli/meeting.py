@@ -21,8 +21,8 @@ file's sha256 and row counts.  When the plan's meeting is in the store, its
 decisions (and open ones carried over from earlier weeks) and review notes
 are included.
 
-The lead wires :func:`add_parser` into ``spatial/cli.py``; :func:`run` returns
-the exit status.
+The work is :func:`tasking.pack.export_pack`; :func:`add_parser` registers the
+command in :mod:`hotspot_cli.main` and :func:`run` returns the exit status.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._errors import TaskingError
+from tasking._errors import TaskingError
+from tasking.formats import DOCUMENT_FORMATS, EXPORT_KINDS
 
 __all__ = ["add_parser", "run"]
 
@@ -42,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Register the ``pack`` sub-command."""
     p = subparsers.add_parser("pack", help="weekly tasking pack (PDF/HTML) or the plan as CSV/GeoJSON, audited")
     p.add_argument("--plan", required=True, help="plan JSON written by `hotspot-tasking allocate --out`")
-    p.add_argument("--format", required=True, choices=["pdf", "html", "csv", "geojson"], help="what to write")
+    p.add_argument("--format", required=True, choices=list(EXPORT_KINDS), help="what to write")
     p.add_argument("--out", required=True, help="file to write")
     p.add_argument("--recommendations", help="GeoJSON from `hotspot-tasking recommend --plan PLAN --out F.geojson`")
     p.add_argument("--review", help="JSON review of last week (tasking.review.WeekReview.to_dict())")
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from spatial.config import settings_from_args
     from spatial.store import connect
 
-    from .pack import export_pack
+    from tasking.pack import export_pack
 
     plan = _read_json(args.plan, "--plan")
     if not isinstance(plan, dict) or "assignments" not in plan or "week" not in plan:
@@ -106,15 +107,15 @@ def run(args: argparse.Namespace) -> int:
         sensitive = counts[counts["sensitive"].astype(bool)][["ward_code", "category", "count"]]
     area = parks = wards = None
     borough = (plan.get("inputs") or {}).get("borough")
-    if args.format in ("pdf", "html") and borough:
+    if args.format in DOCUMENT_FORMATS and borough:
         from spatial.datasets import load_boroughs, load_wards
 
-        from .cli_allocate import _parks
+        from tasking.pipeline import read_parks
 
         area = load_boroughs((str(borough),), data_dir=settings.data_dir)
         if len(area):
             wards = load_wards((str(borough),), data_dir=settings.data_dir)
-            parks, _ = _parks(engine, area, settings.data_dir)
+            parks, _ = read_parks(engine, area, settings.data_dir)
         else:
             area = None
     user = args.user or getpass.getuser()

@@ -19,14 +19,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._errors import HotspotError
+from spatial._errors import HotspotError
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``batch`` sub-command."""
-    from .forecast import FORECASTERS
+    from spatial.forecast import FORECASTERS
 
     p = subparsers.add_parser("batch", help="grid counts, Gi*, emerging hotspots and forecast per borough/force on "
                                             "Dask over a GeoParquet store (ingest --parquet)")
@@ -41,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--memory-limit", default="3GB", help="local cluster: memory limit per worker (default 3GB)")
     p.add_argument("--cell-size", type=float, default=150.0, help="grid cell size in metres (default 150)")
     p.add_argument("--forecast", default="auto", choices=["none", *sorted(FORECASTERS)],
-                   help="forecaster for next month (default boosted; none to skip)")
+                   help="forecaster for next month (default auto: chosen per area by backtest; none to skip)")
     p.add_argument("--permutations", type=int, default=0, help="Gi*: 0 analytic (default) or e.g. 999")
     p.set_defaults(func=run)
     return p
@@ -51,7 +51,7 @@ def _units(args: argparse.Namespace):
     import geopandas as gpd
 
     if not args.units:
-        from .datasets import load_boroughs
+        from spatial.datasets import load_boroughs
 
         return load_boroughs(data_dir=Path(args.data_dir) if args.data_dir else None), "borough_code"
     try:
@@ -70,8 +70,8 @@ def _units(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run the pipeline and write the results; returns 0."""
-    from .cli_hotspots import parse_period
-    from .distributed import BatchConfig, make_client, run_batch, write_results
+    from spatial.analysis import parse_period
+    from spatial.distributed import BatchConfig, make_client, run_batch, write_results
 
     store = Path(args.store)
     if not (store / "_ingest.sqlite").exists():

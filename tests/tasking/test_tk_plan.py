@@ -1,0 +1,75 @@
+"""The typed plan reads every plan dict (hand-made, stored by today's records code on SQLite and
+PostgreSQL) and writes it back key for key, so stored plans keep loading and keep their sha256."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import _tk_plans as P
+import pytest
+
+from spatial.store import connect
+from tasking import records as R
+from tasking.plan import Assignment, CameraMove, Candidate, Plan, SolverReport, UnassignedPlace
+
+NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+
+
+def test_a_plan_dict_round_trips_key_for_key():
+    d = P.make_plan()
+    plan = Plan.from_json(d)
+    out = plan.to_json()
+    assert out == d and list(out) == list(d)
+    assert [list(a) for a in out["assignments"]] == [list(a) for a in d["assignments"]]
+    assert json.dumps(out, sort_keys=True) == json.dumps(d, sort_keys=True)
+    # typed parts
+    assert isinstance(plan.assignments[0], Assignment) and plan.assignments[0].visits == 2
+    assert plan.assignments[-1].kind == "parks_police" and plan.assignments[-1].place_type == "park"
+    assert isinstance(plan.unassigned[0], UnassignedPlace) and plan.unassigned[0].reason == "excluded by the chair"
+    assert isinstance(plan.cameras[0], CameraMove) and plan.cameras[0].status == "new"
+    assert isinstance(plan.candidates[2], Candidate) and plan.candidates[2].name == "ROYAL HOSPITAL"
+    r = plan.report
+    assert isinstance(r, SolverReport)
+    assert (r.objective, r.bound, r.gap, r.greedy_value, r.check_ok, r.violations) == (12.5, 12.6, 0.008, 11.0,
+                                                                                        True, ())
+    assert plan.borough == P.BOROUGH and plan.week == P.WEEK and len(plan.dates) == 7
+    # a plan with different visits is a different plan
+    assert Plan.from_json(P.make_plan(variant=1)) != plan
+    with pytest.raises(dataclass_error()):
+        plan.assignments[0].visits = 3  # type: ignore[misc]  # frozen
+
+
+def dataclass_error():
+    import dataclasses
+
+    return dataclasses.FrozenInstanceError
+
+
+def test_keys_a_plan_lacks_stay_absent_and_unknown_keys_are_kept():
+    d = P.make_plan()
+    del d["check"], d["milp_vs_greedy"], d["assignments"][0]["kind"]
+    d["from_an_older_version"] = {"anything": [1, 2]}
+    d["assignments"][1]["note"] = "a key the type does not name"
+    out = Plan.from_json(d).to_json()
+    assert out == d and "check" not in out and "kind" not in out["assignments"][0]
+    assert Plan.from_json(d).report.check_ok is None
+    with pytest.raises(ValueError, match="at least a 'week'"):
+        Plan.from_json({"assignments": []})
+
+
+def test_a_plan_stored_by_todays_records_code_loads_through_the_typed_plan(db_url):
+    engine = connect(db_url)
+    try:
+        meeting = R.create_meeting(engine, week=P.WEEK, borough=P.BOROUGH, chair="Chair A", created_by="clerk",
+                                   now=NOW)
+        d = P.make_plan()
+        version = R.save_plan_version(engine, meeting, d, created_by="clerk", now=NOW)  # the dict path of today
+        stored = R.load_plan(engine, meeting, version)
+        plan = Plan.from_json(stored)
+        assert plan.to_json() == stored == d
+        assert R.plan_digest(plan.to_json()) == R.plan_digest(d)  # its sha256 is unchanged
+        # saving the typed plan's JSON again is the same version, not a new one
+        assert R.save_plan_version(engine, meeting, plan.to_json(), created_by="clerk", now=NOW) == version
+    finally:
+        engine.dispose()
