@@ -276,10 +276,12 @@ ALLOWED_STORE_CALLS: dict[tuple[str, str], str] = {
     ("ui/review.py", "spatial.store.queries.incident_frame"): "non-sensitive rows for the review (staff pages)",
     ("ui/signin.py", "spatial.store.accounts.*"): "signing in is before there is a viewer",
     ("ui/signin.py", "spatial.store.audit.record"): "the audit of sign-ins and views",
+    ("ui/signin.py", "spatial.store.sessions.*"): "the sign-in session itself (cookie token, time-outs): "
+                                                  "it decides who the viewer is",
 }
 #: Read-only record functions (meeting lookups, dates, digests): no sensitive data, no writes.
 RECORD_READS = {"find_meeting", "get_meeting", "list_meetings", "week_dates", "list_plan_versions", "load_plan",
-                "plan_digest", "plan_shifts"}
+                "approved_plan", "plan_digest", "plan_shifts"}
 
 
 def _store_calls() -> set[tuple[str, str]]:
