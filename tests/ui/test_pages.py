@@ -252,7 +252,7 @@ def test_an_approved_week_reopens_on_its_approved_version_with_its_exclusion(tmp
     excluded = next(a["candidate_id"] for a in first.plan["assignments"] if a["candidate_id"].startswith("ST-"))
     chosen = planning.build_plan(inputs, roster=roster, week=WEEK, exclusions=(excluded,))
     assert chosen.plan is not None, chosen.error
-    planning.approve_plan(engine, chosen.plan, user="Test Chair")
+    records.approve_week_plan(engine, chosen.plan, user="Test Chair")
 
     at = _page(url, TASKING, monkeypatch)  # a new session: no Build click, no pins or exclusions of its own
     assert at.session_state[state.TASKING_EXCLUSIONS] == [excluded]
