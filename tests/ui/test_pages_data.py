@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from spatial.store import connect
 from spatial.store.queries import incident_frame, quarantine_rows
 from ui import data_admin, maps, planning, state
+from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -108,10 +109,10 @@ def test_bad_files_get_clear_messages_not_tracebacks(tmp_path: Path, monkeypatch
     at = _page(url, monkeypatch)
     at = _ingest(at, [("cases.csv", b"Case Ref,When\n1,2026-01-01\n", "text/csv"),
                       ("cases.mapping.yaml", b"source: [unclosed\n", "application/x-yaml")])
-    (error,) = [e.value for e in at.error]
+    (error,) = [md_unescape(e.value) for e in at.error]
     assert error.startswith("cases.mapping.yaml: mapping file cases.mapping.yaml is not valid YAML")
     at = _ingest(at, [("notes.csv", b"hello,world\n1,2\n", "text/csv")])
-    errors = [e.value for e in at.error]
+    errors = [md_unescape(e.value) for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("notes.csv was not stored:")
     assert _frame(at, "File").loc[0, "Status"] == "rejected"
     assert incident_frame(connect(url), include_sensitive=True).empty
@@ -154,7 +155,7 @@ def test_backtest_runs_on_the_neighbour_months_when_the_borough_has_too_few(tmp_
     at = _ingest(at, [("june.csv", JUNE_FILE.read_bytes(), "text/csv")])
     at.button(key=state.DATA_BACKTEST_BUTTON).click().run()
     _ok(at)
-    (info,) = [i.value for i in at.info if i.value.startswith("Backtest data:")]
+    (info,) = [md_unescape(i.value) for i in at.info if i.value.startswith("Backtest data:")]
     assert "Westminster and Hammersmith & Fulham, 2017-07 to 2018-06 (12 months" in info
     assert "Kensington and Chelsea has 1 month(s) with data and the backtest needs 7" in info
     table = _frame(at, "Forecaster")
