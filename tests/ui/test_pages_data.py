@@ -10,6 +10,10 @@ Expected counts are worked out here from the files with pandas.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import os
+import tracemalloc
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +182,57 @@ def test_backtest_runs_on_the_neighbour_months_when_the_borough_has_too_few(tmp_
     page = table[(table["Forecaster"] == "last_period") & (table["% of area"] == 5)].iloc[0]
     assert page["Hit rate"] == pytest.approx(round(float(direct["hit_rate"].iloc[0]), 3))
     assert page["PAI"] == pytest.approx(round(float(direct["pai"].iloc[0]), 3))
+
+
+# --------------------------------------------------------------------------
+# issue 13 item 5 through the page: a gzip bomb uploaded on the Data page
+# --------------------------------------------------------------------------
+STREET_HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+                 "Crime type,Last outcome category,Context\n")
+
+
+def _gzip_bomb(zeros: int) -> bytes:
+    """A police.uk-looking .gz: the header, then ``zeros`` NUL bytes (compressed as a stream, ~1/1000 the size)."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\x00" * (1 << 20)
+    parts = [comp.compress(STREET_HEADER.encode())]
+    parts += [comp.compress(block) for _ in range(zeros // len(block))]
+    parts.append(comp.flush())
+    return b"".join(parts)
+
+
+def _rss() -> int:
+    """Resident memory of this process in bytes (/proc/self/statm: pages)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_a_gzip_bomb_uploaded_on_the_data_page_is_refused_by_name_and_memory_returns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'hotspot.sqlite'}"
+    bomb = _gzip_bomb(512 << 20)  # 512 MiB of NULs
+    assert len(bomb) < 1 << 20  # under 1 MB uploaded, as in the attack run
+    at = _page(url, monkeypatch)
+    # warm up: the same refusal on a small bomb (8 MiB) loads the ingest code, so the figures below are the bomb's
+    at = _ingest(at, [("warm-up.csv.gz", _gzip_bomb(8 << 20), "application/gzip")])
+    assert any("warm-up.csv.gz" in md_unescape(e.value) for e in at.error)
+    gc.collect()
+    before = _rss()
+    tracemalloc.start()
+    try:
+        at = _ingest(at, [("2024-05-metropolitan-street.csv.gz", bomb, "application/gzip")])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    gc.collect()
+    after = _rss()
+    print(f"data-page bomb: {len(bomb):,} bytes uploaded, tracemalloc peak {peak / 2**20:.1f} MiB, "
+          f"RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB")
+    errors = [md_unescape(e.value) for e in at.error]
+    assert any(e.startswith("2024-05-metropolitan-street.csv.gz was not stored:") and "compression ratio" in e
+               for e in errors), errors
+    assert _frame(at, "File").loc[0, "Status"] == "rejected"
+    assert incident_frame(connect(url), include_sensitive=True).empty
+    # streamed and capped: Python allocations stay far below the 512 MiB the file would make, and the
+    # process's resident memory is back within 64 MiB of where it was before the upload
+    assert peak < 96 << 20, f"peak {peak / 2**20:.1f} MiB"
+    assert after - before < 64 << 20, f"RSS {before / 2**20:.0f} MiB -> {after / 2**20:.0f} MiB"
