@@ -173,7 +173,7 @@ else:
             if len(panel.trend) > 1:
                 st.bar_chart(panel.trend, y_label="incidents")
             else:
-                st.metric(f"Incidents, {md_escape(panel.trend.index[0])}", f"{int(panel.trend.iloc[0]):,}")
+                st.metric(f"Incidents, {panel.trend.index[0]}", f"{int(panel.trend.iloc[0]):,}")
             st.caption(md_escape(panel.trend_note))
             st.markdown(f"**Emerging-hotspot class**: {md_escape(panel.emerging_class)}" if panel.emerging_class else
                         "**Emerging-hotspot class**: not available (see *Emerging hotspots* above the table)")
