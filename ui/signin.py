@@ -175,7 +175,8 @@ def sign_in_form() -> None:
     if identity.oidc_settings(secrets) is not None:
         refused = session.get(state.SSO_REFUSED)
         if refused is not None:
-            st.error(f"Single sign-on worked, but no enabled account has the email {md_escape(refused) or '(none given)'}. "
+            st.error("Single sign-on worked, but no enabled account has the email "
+                     f"{md_escape(refused) or '(none given)'}. "
                      "Ask the administrator to add it (`hotspot-tasking user add NAME --role ROLE --email ...`).")
             if st.button("Sign out of single sign-on", key=state.SSO_BUTTON):
                 session.pop(state.SSO_REFUSED, None)
@@ -194,7 +195,8 @@ def sign_in_form() -> None:
         policy = accounts.LockoutPolicy.from_env()
         account = accounts.authenticate(engine, name, password, policy=policy)
     except accounts.SignInRefused as exc:
-        st.error(f"{md_escape(exc)} After {policy.max_failures} failures in {policy.window_minutes:g} minutes an account is "
+        st.error(f"{md_escape(exc)} After {policy.max_failures} failures in {policy.window_minutes:g} minutes an "
+                 "account is "
                  f"locked for {policy.lock_minutes:g} minutes.")
         return
     except HotspotError as exc:  # a bad lock-out setting, for example

@@ -34,7 +34,8 @@ pytestmark = pytest.mark.browser
 
 ESTATES = REPO / "tests" / "data" / "estates_HANDMADE.geojson"
 BEACON = "http://127.0.0.1:9/beacon.png"
-PAYLOAD = f"![x]({BEACON}) [click](/phish) **bold** :red[colour] =HYPERLINK(\"http://x\",\"y\") <img src=x onerror=alert(1)>"
+PAYLOAD = (f"![x]({BEACON}) [click](/phish) **bold** :red[colour] =HYPERLINK(\"http://x\",\"y\") "
+           "<img src=x onerror=alert(1)>")
 APPROVER = f"Approver ![x]({BEACON}) [click](/phish)"
 WARDEN_USER = "browser-warden-md"
 

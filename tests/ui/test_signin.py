@@ -182,6 +182,7 @@ def test_a_single_sign_on_session_is_signed_in_as_the_account_with_that_email(ur
     other.run()  # the refusal is audited once, not on every rerun
     _ok(other)
     assert [t.value for t in other.title] == ["Sign in"]
-    assert any("no enabled account has the email stranger@elsewhere.example" in md_unescape(e.value) for e in other.error)
+    assert any("no enabled account has the email stranger@elsewhere.example" in md_unescape(e.value)
+               for e in other.error)
     refused = audit.list_audit(engine, action="sign-in", actor="stranger@elsewhere.example")
     assert len(refused) == 1 and refused.iloc[0]["detail"]["reason"] == "no-account"

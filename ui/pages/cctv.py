@@ -152,7 +152,8 @@ for sid, x, y in session[state.CCTV_EXTRA_SITES]:
     if area.buffer(dep.coverage_radius_m).contains(shapely.Point(x, y)):
         typed.append((sid, x, y))
     else:
-        st.error(f"Camera {md_escape(sid)} at ({x:.0f}, {y:.0f}) is outside the borough; it is left out. Coordinates are "
+        st.error(f"Camera {md_escape(sid)} at ({x:.0f}, {y:.0f}) is outside the borough; it is left out. "
+                 "Coordinates are "
                  "British National Grid metres (for example 525000, 179000 in Kensington).")
 if session[state.CCTV_EXTRA_SITES]:
     st.button("Clear typed cameras", key=state.CCTV_WHATIF_CLEAR, on_click=_clear_cameras)

@@ -126,7 +126,8 @@ st.caption(f"{layers.n_incidents:,} non-sensitive incidents, {tables.period_labe
 # ---------------------------------------------------------------- layer notices
 if layers.emerging is None or len(layers.emerging) == 0:
     st.info(f"Emerging hotspots: {md_escape(layers.emerging_note)}." if layers.emerging_note.startswith("not computed")
-            else f"Emerging hotspots: no cell has a pattern ({md_escape(layers.emerging_note)}).", icon=":material/trending_up:")
+            else f"Emerging hotspots: no cell has a pattern ({md_escape(layers.emerging_note)}).",
+            icon=":material/trending_up:")
 else:
     st.caption(f"Emerging hotspots: {len(layers.emerging):,} cells with a pattern; {md_escape(layers.emerging_note)}.")
 if layers.estates is None:
@@ -165,7 +166,8 @@ else:
     else:
         synthetic = [s for s in panel.sources if "synthetic" in s.lower()]
         if synthetic:
-            st.warning("SYNTHETIC data: incidents here come from " + ", ".join(md_escape(s) for s in synthetic) + " — generated test "
+            st.warning("SYNTHETIC data: incidents here come from " + ", ".join(md_escape(s) for s in synthetic)
+                       + " — generated test "
                        "records, not real council data.", icon=":material/science:")
         left, right = st.columns(2)
         with left:

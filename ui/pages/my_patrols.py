@@ -50,7 +50,8 @@ if access.can(viewer, "plans"):  # chair and analyst: any agent's patrols
 else:  # a warden or parks police officer: their own id, from the account
     agent = str(viewer.agent_id)
     if agent not in agents:
-        st.warning(f"Your account's agent id {md_escape(agent)} is not in the roster ({md_escape(roster.source)}); ask the administrator "
+        st.warning(f"Your account's agent id {md_escape(agent)} is not in the roster ({md_escape(roster.source)}); "
+                   "ask the administrator "
                    "to correct it (`hotspot-tasking user role NAME warden --agent-id ...`).")
         st.stop()
 
