@@ -24,6 +24,7 @@ from spatial.store import accounts, audit, sessions
 from tasking.access import PAGES, Viewer, can_open, pages_for
 
 from . import cached, identity, state
+from .text import md_escape
 
 __all__ = ["PAGE_TITLES", "audit_sensitive_view", "clear_session_cookie", "current_viewer", "page_viewer", "sidebar",
            "sign_in_form", "write_session_cookie"]
@@ -37,7 +38,7 @@ def _engine() -> Engine | None:
     try:
         return cached.engine(cached.settings().database_url)
     except (HotspotError, SQLAlchemyError) as exc:
-        st.error(f"Cannot open the database set by DATABASE_URL: {exc}")
+        st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
         return None
 
 
@@ -151,7 +152,7 @@ def current_viewer() -> Viewer | None:
         _resume_from_cookie(engine)
         _end_if_expired(engine)
     except (HotspotError, SQLAlchemyError) as exc:
-        st.error(f"Cannot check the sign-in session: {exc}")
+        st.error(f"Cannot check the sign-in session: {md_escape(exc)}")
         return None
     viewer = identity.viewer_from_session(st.session_state, lambda name: accounts.get_account(engine, name))
     return viewer if viewer is not None else _sso_viewer(engine)
@@ -174,7 +175,8 @@ def sign_in_form() -> None:
     if identity.oidc_settings(secrets) is not None:
         refused = session.get(state.SSO_REFUSED)
         if refused is not None:
-            st.error(f"Single sign-on worked, but no enabled account has the email {refused or '(none given)'}. "
+            st.error("Single sign-on worked, but no enabled account has the email "
+                     f"{md_escape(refused) or '(none given)'}. "
                      "Ask the administrator to add it (`hotspot-tasking user add NAME --role ROLE --email ...`).")
             if st.button("Sign out of single sign-on", key=state.SSO_BUTTON):
                 session.pop(state.SSO_REFUSED, None)
@@ -193,11 +195,12 @@ def sign_in_form() -> None:
         policy = accounts.LockoutPolicy.from_env()
         account = accounts.authenticate(engine, name, password, policy=policy)
     except accounts.SignInRefused as exc:
-        st.error(f"{exc} After {policy.max_failures} failures in {policy.window_minutes:g} minutes an account is "
+        st.error(f"{md_escape(exc)} After {policy.max_failures} failures in {policy.window_minutes:g} minutes an "
+                 "account is "
                  f"locked for {policy.lock_minutes:g} minutes.")
         return
     except HotspotError as exc:  # a bad lock-out setting, for example
-        st.error(f"Sign-in is not possible: {exc}")
+        st.error(f"Sign-in is not possible: {md_escape(exc)}")
         return
     identity.signed_in(session, account, method="password")
     _open_session(engine, account.username, "password")
@@ -225,7 +228,8 @@ def sidebar(viewer: Viewer) -> None:
     """Who is signed in, their role, and the sign-out button."""
     with st.sidebar:
         write_session_cookie()
-        who = f"**{viewer.user}** ({viewer.role}" + (f", {viewer.agent_id}" if viewer.agent_id else "") + ")"
+        who = (f"**{md_escape(viewer.user)}** ({md_escape(viewer.role)}"
+               + (f", {md_escape(viewer.agent_id)}" if viewer.agent_id else "") + ")")
         st.markdown(f"Signed in as {who}")
         if st.button("Sign out", key=state.SIGN_OUT_BUTTON):
             _sign_out(viewer)

@@ -34,6 +34,7 @@ from spatial.store.queries import incident_frame
 from tasking import access, records
 from tasking.resources import load_roster
 from ui import analysis, maps, planning, state, tables
+from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -97,7 +98,7 @@ def _texts(at: AppTest) -> list[str]:
     """Every text the page shows (not the widgets' option lists)."""
     out: list[str] = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
-        out += [str(e.value) for e in getattr(at, kind)]
+        out += [md_unescape(str(e.value)) for e in getattr(at, kind)]
     return out
 
 
@@ -168,7 +169,7 @@ def test_infeasible_pin_shows_an_error_naming_the_pin_and_can_be_removed(store: 
     at.button(key=state.PIN_SUBMIT).click().run()
     _ok(at)
 
-    errors = [e.value for e in at.error]
+    errors = [md_unescape(e.value) for e in at.error]
     assert len(errors) == 1
     assert f"pin W01 -> {park} Wed late (1 visit)" in errors[0]
     assert "jurisdiction" in errors[0]

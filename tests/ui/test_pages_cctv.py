@@ -28,6 +28,7 @@ from tasking._errors import TaskingError
 from tasking.candidates import cctv_demand
 from tasking.resources import CameraSite, load_roster
 from ui import cctv, maps, planning, state
+from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -147,7 +148,7 @@ def test_what_if_a_ticked_site_and_typed_coordinates_change_the_covered_harm(sto
     at.number_input(key=state.CCTV_WHATIF_Y).set_value(300000.0)
     at.button(key=state.CCTV_WHATIF_ADD).click().run()
     _ok(at)
-    assert any("typed-2 at (400000, 300000) is outside the borough" in e.value for e in at.error)
+    assert any("typed-2 at (400000, 300000) is outside the borough" in md_unescape(e.value) for e in at.error)
     at.button(key=state.CCTV_WHATIF_CLEAR).click().run()
     _ok(at)
     assert at.session_state[state.CCTV_EXTRA_SITES] == []
@@ -188,7 +189,7 @@ def test_a_broken_deployed_file_gets_a_message_naming_row_and_column(store: str,
     bad = b"camera_id,site_id,since_week\nCAM01,S-03,2026-W44\nCAM02,S-99,2026-W60\n"
     at.get("file_uploader")[0].set_value(("cams.csv", bad, "text/csv")).run()
     _ok(at)
-    (error,) = [e.value for e in at.error]
+    (error,) = [md_unescape(e.value) for e in at.error]
     assert error.startswith("The deployed-cameras file was not read: cams.csv: row 2, column since_week:")
     assert "2026-W60" in error
     assert not any(d.value.columns[0] == "Camera" and "Advice" in d.value.columns for d in at.dataframe)

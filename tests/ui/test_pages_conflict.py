@@ -20,6 +20,7 @@ from hotspot_cli.main import main as cli_main
 from spatial.store import connect
 from tasking import records
 from ui import maps, planning, state
+from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -65,7 +66,7 @@ def test_a_stale_approval_is_refused_and_the_latest_version_can_be_opened(store,
 
     alice.button(key=state.APPROVE_BUTTON).click().run()
     assert not alice.exception
-    errors = [e.value for e in alice.error]
+    errors = [md_unescape(e.value) for e in alice.error]
     assert any("Bob Chair saved version 1" in e and "approved by Bob Chair" in e and "Not saved" in e
                for e in errors), errors
     meeting_id = records.find_meeting(engine, week=WEEK, borough=RBKC)

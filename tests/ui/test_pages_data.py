@@ -10,6 +10,10 @@ Expected counts are worked out here from the files with pandas.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import os
+import tracemalloc
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 from spatial.store import connect
 from spatial.store.queries import incident_frame, quarantine_rows
 from ui import data_admin, maps, planning, state
+from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -108,10 +113,10 @@ def test_bad_files_get_clear_messages_not_tracebacks(tmp_path: Path, monkeypatch
     at = _page(url, monkeypatch)
     at = _ingest(at, [("cases.csv", b"Case Ref,When\n1,2026-01-01\n", "text/csv"),
                       ("cases.mapping.yaml", b"source: [unclosed\n", "application/x-yaml")])
-    (error,) = [e.value for e in at.error]
+    (error,) = [md_unescape(e.value) for e in at.error]
     assert error.startswith("cases.mapping.yaml: mapping file cases.mapping.yaml is not valid YAML")
     at = _ingest(at, [("notes.csv", b"hello,world\n1,2\n", "text/csv")])
-    errors = [e.value for e in at.error]
+    errors = [md_unescape(e.value) for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("notes.csv was not stored:")
     assert _frame(at, "File").loc[0, "Status"] == "rejected"
     assert incident_frame(connect(url), include_sensitive=True).empty
@@ -154,7 +159,7 @@ def test_backtest_runs_on_the_neighbour_months_when_the_borough_has_too_few(tmp_
     at = _ingest(at, [("june.csv", JUNE_FILE.read_bytes(), "text/csv")])
     at.button(key=state.DATA_BACKTEST_BUTTON).click().run()
     _ok(at)
-    (info,) = [i.value for i in at.info if i.value.startswith("Backtest data:")]
+    (info,) = [md_unescape(i.value) for i in at.info if i.value.startswith("Backtest data:")]
     assert "Westminster and Hammersmith & Fulham, 2017-07 to 2018-06 (12 months" in info
     assert "Kensington and Chelsea has 1 month(s) with data and the backtest needs 7" in info
     table = _frame(at, "Forecaster")
@@ -182,3 +187,56 @@ def test_backtest_runs_on_the_neighbour_months_when_the_borough_has_too_few(tmp_
     uses = [m.value for m in at.markdown if "This area uses" in m.value]
     assert uses and "for burglary" in uses[0] and "for plain counts" in uses[0] and "for last month" in uses[0]
     assert "(12 months held, 2017-07..2018-06)" in uses[0]
+
+# --------------------------------------------------------------------------
+# issue 13 item 5 through the page: a gzip bomb uploaded on the Data page
+# --------------------------------------------------------------------------
+STREET_HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+                 "Crime type,Last outcome category,Context\n")
+
+
+def _gzip_bomb(zeros: int) -> bytes:
+    """A police.uk-looking .gz: the header, then ``zeros`` NUL bytes (compressed as a stream, ~1/1000 the size)."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\x00" * (1 << 20)
+    parts = [comp.compress(STREET_HEADER.encode())]
+    parts += [comp.compress(block) for _ in range(zeros // len(block))]
+    parts.append(comp.flush())
+    return b"".join(parts)
+
+
+def _rss() -> int:
+    """Resident memory of this process in bytes (/proc/self/statm: pages)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_a_gzip_bomb_uploaded_on_the_data_page_is_refused_by_name_and_memory_returns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'hotspot.sqlite'}"
+    bomb = _gzip_bomb(512 << 20)  # 512 MiB of NULs
+    assert len(bomb) < 1 << 20  # under 1 MB uploaded, as in the attack run
+    at = _page(url, monkeypatch)
+    # warm up: the same refusal on a small bomb (8 MiB) loads the ingest code, so the figures below are the bomb's
+    at = _ingest(at, [("warm-up.csv.gz", _gzip_bomb(8 << 20), "application/gzip")])
+    assert any("warm-up.csv.gz" in md_unescape(e.value) for e in at.error)
+    gc.collect()
+    before = _rss()
+    tracemalloc.start()
+    try:
+        at = _ingest(at, [("2024-05-metropolitan-street.csv.gz", bomb, "application/gzip")])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    gc.collect()
+    after = _rss()
+    print(f"data-page bomb: {len(bomb):,} bytes uploaded, tracemalloc peak {peak / 2**20:.1f} MiB, "
+          f"RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB")
+    errors = [md_unescape(e.value) for e in at.error]
+    assert any(e.startswith("2024-05-metropolitan-street.csv.gz was not stored:") and "compression ratio" in e
+               for e in errors), errors
+    assert _frame(at, "File").loc[0, "Status"] == "rejected"
+    assert incident_frame(connect(url), include_sensitive=True).empty
+    # streamed and capped: Python allocations stay far below the 512 MiB the file would make, and the
+    # process's resident memory is back within 64 MiB of where it was before the upload
+    assert peak < 96 << 20, f"peak {peak / 2**20:.1f} MiB"
+    assert after - before < 64 << 20, f"RSS {before / 2**20:.0f} MiB -> {after / 2**20:.0f} MiB"

@@ -44,6 +44,7 @@ from spatial.store.queries import incident_frame
 from spatial.trends import CLASSES
 from tasking.resources import CameraSite, load_roster
 from ui import analysis, maps, overview, planning, state
+from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -115,7 +116,7 @@ def _ok(at: AppTest) -> None:
 def _texts(at: AppTest) -> list[str]:
     out: list[str] = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
-        out += [str(e.value) for e in getattr(at, kind)]
+        out += [md_unescape(str(e.value)) for e in getattr(at, kind)]
     out += [f"{m.label} {m.value}" for m in at.metric]
     return out
 
@@ -316,7 +317,7 @@ def test_overview_trend_follows_the_ward_and_group_picked(store: str, monkeypatc
 def test_overview_from_stored_incidents_says_which_periods_have_no_data_and_shows_no_sensitive_points(
         store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(store, OVERVIEW, monkeypatch, OVERVIEW_SOURCE="incidents", OVERVIEW_PERIOD=("2024-05", "2024-05"))
-    warnings = [w.value for w in at.warning]
+    warnings = [md_unescape(w.value) for w in at.warning]
     assert any(w.startswith("Same period last year (2023-05): no data") for w in warnings), warnings
     assert any("sensitive categories only" in w for w in warnings)
     groups = _table(at, "Group")
@@ -346,7 +347,7 @@ def test_overview_of_june_2018_says_police_uk_has_no_month_before_it_nor_a_year_
         store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(store, OVERVIEW, monkeypatch, OVERVIEW_SOURCE="incidents", OVERVIEW_PERIOD=("2018-06", "2018-06"))
     assert at.select_slider(key=state.OVERVIEW_PERIOD).options == ["2018-06", *[f"2024-{m:02d}" for m in range(1, 10)]]
-    warnings = [w.value for w in at.warning]
+    warnings = [md_unescape(w.value) for w in at.warning]
     assert "Previous period (2018-05): no data — the stored incidents cover none of these months." in warnings
     assert "Same period last year (2017-06): no data — the stored incidents cover none of these months." in warnings
     groups = _table(at, "Group").set_index("Group")
@@ -431,7 +432,7 @@ def test_hotspots_ward_filter_limits_the_map_and_the_hot_places(council: str, mo
 def test_hotspots_map_draws_estates_parks_and_cctv_and_says_what_is_missing(council: str, tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(council, HOTSPOTS, monkeypatch, HOTSPOTS_PERIOD=("2018-06", "2018-06"))
-    infos = [i.value for i in at.info]
+    infos = [md_unescape(i.value) for i in at.info]
     assert any(i.startswith("Housing estates layer not loaded") for i in infos)
     assert any("Fixed CCTV coverage: no camera positions in the roster" in i for i in infos)
     assert any("registered parks" in i and "DEMO" in i for i in infos)
@@ -491,8 +492,8 @@ def test_place_panel_with_police_uk_only_has_no_time_profile(store: str, monkeyp
     n = int(shapely.contains_xy(geom, june["x"].to_numpy(float), june["y"].to_numpy(float)).sum())
     assert n > 0
     assert {m.label: m.value for m in at.metric}["Incidents, 2018-06"] == f"{n:,}"
-    assert any(i.value.startswith("No times in police.uk data") for i in at.info)
-    assert any("one month of data (2018-06): no trend to show yet" in c.value for c in at.caption)
+    assert any(md_unescape(i.value).startswith("No times in police.uk data") for i in at.info)
+    assert any("one month of data (2018-06): no trend to show yet" in md_unescape(c.value) for c in at.caption)
     measures = _table(at, "Rank")
     assert measures["Measure"].tolist() == layers.ranked[layers.ranked["candidate_id"] == place_id].sort_values(
         "rank")["measure"].tolist()

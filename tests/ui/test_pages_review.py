@@ -29,6 +29,7 @@ from spatial.store.queries import incident_frame
 from tasking import records
 from tasking.resources import load_roster
 from ui import maps, planning, review, state
+from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -94,7 +95,7 @@ def _ok(at: AppTest) -> None:
 def _texts(at: AppTest) -> list[str]:
     out: list[str] = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
-        out += [str(e.value) for e in getattr(at, kind)]
+        out += [md_unescape(str(e.value)) for e in getattr(at, kind)]
     return out
 
 
@@ -221,7 +222,8 @@ def test_a_decision_changed_by_someone_else_since_it_was_shown_is_not_overwritte
     at.selectbox(key=state.REVIEW_DECISION_STATUS).set_value("done")
     at.button(key=state.REVIEW_DECISION_SUBMIT).click().run()
     _ok(at)
-    assert any("changed by Cllr Quick" in e.value and "status now dropped" in e.value for e in at.error), \
+    assert any("changed by Cllr Quick" in md_unescape(e.value) and "status now dropped" in md_unescape(e.value)
+               for e in at.error), \
         [e.value for e in at.error]
     d = records.list_decisions(engine, meeting_id=meeting_id).iloc[0]
     assert (d["status"], d["outcome"], d["updated_by"]) == ("dropped", "Not needed", "Cllr Quick")

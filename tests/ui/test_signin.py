@@ -16,6 +16,7 @@ from hotspot_cli.main import main as cli_main
 from spatial.store import accounts, audit, connect
 from tasking.access import Viewer
 from ui import identity, maps, planning, state
+from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -69,7 +70,7 @@ def test_signing_in_with_the_form_opens_the_page_and_is_audited(url, monkeypatch
     engine = connect(url)
     at = _app(url, monkeypatch, "ui/pages/incidents.py").run()
     _submit(at, "Form Chair", "not the password at all")
-    assert any("Sign-in refused" in e.value for e in at.error)
+    assert any("Sign-in refused" in md_unescape(e.value) for e in at.error)
     assert [t.value for t in at.title] == ["Sign in"]
     _submit(at, "Form Chair", PASSWORD)
     assert [t.value for t in at.title] == ["Incidents map"]
@@ -181,6 +182,7 @@ def test_a_single_sign_on_session_is_signed_in_as_the_account_with_that_email(ur
     other.run()  # the refusal is audited once, not on every rerun
     _ok(other)
     assert [t.value for t in other.title] == ["Sign in"]
-    assert any("no enabled account has the email stranger@elsewhere.example" in e.value for e in other.error)
+    assert any("no enabled account has the email stranger@elsewhere.example" in md_unescape(e.value)
+               for e in other.error)
     refused = audit.list_audit(engine, action="sign-in", actor="stranger@elsewhere.example")
     assert len(refused) == 1 and refused.iloc[0]["detail"]["reason"] == "no-account"

@@ -10,6 +10,7 @@ from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
 from ui import cached, cctv, maps, planning, signin, state, tables
+from ui.text import md_escape
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -23,7 +24,7 @@ viewer = signin.page_viewer("cctv")
 try:
     engine = cached.engine(settings.database_url)
 except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {exc}")
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
     st.stop()
 db = cached.database_key(engine)
 data_dir = str(settings.data_dir)
@@ -32,7 +33,7 @@ roster_file = cached.roster_path()
 try:
     roster = cached.roster(roster_file)
 except HotspotError as exc:
-    st.error(f"Cannot read the roster {roster_file}: {exc}")
+    st.error(f"Cannot read the roster {roster_file}: {md_escape(exc)}")
     st.stop()
 borough = roster.borough_code
 session = st.session_state
@@ -44,13 +45,13 @@ try:
     with st.spinner("Reading harm in the monitored hours…"):
         demand, months = cached.cctv_demand(engine, db, version, data_dir, roster_file)
 except HotspotError as exc:
-    st.warning(f"No harm to site cameras on: {exc}")
+    st.warning(f"No harm to site cameras on: {md_escape(exc)}")
     st.stop()
 wards = cached.wards((borough,), data_dir)
 st.caption(f"Harm per week in the control room's monitored hours ({fixed_cams.monitored_start:%H:%M} to "
            f"{fixed_cams.monitored_end:%H:%M}), non-sensitive incidents of {tables.period_label(list(months))}, "
            f"on 50 m cells; a camera covers {dep.coverage_radius_m:g} m (fixed: {fixed_cams.coverage_radius_m:g} m). "
-           f"Roster: {roster.source}.")
+           f"Roster: {md_escape(roster.source)}.")
 
 # ---------------------------------------------------------------- sites: the council's, or proposed
 sites = list(dep.sites)
@@ -88,7 +89,7 @@ if upload is not None:
     try:
         deployed = cctv.read_deployed(upload.getvalue(), name=upload.name, sites=sites)
     except HotspotError as exc:
-        st.error(f"The deployed-cameras file was not read: {exc}")
+        st.error(f"The deployed-cameras file was not read: {md_escape(exc)}")
 if not deployed:
     st.caption(f"No deployed cameras given: the roster has {dep.cameras} deployable cameras; upload where they are "
                "to see which could move.")
@@ -104,7 +105,7 @@ if deployed:
                                       min_deployment_weeks=dep.min_deployment_weeks, radius_m=dep.coverage_radius_m,
                                       fixed_radius_m=fixed_cams.coverage_radius_m)
     except HotspotError as exc:
-        st.error(f"No redeploy list: {exc}")
+        st.error(f"No redeploy list: {md_escape(exc)}")
 if redeploy is not None:
     st.subheader("Redeploy list")
     st.dataframe(redeploy.rename(columns={
@@ -151,7 +152,8 @@ for sid, x, y in session[state.CCTV_EXTRA_SITES]:
     if area.buffer(dep.coverage_radius_m).contains(shapely.Point(x, y)):
         typed.append((sid, x, y))
     else:
-        st.error(f"Camera {sid} at ({x:.0f}, {y:.0f}) is outside the borough; it is left out. Coordinates are "
+        st.error(f"Camera {md_escape(sid)} at ({x:.0f}, {y:.0f}) is outside the borough; it is left out. "
+                 "Coordinates are "
                  "British National Grid metres (for example 525000, 179000 in Kensington).")
 if session[state.CCTV_EXTRA_SITES]:
     st.button("Clear typed cameras", key=state.CCTV_WHATIF_CLEAR, on_click=_clear_cameras)

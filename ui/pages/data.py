@@ -27,14 +27,14 @@ viewer = signin.page_viewer("data")
 try:
     engine = cached.engine(settings.database_url)
 except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {exc}")
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
     st.stop()
 db = cached.database_key(engine)
 data_dir = str(settings.data_dir)
 try:
     roster = cached.roster(cached.roster_path())
 except HotspotError as exc:
-    st.error(f"Cannot read the roster: {exc}")
+    st.error(f"Cannot read the roster: {md_escape(exc)}")
     st.stop()
 borough = roster.borough_code
 session = st.session_state
@@ -60,11 +60,11 @@ if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=no
                                             now=pd.Timestamp.now(tz="Europe/London"), progress=_progress)
     cached.clear()
     for message in outcome.errors:
-        st.error(message)
+        st.error(md_escape(message))
     if outcome.reports:
         st.subheader("Ingest report")
         if outcome.mapping:
-            st.caption(f"Council files read with the mapping {outcome.mapping}.")
+            st.caption(f"Council files read with the mapping {md_escape(outcome.mapping)}.")
         st.dataframe(data_admin.report_table(outcome.reports), width="stretch", hide_index=True,
                      column_config={"Message": st.column_config.TextColumn(width="large")})
         t = data_admin.report_totals(outcome.reports)
@@ -129,7 +129,7 @@ if session.get(state.DATA_BACKTEST_SHOW):
     try:
         with st.spinner("Reading the points…"):
             bt = cached.backtest_data(engine, db, version, borough, data_dir)
-        st.info(f"Backtest data: {bt.label}.", icon=":material/info:")
+        st.info(f"Backtest data: {md_escape(bt.label)}.", icon=":material/info:")
         bar = st.progress(0.0, text="Backtest…")
         parts = []
         for i, m in enumerate(methods):
@@ -137,7 +137,7 @@ if session.get(state.DATA_BACKTEST_SHOW):
             parts.append(cached.backtest_method(engine, db, version, borough, data_dir, m))
         bar.progress(1.0, text=f"Backtest done: {len(methods)} forecasters")
     except HotspotError as exc:
-        st.warning(f"No backtest: {exc}")
+        st.warning(f"No backtest: {md_escape(exc)}")
     else:
         summary = pd.concat(parts, ignore_index=True)
         table = summary.assign(coverage=(summary["coverage"] * 100).round(0).astype(int))[

@@ -10,6 +10,7 @@ from spatial._errors import HotspotError
 from spatial.schema import load_taxonomy
 from tasking import access
 from ui import analysis, cached, maps, planning, signin, state, tables
+from ui.text import md_escape
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -27,7 +28,7 @@ viewer = signin.page_viewer("hotspots")
 try:
     engine = cached.engine(settings.database_url)
 except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {exc}")
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
     st.stop()
 db = cached.database_key(engine)
 data_dir = str(settings.data_dir)
@@ -35,7 +36,7 @@ version = cached.data_version(engine)
 try:
     roster = cached.roster(cached.roster_path())
 except HotspotError as exc:
-    st.error(f"Cannot read the roster: {exc}")
+    st.error(f"Cannot read the roster: {md_escape(exc)}")
     st.stop()
 session = st.session_state
 covered = cached.borough_coverage(engine, db, version, data_dir)
@@ -99,7 +100,7 @@ try:
     with st.spinner(f"Finding hotspots in {tables.period_label(period)}…"):
         layers = cached.hotspot_layers(engine, db, version, borough, data_dir, period, tuple(picked), method)
 except HotspotError as exc:
-    st.warning(f"No hotspots for this selection: {exc}")
+    st.warning(f"No hotspots for this selection: {md_escape(exc)}")
     st.stop()
 
 ward_names = tables.ward_names(layers.wards)
@@ -124,10 +125,11 @@ st.caption(f"{layers.n_incidents:,} non-sensitive incidents, {tables.period_labe
 
 # ---------------------------------------------------------------- layer notices
 if layers.emerging is None or len(layers.emerging) == 0:
-    st.info(f"Emerging hotspots: {layers.emerging_note}." if layers.emerging_note.startswith("not computed")
-            else f"Emerging hotspots: no cell has a pattern ({layers.emerging_note}).", icon=":material/trending_up:")
+    st.info(f"Emerging hotspots: {md_escape(layers.emerging_note)}." if layers.emerging_note.startswith("not computed")
+            else f"Emerging hotspots: no cell has a pattern ({md_escape(layers.emerging_note)}).",
+            icon=":material/trending_up:")
 else:
-    st.caption(f"Emerging hotspots: {len(layers.emerging):,} cells with a pattern; {layers.emerging_note}.")
+    st.caption(f"Emerging hotspots: {len(layers.emerging):,} cells with a pattern; {md_escape(layers.emerging_note)}.")
 if layers.estates is None:
     st.info("Housing estates layer not loaded — load your own with `hotspot-tasking layers estates FILE "
             "--id-column ...`.", icon=":material/apartment:")
@@ -136,7 +138,7 @@ if layers.parks_note == planning.DEMO_PARKS_NOTE:
             "registered parks touching the borough as a DEMO reference (load yours with `hotspot-tasking layers "
             "parks FILE --id-column ...`).", icon=":material/park:")
 for note in cameras.notes if cameras else ():
-    st.info(note, icon=":material/videocam:")
+    st.info(md_escape(note), icon=":material/videocam:")
 
 st.subheader("Hot places and their Designing Out Crime measures")
 advice = tables.recommendations_table(layers.places, layers.ranked, ward_names=ward_names)
@@ -146,7 +148,7 @@ else:
     st.dataframe(advice, width="stretch", hide_index=True)
 st.caption("Each measure is a prompt for a site survey with a Designing Out Crime Officer, not a specification.")
 with st.expander("Method notes"):
-    st.markdown("\n".join(f"- {n}" for n in layers.notes))
+    st.markdown("\n".join(f"- {md_escape(n)}" for n in layers.notes))
 
 # ---------------------------------------------------------------- hotspot panel
 st.subheader("A hot place in detail")
@@ -160,11 +162,12 @@ else:
     try:
         panel = cached.place_panel(engine, db, version, borough, data_dir, period, tuple(picked), method, place_id)
     except HotspotError as exc:
-        st.warning(f"No detail for this place: {exc}")
+        st.warning(f"No detail for this place: {md_escape(exc)}")
     else:
         synthetic = [s for s in panel.sources if "synthetic" in s.lower()]
         if synthetic:
-            st.warning("SYNTHETIC data: incidents here come from " + ", ".join(synthetic) + " — generated test "
+            st.warning("SYNTHETIC data: incidents here come from " + ", ".join(md_escape(s) for s in synthetic)
+                       + " — generated test "
                        "records, not real council data.", icon=":material/science:")
         left, right = st.columns(2)
         with left:
@@ -173,16 +176,16 @@ else:
                 st.bar_chart(panel.trend, y_label="incidents")
             else:
                 st.metric(f"Incidents, {panel.trend.index[0]}", f"{int(panel.trend.iloc[0]):,}")
-            st.caption(panel.trend_note)
-            st.markdown(f"**Emerging-hotspot class**: {panel.emerging_class}" if panel.emerging_class else
+            st.caption(md_escape(panel.trend_note))
+            st.markdown(f"**Emerging-hotspot class**: {md_escape(panel.emerging_class)}" if panel.emerging_class else
                         "**Emerging-hotspot class**: not available (see *Emerging hotspots* above the table)")
         with right:
             st.markdown("**Time of day by day of week**")
             if panel.profile is None:
-                st.info(panel.profile_note.capitalize() + ".", icon=":material/schedule:")
+                st.info(md_escape(panel.profile_note.capitalize()) + ".", icon=":material/schedule:")
             else:
                 st.dataframe(panel.profile.round(1), width="stretch")
-                st.caption(panel.profile_note + ".")
+                st.caption(md_escape(panel.profile_note) + ".")
         st.markdown("**Designing Out Crime measures**")
         if panel.measures.empty:
             st.caption("No measure fits this place.")

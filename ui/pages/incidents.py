@@ -11,6 +11,7 @@ from spatial.datasets import DEMO_BOROUGHS, RBKC
 from spatial.schema import load_taxonomy
 from tasking import access
 from ui import cached, maps, signin, state, tables
+from ui.text import md_escape
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -26,7 +27,7 @@ viewer = signin.page_viewer("incidents")
 try:
     engine = cached.engine(settings.database_url)
 except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {exc}")
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
     st.stop()
 db = cached.database_key(engine)
 data_dir = str(settings.data_dir)

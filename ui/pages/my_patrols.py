@@ -23,13 +23,13 @@ viewer = signin.page_viewer("my_patrols")
 try:
     engine = cached.engine(settings.database_url)
 except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {exc}")
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
     st.stop()
 data_dir = str(settings.data_dir)
 try:
     roster = cached.roster(cached.roster_path())
 except HotspotError as exc:
-    st.error(f"Cannot read the roster: {exc}")
+    st.error(f"Cannot read the roster: {md_escape(exc)}")
     st.stop()
 borough = roster.borough_code
 session = st.session_state
@@ -50,7 +50,8 @@ if access.can(viewer, "plans"):  # chair and analyst: any agent's patrols
 else:  # a warden or parks police officer: their own id, from the account
     agent = str(viewer.agent_id)
     if agent not in agents:
-        st.warning(f"Your account's agent id {agent} is not in the roster ({roster.source}); ask the administrator "
+        st.warning(f"Your account's agent id {md_escape(agent)} is not in the roster ({md_escape(roster.source)}); "
+                   "ask the administrator "
                    "to correct it (`hotspot-tasking user role NAME warden --agent-id ...`).")
         st.stop()
 

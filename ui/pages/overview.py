@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
 from ui import cached, overview, signin, state
+from ui.text import md_escape
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -21,7 +22,7 @@ viewer = signin.page_viewer("overview")
 try:
     engine = cached.engine(settings.database_url)
 except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {exc}")
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
     st.stop()
 db = cached.database_key(engine)
 data_dir = str(settings.data_dir)
@@ -29,7 +30,7 @@ version = cached.data_version(engine)
 try:
     roster = cached.roster(cached.roster_path())
 except HotspotError as exc:
-    st.error(f"Cannot read the roster: {exc}")
+    st.error(f"Cannot read the roster: {md_escape(exc)}")
     st.stop()
 borough = roster.borough_code
 wards = cached.wards((borough,), data_dir)
@@ -73,17 +74,17 @@ try:
     with st.spinner("Counting…"):
         cmp = cached.overview_comparison(engine, db, version, borough, data_dir, source, first, last)
 except HotspotError as exc:
-    st.warning(f"No comparison for this selection: {exc}")
+    st.warning(f"No comparison for this selection: {md_escape(exc)}")
     st.stop()
 signin.audit_sensitive_view(viewer, "overview", detail={"source": source, "period": f"{first}..{last}"})
 named = cmp.periods.named()
-st.subheader(f"{borough_name}: {overview.period_text(cmp.periods.this)} compared")
+st.subheader(f"{md_escape(borough_name)}: {overview.period_text(cmp.periods.this)} compared")
 st.caption(" · ".join(f"{name}: {overview.period_text(m)}" for name, m in named.items()))
 cols = st.columns(len(cmp.headline))
 for col, (label, value, delta) in zip(cols, cmp.headline, strict=True):
     col.metric(label, value, delta=delta, delta_color="inverse" if delta else "off")
 for note in cmp.coverage:
-    st.warning(note, icon=":material/event_busy:")
+    st.warning(md_escape(note), icon=":material/event_busy:")
 
 st.markdown("**By category group**")
 st.dataframe(cmp.by_group, width="stretch", hide_index=True, height=overview.table_height(cmp.by_group))

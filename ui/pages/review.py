@@ -26,7 +26,7 @@ user = viewer.user  # recorded on review notes and decision changes
 try:
     engine = cached.engine(settings.database_url)
 except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {exc}")
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
     st.stop()
 db = cached.database_key(engine)
 data_dir = str(settings.data_dir)
@@ -34,7 +34,7 @@ version = cached.data_version(engine)
 try:
     roster = cached.roster(cached.roster_path())
 except HotspotError as exc:
-    st.error(f"Cannot read the roster: {exc}")
+    st.error(f"Cannot read the roster: {md_escape(exc)}")
     st.stop()
 borough = roster.borough_code
 session = st.session_state
@@ -118,7 +118,7 @@ try:
 except HotspotError as exc:
     error = str(exc)
 if error:
-    st.warning(f"No comparison for this choice: {error}")
+    st.warning(f"No comparison for this choice: {md_escape(error)}")
 
 # ---------------------------------------------------------------- outcomes
 names = planning.place_names(plan)
@@ -131,7 +131,7 @@ if result is not None:
                "better. A matched comparison, not a trial; a few incidents make it noisy. Non-sensitive incidents "
                "only.")
     for note in result.comparison.notes:
-        st.caption(f"Note: {note}")
+        st.caption(f"Note: {md_escape(note)}")
 
 # ---------------------------------------------------------------- delivery
 st.header("Planned against delivered patrols")
@@ -188,9 +188,9 @@ else:
             access.update_decision(viewer, engine, int(picked), status=status, outcome=outcome.strip() or None,
                                    expected_updated_at=seen.get(int(picked)))
         except EditConflict as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
         except HotspotError as exc:
-            st.error(f"Decision not updated: {exc}")
+            st.error(f"Decision not updated: {md_escape(exc)}")
         else:
             st.success(f"Decision #{picked} is now {status}.")
             st.rerun()
@@ -205,7 +205,7 @@ if added:
     try:
         access.add_review_note(viewer, engine, meeting_id, text=text, section=section)
     except HotspotError as exc:
-        st.error(f"Note not added: {exc}")
+        st.error(f"Note not added: {md_escape(exc)}")
     else:
         st.success("Note added.")
 notes = access.review_notes(viewer, engine, meeting_id)
@@ -221,7 +221,7 @@ elif st.button("Mark the meeting reviewed", key=state.REVIEW_MARK_BUTTON, type="
     try:
         access.mark_reviewed(viewer, engine, meeting_id)
     except HotspotError as exc:
-        st.error(f"Not marked reviewed: {exc}")
+        st.error(f"Not marked reviewed: {md_escape(exc)}")
     else:
         st.success("This meeting is marked reviewed.")
 

@@ -21,7 +21,7 @@ user = viewer.user  # recorded on the approval, the decisions and every export
 try:
     engine = cached.engine(settings.database_url)
 except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {exc}")
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
     st.stop()
 db = cached.database_key(engine)
 data_dir = str(settings.data_dir)
@@ -30,7 +30,7 @@ roster_file = cached.roster_path()
 try:
     roster = cached.roster(roster_file)
 except HotspotError as exc:
-    st.error(f"Cannot read the roster {roster_file}: {exc}")
+    st.error(f"Cannot read the roster {roster_file}: {md_escape(exc)}")
     st.stop()
 borough = roster.borough_code
 today = state.today(st.session_state)
@@ -85,7 +85,7 @@ with st.sidebar:
     week = st.selectbox("Week to plan", weeks, key=state.TASKING_WEEK_INPUT, format_func=planning.week_label,
                         help="Next week is chosen at first. Pins and exclusions belong to one week.")
     st.caption(f"Approvals, decisions and exports are recorded as {md_escape(user)} ({viewer.role}). "
-               f"Roster: {roster.source} ({len(roster.wardens)} wardens, "
+               f"Roster: {md_escape(roster.source)} ({len(roster.wardens)} wardens, "
                f"{len(roster.parks_police)} parks police).")
 if week != session[state.TASKING_WEEK]:  # another week: the chair's instructions were for the old one
     session[state.TASKING_WEEK] = week
@@ -129,7 +129,7 @@ wards = cached.wards((borough,), data_dir)
 ward_names = tables.ward_names(wards)
 
 if plan is None:
-    st.error(outcome.error or "No plan could be made.")
+    st.error(md_escape(outcome.error) or "No plan could be made.")
     if pins or exclusions:
         st.caption("Remove or change the pin or exclusion named above (Chair's instructions, below) to solve again.")
 else:
@@ -140,9 +140,9 @@ else:
     for col, (label, value, help_text) in zip(st.columns(4), tables.plan_metrics(plan), strict=True):
         col.metric(label, value, help=help_text)
     summary, notes = tables.plan_summary(plan, borough_name=str(wards["borough_name"].iloc[0]))
-    st.markdown("\n".join(f"- **{k}**: {v}" for k, v in summary.items()))
+    st.markdown("\n".join(f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in summary.items()))
     st.subheader("Notes and assumptions")
-    st.markdown("\n".join(f"- {n}" for n in notes))
+    st.markdown("\n".join(f"- {md_escape(n)}" for n in notes))
 
     st.subheader("Assignments by agent, day and shift")
     agent_names = tables.agent_labels(roster)
@@ -184,11 +184,11 @@ if base is not None:
         st.form_submit_button("Exclude and solve again", key=state.EXCLUDE_SUBMIT, on_click=_add_exclusion)
     for i, p in enumerate(session[state.TASKING_PINS]):
         text, button = st.columns([5, 1])
-        text.write(f"Pin: {planning.pin_label(p)}")
+        text.write(f"Pin: {md_escape(planning.pin_label(p))}")
         button.button("Remove", key=f"{state.UNPIN_PREFIX}{i}", on_click=_remove_pin, args=(i,))
     for i, c in enumerate(session[state.TASKING_EXCLUSIONS]):
         text, button = st.columns([5, 1])
-        text.write(f"Excluded: {cand_names.get(c, c)}")
+        text.write(f"Excluded: {md_escape(cand_names.get(c, c))}")
         button.button("Remove", key=f"{state.UNEXCLUDE_PREFIX}{i}", on_click=_remove_exclusion, args=(i,))
 
 if plan is None:
@@ -212,11 +212,11 @@ else:
         try:
             result = access.approve_plan(viewer, engine, plan, base_version=int(session[state.TASKING_BASE]))
         except EditConflict as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
             st.button("Open the latest version", key=state.LOAD_LATEST_BUTTON, on_click=_load_latest,
                       help="Loads its pins and exclusions and solves again; then apply your changes and approve.")
         except HotspotError as exc:
-            st.error(f"Not approved: {exc}")
+            st.error(f"Not approved: {md_escape(exc)}")
         else:
             session[state.TASKING_BASE] = result.version
             st.success(f"Approved: version {result.version} of meeting {result.meeting_id}, by {md_escape(result.approved_by)} "
@@ -238,7 +238,7 @@ if meeting is not None:
             access.add_decision(viewer, engine, meeting.meeting_id, action=action, owner=owner, due=due,
                                 candidate_id=place or None)
         except HotspotError as exc:
-            st.error(f"Decision not added: {exc}")
+            st.error(f"Decision not added: {md_escape(exc)}")
         else:
             st.success("Decision added.")
     decisions = access.decisions(viewer, engine, meeting_id=meeting.meeting_id)
@@ -269,4 +269,4 @@ for col, (fmt, label, mime) in zip(columns, [
     col.download_button(label, data=_export(fmt), file_name=f"tasking-{week}.{fmt}", mime=mime,
                         on_click="ignore", key=f"{state.DOWNLOAD_PREFIX}{fmt}")
 st.caption("Each download is written when you click it and recorded in the export audit (who, role, when, "
-           "week, plan version, the file's sha256). " + (rec_note or ""))
+           "week, plan version, the file's sha256). " + md_escape(rec_note or ""))
