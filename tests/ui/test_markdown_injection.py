@@ -23,7 +23,6 @@ be *seen* (escaped) on the pages that show it, so the check is not blind.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 from typing import Any
