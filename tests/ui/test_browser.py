@@ -209,8 +209,11 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             title.click()  # close the select box and drop its focus ring before the screenshot
             title.scroll_into_view_if_needed()
             mobile.screenshot(path=str(SCREENSHOTS / "my-patrols.png"), full_page=False)
+            # next week's patrols cannot be logged as done yet (issue 13: no future dates); the successful
+            # log of a patrol on its day is tested with AppTest (test_logging_a_patrol_writes_a_patrol_log...)
             mobile.get_by_role("button", name="Log patrol done").click()
-            mobile.get_by_text("Logged (in the approved plan").wait_for(timeout=PAGE_MS)
+            mobile.get_by_text("Not logged:").wait_for(timeout=PAGE_MS)
+            refusal = mobile.get_by_text("Not logged:").inner_text()
             patrol_exceptions = _exceptions(mobile)
         finally:
             browser.close()
@@ -232,8 +235,8 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
     assert set(re.findall(r"(?<![-\w])(?:W|PP)\d{2}\b", page_text)) == {"W08"}, page_text[:500]
     assert overflow <= 390, overflow
     assert n_drawn >= 1
-    logs = records.list_patrol_logs(engine, meeting_id)
-    assert logs[["agent_id", "planned"]].values.tolist() == [["W08", True]]
+    assert "in the future" in refusal, refusal
+    assert records.list_patrol_logs(engine, meeting_id).empty  # nothing was logged for next week
     assert not external and not mobile_external, sorted(set(external + mobile_external))[:10]
     assert not failed and not mobile_failed, (failed + mobile_failed)[:10]
     for shot in ("tasking.png", "my-patrols.png"):
@@ -304,6 +307,8 @@ def test_a_reload_keeps_the_session_and_sign_out_or_a_disabled_account_ends_it(p
             context = browser.new_context(viewport={"width": 1200, "height": 900})
             page = context.new_page()
             _goto(page, f"{server}/hotspots", user=user)
+            # the page's script writes the cookie just after the sidebar is drawn
+            page.wait_for_function("() => document.cookie.includes('hotspot_session=')", timeout=PAGE_MS)
             cookies = {c["name"]: c for c in context.cookies()}
             page.reload(wait_until="domcontentloaded")
             page.get_by_text(f"Signed in as {user}").wait_for(timeout=PAGE_MS)
@@ -317,6 +322,7 @@ def test_a_reload_keeps_the_session_and_sign_out_or_a_disabled_account_ends_it(p
             second = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
             phone = second.new_page()
             _goto(phone, f"{server}/hotspots", user=user)
+            phone.wait_for_function("() => document.cookie.includes('hotspot_session=')", timeout=PAGE_MS)
             accounts.disable_user(engine, user, actor="tests", actor_role="operator")
             phone.reload(wait_until="domcontentloaded")
             phone.get_by_role("heading", name="Sign in", exact=True).wait_for(timeout=PAGE_MS)
