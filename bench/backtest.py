@@ -26,8 +26,8 @@ if str(REPO) not in sys.path:
 
 from spatial import schema as S
 from spatial.backtest import (
-    borough_boundary,
     backtest_groups,
+    borough_boundary,
     markdown_table,
     read_policeuk_quick,
     square_grid,

@@ -34,7 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from spatial import schema as S  # noqa: E402
-from spatial.backtest import cells_of_points, groups_from_taxonomy, read_policeuk_quick, square_grid  # noqa: E402
+from spatial.backtest import (  # noqa: E402
+    cells_of_points,
+    groups_from_taxonomy,
+    read_policeuk_quick,
+    square_grid,
+)
 from spatial.evaluation import evaluate  # noqa: E402
 from spatial.forecast import monthly_counts  # noqa: E402
 from spatial.forecast_select import predict_choice, select_forecaster  # noqa: E402

@@ -36,7 +36,14 @@ from typing import Any
 import geopandas as gpd
 
 from spatial._errors import SchemaError
-from spatial.analysis import HOTSPOT_METHODS, UNIT_KINDS, compute_emerging, compute_hotspots, parse_period, to_geojson
+from spatial.analysis import (
+    HOTSPOT_METHODS,
+    UNIT_KINDS,
+    compute_emerging,
+    compute_hotspots,
+    parse_period,
+    to_geojson,
+)
 
 __all__ = ["add_parser", "run"]
 

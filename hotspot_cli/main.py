@@ -20,7 +20,17 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every sub-command (each command family registers its own)."""
-    from hotspot_cli import allocate, area, batch, forecast, hotspots, meeting, recommend, store, users
+    from hotspot_cli import (
+        allocate,
+        area,
+        batch,
+        forecast,
+        hotspots,
+        meeting,
+        recommend,
+        store,
+        users,
+    )
 
     parser = argparse.ArgumentParser(prog="hotspot-tasking", description=__doc__.splitlines()[0])
     parser.add_argument("--database", help="SQLAlchemy URL (default: $DATABASE_URL or SQLite under var/)")

@@ -74,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
 
     from spatial.config import settings_from_args
     from spatial.store import connect
-
     from tasking.pack import export_pack
 
     plan = _read_json(args.plan, "--plan")
@@ -96,9 +95,8 @@ def run(args: argparse.Namespace) -> int:
     engine = connect(settings.database_url)
     sensitive = None
     if args.sensitive_aggregates:
-        from spatial.store.queries import ward_category_counts
-
         from spatial.datasets import load_wards
+        from spatial.store.queries import ward_category_counts
 
         months = [str(m) for m in (plan.get("inputs") or {}).get("months", [])]
         borough_ = (plan.get("inputs") or {}).get("borough")
@@ -109,7 +107,6 @@ def run(args: argparse.Namespace) -> int:
     borough = (plan.get("inputs") or {}).get("borough")
     if args.format in DOCUMENT_FORMATS and borough:
         from spatial.datasets import load_boroughs, load_wards
-
         from tasking.pipeline import read_parks
 
         area = load_boroughs((str(borough),), data_dir=settings.data_dir)

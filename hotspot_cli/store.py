@@ -174,8 +174,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _print_area(engine, args: argparse.Namespace, settings) -> None:
     """The area (``--area`` or the active one) and the months police.uk published low in it."""
     from spatial.area_profiles import area_layers, resolve_area
-    from spatial.store.queries import month_category_counts
     from spatial.low_months import low_months
+    from spatial.store.queries import month_category_counts
 
     area = resolve_area(engine, getattr(args, "area", None))
     print(f"Area: {area.name} - {area.label} ({area.ward_vintage}, {area.lsoa_vintage})")

@@ -385,7 +385,9 @@ def export_bytes(viewer: Viewer, plan: Mapping[str, Any], *, format: ExportKind,
     (``wards``, ``parks``, ``recommendations``...) to ``export_pack``.
     """
     require(viewer, "export", what="export packs or plans")
-    from .pack import export_pack  # weasyprint and matplotlib load only when an export is made
+    from .pack import (
+        export_pack,  # weasyprint and matplotlib load only when an export is made
+    )
 
     with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
         out = Path(tmp) / f"tasking-{plan['week']}.{format}"

@@ -58,14 +58,19 @@ import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from ._errors import TaskingError
-import pandas as pd
-
 from .allocation import build_model, run_model
-from .problem import AllocationProblem, coverage_value, eligible_matrix, rest_conflicts, visit_value
+from .problem import (
+    AllocationProblem,
+    coverage_value,
+    eligible_matrix,
+    rest_conflicts,
+    visit_value,
+)
 
 __all__ = ["Block", "aggregate_bound", "decomposed_bound", "improve", "partition", "subproblem"]
 

@@ -86,7 +86,6 @@ from spatial.schema import (
     Y,
     load_taxonomy,
 )
-
 from spatial.store.queries import suppressed_label
 
 from ._errors import TaskingError

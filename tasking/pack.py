@@ -52,9 +52,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spatial.store.queries import suppressed_label
-
 from spatial.jsonable import py_scalar
+from spatial.store.queries import suppressed_label
 
 from ._errors import TaskingError
 from .formats import EXPORT_KINDS, ExportKind
@@ -775,7 +774,13 @@ class ExportResult:
 def _resolve_record(engine: Any, plan: Mapping[str, Any], meeting_id: int | None,
                     version: int | None) -> tuple[int | None, int | None, dict[str, Any] | None, dict[str, Any] | None]:
     """Meeting, version, meeting record and approval of this plan in the store (when it is saved there)."""
-    from .records import find_meeting, get_meeting, list_approvals, list_plan_versions, plan_digest
+    from .records import (
+        find_meeting,
+        get_meeting,
+        list_approvals,
+        list_plan_versions,
+        plan_digest,
+    )
 
     if engine is None:
         return meeting_id, version, None, None

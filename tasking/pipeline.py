@@ -31,7 +31,12 @@ from ._errors import TaskingError
 from .allocation import Exclusion, Pin, build_cctv_problem, build_problem, solve
 from .candidates import build_candidates, cctv_demand, demo_camera_sites
 from .check import check_plan
-from .design_out import DesignOutSettings, hotspot_features, rank_measures, recommendation_table
+from .design_out import (
+    DesignOutSettings,
+    hotspot_features,
+    rank_measures,
+    recommendation_table,
+)
 from .greedy import greedy
 from .resources import DeployedCamera, Roster
 

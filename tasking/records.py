@@ -49,8 +49,8 @@ import datetime as dt
 import hashlib
 import json
 import math
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 

@@ -31,7 +31,14 @@ _TESTS_DIR = Path(__file__).resolve().parent
 if str(_TESTS_DIR) not in sys.path:  # so `import _pgserver` works in any import mode
     sys.path.insert(0, str(_TESTS_DIR))
 
-from _pgserver import PgServer, PgServerError, in_ci, require_in_ci, skip_or_fail, start_server  # noqa: E402
+from _pgserver import (  # noqa: E402
+    PgServer,
+    PgServerError,
+    in_ci,
+    require_in_ci,
+    skip_or_fail,
+    start_server,
+)
 
 _PG_FIXTURES = frozenset({"pg_server", "pg_url", "pg_database_factory", "fresh_pg_url"})
 _started_servers: list[PgServer] = []

@@ -21,9 +21,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatial._errors import IngestError
 from hotspot_cli.main import main as cli_main
-from spatial.config import MAX_DECOMPRESSED_ENV, MAX_RATIO_ENV, MAX_ROWS_ENV, InputLimits
+from spatial._errors import IngestError
+from spatial.config import (
+    MAX_DECOMPRESSED_ENV,
+    MAX_RATIO_ENV,
+    MAX_ROWS_ENV,
+    InputLimits,
+)
 from spatial.csv_safe import neutralise_frame, to_csv
 from spatial.ingest.files import inspect_file
 from tasking import access

@@ -33,10 +33,8 @@ from spatial.grids import square_grid
 from spatial.harm import harm_weight
 from spatial.hotspots import area_counts_from_incidents, league_table, time_profile
 from spatial.schema import CATEGORY, MONTH, SOURCE, X, Y
-from tasking.pipeline import build_recommendations
+from tasking.pipeline import PlanInputs, build_recommendations
 from tasking.resources import Roster
-
-from tasking.pipeline import PlanInputs
 
 __all__ = ["GI_SHOWN", "MIN_EMERGING_MONTHS", "HotspotLayers", "hotspot_layers", "limit_to_wards", "CameraLayers",
            "camera_layers", "PlacePanel", "place_panel", "place_choices"]

@@ -35,7 +35,17 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from spatial._errors import CRSError, SchemaError
-from spatial.schema import CATEGORY, LAT, LOCATION_TEXT, LON, MONTH, SENSITIVE, WGS84, Taxonomy, load_taxonomy
+from spatial.schema import (
+    CATEGORY,
+    LAT,
+    LOCATION_TEXT,
+    LON,
+    MONTH,
+    SENSITIVE,
+    WGS84,
+    Taxonomy,
+    load_taxonomy,
+)
 
 __all__ = [
     "STATIC_URL", "MAX_POINTS", "TILES_URL_ENV", "TILES_ATTRIBUTION_ENV", "INCIDENTS_LAYER", "WARDS_LAYER",

@@ -45,7 +45,11 @@ from spatial.analysis import covered_months as _covered_months
 from spatial.areas import month_range
 from spatial.datasets import get_path
 from spatial.disclosure import WITHHELD
-from spatial.hotspots import area_counts_from_incidents, area_counts_from_mps, league_table
+from spatial.hotspots import (
+    area_counts_from_incidents,
+    area_counts_from_mps,
+    league_table,
+)
 from spatial.hotspots.league import SUPPRESS_BELOW
 from spatial.schema import MONTH, WARD_CODE, Taxonomy, load_taxonomy
 from spatial.series import RBKC_WARD_PRIORITY, mps_major_table, splice_series

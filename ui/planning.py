@@ -40,6 +40,7 @@ from tasking import records
 from tasking._errors import TaskingError
 from tasking.allocation import Exclusion, Pin
 from tasking.candidates import DAY_NAMES
+from tasking.formats import ExportKind
 from tasking.pipeline import (
     DEMO_PARKS_NOTE,
     PLAN_MONTHS,
@@ -51,7 +52,6 @@ from tasking.pipeline import (
     plan_week,
     read_plan_inputs,
 )
-from tasking.formats import ExportKind
 from tasking.resources import Roster, default_roster_path
 
 __all__ = [

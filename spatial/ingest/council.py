@@ -26,7 +26,15 @@ from spatial._errors import IngestError, MappingError
 from spatial.projection import detect_crs
 
 from .context import ChunkResult, RunContext, finish_chunk, retention_reason
-from .rows import BAD, ROW, Rejects, check_common, check_id_length, parse_float, place_points
+from .rows import (
+    BAD,
+    ROW,
+    Rejects,
+    check_common,
+    check_id_length,
+    parse_float,
+    place_points,
+)
 
 __all__ = ["Mapping", "load_mapping", "normalise_council", "vector_chunks", "XCOL", "YCOL"]
 

@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Literal
 
 from spatial._errors import IngestError
-from spatial.config import MAX_DECOMPRESSED_ENV, MAX_RATIO_ENV, MAX_ROWS_ENV, InputLimits
+from spatial.config import (
+    MAX_DECOMPRESSED_ENV,
+    MAX_RATIO_ENV,
+    MAX_ROWS_ENV,
+    InputLimits,
+)
 
 __all__ = ["FileInfo", "inspect_file", "discover", "Kind", "VECTOR_SUFFIXES", "TABULAR_SUFFIXES"]
 

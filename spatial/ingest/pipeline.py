@@ -40,8 +40,15 @@ from spatial.config import Settings, retention_cutoff
 from spatial.datasets import DEMO_BOROUGHS, load_lsoas, load_wards
 from spatial.projection import AreaLayer, Attributor
 from spatial.store import tables as T
-from spatial.store.writer import (STAGE_SCHEMA, Dictionaries, SQLiteStage, StagedRows, insert_area_counts,
-                                  insert_incidents, insert_quarantine)
+from spatial.store.writer import (
+    STAGE_SCHEMA,
+    Dictionaries,
+    SQLiteStage,
+    StagedRows,
+    insert_area_counts,
+    insert_incidents,
+    insert_quarantine,
+)
 
 from . import council, mps
 from .context import IncidentBatch

@@ -22,8 +22,17 @@ from spatial import schema as S
 from spatial._errors import IngestError
 
 from .context import ChunkResult, RunContext, check_month_codes, finish_chunk
-from .rows import (BAD, ROW, Rejects, arrow_strings, check_common, check_id_length, month_interval, outside_mask,
-                   place_points)
+from .rows import (
+    BAD,
+    ROW,
+    Rejects,
+    arrow_strings,
+    check_common,
+    check_id_length,
+    month_interval,
+    outside_mask,
+    place_points,
+)
 
 __all__ = ["normalise_street", "normalise_api", "api_json_chunks", "API_COLUMNS"]
 

@@ -22,7 +22,13 @@ from pandas.api.types import infer_dtype
 
 from spatial import schema as S
 from spatial._errors import CRSError
-from spatial.projection import Attributor, in_range_mask, swapped_lonlat_mask, to_bng, to_wgs84
+from spatial.projection import (
+    Attributor,
+    in_range_mask,
+    swapped_lonlat_mask,
+    to_bng,
+    to_wgs84,
+)
 
 from .files import FileInfo, _open_bytes
 

@@ -46,7 +46,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, Text, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
 
 from spatial import schema as S
 from spatial._errors import HotspotError, IngestError

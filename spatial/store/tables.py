@@ -10,8 +10,21 @@ same metadata serves both back ends.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData,
-    String, Table, Text, UniqueConstraint,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
 )
 
 __all__ = ["metadata", "incidents", "ingests", "quarantine", "area_counts", "area_layers", "TIME",

@@ -19,10 +19,18 @@ import pytest
 import shapely
 import yaml
 
-from spatial._errors import HotspotError
-from spatial.area_profiles import (DEFAULT_AREA, area_layers, bundled_profiles, get_area, list_areas, read_area_layers,
-                                   read_boundary, resolve_area)
 from hotspot_cli.main import main
+from spatial._errors import HotspotError
+from spatial.area_profiles import (
+    DEFAULT_AREA,
+    area_layers,
+    bundled_profiles,
+    get_area,
+    list_areas,
+    read_area_layers,
+    read_boundary,
+    resolve_area,
+)
 from spatial.datasets import DEMO_BOROUGHS, load_lsoas, load_wards
 from spatial.low_months import low_month_table, low_months
 from spatial.store import connect

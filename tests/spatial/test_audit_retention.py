@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from spatial._errors import HotspotError
 from hotspot_cli.main import main as cli_main
+from spatial._errors import HotspotError
 from spatial.config import RETENTION_ENV, Settings, retention_cutoff
 from spatial.store import audit
 from spatial.store.retention import purge

@@ -12,7 +12,14 @@ from pyproj import Transformer
 from spatial._errors import CRSError
 from spatial.config import Settings
 from spatial.ingest.pipeline import default_attributor
-from spatial.projection import AreaLayer, Attributor, detect_crs, require_bng, to_bng, to_wgs84
+from spatial.projection import (
+    AreaLayer,
+    Attributor,
+    detect_crs,
+    require_bng,
+    to_bng,
+    to_wgs84,
+)
 
 BNG_TO_WGS = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tasking._errors import TaskingError
 from hotspot_cli.allocate import add_parser, parse_exclusion, parse_pin
+from tasking._errors import TaskingError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -19,10 +19,9 @@ import pandas as pd
 import pytest
 import shapely
 
+from hotspot_cli.recommend import add_parser
 from spatial._errors import CRSError
 from tasking._errors import TaskingError
-from hotspot_cli.recommend import add_parser
-from tasking.pipeline import coverage_months
 from tasking.design_out import (
     CPTED_PRINCIPLES,
     PLACE_TYPES,
@@ -33,6 +32,7 @@ from tasking.design_out import (
     recommend,
     rule_coverage,
 )
+from tasking.pipeline import coverage_months
 
 REPO = Path(__file__).resolve().parents[2]
 X0, Y0 = 525000.0, 178000.0

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from spatial.datasets import HAMMERSMITH_FULHAM, load_boroughs, load_wards
+from spatial.trends import CLASSES
 from tasking.pipeline import MIN_FORECAST_MONTHS, forecast_and_trends, plan_week
 from tasking.resources import load_roster
-from spatial.trends import CLASSES
 
 REPO = Path(__file__).resolve().parents[2]
 

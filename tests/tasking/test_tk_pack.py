@@ -22,7 +22,14 @@ from _pgserver import require_in_ci
 from spatial.store import connect
 from tasking import records as R
 from tasking._errors import TaskingError
-from tasking.pack import build_pack, export_pack, pack_html, plan_csv, plan_geojson, suppress_counts
+from tasking.pack import (
+    build_pack,
+    export_pack,
+    pack_html,
+    plan_csv,
+    plan_geojson,
+    suppress_counts,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SECTIONS = ["1. Summary", "2. Hotspots and priorities", "3. Assignments by agent, day and shift",
@@ -36,8 +43,8 @@ EXTERNAL = re.compile(r"""(?:src|href|srcset|action|data)\s*=\s*["']?\s*(?:https
 @pytest.fixture(scope="module")
 def real(tmp_path_factory) -> dict:
     """A store holding RBKC June 2018 (police.uk API) and a plan allocated from it."""
-    from hotspot_cli.main import main as spatial_main
     from hotspot_cli.allocate import add_parser
+    from hotspot_cli.main import main as spatial_main
 
     tmp = tmp_path_factory.mktemp("pack")
     url = f"sqlite:///{tmp / 'hotspot.sqlite'}"

@@ -11,7 +11,14 @@ import pytest
 
 from spatial.store import connect
 from tasking import records as R
-from tasking.plan import Assignment, CameraMove, Candidate, Plan, SolverReport, UnassignedPlace
+from tasking.plan import (
+    Assignment,
+    CameraMove,
+    Candidate,
+    Plan,
+    SolverReport,
+    UnassignedPlace,
+)
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 

@@ -13,7 +13,12 @@ import pandas as pd
 import pytest
 
 from spatial._errors import SchemaError
-from spatial.analysis import HOTSPOT_METHODS, compute_hotspots, covered_months, run_hotspot_method
+from spatial.analysis import (
+    HOTSPOT_METHODS,
+    compute_hotspots,
+    covered_months,
+    run_hotspot_method,
+)
 from tasking import kinds as K
 from tasking._errors import TaskingError
 from tasking.allocation import build_problem, solve

@@ -12,7 +12,14 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from _browser import CHAIR_USER, CHROMIUM, REPO, SMALL_POLICE_UK, _free_port, _wait_healthy
+from _browser import (
+    CHAIR_USER,
+    CHROMIUM,
+    REPO,
+    SMALL_POLICE_UK,
+    _free_port,
+    _wait_healthy,
+)
 from _pgserver import (
     skip_or_fail,  # the suite's policy: skip locally, fail when CI is set
 )

@@ -21,8 +21,8 @@ from _signin import sign_in
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from spatial._errors import CRSError, SchemaError
 from hotspot_cli.main import main as cli_main
+from spatial._errors import CRSError, SchemaError
 from spatial.datasets import RBKC, load_wards
 from spatial.layers import store_area_layer
 from spatial.schema import load_taxonomy

@@ -25,8 +25,22 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from _browser import (CHROMIUM, CHROMIUM_ARGS, FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, PLAN_BUILD_MS, RBKC, SCREENSHOT,
-                      SCREENSHOTS, _exceptions, _goto, _launch, _pick, _watch)
+from _browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FOLIUM_IFRAME,
+    MAP_DRAW_MS,
+    PAGE_MS,
+    PLAN_BUILD_MS,
+    RBKC,
+    SCREENSHOT,
+    SCREENSHOTS,
+    _exceptions,
+    _goto,
+    _launch,
+    _pick,
+    _watch,
+)
 from _signin import ensure_account
 
 from spatial.store import accounts, connect

@@ -21,7 +21,16 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pytest
-from _browser import PAGE_MS, PLAN_BUILD_MS, RBKC, REPO, _exceptions, _goto, _launch, _watch
+from _browser import (
+    PAGE_MS,
+    PLAN_BUILD_MS,
+    RBKC,
+    REPO,
+    _exceptions,
+    _goto,
+    _launch,
+    _watch,
+)
 from _signin import ensure_account
 
 from hotspot_cli.main import main as cli_main

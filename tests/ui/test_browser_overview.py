@@ -11,7 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _browser import FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, SCREENSHOTS, _exceptions, _goto, _launch, _watch
+from _browser import (
+    FOLIUM_IFRAME,
+    MAP_DRAW_MS,
+    PAGE_MS,
+    SCREENSHOTS,
+    _exceptions,
+    _goto,
+    _launch,
+    _watch,
+)
 
 from hotspot_cli.main import main as cli_main
 from ui import maps

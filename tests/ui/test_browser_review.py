@@ -16,7 +16,17 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from _browser import FOLIUM_IFRAME, MAP_DRAW_MS, PAGE_MS, RBKC, SCREENSHOTS, _exceptions, _goto, _launch, _watch
+from _browser import (
+    FOLIUM_IFRAME,
+    MAP_DRAW_MS,
+    PAGE_MS,
+    RBKC,
+    SCREENSHOTS,
+    _exceptions,
+    _goto,
+    _launch,
+    _watch,
+)
 
 from hotspot_cli.main import main as cli_main
 from spatial.store import connect

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatial._errors import IngestError
 from hotspot_cli.forecast import add_parsers, run_forecast
+from spatial._errors import IngestError
 from spatial.backtest import read_grid
 from spatial.projection import to_bng
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy.spatial import cKDTree
 
+from hotspot_cli.main import main as cli_main
 from spatial._errors import HotspotError, SchemaError
 from spatial.area_forecast import (
     WARD_COVERAGES,
@@ -16,7 +17,6 @@ from spatial.area_forecast import (
     ward_backtest,
 )
 from spatial.areas import mps_period_counts
-from hotspot_cli.main import main as cli_main
 from spatial.config import Settings
 from spatial.datasets import RBKC, bundled_mps_tables, load_wards
 from spatial.evaluation import summarise_backtest

@@ -18,10 +18,10 @@ import pytest
 import shapely
 from conftest import REPO
 
-from spatial._errors import DataWarning, SchemaError
-from spatial.areas import area_period_counts, month_range, mps_period_counts
 from hotspot_cli.main import main as cli_main
+from spatial._errors import DataWarning, SchemaError
 from spatial.analysis import compute_emerging
+from spatial.areas import area_period_counts, month_range, mps_period_counts
 from spatial.config import Settings
 from spatial.datasets import RBKC, bundled_mps_tables, load_wards
 from spatial.hotspots import HOT_CLASSES, emerging_hotspots, validate_result

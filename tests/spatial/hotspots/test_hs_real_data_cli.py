@@ -11,8 +11,8 @@ import pytest
 from conftest import REPO
 from pyproj import Transformer
 
-from spatial._errors import SchemaError
 from hotspot_cli.hotspots import add_parser, run
+from spatial._errors import SchemaError
 from spatial.analysis import parse_period
 from spatial.datasets import HAMMERSMITH_FULHAM, RBKC, WESTMINSTER, load_boroughs
 from spatial.grids import count_in_cells, square_grid
