@@ -46,7 +46,7 @@ def _run_kde(incidents: pd.DataFrame, grid: gpd.GeoDataFrame | None, weights: pd
              hotspot_share: float, seed: int) -> gpd.GeoDataFrame:
     from .hotspots import kde
 
-    return kde(incidents, grid, weights=weights, hotspot_area_share=hotspot_share)  # type: ignore[arg-type]
+    return kde(incidents, grid, weights=weights, hotspot_area_share=hotspot_share)
 
 
 def _run_gistar(incidents: pd.DataFrame, grid: gpd.GeoDataFrame | None, weights: pd.Series | None, *,
@@ -54,7 +54,7 @@ def _run_gistar(incidents: pd.DataFrame, grid: gpd.GeoDataFrame | None, weights:
     from .grids import count_in_cells
     from .hotspots import gistar
 
-    cells = count_in_cells(incidents, grid, weights=weights)  # type: ignore[arg-type]
+    cells = count_in_cells(incidents, grid, weights=weights)
     return gistar(cells, value_col="harm" if weights is not None else "count", seed=seed)
 
 

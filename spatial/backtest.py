@@ -132,9 +132,9 @@ def read_grid(path: str | Path) -> gpd.GeoDataFrame:
         msg = (f"{p}: every bound is below 1000, so the grid looks like longitude/latitude degrees; "
                "the grid must be in EPSG:27700 (British National Grid) metres")
         raise IngestError(msg, path=str(p), field="x_min")
-    for c, (lo, hi) in (("x_min", (-10_000, 800_000)), ("x_max", (-10_000, 800_000)),
+    for c, (low, high) in (("x_min", (-10_000, 800_000)), ("x_max", (-10_000, 800_000)),
                         ("y_min", (-10_000, 1_300_000)), ("y_max", (-10_000, 1_300_000))):
-        bad = np.flatnonzero((bounds[c] < lo) | (bounds[c] > hi))
+        bad = np.flatnonzero((bounds[c] < low) | (bounds[c] > high))
         if bad.size:
             msg = (f"{p}: line {bad[0] + 2}, field {c}: {bounds[c][bad[0]]} is outside British National Grid "
                    "(EPSG:27700) coordinates for Great Britain; the grid must be in EPSG:27700 metres")
@@ -239,8 +239,8 @@ def square_grid(x: np.ndarray, y: np.ndarray, *, cell_size_m: float,
     """
     c0, c1 = math.floor(x.min() / cell_size_m), math.floor(x.max() / cell_size_m)
     r0, r1 = math.floor(y.min() / cell_size_m), math.floor(y.max() / cell_size_m)
-    cols, rows = np.meshgrid(np.arange(c0, c1 + 1), np.arange(r0, r1 + 1))
-    cols, rows = cols.ravel(), rows.ravel()
+    col_grid, row_grid = np.meshgrid(np.arange(c0, c1 + 1), np.arange(r0, r1 + 1))
+    cols, rows = col_grid.ravel(), row_grid.ravel()
     xmin, ymin = cols * cell_size_m, rows * cell_size_m
     cx, cy = xmin + cell_size_m / 2, ymin + cell_size_m / 2
     if boundary is not None:

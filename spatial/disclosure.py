@@ -59,6 +59,11 @@ class Protection:
         return self.primary | self.secondary
 
 
+def _cells(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The ``(row, column)`` positions where a 2-D mask is true, as plain ints."""
+    return [(int(i), int(j)) for i, j in np.argwhere(mask)]
+
+
 def _bounds_of_hidden(values: np.ndarray, primary: np.ndarray, sensitive_cols: np.ndarray,
                       below: int) -> tuple[np.ndarray, np.ndarray]:
     lo = np.where(primary, 1.0, np.where(sensitive_cols[None, :], float(below), 1.0))
@@ -79,7 +84,7 @@ def cell_bounds(values: np.ndarray, hidden: np.ndarray, lower: np.ndarray, upper
     ``cells`` (default every hidden cell), from two linear programmes each.
     """
     values = np.asarray(values, dtype=float)
-    idx = [tuple(map(int, t)) for t in np.argwhere(hidden)]
+    idx = _cells(hidden)
     if not idx:
         return {}
     pos = {c: k for k, c in enumerate(idx)}
@@ -105,14 +110,16 @@ def cell_bounds(values: np.ndarray, hidden: np.ndarray, lower: np.ndarray, upper
             line([(i, j) for i in range(n_rows)])
     if grand_total:
         line([(i, j) for i in range(n_rows) for j in range(n_cols)])
-    bounds = [(float(lower[c]), None if np.isinf(upper[c]) else float(upper[c])) for c in idx]
+    bounds: list[tuple[float, float | None]] = [
+        (float(lower[c]), None if np.isinf(upper[c]) else float(upper[c])) for c in idx]
     a_eq = np.array(rows_eq) if rows_eq else None
     b_eq = np.array(rhs) if rhs else None
     out: dict[tuple[int, int], tuple[float, float]] = {}
     for c in cells if cells is not None else idx:
         k = pos[c]
         if a_eq is None:
-            out[c] = (bounds[k][0], np.inf if bounds[k][1] is None else bounds[k][1])
+            low, high = bounds[k]
+            out[c] = (low, np.inf if high is None else high)
             continue
         cost = np.zeros(len(idx))
         cost[k] = 1.0
@@ -200,7 +207,7 @@ def protect_table(values: np.ndarray, sensitive_cols: np.ndarray, *, below: int 
         # and is not solved again.
         lo, hi = _bounds_of_hidden(v, primary, sens, below)
         exposed_cell = None
-        for c in (tuple(map(int, t)) for t in np.argwhere(primary)):
+        for c in _cells(primary):
             if c in safe:
                 continue
             a, z = cell_bounds(v, hidden, lo, hi, row_totals=rt, col_totals=ct, grand_total=gt, cells=[c])[c]
@@ -257,7 +264,7 @@ def _withhold(kind: tuple[str, int], rt: np.ndarray, ct: np.ndarray, gt: bool) -
 def _smallest(v: np.ndarray, mask: np.ndarray) -> tuple[int, int] | None:
     if not mask.any():
         return None
-    cells = [tuple(map(int, t)) for t in np.argwhere(mask)]
+    cells = _cells(mask)
     return min(cells, key=lambda c: (v[c], c))
 
 
@@ -268,14 +275,17 @@ def _lines_of(hidden: np.ndarray, rt: np.ndarray, ct: np.ndarray) -> np.ndarray:
 
 
 def protect_frame(table: pd.DataFrame, sensitive: list[str], *, below: int = SUPPRESS_BELOW,
-                  **kwargs: bool) -> tuple[pd.DataFrame, Protection]:
+                  row_totals: bool = True, col_totals: bool = True, grand_total: bool = True,
+                  row_total_follows_cells: bool = False) -> tuple[pd.DataFrame, Protection]:
     """:func:`protect_table` on a frame of counts: the display frame (strings) and the masks.
 
     ``sensitive`` names the sensitive columns.  Primary cells read "fewer than
     5", secondary ones :data:`WITHHELD`; other cells are the count as text.
     """
     values = table.to_numpy(dtype=np.int64)
-    p = protect_table(values, np.array([c in sensitive for c in table.columns]), below=below, **kwargs)
+    p = protect_table(values, np.array([c in sensitive for c in table.columns]), below=below,
+                      row_totals=row_totals, col_totals=col_totals, grand_total=grand_total,
+                      row_total_follows_cells=row_total_follows_cells)
     shown = table.astype(np.int64).astype(str).astype(object)
     shown = shown.mask(pd.DataFrame(p.primary, index=table.index, columns=table.columns), f"fewer than {below}")
     shown = shown.mask(pd.DataFrame(p.secondary, index=table.index, columns=table.columns), WITHHELD)

@@ -369,8 +369,8 @@ def rolling_origin_backtest(counts: pd.DataFrame, forecasters: Mapping[str, Fore
         msg = "`forecasters` is empty; give at least one name -> callable"
         raise HotspotError(msg)
     if isinstance(areas, pd.Series):
-        areas = areas.reindex(counts.index)
-        if areas.isna().any():
+        areas = aligned = areas.reindex(counts.index)
+        if aligned.isna().any():
             msg = "`areas` lacks some units of `counts`"
             raise SchemaError(msg)
     targets = list(range(min_train, n_periods))

@@ -95,6 +95,15 @@ Centres = tuple[np.ndarray, np.ndarray]
 # --------------------------------------------------------------------------
 # inputs
 # --------------------------------------------------------------------------
+def _check_spatial(history: pd.DataFrame, centres: Centres | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_check` for a forecaster that smooths over space: the centres are required."""
+    x, xy = _check(history, centres, need_centres=True)
+    if xy is None:  # _check raised already; this narrows the type
+        msg = "this forecaster smooths over space: pass `centres=(x, y)` in EPSG:27700 metres"
+        raise HotspotError(msg)
+    return x, xy
+
+
 def _check(history: pd.DataFrame, centres: Centres | None, *, need_centres: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Validate ``history`` (and ``centres``) and return the count matrix and an (n, 2) array."""
     if not isinstance(history, pd.DataFrame):
@@ -365,7 +374,7 @@ def recency_kde(history: pd.DataFrame, *, centres: Centres, bandwidth_m: float =
     if bandwidth_m <= 0 or half_life_periods <= 0:
         msg = f"`bandwidth_m` ({bandwidth_m}) and `half_life_periods` ({half_life_periods}) must be positive"
         raise HotspotError(msg)
-    x, xy = _check(history, centres, need_centres=True)
+    x, xy = _check_spatial(history, centres)
     age = np.arange(x.shape[1])[::-1]
     wt = 0.5 ** (age / half_life_periods)
     k = _kernel_matrix(xy, bandwidth_m, _quartic(bandwidth_m))
@@ -394,7 +403,7 @@ def long_run_kde(history: pd.DataFrame, *, centres: Centres, bandwidth_m: float 
     -----
     The classic hotspot map used as a forecast (Chainey, Tompson & Uhlig 2008).
     """
-    x, xy = _check(history, centres, need_centres=True)
+    x, xy = _check_spatial(history, centres)
     k = _kernel_matrix(xy, bandwidth_m, _quartic(bandwidth_m))
     return _result(k @ x.sum(axis=1), history, "long_run_kde", {"bandwidth_m": bandwidth_m, "kernel": "quartic"})
 
@@ -437,7 +446,7 @@ def prospective(history: pd.DataFrame, *, centres: Centres, bandwidth_m: float =
     if bandwidth_m <= 0 or int(bandwidth_periods) < 1:
         msg = f"`bandwidth_m` ({bandwidth_m}) must be positive and `bandwidth_periods` ({bandwidth_periods}) >= 1"
         raise HotspotError(msg)
-    x, xy = _check(history, centres, need_centres=True)
+    x, xy = _check_spatial(history, centres)
     cs = float(cell_size_m) if cell_size_m else _cell_size(xy)
     tp = min(int(bandwidth_periods), x.shape[1])
     recent = x[:, -tp:]
@@ -512,7 +521,7 @@ def boosted(history: pd.DataFrame, *, centres: Centres, min_lags: int = 3, ring_
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    x, xy = _check(history, centres, need_centres=True)
+    x, xy = _check_spatial(history, centres)
     m = x.shape[1]
     if m < int(min_lags) + 1:
         out = long_run_kde(history, centres=centres)

@@ -334,7 +334,8 @@ class _Memo:
     """Normalised candidate scores per (name, origin), computed once per selection."""
 
     def __init__(self, x: np.ndarray, fns: Mapping[str, Score]) -> None:
-        self.x, self.fns, self.cache = x, fns, {}
+        self.x, self.fns = x, fns
+        self.cache: dict[tuple[str, int], np.ndarray] = {}
 
     def __call__(self, name: str, t: int) -> np.ndarray:
         key = (name, t)

@@ -158,8 +158,8 @@ def square_grid(area: gpd.GeoDataFrame | gpd.GeoSeries, *, cell_size_m: float = 
     minx, miny, maxx, maxy = union.bounds
     c0, c1 = int(np.floor(minx / s)), int(np.ceil(maxx / s))
     r0, r1 = int(np.floor(miny / s)), int(np.ceil(maxy / s))
-    cols, rows = np.meshgrid(np.arange(c0, max(c1, c0 + 1)), np.arange(r0, max(r1, r0 + 1)))
-    cols, rows = cols.ravel(), rows.ravel()
+    col_grid, row_grid = np.meshgrid(np.arange(c0, max(c1, c0 + 1)), np.arange(r0, max(r1, r0 + 1)))
+    cols, rows = col_grid.ravel(), row_grid.ravel()
     x0, y0 = cols * s, rows * s
     boxes = shapely.box(x0, y0, x0 + s, y0 + s)
     shapely.prepare(union)

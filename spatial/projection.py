@@ -176,7 +176,8 @@ class Attributor:
             codes = layer.gdf[layer.code_column].astype(str).to_numpy(dtype=object)
             self._trees.append((layer, shapely.STRtree(geoms), codes))
         shapely.prepare(self.aoi)
-        self._bounds = tuple(float(v) for v in shapely.bounds(self.aoi))
+        x0, y0, x1, y1 = (float(v) for v in shapely.bounds(self.aoi))
+        self._bounds = (x0, y0, x1, y1)
 
     def inside(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """True where an EPSG:27700 point lies in the area of interest (bounding box, then one vectorised
@@ -231,7 +232,7 @@ class Attributor:
                 self._seen, self._seen_rows = pd.Index(uniq[todo]), block
             else:
                 self._seen = self._seen.append(pd.Index(uniq[todo]))
-                self._seen_rows = np.concatenate([self._seen_rows, block])  # type: ignore[list-item]
+                self._seen_rows = np.concatenate([self._seen_rows, block])
         in_aoi = results[inverse, 0].astype(bool)
         codes_out = {layer.name: results[inverse, j + 1] for j, layer in enumerate(self.layers)}
         return in_aoi, codes_out

@@ -20,11 +20,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+import io
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import Final
 
 from ._errors import SchemaError
 
@@ -63,8 +65,8 @@ INCIDENT_COLUMNS: tuple[str, ...] = (
     WARD_CODE, LSOA_CODE, ESTATE_ID, PARK_ID, LOCATION_TEXT, OUTCOME,
 )
 
-BNG = "EPSG:27700"
-WGS84 = "EPSG:4326"
+BNG: Final = "EPSG:27700"
+WGS84: Final = "EPSG:4326"
 LONDON_TZ = "Europe/London"
 
 
@@ -171,7 +173,7 @@ def load_taxonomy() -> Taxonomy:
 @functools.cache
 def _load_taxonomy(extra: tuple[str, ...]) -> Taxonomy:
     base = resources.files("spatial") / "data"
-    with (base / "categories.csv").open(encoding="utf-8", newline="") as fh:
+    with io.StringIO((base / "categories.csv").read_text(encoding="utf-8")) as fh:
         cats = {
             r["category"]: Category(
                 slug=r["category"], label=r["label"], group=r["group"], origin=r["origin"],
@@ -188,7 +190,7 @@ def _load_taxonomy(extra: tuple[str, ...]) -> Taxonomy:
         cats[slug] = dataclasses.replace(cats[slug], sensitive=True)
     aliases = {_norm(s): s for s in cats}
     aliases.update({_norm(c.label): s for s, c in cats.items()})
-    with (base / "category_aliases.csv").open(encoding="utf-8", newline="") as fh:
+    with io.StringIO((base / "category_aliases.csv").read_text(encoding="utf-8")) as fh:
         for r in csv.DictReader(fh):
             if r["category"] not in cats:
                 msg = f"category_aliases.csv maps {r['alias']!r} to unknown category {r['category']!r}"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse, stats
@@ -243,7 +244,7 @@ def gistar_by_period(counts: np.ndarray, w: object, *, permutations: int = 0,
     return z, p
 
 
-def _binary_star(w: object) -> sparse.csr_array:
+def _binary_star(w: Any) -> sparse.csr_array:
     """Binary weights of ``w`` with a self-weight of 1 (esda's ``transform="B", star=True``)."""
     m = w.sparse if hasattr(w, "sparse") else w.to_W().sparse  # libpysal W or Graph
     b = sparse.csr_array(m, dtype=float, copy=True)

@@ -158,7 +158,7 @@ def _precheck_pins(problem: AllocationProblem) -> None:
         by_shift.setdefault((p.agent_id, p.day, p.shift), []).append(p)
     cx = problem.candidates["x"].to_numpy(float)
     cy = problem.candidates["y"].to_numpy(float)
-    for (aid, d, s), ps in by_shift.items():
+    for (aid, _day, _shift), ps in by_shift.items():
         agent = problem.agents[aidx[aid]]
         minutes = sum(p.visits for p in ps) * mpv
         if minutes > agent.patrol_minutes_per_shift + 1e-9:
@@ -372,9 +372,9 @@ def build_model(problem: AllocationProblem, *, use_pins: bool = True, use_presen
         nr = len(sel)
         R.add(np.concatenate([np.arange(nr)] * 2), np.concatenate([sel, vidx]),
               np.concatenate([np.ones(nr), -np.full(nr, float(K))]), nr, -np.inf, 0.0, "visit indicator")
-    for p1, p2 in pair_v:
-        nr = len(p1)
-        R.add(np.concatenate([np.arange(nr)] * 2), np.concatenate([p1, p2]), np.ones(2 * nr), nr, -np.inf, 1.0,
+    for first_v, second_v in pair_v:
+        nr = len(first_v)
+        R.add(np.concatenate([np.arange(nr)] * 2), np.concatenate([first_v, second_v]), np.ones(2 * nr), nr, -np.inf, 1.0,
               "walking distance within a shift")
     # dosage: sum_k y - sum_a x <= 0 per (c, d, s)
     if n_cds:
@@ -415,12 +415,12 @@ def build_model(problem: AllocationProblem, *, use_pins: bool = True, use_presen
         cidx = {c: i for i, c in enumerate(problem.candidate_ids)}
         lookup = {(int(a), int(c), int(d), int(s)): i for i, (a, c, d, s) in enumerate(zip(xa_arr, xc_arr, xd_arr, xs_arr))}
         for p in (problem.pins if pins is None else pins):
-            key = (aidx[p.agent_id], cidx[p.candidate_id], p.day, names.index(p.shift))
-            if key not in lookup:
+            pin_key = (aidx[p.agent_id], cidx[p.candidate_id], p.day, names.index(p.shift))
+            if pin_key not in lookup:
                 msg = f"pin {p.label()} refers to a visit the model cannot make (ineligible)"
                 raise InfeasibleAllocationError(msg)
-            var_lb[lookup[key]] = max(var_lb[lookup[key]], p.visits)
-            var_ub[lookup[key]] = max(var_ub[lookup[key]], var_lb[lookup[key]])
+            var_lb[lookup[pin_key]] = max(var_lb[lookup[pin_key]], p.visits)
+            var_ub[lookup[pin_key]] = max(var_ub[lookup[pin_key]], var_lb[lookup[pin_key]])
     # a visit needs its patroller on duty: x <= ub(x) z (tightens the relaxation)
     if n_x:
         R.add(np.concatenate([np.arange(n_x)] * 2), np.concatenate([np.arange(n_x), z_index[xa_arr, xd_arr, xs_arr]]),

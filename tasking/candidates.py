@@ -442,8 +442,8 @@ def build_candidates(hotspots: gpd.GeoDataFrame, incidents: pd.DataFrame, *, war
         free = np.flatnonzero(owner < 0)
         pi, gi = tree.query(pts[free], predicate="intersects")
         # first polygon per point (deterministic: lowest candidate index)
-        order = np.lexsort((gi, pi))
-        pi, gi = pi[order], gi[order]
+        by_pair = np.lexsort((gi, pi))
+        pi, gi = pi[by_pair], gi[by_pair]
         first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.array([], bool)
         owner[free[pi[first]]] = idx[gi[first]]
 
@@ -452,10 +452,10 @@ def build_candidates(hotspots: gpd.GeoDataFrame, incidents: pd.DataFrame, *, war
     harm_week = np.bincount(owner[owner >= 0], weights=w[owner >= 0], minlength=n) / window_weeks
     if cell_harm_week is not None:
         fc = cell_harm_week.astype(float)
-        for k in np.flatnonzero((cands["place_type"] == "street").to_numpy()):
-            cells = [c for c in str(cands["cells"].iloc[k]).split(",") if c]
+        for ks in np.flatnonzero((cands["place_type"] == "street").to_numpy()):
+            cells = [c for c in str(cands["cells"].iloc[ks]).split(",") if c]
             if cells:
-                harm_week[k] = float(fc.reindex(cells).fillna(0.0).sum())
+                harm_week[ks] = float(fc.reindex(cells).fillna(0.0).sum())
     cats = []
     for k in range(n):
         mine = owner == k
@@ -500,8 +500,8 @@ def build_candidates(hotspots: gpd.GeoDataFrame, incidents: pd.DataFrame, *, war
     harm_cols = [f"harm_{s.name}" for s in shifts] + [harm_column(d, s.name) for s in shifts for d in range(7)]
     cands = cands[list(CANDIDATE_COLUMNS) + harm_cols + ["geometry"]]
     cands = gpd.GeoDataFrame(cands, geometry="geometry", crs=wards.crs)
-    order = {"street": 0, "estate": 1, "park": 2}
-    cands = cands.assign(_o=cands["place_type"].map(order)).sort_values(
+    type_order = {"street": 0, "estate": 1, "park": 2}
+    cands = cands.assign(_o=cands["place_type"].map(type_order)).sort_values(
         ["_o", "priority", "candidate_id"], ascending=[True, False, True], kind="stable").drop(columns="_o")
     cands = cands.reset_index(drop=True)
     cands.attrs = {"profile_source": prof_source, "window_weeks": float(window_weeks), "harm_index": harm_index,

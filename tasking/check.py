@@ -214,9 +214,10 @@ def check_plan(problem: AllocationProblem, assignments: pd.DataFrame, duty: pd.D
 
     # pins
     got = {(r.agent_id, r.candidate_id, r.d, r.shift): r.n for r in plan.itertuples(index=False)}
-    for p in problem.pins:
-        if got.get((p.agent_id, p.candidate_id, p.day, p.shift), 0) < p.visits:
-            bad.append(f"pin not met: {p.agent_id} -> {p.candidate_id} {_DAYS[p.day]} {p.shift} ({p.visits} visits)")
+    for pin in problem.pins:
+        if got.get((pin.agent_id, pin.candidate_id, pin.day, pin.shift), 0) < pin.visits:
+            bad.append(f"pin not met: {pin.agent_id} -> {pin.candidate_id} {_DAYS[pin.day]} {pin.shift} "
+                       f"({pin.visits} visits)")
 
     # presence
     kinds = {a.agent_id: a.kind for a in problem.agents}

@@ -205,10 +205,10 @@ def greedy(problem: AllocationProblem) -> GreedyResult:
         if -neg != per_min[c, d, s, k]:  # stale entry
             heapq.heappush(heap, (-per_min[c, d, s, k], c, d, s))
             continue
-        a = st.best_agent(c, d, s)
-        if a is None:
+        agent_i = st.best_agent(c, d, s)
+        if agent_i is None:
             continue
-        st.visit(a, c, d, s)
+        st.visit(agent_i, c, d, s)
         k += 1
         if k < st.K and per_min[c, d, s, k] > 0:
             heapq.heappush(heap, (-per_min[c, d, s, k], c, d, s))

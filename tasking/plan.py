@@ -36,7 +36,7 @@ class _Row:
         names = [f.name for f in fields(cls) if f.name not in ("extra", "keys")]
         typed = {n: d[n] for n in names if n in d}
         extra = {k: v for k, v in d.items() if k not in typed}
-        return cls(**typed, extra=extra, keys=tuple(d))  # type: ignore[arg-type]
+        return cls(**typed, extra=extra, keys=tuple(d))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

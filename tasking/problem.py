@@ -318,8 +318,8 @@ def build_problem(roster: Roster, candidates: pd.DataFrame, *, week: str, wards:
         for d, date in enumerate(dates):
             if date in holidays and not a.works_bank_holidays:
                 continue
-            for s in a.shifts:
-                available[i, d, names.index(s)] = True
+            for shift_name in a.shifts:
+                available[i, d, names.index(shift_name)] = True
     notes = [f"bank holiday {d.isoformat()}: warden service closed" for d in dates if d in holidays]
     ids = set(cands["candidate_id"].astype(str))
     agent_ids = {a.agent_id for a in agents}
@@ -361,8 +361,9 @@ def ineligible_reason(problem: AllocationProblem, a: int, c: int) -> str | None:
     if row["place_type"] not in agent.jurisdiction:
         return (f"outside {agent.agent_id}'s jurisdiction ({kind_label(agent.kind)}: "
                 f"{', '.join(sorted(agent.jurisdiction))}; candidate is a {row['place_type']})")
-    if agent.home_radius_m is not None and problem.home_xy[a] is not None and row["ward_code"] != agent.home_ward_code:
-        hx, hy = problem.home_xy[a]
+    home = problem.home_xy[a]
+    if agent.home_radius_m is not None and home is not None and row["ward_code"] != agent.home_ward_code:
+        hx, hy = home
         dist = float(np.hypot(row["x"] - hx, row["y"] - hy))
         if dist > agent.home_radius_m:
             return (f"{dist:.0f} m from {agent.agent_id}'s home ward centroid (limit {agent.home_radius_m:.0f} m) "
@@ -379,8 +380,9 @@ def eligible_matrix(problem: AllocationProblem) -> np.ndarray:
     out = np.zeros((len(problem.agents), len(cands)), bool)
     for i, a in enumerate(problem.agents):
         ok = np.isin(ptype, list(a.jurisdiction))
-        if a.home_radius_m is not None and problem.home_xy[i] is not None:
-            hx, hy = problem.home_xy[i]
+        home = problem.home_xy[i]
+        if a.home_radius_m is not None and home is not None:
+            hx, hy = home
             ok &= (ward == a.home_ward_code) | (np.hypot(cx - hx, cy - hy) <= a.home_radius_m)
         out[i] = ok
     return out
@@ -562,12 +564,12 @@ def explain(problem: AllocationProblem, visits: pd.DataFrame, duty: pd.DataFrame
                           f"{cand['place_type']} places)")
             else:
                 reason = "out of walking range of every eligible patroller: " + \
-                    ineligible_reason(problem, juris[0], c).split(" and outside")[0] + " (nearest-listed patroller)"
+                    (ineligible_reason(problem, juris[0], c) or "").split(" and outside")[0] + " (nearest-listed patroller)"
         elif float(problem.value[c].max()) <= 0:
             reason = "no expected harm in the patrolled shifts, and no presence rule required a visit"
         else:
             best = float(vv[c, :, :, 0].max())
-            rivals = [low_by_agent[a] for a in np.flatnonzero(elig[:, c]) if a in low_by_agent]
+            rivals = [low_by_agent[int(a)] for a in np.flatnonzero(elig[:, c]) if int(a) in low_by_agent]
             if rivals:
                 reason = (f"lower marginal value: its best first visit is worth {_fmt(best)}, below the lowest "
                           f"marginal value ({_fmt(min(rivals))}) among the visits its eligible patrollers were given")

@@ -52,7 +52,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, overload
 
 import pandas as pd
 from sqlalchemy import Engine, func, insert, select, update
@@ -213,6 +213,14 @@ def _aware(value: pd.Timestamp | dt.datetime | str) -> dt.datetime:
     return ts.to_pydatetime()
 
 
+@overload
+def _text(value: Any, field: str, *, max_len: int | None = None, required: Literal[True] = True) -> str: ...
+
+
+@overload
+def _text(value: Any, field: str, *, max_len: int | None = None, required: bool) -> str | None: ...
+
+
 def _text(value: Any, field: str, *, max_len: int | None = None, required: bool = True) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -296,7 +304,7 @@ def create_meeting(engine: Engine, *, week: str, borough: str, chair: str, creat
     borough_ = _text(borough, "borough", max_len=12)
     chair_ = _text(chair, "chair", max_len=120)
     by = _text(created_by if created_by is not None else chair, "created_by", max_len=120)
-    existing = find_meeting(engine, week=week, borough=borough_)  # type: ignore[arg-type]
+    existing = find_meeting(engine, week=week, borough=borough_)
     if existing is not None:
         msg = (f"week: borough {borough_} already has a meeting for {week} (meeting_id {existing}); "
                "open it with get_meeting/find_meeting instead of creating another")
@@ -694,7 +702,8 @@ def update_decision(engine: Engine, decision_id: int, *, updated_by: str, status
             if current is None:
                 msg = f"decision_id {decision_id!r} does not exist"
                 raise TaskingError(msg)
-            when = _timestamp(current.updated_at).tz_convert("Europe/London").strftime("%d %b %Y %H:%M:%S")
+            stamp = _timestamp(current.updated_at)
+            when = "an unknown time" if stamp is None else stamp.tz_convert("Europe/London").strftime("%d %b %Y %H:%M:%S")
             msg = (f"Not saved: decision {decision_id} was changed by {current.updated_by} at {when} (status now "
                    f"{current.status}) after you opened it. Reload to see their change, then edit again")
             raise EditConflict(msg)
@@ -813,7 +822,7 @@ def log_patrol(engine: Engine, meeting_id: int, *, agent_id: str, candidate_id: 
         if shifts and shift_ not in shifts:
             msg = f"shift was {shift_!r} but the approved plan's shifts are {shifts}"
             raise TaskingError(msg)
-        planned, planned_visits, why = _match(plan, agent, cand, day.isoformat(), shift_)  # type: ignore[arg-type]
+        planned, planned_visits, why = _match(plan, agent, cand, day.isoformat(), shift_)
     version_id = None
     if version is not None:
         pv = T.plan_versions.c
@@ -899,7 +908,7 @@ def record_export(engine: Engine, *, user: str, role: str, kind: ExportKind, pat
             _meeting_for_write(conn, meeting_id)
         export_id = int(conn.execute(insert(T.export_audit).values(**row).returning(T.export_audit.c.export_id))
                         .scalar_one())
-        audit.record(conn, actor=row["exported_by"], role=row["role"], action="export", target=p.name,
+        audit.record(conn, actor=str(row["exported_by"]), role=str(row["role"]), action="export", target=p.name,
                      detail={"export_id": export_id, "kind": kind_, "week": week, "version": version,
                              "sha256": row["file_sha256"], "sensitive_aggregates": bool(includes_sensitive_aggregates)},
                      now=now)

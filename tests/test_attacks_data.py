@@ -481,3 +481,13 @@ def test_a_partner_cannot_derive_any_suppressed_ward_count_from_the_overview_pag
         if s == "fewer than 5":
             lo, hi = b[(k, 0)]
             assert hi - lo >= 1, (league["Ward"].iloc[k], lo, hi)
+
+
+def test_security_md_lists_every_store_read_that_bypasses_access() -> None:
+    """SECURITY.md's table of role-independent reads is the allow-list above, no more and no less."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "SECURITY.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\s*\| `(ui/[^`]+)` \| `([^`]+)` \|", text, flags=re.M))
+    assert rows == set(ALLOWED_STORE_CALLS), (rows ^ set(ALLOWED_STORE_CALLS))

@@ -60,6 +60,7 @@ Caldas de Castro & Singer (2006) recommend FDR for local statistics.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Literal
 
 import geopandas as gpd
@@ -92,7 +93,7 @@ _LEVELS: tuple[float, ...] = (0.99, 0.95, 0.90)
 # ----------------------------------------------------------------------------
 # Benjamini-Hochberg
 # ----------------------------------------------------------------------------
-def _check_p(p: np.ndarray) -> np.ndarray:
+def _check_p(p: np.ndarray | Sequence[float]) -> np.ndarray:
     p = np.asarray(p, dtype=float).ravel()
     if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         msg = "p-values must be numbers between 0 and 1 (no NaN)"

@@ -274,7 +274,7 @@ def kde(incidents: pd.DataFrame | gpd.GeoDataFrame, grid: gpd.GeoDataFrame, *,
             factor = uw
             touched = np.bincount(pi, minlength=len(ux)) > 0
             n_unplaced = float(uw[~touched].sum())
-        density = np.bincount(cj, weights=factor[pi] * k, minlength=len(grid))  # per m^2
+        density = np.bincount(cj, weights=factor[pi] * k, minlength=len(grid)).astype(float)  # per m^2
     params["n_unplaced"] = n_unplaced
 
     kde_count = density * area

@@ -208,12 +208,13 @@ def normalise_council(chunk: pd.DataFrame, ctx: RunContext, mapping: Mapping, cr
     # dates
     dcol = mapping.date_column
     date_text = chunk[dcol]
-    has_time = mapping.time_column is not None
-    if has_time:
-        ttext = chunk[mapping.time_column].str.strip()
+    tcol = mapping.time_column
+    has_time = tcol is not None
+    if tcol is not None:
+        ttext = chunk[tcol].str.strip()
         bad_time = (ttext != "") & ~ttext.str.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?").fillna(False)
-        rej.add(bad_time.to_numpy(), mapping.time_column, np.array(
-            [f"{mapping.time_column} {v!r} is not a 24-hour time (expected HH:MM)" for v in ttext], dtype=object)
+        rej.add(bad_time.to_numpy(), tcol, np.array(
+            [f"{tcol} {v!r} is not a 24-hour time (expected HH:MM)" for v in ttext], dtype=object)
             if bad_time.any() else "")
         date_text = (date_text.str.strip() + " " + ttext).str.strip()
     parsed = _parse_dates(date_text, mapping.date_format)
@@ -244,6 +245,9 @@ def normalise_council(chunk: pd.DataFrame, ctx: RunContext, mapping: Mapping, cr
             rej.add(expired, dcol, retention_reason(dcol, ctx.kept_from), withhold_raw=True)
     # coordinates
     xcol, ycol = mapping.x_column, mapping.y_column
+    if xcol is None or ycol is None:
+        msg = f"{mapping.path}: the mapping names no coordinate columns (x and y)"
+        raise MappingError(msg)
     a = parse_float(chunk[xcol])
     b = parse_float(chunk[ycol])
     if crs_state.get("crs") is None:

@@ -7,6 +7,7 @@ where decoding failed).
 
 from __future__ import annotations
 
+import builtins
 import codecs
 import csv
 import gzip
@@ -52,7 +53,7 @@ class FileInfo:
     note: str | None = None  # e.g. "not UTF-8: read as Windows-1252"
     #: The decompressed bytes of a small gzip file, kept from the encoding check so that
     #: the reader does not decompress it again (``None``: read from ``path``).
-    data: bytes | None = field(default=None, repr=False, compare=False)
+    data: builtins.bytes | None = field(default=None, repr=False, compare=False)  # `bytes` is a field here
 
 
 def _suffix(path: Path) -> str:
@@ -113,7 +114,7 @@ class GuardedGzip(io.RawIOBase):
             self._fh.close()
         super().close()
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def readinto(self, b) -> int:
         n = len(b)
         while not self._done:
             if self._dec.unconsumed_tail:

@@ -45,6 +45,7 @@ from spatial.store.writer import (
     Dictionaries,
     SQLiteStage,
     StagedRows,
+    driver_connection,
     insert_area_counts,
     insert_incidents,
     insert_quarantine,
@@ -148,7 +149,11 @@ def _record_rejected(engine: Engine, path: Path, info_sha: str | None, size: int
             path=str(path), file_sha256=info_sha or "", file_bytes=size, kind=kind, source=source,
             started_at=_now_iso(), finished_at=_now_iso(), status="rejected", rows_read=0, stored=0,
             duplicates=0, quarantined=0, message=message))
-        ingest_id = int(res.inserted_primary_key[0])
+        pk = res.inserted_primary_key
+        if pk is None:
+            msg = f"{path}: the database returned no id for the ingest record"
+            raise HotspotError(msg)
+        ingest_id = int(pk[0])
         if info_sha:
             insert_quarantine(conn, pd.DataFrame({"row_number": [0], "field": [field_name or "(file)"],
                                                   "reason": [message], "raw": [None]}),
@@ -436,7 +441,13 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
             report.duplicates += out.duplicates
             report.outside += out.outside
             handle_rejects(out.rejects, out.quarantined)
-            new = sink.add(out.rows) if sink is not None else insert_incidents(conn, out.rows, ingest_id)
+            if sink is None:
+                new = insert_incidents(conn, out.rows, ingest_id)
+            elif isinstance(out.rows, StagedRows):
+                msg = "rows staged in the database cannot go to an incident sink; ingest them without one"
+                raise HotspotError(msg)
+            else:
+                new = sink.add(out.rows)
             report.stored += new
             report.duplicates += out.kept - new
             if progress:
@@ -600,8 +611,8 @@ def _pipelined(engine: Engine, files: list[Path], *, attributor: Attributor, set
         reports: list[IngestReport] = []
         try:
             while (item := ready.get()) is not done:
-                with _store_failure(item.path, reports):  # type: ignore[attr-defined]
-                    reports.append(_store_prepared(engine, conn, item, attributor=attributor, settings=settings,  # type: ignore[arg-type]
+                with _store_failure(item.path, reports):
+                    reports.append(_store_prepared(engine, conn, item, attributor=attributor, settings=settings,
                                                    now=now, mapping=mapping, progress=progress))
             if failed:
                 raise failed[0]
@@ -615,7 +626,7 @@ def _pipelined(engine: Engine, files: list[Path], *, attributor: Attributor, set
                         pass
             for t in threads:
                 t.join()
-            raw = conn.connection.driver_connection
+            raw = driver_connection(conn)
             for table in dicts.tables():
                 raw.execute(f'DROP TABLE IF EXISTS temp."{table}"')
     return reports

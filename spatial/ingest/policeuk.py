@@ -41,6 +41,19 @@ API_COLUMNS = ("id", "persistent_id", "month", "category", "location_type", "loc
                "outcome_date")
 
 
+
+def _blank_to_none(values: np.ndarray) -> np.ndarray:
+    """An object array of ``values`` with ``None`` where the text is empty."""
+    out = np.asarray(values, dtype=object).copy()
+    out[out == ""] = None
+    return out
+
+
+def _member(record: dict, key: str) -> dict:
+    """``record[key]`` when it is a JSON object, else an empty one."""
+    value = record.get(key)
+    return value if isinstance(value, dict) else {}
+
 def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """``(codes, distinct values)``: ``values == distinct[codes]``, distinct values keeping the dtype."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
@@ -136,7 +149,7 @@ def _common(chunk: pd.DataFrame, ctx: RunContext, *, id_col: str | None, month_c
         S.WARD_CODE: placed.get(S.WARD_CODE, None), S.LSOA_CODE: placed.get(S.LSOA_CODE, None),
         S.ESTATE_ID: placed.get(S.ESTATE_ID, None), S.PARK_ID: placed.get(S.PARK_ID, None),
         S.LOCATION_TEXT: np.asarray(lu, dtype=object)[lcodes],
-        S.OUTCOME: np.where(ou == "", None, ou).astype(object)[ocodes],
+        S.OUTCOME: _blank_to_none(ou)[ocodes],
     }
     return finish_chunk(chunk, rej, cols, dup)
 
@@ -240,9 +253,9 @@ def api_json_chunks(path, chunk_rows: int) -> Iterator[pd.DataFrame]:
             rows.append({c: "" for c in API_COLUMNS})
             bad.append(f"record is a {type(rec).__name__}, not an object")
             continue
-        loc = rec.get("location") if isinstance(rec.get("location"), dict) else {}
-        street = loc.get("street") if isinstance(loc.get("street"), dict) else {}
-        outcome = rec.get("outcome_status") if isinstance(rec.get("outcome_status"), dict) else {}
+        loc = _member(rec, "location")
+        street = _member(loc, "street")
+        outcome = _member(rec, "outcome_status")
 
         def s(v) -> str:
             return "" if v is None else str(v)

@@ -118,7 +118,7 @@ def produce_point_chunks(job: PointJob, attributor: Attributor,
     elif reader.chunks == "api-json":
         chunks = policeuk.api_json_chunks(info.path, job.chunk_rows)
     else:
-        chunks = raw_chunks if raw_chunks is not None else read_chunks(info, job.chunk_rows, tolerant=job.tolerant)
+        chunks = iter(raw_chunks) if raw_chunks is not None else read_chunks(info, job.chunk_rows, tolerant=job.tolerant)
         if mapping is not None and reader.needs_mapping:
             _require(list(info.header), mapping.required_columns(vector=False), info.path)
     crs_state: dict = {}

@@ -458,7 +458,7 @@ def _joined_rows(content: pd.DataFrame, idx: np.ndarray) -> list[str]:
     if arrays and all(a is not None and a.null_count == 0 for a in arrays):
         import pyarrow.compute as pc
 
-        arrays = [a.cast(pa.large_string()) for a in arrays]
+        arrays = [a.cast(pa.large_string()) for a in arrays if a is not None]
         return pc.binary_join_element_wise(*arrays, pa.scalar("\x1f", pa.large_string())).to_pylist()
     return sub.astype(str).agg("\x1f".join, axis=1).tolist()
 

@@ -55,7 +55,7 @@ from typing import Any, Final
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, case, func, insert, or_, select, update
 
 from spatial._errors import HotspotError
 
@@ -291,13 +291,13 @@ def hash_password(password: str, *, username: str | None = None) -> str:
     return _HASHER.hash(check_password(password, username=username))
 
 
-def _row(conn: Connection, username: str) -> Mapping[str, Any] | None:
+def _row(conn: Connection, username: str) -> RowMapping | None:
     """The account whose normalised name (``username_key``) is that of ``username``."""
     key = normalise_username(username)
     return conn.execute(select(T.accounts).where(T.accounts.c.username_key == key)).mappings().first()
 
 
-def _must(conn: Connection, username: str) -> Mapping[str, Any]:
+def _must(conn: Connection, username: str) -> RowMapping:
     row = _row(conn, username)
     if row is None:
         msg = f"no account named {username!r}; see `hotspot-tasking user list`"
@@ -305,7 +305,7 @@ def _must(conn: Connection, username: str) -> Mapping[str, Any]:
     return row
 
 
-def _account(row: Mapping[str, Any]) -> Account:
+def _account(row: Mapping[str, Any] | RowMapping) -> Account:
     return Account(str(row["username"]), str(row["role"]), row["agent_id"], row["email"], bool(row["disabled"]))
 
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 
 from spatial._errors import HotspotError
 
@@ -86,13 +86,13 @@ def _canon_time(value: Any) -> str:
     return pd.Timestamp(value).tz_convert("UTC").floor("us").isoformat()
 
 
-def canonical_row(row: Mapping[str, Any]) -> str:
+def canonical_row(row: Mapping[str, Any] | RowMapping) -> str:
     """The text of a row that its hash covers: a JSON list of :data:`CHAINED` (``at`` as UTC ISO 8601)."""
     values = [_canon_time(row["at"]) if row["at"] is not None else None, *(row[c] for c in CHAINED[1:])]
     return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
-def chain_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+def chain_hash(prev_hash: str, row: Mapping[str, Any] | RowMapping) -> str:
     """sha256 (hex) of ``prev_hash``, a newline and :func:`canonical_row`."""
     return hashlib.sha256(f"{prev_hash}\n{canonical_row(row)}".encode()).hexdigest()
 
@@ -225,7 +225,7 @@ def verify(engine: Engine, *, expect_head: str | None = None) -> AuditCheck:
         return bad(None, f"the log holds {n:,} chained rows ending at row {last_id} but the chain head records "
                          f"{int(head[0]):,} rows ending in {str(head[1])[:12]}…: rows were deleted from the end "
                          "of the log (or the head was changed)")
-    if not seen_expected:
+    if not seen_expected and expect_head is not None:
         return bad(None, f"the expected head {expect_head[:12]}… is not in the chain: the log was rewritten "
                          "after it was noted")
     return AuditCheck(True, n, prev)

@@ -7,6 +7,7 @@ suppressed below :data:`SUPPRESS_BELOW` (shown as "fewer than 5").
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
@@ -103,13 +104,13 @@ def suppress_small(df: pd.DataFrame) -> pd.DataFrame:
     sens = df[df["sensitive"]]
     if len(keys) == 2 and small.any():
         table = sens.pivot_table(index=keys[0], columns=keys[1], values="count", aggfunc="sum", fill_value=0)
-        p = protect_table(table.to_numpy(dtype="int64"), [True] * table.shape[1], below=SUPPRESS_BELOW)
+        p = protect_table(table.to_numpy(dtype="int64"), np.ones(table.shape[1], dtype=bool), below=SUPPRESS_BELOW)
         hidden = {(r, c) for i, r in enumerate(table.index) for j, c in enumerate(table.columns) if p.secondary[i, j]}
         withheld = df["sensitive"] & pd.Series([(a, b) in hidden for a, b in zip(df[keys[0]], df[keys[1]], strict=True)],
                                                index=df.index)
     elif small.any() and len(sens) > 1:
         # one key: the column total is known; protect the single column
-        p = protect_table(sens[["count"]].to_numpy(dtype="int64"), [True], below=SUPPRESS_BELOW, row_totals=False)
+        p = protect_table(sens[["count"]].to_numpy(dtype="int64"), np.ones(1, dtype=bool), below=SUPPRESS_BELOW, row_totals=False)
         withheld.loc[sens.index[p.secondary[:, 0]]] = True
     df["display"] = df["count"].astype(str)
     df.loc[withheld, "display"] = WITHHELD

@@ -42,7 +42,7 @@ import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,7 @@ from pandas.api.types import infer_dtype
 from sqlalchemy import Connection
 
 from spatial import schema as S
+from spatial._errors import HotspotError
 from spatial.jsonable import py_scalar
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
     from spatial.ingest.context import IncidentBatch
 
 __all__ = ["reflag_sensitive", "insert_incidents", "insert_quarantine", "insert_area_counts", "incident_records",
-           "SQLiteStage", "StagedRows", "Dictionaries", "STAGE_SCHEMA"]
+           "SQLiteStage", "StagedRows", "Dictionaries", "STAGE_SCHEMA", "driver_connection"]
 
 _QUARANTINE_COLUMNS = ("row_number", "field", "reason", "raw")
 _AREA_COLUMNS = ("area_type", "area_code", "area_name", "major", "minor", "month", "count")
@@ -74,6 +75,15 @@ _PLACE = (S.X, S.Y, S.LON, S.LAT, S.WARD_CODE, S.LSOA_CODE, S.ESTATE_ID, S.PARK_
 #: Columns added to a group only if they are a function of it (police.uk: the street name of a map point).
 _PLACE_IF_DETERMINED = (S.LOCATION_TEXT,)
 
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The DB-API connection under ``conn`` (sqlite3 or psycopg), for bulk statements SQLAlchemy lacks."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        msg = "the database connection has been closed"
+        raise HotspotError(msg)
+    return raw
 
 def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[tuple]:
     cols = []
@@ -242,7 +252,11 @@ def _key_lists(values: np.ndarray) -> list:
         return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64).tolist()
     if values.dtype == object:
         missing = pd.isna(values)
-        return np.where(missing, None, values).tolist() if missing.any() else values.tolist()
+        if not missing.any():
+            return values.tolist()
+        out = values.copy()
+        out[missing] = None
+        return out.tolist()
     return values.tolist()
 
 
@@ -319,7 +333,9 @@ def _stage_batch(cur: sqlite3.Cursor, batch: IncidentBatch, *, schema: str, pref
     if refs is not None and ids_ is not None and refs.dtype == object:
         same = np.asarray(refs == ids_, dtype=bool)
         if same.any() and not pd.isna(refs[~same]).any():  # NULL can then only mean "the id"
-            row[S.SOURCE_REF] = np.where(same, None, refs)
+            kept = refs.copy()
+            kept[same] = None
+            row[S.SOURCE_REF] = kept
             exprs[S.SOURCE_REF] = f"coalesce(s.{S.SOURCE_REF}, s.{S.INCIDENT_ID})"
     for c in arrays:
         exprs.setdefault(c, f"s.{c}")
@@ -331,8 +347,8 @@ def _stage_batch(cur: sqlite3.Cursor, batch: IncidentBatch, *, schema: str, pref
     cur.execute(f'CREATE TABLE {schema}."{table}" ({", ".join(f"{c}_{j}" for j in range(slots) for c in names)})')
     lists = {c: _bindable(v) for c, v in row.items()}
     pad = [None] * (per * slots - n)
-    cols = [lists[c][j * per:(j + 1) * per] + (pad if j == slots - 1 else []) for j in range(slots) for c in names]
-    cur.executemany(f'INSERT INTO {schema}."{table}" VALUES ({", ".join("?" * len(cols))})', zip(*cols))
+    slices = [lists[c][j * per:(j + 1) * per] + (pad if j == slots - 1 else []) for j in range(slots) for c in names]
+    cur.executemany(f'INSERT INTO {schema}."{table}" VALUES ({", ".join("?" * len(slices))})', zip(*slices))
     out.tables.append(table)
     ingest_param = f"?{len(constants) + 1}"
     arms = []
@@ -409,7 +425,7 @@ def _insert_ignore(conn: Connection, table: str, columns: tuple[str, ...], rows:
     cols = ", ".join(f'"{c}"' for c in columns)
     const_names = ", ".join(f'"{c}"' for c in constants)
     stage = f"stage_{table}"
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     if conn.dialect.name == "sqlite":
         marks = ", ".join("?" for _ in columns)
         const_marks = ", ".join("?" for _ in constants)
@@ -438,7 +454,7 @@ def _insert_ignore(conn: Connection, table: str, columns: tuple[str, ...], rows:
 
 def _move_staged(conn: Connection, staged: StagedRows, ingest_id: int) -> int:
     """``INSERT OR IGNORE`` the staged rows into incidents (SQLite); return how many were new."""
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     cur = raw.cursor()
     for stmt in staged.prelude:
         cur.execute(stmt)
@@ -465,7 +481,7 @@ def _pg_copy_batch(conn: Connection, batch: IncidentBatch, ingest_id: int) -> in
     all_cols = ", ".join(f'"{c}"' for c in S.INCIDENT_COLUMNS)
     vcols = ", ".join(f'"{c}"' for c in varying)
     exprs = ", ".join("%s" if c in constants else f'"{c}"' for c in S.INCIDENT_COLUMNS)
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     with raw.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS stage_incidents AS SELECT {all_cols} FROM incidents WITH NO DATA")
         cur.execute("TRUNCATE stage_incidents")
@@ -495,13 +511,13 @@ def insert_incidents(conn: Connection, rows: pd.DataFrame | IncidentBatch | Stag
         if rows.n == 0:
             return 0
         if conn.dialect.name == "sqlite":
-            cur = conn.connection.driver_connection.cursor()
+            cur = driver_connection(conn).cursor()
             staged = _stage_batch(cur, rows, schema="temp", prefix="stage_incidents_", read_as="temp")
             cur.close()
             staged.cleanup = [f'DELETE FROM temp."{t}"' for t in staged.tables]
             return _move_staged(conn, staged, ingest_id)
         return _pg_copy_batch(conn, rows, ingest_id)
-    recs = records if records is not None else incident_records(rows)  # type: ignore[arg-type]
+    recs = records if records is not None else incident_records(rows)
     return _insert_ignore(conn, "incidents", S.INCIDENT_COLUMNS, recs,
                           constants={"ingest_id": ingest_id}, conflict="(incident_id)")
 
@@ -515,7 +531,7 @@ def insert_quarantine(conn: Connection, rejects: pd.DataFrame | StagedRows, *, i
     if isinstance(rejects, StagedRows):
         if not rejects.quarantine:
             return 0
-        raw = conn.connection.driver_connection
+        raw = driver_connection(conn)
         cols = ", ".join(_QUARANTINE_COLUMNS)
         before = raw.total_changes
         raw.execute(f"INSERT OR IGNORE INTO quarantine ({cols}, ingest_id, path, file_sha256) "

@@ -183,3 +183,103 @@ def test_league_table_withholds_the_next_smallest_ward_so_the_borough_total_give
     shown = ~np.isin(lab, ["fewer than 5", WITHHELD])
     b = attacker_bounds(truth, shown, lab, np.array([True]), np.zeros(3, bool), np.array([True]), True)
     assert b[(0, 0)][1] - b[(0, 0)][0] >= 1
+
+
+# ---------------------------------------------------------------------------
+# Harm-weighted totals: the attacker also reads every harm figure a partner sees
+# ---------------------------------------------------------------------------
+def _harm_attacker_bounds(wards: list[str], cats: list[str], weights: dict[str, float], league: pd.DataFrame,
+                          cat_totals: dict[str, float], sens_harm_total: float) -> dict[str, tuple[float, float]]:
+    """Min and max of each hidden ward's sensitive count from the published figures only.
+
+    Unknowns: every ward x sensitive-category count ``n[w, k] >= 0`` (the league shows no category split).
+    Published, each an equation:
+      * a shown ward's sensitive count ``sum_k n[w, k]``;
+      * a shown ward's sensitive harm ``harm - harm_non_sensitive = sum_k weight_k n[w, k]``;
+      * the borough's count per sensitive category ``sum_w n[w, k]`` and its sensitive harm total.
+    A "fewer than 5" ward's count is in [1, 4]; a "withheld" one is at least 1.  The true counts are never read.
+    """
+    from scipy.optimize import linprog
+
+    idx = {(w, k): i for i, (w, k) in enumerate((w, k) for w in wards for k in cats)}
+    n = len(idx)
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    row = league.set_index("area_code")
+    for w in wards:
+        r = row.loc[w]
+        count_row = np.zeros(n)
+        harm_row = np.zeros(n)
+        for k in cats:
+            count_row[idx[(w, k)]] = 1.0
+            harm_row[idx[(w, k)]] = weights[k]
+        label = str(r["sensitive_display"])
+        if label == "fewer than 5":
+            a_ub += [count_row, -count_row]
+            b_ub += [4.0, -1.0]
+        elif label == WITHHELD:
+            a_ub.append(-count_row)
+            b_ub.append(-1.0)
+        else:
+            a_eq.append(count_row)
+            b_eq.append(float(label))
+            assert not np.isnan(r["harm"])  # a shown ward shows its harm
+            a_eq.append(harm_row)
+            b_eq.append(float(r["harm"]) - float(r["harm_non_sensitive"]))
+    for k in cats:
+        col = np.zeros(n)
+        for w in wards:
+            col[idx[(w, k)]] = 1.0
+        a_eq.append(col)
+        b_eq.append(cat_totals[k])
+    total = np.zeros(n)
+    for (w, k), i in idx.items():
+        total[i] = weights[k]
+    a_eq.append(total)
+    b_eq.append(sens_harm_total)
+    out = {}
+    for w in wards:
+        r = row.loc[w]
+        if str(r["sensitive_display"]) != "fewer than 5":
+            continue
+        cost = np.zeros(n)
+        for k in cats:
+            cost[idx[(w, k)]] = 1.0
+        kw = dict(A_eq=np.array(a_eq), b_eq=np.array(b_eq), A_ub=np.array(a_ub), b_ub=np.array(b_ub),
+                  bounds=[(0, None)] * n, method="highs")
+        lo = linprog(cost, **kw)
+        hi = linprog(-cost, **kw)
+        assert lo.status == 0, lo.message  # the true table is feasible
+        out[w] = (float(lo.fun), np.inf if hi.status == 3 else float(-hi.fun))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_harm_weighted_totals_do_not_reveal_a_suppressed_ward(seed: int) -> None:
+    """Issue 13 item 3, harm edition: the league's harm and non-sensitive harm per shown ward, the borough's
+    count per sensitive category and its sensitive harm total (Overview's group table) are all published,
+    and two sensitive categories carry different harm weights; no "fewer than 5" ward can be pinned down."""
+    from spatial.hotspots.league import league_table
+
+    rng = np.random.default_rng(seed)
+    wards = [f"E0500{9000 + i}" for i in range(int(rng.integers(6, 14)))]
+    cats = {"rape": 1200.0, "other-sexual-offences": 180.0}
+    rows = []
+    for w in wards:
+        rows.append((w, "burglary", False, int(rng.integers(0, 60)), 365.0))
+        rows.append((w, "theft-from-the-person", False, int(rng.integers(0, 40)), 20.0))
+        for k, wt in cats.items():
+            rows.append((w, k, True, int(rng.choice([0, 1, 2, 3, 5, 8, 13], p=[.2, .2, .15, .1, .15, .1, .1])), wt))
+    counts = pd.DataFrame(rows, columns=["area_code", "category", "sensitive", "count", "weight"])
+    counts["harm"] = counts["count"] * counts["weight"]
+    counts = counts.drop(columns="weight")
+    lt = league_table(counts, by_category=False)
+    sens = counts[counts["sensitive"]]
+    cat_totals = sens.groupby("category")["count"].sum().to_dict()
+    b = _harm_attacker_bounds(wards, list(cats), cats, lt, {k: float(cat_totals.get(k, 0)) for k in cats},
+                              float(sens["harm"].sum()))
+    for w, (lo, hi) in b.items():
+        assert hi - lo >= 1 - 1e-9, (seed, w, lo, hi)
+    # the attack is real: where nothing is hidden the figures pin every count, so the harm equations do bite
+    shown = lt[~lt["sensitive_display"].isin(["fewer than 5", WITHHELD])]
+    assert np.allclose(shown["harm"] - shown["harm_non_sensitive"],
+                       sens.groupby("area_code")["harm"].sum().reindex(shown["area_code"]).to_numpy())

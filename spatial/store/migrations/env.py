@@ -22,6 +22,10 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        msg = "alembic: no connection was passed and sqlalchemy.url is not set"
+        raise RuntimeError(msg)
+    engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)

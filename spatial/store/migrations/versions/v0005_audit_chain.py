@@ -102,8 +102,9 @@ def upgrade() -> None:
         groups.setdefault(_normalise(str(acc["username"])), []).append(acc)
     for key, members in groups.items():
         keeper = next((m for m in members if _collapse(m["username"]) == key), members[0]) if key else None
+        keeper_id = None if keeper is None else keeper["account_id"]
         for m in members:
-            if m is keeper:
+            if m["account_id"] == keeper_id:
                 bind.execute(sa.text("UPDATE accounts SET username_key = :k WHERE account_id = :i"),
                              {"k": key, "i": m["account_id"]})
             else:
