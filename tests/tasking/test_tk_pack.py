@@ -151,6 +151,22 @@ def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
         assert {"agent_id", "day", "shift", "visits", "why"} <= set(props) and props["why"]
         if props["candidate_id"].startswith(("ST-", "WP-")):  # street places lie in the borough itself
             assert poly.contains(shapely.Point(lon, lat)), props["candidate_id"]
+    # read back as GDAL reads it: EPSG:4326, points only, typed fields
+    import pyogrio
+
+    info = pyogrio.read_info(tmp_path / "plan.geojson")
+    fields = dict(zip(info["fields"], info["ogr_types"]))
+    assert info["crs"] == "EPSG:4326" and info["geometry_type"] == "Point" and info["features"] == n
+    assert fields["visits"] in ("OFTInteger", "OFTInteger64") and fields["x_bng"] == "OFTReal"
+    assert fields["plan_sha256"] == "OFTString"
+    # and the same real plan as a GeoPackage: street patches as polygons inside the borough
+    export_pack(plan, tmp_path / "plan.gpkg", format="gpkg", user="gis", role="analyst")
+    patches = pyogrio.read_dataframe(tmp_path / "plan.gpkg", layer="patrol_patches")
+    street = patches[patches["candidate_id"].str.startswith("ST-")]
+    assert len(street) > 0 and (street.geom_type == "MultiPolygon").all() and street.geometry.is_valid.all()
+    assert (street["area_m2"] >= 150.0 * 150.0 - 1e-6).all()  # at least one whole cell each
+    bng = load_boroughs((plan["inputs"]["borough"],)).geometry.iloc[0]
+    assert all(bng.buffer(150).contains(g) for g in street.geometry)
 
 
 # --------------------------------------------------------------------------
