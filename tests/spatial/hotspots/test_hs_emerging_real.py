@@ -222,6 +222,11 @@ def test_cli_emerging_on_estates_grid_and_errors(store, tmp_path, capsys) -> Non
     code, fc = _run(url, tmp_path, "--units", "grid", "--cell-size", "250", "--period", "2026-01..2026-11")
     assert code == 0 and fc["params"]["units"] == "grid" and fc["params"]["n_periods"] == 11
     assert len(fc["features"]) > 150
+    assert fc["params"]["neighbourhood"] == "spatial (this period)"
+    code, st = _run(url, tmp_path, "--units", "grid", "--cell-size", "250", "--period", "2026-01..2026-11",
+                    "--space-time")
+    assert code == 0 and st["params"]["neighbourhood"] == "space-time (this and the previous period)"
+    assert len(st["features"]) == len(fc["features"])
     capsys.readouterr()
     code, _ = _run(url, tmp_path, "--units", "grid", "--source", "mps", "--period", "2026-01..2026-03")
     assert code == 2 and "--source mps" in capsys.readouterr().err
