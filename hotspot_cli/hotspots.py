@@ -1,14 +1,14 @@
-"""``hotspot-tasking hotspots``: compute hotspots for a period and write GeoJSON for QGIS.
+"""``hotspot-tasking hotspots``: compute hotspots for a period and write a GeoPackage or GeoJSON for QGIS.
 
 ::
 
     hotspot-tasking hotspots --method kde|gistar|dbscan|emerging --period 2018-06[..2018-08]
         [--borough E09000020] [--cell-size 150] [--category-group burglary ...]
-        [--harm cchi|ons_css] --out hotspots.geojson
+        [--harm cchi|ons_css] --out hotspots.gpkg|hotspots.geojson
 
     hotspot-tasking hotspots --method emerging --units grid|wards|lsoas|estates|parks
         [--source incidents|mps] [--weights queen|distance] [--distance-m 1000]
-        [--permutations 0] --period 2024-04..2026-03 --out emerging.geojson
+        [--permutations 0] [--space-time] --period 2024-04..2026-03 --out emerging.gpkg
 
 ``emerging`` (Esri Emerging Hot Spot Analysis, :mod:`spatial.hotspots.emerging`)
 runs on monthly counts per unit: grid cells (default), the borough's wards or
@@ -18,9 +18,13 @@ the RBKC ward (or LSOA) counts come from the stored MPS series, which reach
 back to April 2010 (``hotspot-tasking ingest data/mps/*.csv`` first).
 
 Incidents are read with ``incident_frame(engine, include_sensitive=False)``:
-sensitive categories are never mapped.  The GeoJSON is in EPSG:4326 (what
-QGIS and web maps expect) and carries the method's parameters in a top-level
-``params`` member, next to ``crs_note``.
+sensitive categories are never mapped.  ``--out`` ending ``.gpkg`` writes a
+GeoPackage (EPSG:27700) with the layer (``hot_cells``, ``clusters`` or
+``emerging_classes``), the ``run_parameters`` table and a QGIS style in
+``layer_styles``; ``.geojson`` writes GeoJSON (EPSG:4326, RFC 7946) with the
+run's parameters as ``run_*`` fields and a ``.qml`` style beside it
+(:func:`spatial.analysis.export_hotspots`).  Other suffixes are refused with
+the list of formats (:func:`tasking.formats.format_for_path`).
 
 The work is done by :mod:`spatial.analysis`; :func:`add_parser` registers the
 command in :mod:`hotspot_cli.main` and :func:`run` returns the exit status.
@@ -29,7 +33,6 @@ command in :mod:`hotspot_cli.main` and :func:`run` returns the exit status.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +44,8 @@ from spatial.analysis import (
     UNIT_KINDS,
     compute_emerging,
     compute_hotspots,
+    export_hotspots,
     parse_period,
-    to_geojson,
 )
 
 __all__ = ["add_parser", "run"]
@@ -72,7 +75,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--no-fdr", action="store_true",
                    help="emerging: no Benjamini-Hochberg control per month (few units, e.g. 18 wards, "
                         "rarely survive it)")
-    p.add_argument("--out", required=True, help="output .geojson")
+    p.add_argument("--space-time", action="store_true",
+                   help="emerging: Gi* over each unit's neighbours in this and the previous month (as ArcGIS "
+                        "Emerging Hot Spot Analysis and sfdep); default spatial neighbours only")
+    p.add_argument("--out", required=True, help="output .gpkg (GeoPackage, EPSG:27700) or .geojson (EPSG:4326)")
     p.set_defaults(func=run)
     return p
 
@@ -83,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
     from spatial.datasets import load_boroughs
     from spatial.store import connect
     from spatial.store.queries import incident_frame
+    from tasking.formats import format_for_path
 
+    format_for_path(args.out, allowed=("gpkg", "geojson"))  # refused before any work
     settings = settings_from_args(args)
     months = parse_period(args.period)
     area = load_boroughs((args.borough,), data_dir=settings.data_dir)
@@ -104,10 +112,9 @@ def run(args: argparse.Namespace) -> int:
         incidents = incident_frame(engine, include_sensitive=False, months=months)
         res = compute_hotspots(incidents, area, method=args.method, months=months, cell_size_m=args.cell_size,
                                category_groups=args.category_group, harm_index=args.harm, seed=args.seed)
-    fc = to_geojson(res, extra={"borough": args.borough, "period": args.period})
-    Path(args.out).write_text(json.dumps(fc, default=str), encoding="utf-8")
+    export_hotspots(res, args.out, period=args.period, area=args.borough)
     n_hot = int(res["is_hotspot"].sum())
-    print(f"{args.method}: {len(res)} units, {n_hot} hotspots, {fc['params']['n_incidents_used']:,} incidents "
+    print(f"{args.method}: {len(res)} units, {n_hot} hotspots, {res.attrs['params']['n_incidents_used']:,} incidents "
           f"-> {args.out}")
     if args.method == "emerging":
         classes = res["trend_class"].value_counts()
@@ -144,9 +151,10 @@ def _run_emerging(args: argparse.Namespace, engine: Any, area: gpd.GeoDataFrame,
         return compute_emerging(units, unit_kind=unit_kind, months=months, mps_counts=area_counts(engine, area_type=kind),
                                 category_groups=args.category_group, harm_index=args.harm,
                                 weights=args.weights, distance_m=args.distance_m,
-                                permutations=args.permutations, seed=args.seed, fdr=not args.no_fdr)
+                                permutations=args.permutations, seed=args.seed, fdr=not args.no_fdr,
+                                space_time=bool(getattr(args, "space_time", False)))
     incidents = incident_frame(engine, include_sensitive=False, months=months)
     return compute_emerging(units, unit_kind=unit_kind, months=months, incidents=incidents, area=area,
                             category_groups=args.category_group, harm_index=args.harm, weights=args.weights,
                             distance_m=args.distance_m, permutations=args.permutations, seed=args.seed,
-                            fdr=not args.no_fdr)
+                            fdr=not args.no_fdr, space_time=bool(getattr(args, "space_time", False)))

@@ -82,14 +82,15 @@ def run(args: argparse.Namespace) -> int:
         raise TaskingError(msg)
     rec = None
     if args.recommendations:
-        if Path(args.recommendations).suffix.lower() not in (".geojson", ".json"):
-            msg = (f"--recommendations was {args.recommendations!r}; give the GeoJSON from "
-                   "`hotspot-tasking recommend --plan PLAN --out rec.geojson`")
+        if Path(args.recommendations).suffix.lower() not in (".geojson", ".json", ".gpkg"):
+            msg = (f"--recommendations was {args.recommendations!r}; give the GeoJSON or GeoPackage from "
+                   "`hotspot-tasking recommend --plan PLAN --out rec.geojson` (or rec.gpkg)")
             raise TaskingError(msg)
         if not Path(args.recommendations).is_file():
             msg = f"--recommendations {args.recommendations!r} not found"
             raise TaskingError(msg)
-        rec = pd.DataFrame(gpd.read_file(args.recommendations).drop(columns="geometry"))
+        layer = "advice" if Path(args.recommendations).suffix.lower() == ".gpkg" else None
+        rec = pd.DataFrame(gpd.read_file(args.recommendations, layer=layer).drop(columns="geometry"))
     review = _read_json(args.review, "--review") if args.review else None
     settings = settings_from_args(args)
     engine = connect(settings.database_url)

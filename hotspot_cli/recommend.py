@@ -5,7 +5,7 @@
     hotspot-tasking recommend [--method kde|gistar|dbscan] [--months 12] [--borough E09000020]
         [--plan plan.json] [--top 3] [--trends] [--include-sensitive]
         [--hotspot-share 0.05] [--cell-size 150] [--harm cchi|ons_css]
-        [--out recommendations.geojson | recommendations.csv]
+        [--out recommendations.geojson | recommendations.gpkg | recommendations.csv]
 
 Hotspots are computed from the store exactly as ``allocate`` does (harm-weighted
 KDE or Gi* on a grid, or DBSCAN clusters, on the latest ``--months`` months with
@@ -23,8 +23,12 @@ sensitive categories to the category mix of the same places (never to the
 hotspot search), with counts under 5 shown as "fewer than 5".
 
 ``--out`` ending ``.geojson`` (or ``.json``) writes one feature per place with
-its recommendations as properties (EPSG:4326); ``.csv`` writes one row per
-(place, recommendation).  The summary is printed either way.
+its recommendations as properties (EPSG:4326) and the run's parameters as
+``run_*`` fields; ``.gpkg`` writes the ``advice`` layer (EPSG:27700) with a
+``run_parameters`` table (:mod:`spatial.gis_export`); ``incidents`` is the
+non-sensitive count (an integer) and ``incidents_shown`` the on-screen text;
+``.csv`` writes one row per (place, recommendation).  The summary is printed
+either way; any other suffix is refused with the list of formats.
 
 The pipeline is :func:`tasking.pipeline.build_recommendations`; :func:`add_parser`
 registers the command in :mod:`hotspot_cli.main` and :func:`run` returns the exit status.
@@ -42,7 +46,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from spatial.schema import MONTH, SENSITIVE, WARD_CODE, WGS84
+from spatial.schema import MONTH, SENSITIVE, WARD_CODE
 from tasking._errors import TaskingError
 from tasking.pipeline import (
     RECOMMEND_METHODS,
@@ -118,7 +122,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--borough", default=None, help=f"borough GSS code (default {_DEFAULT_BOROUGH}, RBKC)")
     p.add_argument("--plan", help="allocate plan JSON: advise on its candidates with its hotspot settings and months")
     p.add_argument("--top", type=int, default=3, help="measures per hotspot (default 3)")
-    p.add_argument("--out", help="write .geojson (one feature per hotspot) or .csv (one row per recommendation)")
+    p.add_argument("--out", help="write .geojson / .gpkg (one feature per hotspot) or .csv (one row per recommendation)")
     p.add_argument("--hotspot-share", type=float, default=0.05, help="KDE hotspots: densest share of the area (default 0.05)")
     p.add_argument("--cell-size", type=float, default=150.0, help="grid cell size in metres (default 150)")
     p.add_argument("--harm", choices=["cchi", "ons_css"], default="cchi", help="harm index (default cchi)")
@@ -132,21 +136,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def _out_kind(out: str | None) -> str | None:
     if out is None:
         return None
-    suffix = Path(out).suffix.lower()
-    if suffix in (".geojson", ".json"):
-        return "geojson"
-    if suffix == ".csv":
-        return "csv"
-    msg = f"--out was {out!r}; give a file ending .geojson (or .json) or .csv"
-    raise TaskingError(msg)
+    from tasking.formats import format_for_path
+
+    return format_for_path(out, allowed=("geojson", "gpkg", "csv"))
 
 
-def _geojson(table: gpd.GeoDataFrame, extra: dict[str, Any]) -> dict[str, Any]:
-    fc = json.loads(table.to_crs(WGS84).to_json(na="null", drop_id=True))
-    fc["name"] = "design_out_recommendations"
-    fc["params"] = {**table.attrs.get("params", {}), **extra}
-    fc["crs_note"] = "coordinates are WGS84 lon/lat (EPSG:4326); analysis was done in EPSG:27700"
-    return fc
+def _write_gis(table: gpd.GeoDataFrame, out: str, extra: dict[str, Any], *, method: str) -> None:
+    """The advice layer through pyogrio: GeoPackage (EPSG:27700) or GeoJSON (EPSG:4326), run parameters as fields."""
+    from spatial.gis_export import run_parameters, write_gis
+    from tasking.pack import advice_layer
+
+    months = [str(m) for m in extra.get("months") or []]
+    period = f"{months[0]}..{months[-1]}" if len(months) > 1 else (months[0] if months else "")
+    params = {**table.attrs.get("params", {}), **{k: v for k, v in extra.items() if k not in ("borough",)}}
+    run = run_parameters(params, method=method, period=period, area=str(extra.get("borough") or ""))
+    write_gis(out, {"advice": advice_layer(table)}, params=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -203,8 +207,8 @@ def run(args: argparse.Namespace) -> int:
     notes.append("each measure is a prompt for a site survey with a Designing Out Crime Officer, not a specification")
     extra = {"borough": borough, "months": months, "plan": args.plan, "n_incidents": len(incidents),
              "notes": notes}
-    if kind == "geojson":
-        Path(args.out).write_text(json.dumps(_geojson(table, extra), indent=1, default=str), encoding="utf-8")
+    if kind in ("geojson", "gpkg"):
+        _write_gis(table, args.out, extra, method=method)
     elif kind == "csv":
         from spatial.csv_safe import to_csv
 

@@ -14,11 +14,13 @@ hotspot_share, seed)`` returning the method's GeoDataFrame (with
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -26,11 +28,11 @@ import pandas as pd
 import shapely
 
 from ._errors import HotspotError, SchemaError
-from .schema import CATEGORY, MONTH, WGS84, X, Y, load_taxonomy
+from .schema import CATEGORY, MONTH, X, Y, load_taxonomy
 
 __all__ = ["COVERAGE_SHARE", "HOTSPOT_METHODS", "UNIT_KINDS", "HotspotMethod", "compute_emerging", "compute_hotspots",
            "covered_months",
-           "parse_period", "run_hotspot_method", "select_incidents", "to_geojson"]
+           "export_hotspots", "hotspot_layer", "parse_period", "run_hotspot_method", "select_incidents"]
 
 Method = Literal["kde", "gistar", "dbscan"]
 UnitKind = Literal["grid", "wards", "lsoas", "estates", "parks"]
@@ -233,7 +235,7 @@ def compute_emerging(units: gpd.GeoDataFrame, *, unit_kind: UnitKind, months: li
                      area: gpd.GeoDataFrame | None = None, category_groups: list[str] | None = None,
                      harm_index: str | None = None, weights: Literal["queen", "distance"] = "queen",
                      distance_m: float | None = None, permutations: int = 0, seed: int = 12345,
-                     alpha: float = 0.05, fdr: bool = True) -> gpd.GeoDataFrame:
+                     alpha: float = 0.05, fdr: bool = True, space_time: bool = False) -> gpd.GeoDataFrame:
     """Emerging hotspots on grid cells or areas, from incidents or the MPS series (pure).
 
     Parameters
@@ -257,7 +259,7 @@ def compute_emerging(units: gpd.GeoDataFrame, *, unit_kind: UnitKind, months: li
         the series).
     harm_index
         Sum harm weights instead of counting (incidents only).
-    weights, distance_m, permutations, seed, alpha, fdr
+    weights, distance_m, permutations, seed, alpha, fdr, space_time
         Passed to :func:`spatial.hotspots.emerging_hotspots`.
 
     Returns
@@ -324,7 +326,7 @@ def compute_emerging(units: gpd.GeoDataFrame, *, unit_kind: UnitKind, months: li
         source = "incidents (sensitive categories excluded)"
         n_used = len(df)
     res = emerging_hotspots(counts, units, weights=weights, distance_m=distance_m, alpha=alpha,
-                            permutations=permutations, seed=seed, fdr=fdr)
+                            permutations=permutations, seed=seed, fdr=fdr, space_time=space_time)
     res.attrs["params"].update({"source": source, "units": unit_kind, "months": months,
                                 "category_groups": category_groups or "all",
                                 "harm_index": harm_index or "none (counts)", "n_incidents_used": n_used,
@@ -332,11 +334,44 @@ def compute_emerging(units: gpd.GeoDataFrame, *, unit_kind: UnitKind, months: li
     return res
 
 
-def to_geojson(result: gpd.GeoDataFrame, *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """GeoJSON FeatureCollection (EPSG:4326) with ``params`` as a top-level member."""
-    out = result.to_crs(WGS84)
-    fc = json.loads(out.to_json(na="null", drop_id=True))
-    fc["name"] = f"hotspots_{result.attrs.get('params', {}).get('method', '')}"
-    fc["params"] = {**result.attrs.get("params", {}), **(extra or {})}
-    fc["crs_note"] = "coordinates are WGS84 lon/lat (EPSG:4326); analysis was done in EPSG:27700"
-    return fc
+def hotspot_layer(result: gpd.GeoDataFrame) -> tuple[str, gpd.GeoDataFrame, dict[str, str]]:
+    """The GIS layer of a hotspot result: its kind, the typed layer and its QGIS style (pure).
+
+    ``emerging`` -> ``emerging_classes`` (styled on ``trend_class``); DBSCAN /
+    HDBSCAN -> ``clusters``; grid methods -> ``hot_cells`` (styled on
+    ``gi_bin`` for Gi*, on ``is_hotspot`` for KDE).  ``incidents_per_month``
+    divides the period's count by its number of months.
+    """
+    from .gis_export import layer_for_gis, style_qml
+
+    params = result.attrs.get("params", {})
+    method = str(params.get("method", result["method"].iloc[0] if len(result) else ""))
+    months = params.get("months")
+    n_months = len(months) if isinstance(months, list) and months else None
+    if method == "emerging":
+        kind = "emerging_classes"
+        styles = {kind: style_qml(kind)}
+    elif method in ("dbscan", "hdbscan"):
+        kind, styles = "clusters", {}
+    else:
+        kind = "hot_cells"
+        styles = {kind: style_qml(kind, field="gi_bin" if "gi_bin" in result.columns else "is_hotspot")}
+    return kind, layer_for_gis(result, kind=kind, n_months=n_months), styles
+
+
+def export_hotspots(result: gpd.GeoDataFrame, path: str | Path, *, period: str, area: str,
+                    generated_at: dt.datetime | None = None) -> dict[str, int]:
+    """Write a hotspot result as a GeoPackage (EPSG:27700) or GeoJSON (EPSG:4326) through pyogrio (edge).
+
+    The layer is :func:`hotspot_layer`'s; the run parameters are the
+    ``run_parameters`` table (GeoPackage) or ``run_*`` fields (GeoJSON); the
+    style is in ``layer_styles`` (GeoPackage) or a ``.qml`` sidecar (GeoJSON).
+    Returns the rows written per layer.
+    """
+    from .gis_export import run_parameters, write_gis
+
+    kind, layer, styles = hotspot_layer(result)
+    params = result.attrs.get("params", {})
+    method = str(params.get("method", ""))
+    run = run_parameters(params, method=method, period=period, area=area, generated_at=generated_at)
+    return write_gis(path, {kind: layer}, params=run, styles=styles)

@@ -30,12 +30,13 @@ import numpy as np
 from scipy import sparse, stats
 
 from spatial._errors import DataWarning, HotspotError, SchemaError
+from spatial.significance import fdr_reject, permutation_p_two_sided
 
 __all__ = [
     "CLASSES",
-    "benjamini_hochberg",
     "classify_emerging",
     "gistar_by_period",
+    "gistar_space_time",
     "mann_kendall",
     "mann_kendall_rows",
 ]
@@ -145,35 +146,8 @@ def mann_kendall_rows(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def benjamini_hochberg(p: np.ndarray, *, alpha: float) -> np.ndarray:
-    """Boolean mask of p-values significant under Benjamini-Hochberg FDR control at ``alpha``.
-
-    Parameters
-    ----------
-    p
-        One-dimensional p-values.
-    alpha
-        False discovery rate.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``True`` where ``p <= p_(k)``, the largest ``p_(k) <= k alpha / m``.
-    """
-    p = np.asarray(p, dtype=float)
-    m = p.size
-    if m == 0:
-        return np.zeros(0, dtype=bool)
-    order = np.sort(p)
-    below = order <= alpha * np.arange(1, m + 1) / m
-    if not below.any():
-        return np.zeros(m, dtype=bool)
-    cut = order[np.flatnonzero(below).max()]
-    return p <= cut
-
-
 def gistar_by_period(counts: np.ndarray, w: object, *, permutations: int = 0,
-                     seed: int | None = 12345) -> tuple[np.ndarray, np.ndarray]:
+                     seed: int | None = 12345, space_time: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Getis-Ord Gi* z-scores and two-sided p-values for every period.
 
     Parameters
@@ -188,6 +162,11 @@ def gistar_by_period(counts: np.ndarray, w: object, *, permutations: int = 0,
         inference (fixed ``seed``).
     seed
         Seed of the permutations.
+    space_time
+        Space-time neighbourhoods (ArcGIS Emerging Hot Spot Analysis's
+        "neighborhood time step" of 1, sfdep's ``k = 1``): a unit's
+        neighbourhood in period ``t`` is itself and its neighbours in ``t``
+        *and* in ``t - 1`` (:func:`gistar_space_time`).  Analytic p-values only.
 
     Returns
     -------
@@ -200,8 +179,8 @@ def gistar_by_period(counts: np.ndarray, w: object, *, permutations: int = 0,
     Calls ``esda.G_Local(y, w, transform="B", star=True, ...)`` for each period
     (Ord & Getis 1995).  esda 2.9's ``G_Local`` does not take ``alternative=``, so
     the two-sided p-value is computed here: analytic ``2 * P(Z > |z|)``, or with
-    permutations the folded share ``(#{|G_sim - mean| >= |G - mean|} + 1) /
-    (permutations + 1)`` from the kept simulations.  esda's deprecation warning
+    permutations :func:`spatial.significance.permutation_p_two_sided` on the
+    kept simulations (twice the smaller tail, the definition ``gistar`` uses).  esda's deprecation warning
     about its own default alternative is silenced because it does not apply.
     """
     from esda.getisord import G_Local
@@ -219,6 +198,12 @@ def gistar_by_period(counts: np.ndarray, w: object, *, permutations: int = 0,
     if permutations < 0:
         msg = f"`permutations` was {permutations} but must be 0 (analytic) or a positive number such as 999"
         raise HotspotError(msg)
+    if space_time:
+        if permutations:
+            msg = (f"space-time Gi* takes analytic p-values only (permutations=0), got permutations={permutations}; "
+                   "drop --permutations or --space-time")
+            raise HotspotError(msg)
+        return gistar_space_time(y, w)
     if permutations == 0:
         return _gistar_analytic(y, w)
     z = np.zeros_like(y)
@@ -235,10 +220,7 @@ def gistar_by_period(counts: np.ndarray, w: object, *, permutations: int = 0,
         zt = np.asarray(lg.Zs, dtype=float)
         z[:, t] = np.nan_to_num(zt, nan=0.0)
         if permutations:
-            sims = np.asarray(lg.rGs, dtype=float)
-            centre = sims.mean(axis=1, keepdims=True)
-            extreme = (np.abs(sims - centre) >= np.abs(np.asarray(lg.Gs)[:, None] - centre)).sum(axis=1)
-            p[:, t] = (extreme + 1) / (permutations + 1)
+            p[:, t] = permutation_p_two_sided(np.asarray(lg.Gs, dtype=float), np.asarray(lg.rGs, dtype=float))
         else:
             p[:, t] = np.nan_to_num(2 * stats.norm.sf(np.abs(zt)), nan=1.0)
     return z, p
@@ -275,6 +257,52 @@ def _gistar_analytic(y: np.ndarray, w: object) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (lag - wi * ybar) / den
     bad = ~np.isfinite(z) | (den <= 1e-12 * np.maximum(np.abs(lag), 1.0))
+    z[bad] = 0.0
+    p = 2 * stats.norm.sf(np.abs(z))
+    p[bad] = 1.0
+    return z, p
+
+
+def gistar_space_time(counts: np.ndarray, w: object) -> tuple[np.ndarray, np.ndarray]:
+    """Space-time Gi* z-scores and analytic two-sided p-values (neighbourhood time step 1).
+
+    For unit ``i`` in period ``t >= 1`` the neighbourhood is ``N*(i)`` (the
+    unit and its spatial neighbours, binary weights) in period ``t`` and in
+    period ``t - 1``: with ``L_i = sum_{j in N*(i)} (y_jt + y_j,t-1)`` and
+    ``W_i = 2 |N*(i)|``::
+
+        z_it = (L_i - ybar_t W_i) / (S_t sqrt((n W_i - W_i^2) / (n - 1)))
+
+    where ``ybar_t`` and ``S_t`` are the mean and (population) standard
+    deviation of period ``t`` over its ``n`` units: Ord & Getis's Gi* with
+    binary weights, the lagged bins added to the neighbourhood as in sfdep's
+    ``local_g_spt`` (Parry 2023, after spdep's ``localG``), which follows
+    ArcGIS's space-time cube neighbourhoods.  The first period has no previous
+    one and keeps the spatial neighbourhood.  A period without variation, or a
+    neighbourhood of ``n`` bins or more (``n W_i - W_i^2 <= 0``), gets ``z = 0``, ``p = 1``.
+
+    References
+    ----------
+    Esri, *How Emerging Hot Spot Analysis works* (neighborhood time step);
+    Parry, J. (2023) sfdep: Spatial Dependence for Simple Features, R package
+    (``emerging_hotspot_analysis(k = 1)``); Ord & Getis (1995).
+    """
+    y = np.asarray(counts, dtype=float)
+    b = _binary_star(w)
+    n, n_t = y.shape
+    wi = np.asarray(b.sum(axis=1)).ravel()[:, None]
+    lag = b @ y
+    lag_st = lag.copy()
+    lag_st[:, 1:] += lag[:, :-1]
+    w_st = np.repeat(wi, n_t, axis=1)
+    w_st[:, 1:] *= 2.0
+    ybar = y.mean(axis=0, keepdims=True)
+    s = np.sqrt(np.maximum((y * y).mean(axis=0, keepdims=True) - ybar**2, 0.0))
+    var_part = np.maximum(n * w_st - w_st**2, 0.0) / max(n - 1, 1)
+    den = s * np.sqrt(var_part)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (lag_st - w_st * ybar) / den
+    bad = ~np.isfinite(z) | (den <= 1e-12 * np.maximum(np.abs(lag_st), 1.0))
     z[bad] = 0.0
     p = 2 * stats.norm.sf(np.abs(z))
     p[bad] = 1.0
@@ -403,7 +431,7 @@ def classify_emerging(z: np.ndarray, p: np.ndarray, *, alpha: float = 0.05, fdr:
                       DataWarning, stacklevel=2)
     pz = np.where(np.isfinite(p), p, 1.0)
     if fdr:
-        sig = np.column_stack([benjamini_hochberg(pz[:, t], alpha=alpha) for t in range(n_periods)])
+        sig = np.column_stack([fdr_reject(pz[:, t], alpha=alpha) for t in range(n_periods)])
     else:
         sig = pz <= alpha
     zz = np.nan_to_num(z, nan=0.0)

@@ -994,7 +994,7 @@ def recommendation_table(hotspots: gpd.GeoDataFrame, features: pd.DataFrame, ran
     Columns: ``hotspot_id``, ``place_type``, ``place_evidence``,
     ``secondary_place_types``, ``settings``, ``patterns``, ``pattern_notes``
     (all text), ``incidents`` (non-sensitive count, plus sensitive as "fewer than 5"
-    when small), ``category_mix``, ``n_measures``, ``top_measure``,
+    when small), ``incidents_nonsensitive`` (the non-sensitive count as an integer), ``category_mix``, ``n_measures``, ``top_measure``,
     ``top_cpted_principle``, ``recommendations`` (numbered text) and for each
     line ``i`` ``rec{i}_kind``, ``rec{i}_measure``, ``rec{i}_cpted_principle``,
     ``rec{i}_why``, ``rec{i}_evidence``, ``rec{i}_sources``, ``rec{i}_score``;
@@ -1022,6 +1022,7 @@ def recommendation_table(hotspots: gpd.GeoDataFrame, features: pd.DataFrame, ran
                      + ", ".join(f["suppressed_categories"]))
         shown.append(text)
     base["incidents"] = shown
+    base["incidents_nonsensitive"] = (features["n_incidents"] - features["n_sensitive"]).astype("int64").to_numpy()
     base["category_mix"] = features["category_mix"].to_numpy()
     by = {h: g.sort_values("rank") for h, g in ranked.groupby("hotspot_id", sort=False)}
     width = int(ranked.groupby("hotspot_id").size().max()) if len(ranked) else 0

@@ -60,6 +60,7 @@ from .formats import EXPORT_KINDS, ExportKind
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
+    "advice_layer",
     "ExportResult",
     "Pack",
     "build_pack",
@@ -68,6 +69,7 @@ __all__ = [
     "pack_pdf",
     "plan_csv",
     "plan_geojson",
+    "plan_gpkg_layers",
     "plan_map_png",
     "suppress_counts",
     "write_csv",
@@ -209,21 +211,83 @@ def plan_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
     """Return the plan as a GeoJSON FeatureCollection: one Point feature per assignment, EPSG:4326.
 
     Each feature sits at its candidate's representative point (lon/lat, 6
-    decimals); properties are :data:`ASSIGNMENT_COLUMNS` without lon/lat.
+    decimals); properties are :data:`ASSIGNMENT_COLUMNS` without lon/lat, plus
+    ``plan_sha256`` (which plan this is), as fields GDAL keeps (no
+    non-standard top-level members).  The patches as polygons are in the
+    GeoPackage export (:func:`plan_gpkg_layers`).
     """
+    from .records import plan_digest
+
     df = _assignments(plan)
+    digest = plan_digest(plan)
     feats = []
     for r in df.to_dict(orient="records"):
         props = {k: _jsonable(v) for k, v in r.items() if k not in ("lon", "lat")}
+        props["plan_sha256"] = digest
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
                       "properties": props})
-    from .records import plan_digest
+    return {"type": "FeatureCollection", "name": f"tasking_plan_{plan['week']}", "features": feats}
 
-    return {"type": "FeatureCollection", "name": f"tasking_plan_{plan['week']}", "week": plan["week"],
-            "plan_sha256": plan_digest(plan),
-            "crs_note": ("coordinates are WGS84 lon/lat (EPSG:4326, RFC 7946); x_bng/y_bng give British National "
-                         "Grid (EPSG:27700) metres; one feature per assignment at its place's representative point"),
-            "features": feats}
+
+def plan_gpkg_layers(plan: Mapping[str, Any], *, parks: Any = None, estates: Any = None,
+                     recommendations: pd.DataFrame | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The plan's GeoPackage layers (EPSG:27700) and notes on what could not be drawn (pure).
+
+    ``patrol_patches``: every candidate place as a MultiPolygon (street patches
+    from their grid cells, parks and estates from the layers given) with
+    ``planned_visits``, ``harm_per_week``, ``priority``, ``area_m2``;
+    ``assignments``: one point per assignment (agent, day, shift) at the
+    place's representative point, ``minutes_on_site``, ``harm_per_shift``;
+    ``cameras``: the deployable cameras' sites; ``advice``: the Designing Out
+    Crime advice when ``recommendations`` (a GeoDataFrame) is given, with
+    ``incidents`` as an integer.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from spatial.gis_export import layer_for_gis
+
+    from .review import candidate_polygons
+
+    patches = candidate_polygons(plan, parks=parks, estates=estates)
+    notes = list(patches.attrs.get("notes", []))
+    layers: dict[str, Any] = {"patrol_patches": layer_for_gis(patches, kind="patrol_patches")}
+    df = _assignments(plan).drop(columns=["lon", "lat"])
+    pts = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["x_bng"], df["y_bng"]), crs=27700)
+    layers["assignments"] = layer_for_gis(pts, kind="assignments")
+    cams = pd.DataFrame(list(plan.get("cameras") or []))
+    if len(cams) and {"x", "y"} <= set(cams.columns):
+        placed = cams.dropna(subset=["x", "y"]).reset_index(drop=True)
+        if len(placed) < len(cams):
+            notes.append(f"{len(cams) - len(placed)} camera(s) without a site position left out")
+        cams_g = gpd.GeoDataFrame(placed.drop(columns=["x", "y"]),
+                                  geometry=gpd.points_from_xy(placed["x"].astype(float), placed["y"].astype(float)),
+                                  crs=27700)
+    else:
+        cams_g = gpd.GeoDataFrame({"camera_id": pd.Series([], dtype=object)},
+                                  geometry=gpd.GeoSeries([], crs=27700), crs=27700)
+    layers["cameras"] = layer_for_gis(cams_g, kind="cameras")
+    if isinstance(recommendations, gpd.GeoDataFrame) and recommendations.crs is not None and len(recommendations):
+        rec = recommendations.to_crs(27700)
+        rec = rec[[shapely.get_type_id(g) in (3, 6) for g in rec.geometry]]
+        layers["advice"] = advice_layer(rec)
+    return layers, notes
+
+
+def advice_layer(recommendations: Any) -> Any:
+    """Designing Out Crime advice (one polygon per hotspot) as a GIS layer: ``incidents`` an integer.
+
+    ``incidents`` is the hotspot's non-sensitive count; ``incidents_shown`` the
+    text shown on screen and in the pack (sensitive categories only as
+    "fewer than 5" or a count of 5 or more), so nothing unsuppressed leaves.
+    """
+    from spatial.gis_export import layer_for_gis
+
+    rec = recommendations.copy()
+    if "incidents" in rec.columns and "incidents_nonsensitive" in rec.columns:
+        rec["incidents_shown"] = rec["incidents"].astype(str)
+        rec["incidents"] = rec.pop("incidents_nonsensitive").astype("int64")
+    return layer_for_gis(rec, kind="advice")
 
 
 def _jsonable(v: Any) -> Any:
@@ -369,6 +433,8 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
     rec = None
     if recommendations is not None:
         rec = pd.DataFrame(recommendations).drop(columns=["geometry"], errors="ignore")
+        if "incidents_shown" in rec.columns:  # read back from a GIS export: show the on-screen text
+            rec["incidents"] = rec.pop("incidents_shown").astype(str)
         keep = [c for c in ("candidate_id", "name", "place_type", "incidents", "patterns", "top_measure",
                             "top_cpted_principle", "recommendations", "rec1_evidence", "rec1_sources")
                 if c in rec.columns]
@@ -850,6 +916,10 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
         data = json.dumps(plan_geojson(plan), indent=1, ensure_ascii=False).encode("utf-8")
         counts = {"assignments": len(plan["assignments"])}
         sensitive = False
+    elif format == "gpkg":
+        data, counts = _plan_gpkg(plan, path, parks=parks, estates=estates, recommendations=recommendations,
+                                  now=now, user=user, role=role)
+        sensitive = False
     else:
         borough = (plan.get("inputs") or {}).get("borough")
         borough_name = None
@@ -877,7 +947,8 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
         data = text.encode("utf-8") if format == "html" else pack_pdf(text)
         counts = pack.row_counts
         sensitive = pack.includes_sensitive_aggregates
-    path.write_bytes(data)
+    if format != "gpkg":  # the GeoPackage is written by GDAL in place
+        path.write_bytes(data)
     import hashlib
 
     sha = hashlib.sha256(data).hexdigest()
@@ -889,6 +960,26 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
     return ExportResult(path=path, kind=format, sha256=sha, bytes=len(data), row_counts=counts,
                         includes_sensitive_aggregates=sensitive, export_id=export_id, meeting_id=meeting_id,
                         version=version)
+
+
+def _plan_gpkg(plan: Mapping[str, Any], path: Path, *, parks: Any, estates: Any, recommendations: Any,
+               now: dt.datetime, user: str, role: str) -> tuple[bytes, dict[str, int]]:
+    """Write the plan's GeoPackage (edge) and return its bytes and rows per layer."""
+    from spatial.gis_export import run_parameters, write_gis
+
+    from .records import plan_digest
+
+    layers, notes = plan_gpkg_layers(plan, parks=parks, estates=estates, recommendations=recommendations)
+    inputs = plan.get("inputs") or {}
+    months = [str(m) for m in inputs.get("months") or []]
+    period = f"{months[0]}..{months[-1]}" if len(months) > 1 else (months[0] if months else "")
+    params = {"week": str(plan["week"]), "plan_sha256": plan_digest(plan), "hotspot_share": inputs.get("hotspot_share"),
+              "cell_size_m": inputs.get("cell_size_m"), "harm_index": inputs.get("harm_index"),
+              "exported_by": f"{user} ({role})", "notes": notes}
+    run = run_parameters(params, method=str(inputs.get("hotspot_method", "")), period=period,
+                         area=str(inputs.get("borough") or ""), generated_at=now)
+    counts = write_gis(path, layers, params=run, format="gpkg")
+    return path.read_bytes(), counts
 
 
 def write_html(plan: Mapping[str, Any], out: str | Path, *, user: str, role: str, engine: Any = None,

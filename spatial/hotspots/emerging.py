@@ -64,9 +64,9 @@ import pandas as pd
 
 from .._errors import DataWarning, SchemaError
 from ..projection import require_bng
+from ..significance import fdr_reject
 from ..trends import (
     CLASSES,
-    benjamini_hochberg,
     classify_emerging,
     gistar_by_period,
     mann_kendall_rows,
@@ -145,7 +145,7 @@ def emerging_hotspots(counts: pd.DataFrame, units: gpd.GeoDataFrame, *,
                       weights: Literal["queen", "distance"] | libpysal.weights.W = "queen",
                       distance_m: float | None = None, alpha: float = 0.05, fdr: bool = True,
                       permutations: int = 0, seed: int = 12345, share: float = 0.9,
-                      trend_alpha: float = 0.05) -> gpd.GeoDataFrame:
+                      trend_alpha: float = 0.05, space_time: bool = False) -> gpd.GeoDataFrame:
     """Emerging Hot Spot Analysis of units over periods, in the shared hotspot result shape.
 
     Parameters
@@ -178,6 +178,12 @@ def emerging_hotspots(counts: pd.DataFrame, units: gpd.GeoDataFrame, *,
         Esri's "90 % of time steps" threshold for persistent/historical classes.
     trend_alpha
         Significance of the Mann-Kendall trend (intensifying / diminishing).
+    space_time
+        Gi* over each unit's neighbourhood in this *and the previous* period
+        (ArcGIS's space-time cube neighbourhood with a time step of 1, sfdep's
+        ``k = 1``; :func:`spatial.trends.gistar_space_time`).  Default false:
+        the spatial neighbourhood only, as before, so existing runs keep their
+        classes; analytic p-values only.
 
     Returns
     -------
@@ -238,6 +244,9 @@ def emerging_hotspots(counts: pd.DataFrame, units: gpd.GeoDataFrame, *,
     if not isinstance(permutations, (int, np.integer)) or permutations < 0 or 0 < permutations < 99:
         msg = f"permutations was {permutations!r}; use 0 (analytic) or at least 99 (999 recommended)"
         raise SchemaError(msg)
+    if space_time and permutations:
+        msg = f"space_time Gi* takes analytic p-values only; got permutations={permutations!r} (use 0)"
+        raise SchemaError(msg)
     w, wname, dist = _weights(units, weights, distance_m)
     islands = list(getattr(w, "islands", []))
     if islands:
@@ -251,7 +260,7 @@ def emerging_hotspots(counts: pd.DataFrame, units: gpd.GeoDataFrame, *,
         # a neighbourhood covering every unit has no variance: z is undefined, set to 0 (p = 1) downstream
         warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
         warnings.filterwarnings("ignore", message="divide by zero", category=RuntimeWarning)
-        z, p = gistar_by_period(y, w, permutations=int(permutations), seed=seed)
+        z, p = gistar_by_period(y, w, permutations=int(permutations), seed=seed, space_time=space_time)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # re-issued below with this function as the caller
         classes = classify_emerging(z, p, alpha=alpha, fdr=fdr, share=share, trend_alpha=trend_alpha)
@@ -261,7 +270,7 @@ def emerging_hotspots(counts: pd.DataFrame, units: gpd.GeoDataFrame, *,
                       "trend; classes are computed but the trend test has little power", DataWarning, stacklevel=2)
     pz = np.where(np.isfinite(p), p, 1.0)
     if fdr:
-        sig = np.column_stack([benjamini_hochberg(pz[:, t], alpha=alpha) for t in range(n_periods)])
+        sig = np.column_stack([fdr_reject(pz[:, t], alpha=alpha) for t in range(n_periods)])
     else:
         sig = pz <= alpha
     trend = mann_kendall_rows(np.nan_to_num(z, nan=0.0)) if len(z) else np.zeros((0, 3))
@@ -282,6 +291,7 @@ def emerging_hotspots(counts: pd.DataFrame, units: gpd.GeoDataFrame, *,
         "fdr": "benjamini-hochberg per period" if fdr else "none", "permutations": int(permutations),
         "inference": "permutation" if permutations else "analytic", "seed": int(seed), "share": share,
         "trend_alpha": trend_alpha, "transform": "B", "star": True,
+        "neighbourhood": "space-time (this and the previous period)" if space_time else "spatial (this period)",
         "score": "final-period Gi* z-score", "is_hotspot": "any hot class (incl. historical)",
         "periods": periods, "first_period": periods[0], "last_period": periods[-1], "n_periods": n_periods,
         "n_units": len(units), "n_islands": len(islands), "total": float(y.sum()), "classes": class_counts,

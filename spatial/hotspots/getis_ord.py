@@ -26,7 +26,8 @@ Inference
 ``inference="permutation"`` (default): conditional randomisation with
 ``permutations`` draws and a fixed ``seed``; the two-sided pseudo p-value is
 ``min(1, 2 (min(#{G_sim >= G}, #{G_sim <= G}) + 1) / (P + 1))``, computed from
-esda's kept simulations.  esda 2.9's ``G_Local`` has no ``alternative``
+esda's kept simulations by :func:`spatial.significance.permutation_p_two_sided`
+(the one definition shared with ``emerging`` and the batch pipeline).  esda 2.9's ``G_Local`` has no ``alternative``
 argument (its conditional randomisation warns that the default is changing),
 so the two-sided value is computed here and esda's directed ``p_sim`` is not
 used.  The smallest attainable p is ``2/(P+1)``: Benjamini-Hochberg then needs
@@ -50,17 +51,19 @@ False-discovery control
 -----------------------
 Benjamini & Hochberg (1995): with ``m`` p-values sorted ``p_(1) <= ... <= p_(m)``,
 reject the ``k`` smallest where ``k = max{i : p_(i) <= i alpha / m}``.
-Adjusted values ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` give the same
+Adjusted values ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` (computed by
+``scipy.stats.false_discovery_control`` in :mod:`spatial.significance`) give the same
 decisions (reject where ``q <= alpha``) at every level at once, so a unit is
 "hot 99" if ``q <= 0.01`` and its z is positive, "hot 95" if ``q <= 0.05``,
 "hot 90" if ``q <= 0.10``, likewise "cold ..."; otherwise "not significant".
+``gi_bin`` is the same decision as ArcGIS's ``Gi_Bin`` integer (+3 hot 99 ...
+-3 cold 99, 0 not significant).
 Caldas de Castro & Singer (2006) recommend FDR for local statistics.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from typing import Literal
 
 import geopandas as gpd
@@ -73,6 +76,7 @@ from scipy import stats
 from .._errors import SchemaError
 from ..grids import _lattice, cell_centres
 from ..projection import require_bng
+from ..significance import fdr_adjust, fdr_reject, gi_bin, permutation_p_two_sided
 from .result import hotspot_result
 
 __all__ = [
@@ -90,65 +94,12 @@ GI_CLASSES: tuple[str, ...] = ("hot 99", "hot 95", "hot 90", "not significant", 
 _LEVELS: tuple[float, ...] = (0.99, 0.95, 0.90)
 
 
+# Benjamini-Hochberg: the shared definitions (scipy.stats.false_discovery_control)
 # ----------------------------------------------------------------------------
-# Benjamini-Hochberg
-# ----------------------------------------------------------------------------
-def _check_p(p: np.ndarray | Sequence[float]) -> np.ndarray:
-    p = np.asarray(p, dtype=float).ravel()
-    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
-        msg = "p-values must be numbers between 0 and 1 (no NaN)"
-        raise SchemaError(msg)
-    return p
-
-
-def bh_adjust(pvalues: np.ndarray | list[float]) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values), in input order.
-
-    ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` for p sorted ascending
-    (Benjamini & Hochberg 1995).
-
-    Examples
-    --------
-    >>> bh_adjust([0.01, 0.04, 0.03, 0.20]).round(4).tolist()
-    [0.04, 0.0533, 0.0533, 0.2]
-    """
-    p = _check_p(pvalues)
-    m = p.size
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return q
-
-
-def benjamini_hochberg(pvalues: np.ndarray | list[float], *, alpha: float = 0.05) -> np.ndarray:
-    """Which hypotheses the Benjamini-Hochberg step-up procedure rejects at FDR ``alpha``.
-
-    Finds ``k = max{i : p_(i) <= i alpha / m}`` and rejects the ``k`` smallest
-    p-values (none if no such ``i``).
-
-    Examples
-    --------
-    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.20], alpha=0.05).tolist()
-    [True, False, False, False]
-    """
-    if not 0 < alpha < 1:
-        msg = f"alpha was {alpha!r} but must be between 0 and 1"
-        raise SchemaError(msg)
-    p = _check_p(pvalues)
-    m = p.size
-    reject = np.zeros(m, bool)
-    if m == 0:
-        return reject
-    order = np.argsort(p, kind="stable")
-    below = p[order] <= alpha * np.arange(1, m + 1) / m
-    if below.any():
-        k = int(np.flatnonzero(below).max())
-        reject[order[: k + 1]] = True
-    return reject
+#: Benjamini-Hochberg adjusted p-values; :func:`spatial.significance.fdr_adjust`.
+bh_adjust = fdr_adjust
+#: Benjamini-Hochberg step-up decisions at ``alpha``; :func:`spatial.significance.fdr_reject`.
+benjamini_hochberg = fdr_reject
 
 
 # ----------------------------------------------------------------------------
@@ -227,13 +178,6 @@ def distance_band_weights(units: gpd.GeoDataFrame, *, distance_m: float) -> libp
 # ----------------------------------------------------------------------------
 # Gi*
 # ----------------------------------------------------------------------------
-def _two_sided_perm_p(gs: np.ndarray, sims: np.ndarray) -> np.ndarray:
-    perms = sims.shape[1]
-    ge = (sims >= gs[:, None]).sum(axis=1)
-    le = (sims <= gs[:, None]).sum(axis=1)
-    return np.minimum(1.0, 2.0 * (np.minimum(ge, le) + 1) / (perms + 1))
-
-
 def _classes(z: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     label = np.full(z.shape, "not significant", dtype=object)
     level = np.zeros(z.shape)
@@ -285,7 +229,8 @@ def gistar(units: gpd.GeoDataFrame, *, value_col: str = "count",
     geopandas.GeoDataFrame
         Hotspot result: ``score`` = ``gi_z`` (Gi* z-score), ``gi_p`` (two-sided),
         ``gi_q`` (BH-adjusted, or ``gi_p`` without FDR), ``gi_class`` (one of
-        :data:`GI_CLASSES`), ``gi_level`` (signed confidence, + hot, - cold).
+        :data:`GI_CLASSES`), ``gi_level`` (signed confidence, + hot, - cold),
+        ``gi_bin`` (-3..3, ArcGIS's ``Gi_Bin``: 3 = hot at 99 %, 0 = not significant).
         Units whose z is undefined (a neighbourhood covering every unit, or a
         constant variable) get ``z = 0``, ``p = 1``.
 
@@ -370,7 +315,7 @@ def gistar(units: gpd.GeoDataFrame, *, value_col: str = "count",
         undefined = ~np.isfinite(z)
         z = np.where(undefined, 0.0, z)
         if inference == "permutation":
-            p = _two_sided_perm_p(np.asarray(lg.Gs, float), np.asarray(lg.rGs, float))
+            p = permutation_p_two_sided(np.asarray(lg.Gs, float), np.asarray(lg.rGs, float))
         elif inference == "permutation_z":
             zs = np.asarray(lg.z_sim, float)
             p = np.where(np.isfinite(zs), np.minimum(1.0, 2 * stats.norm.sf(np.abs(np.nan_to_num(zs)))), 1.0)
@@ -386,5 +331,6 @@ def gistar(units: gpd.GeoDataFrame, *, value_col: str = "count",
     out["gi_q"] = q
     out["gi_class"] = label
     out["gi_level"] = level
+    out["gi_bin"] = gi_bin(z, q)
     hot = level >= hotspot_level - 1e-12
     return hotspot_result(out, z, hot, "gistar", params)

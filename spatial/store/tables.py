@@ -258,7 +258,7 @@ export_audit = Table(
     Column("exported_by", String(120), nullable=False),
     Column("role", String(40), nullable=False),
     Column("exported_at", TIME, nullable=False),
-    Column("kind", String(10), nullable=False),  # pdf | html | csv | geojson
+    Column("kind", String(10), nullable=False),  # pdf | html | csv | geojson | gpkg
     Column("week", String(8)),
     Column("meeting_id", Integer, ForeignKey("meetings.meeting_id")),
     Column("version", Integer),
@@ -268,7 +268,7 @@ export_audit = Table(
     Column("file_bytes", BigInteger, nullable=False),
     Column("row_counts", Text, nullable=False),  # JSON {section: rows}
     Column("includes_sensitive_aggregates", Boolean, nullable=False),
-    CheckConstraint("kind IN ('pdf', 'html', 'csv', 'geojson')", name="ck_export_audit_kind"),
+    CheckConstraint("kind IN ('pdf', 'html', 'csv', 'geojson', 'gpkg')", name="ck_export_audit_kind"),
 )
 
 

@@ -418,7 +418,9 @@ def test_cli_writes_geojson_with_a_recommendation_for_every_hotspot(rbkc_db, tmp
     assert all(p["rec1_measure"] and p["rec1_why"] for p in props)
     assert all(p["rec1_kind"] in ("measure", "none") for p in props)
     assert all("night-time unknown" in p["pattern_notes"] for p in props)  # police.uk: months only
-    assert fc["params"]["months"] == ["2018-06"] and fc["params"]["hotspot_method"] == "dbscan"
+    assert {p["run_period"] for p in props} == {"2018-06"} and {p["run_method"] for p in props} == {"dbscan"}
+    assert all(isinstance(p["incidents"], int) and p["incidents"] >= 0 for p in props)  # an integer, not text
+    assert "params" not in fc
     # independently: every DBSCAN cluster of the same incidents lies in a place that got advice
     from spatial.hotspots import density_clusters
     from spatial.store import connect
@@ -433,6 +435,28 @@ def test_cli_writes_geojson_with_a_recommendation_for_every_hotspot(rbkc_db, tmp
     places = gpd.read_file(out).to_crs(27700).geometry.union_all()
     reps = shapely.point_on_surface(clusters.geometry.to_numpy())
     assert len(clusters) > 0 and all(places.intersects(p) for p in reps)
+
+
+def test_cli_writes_a_geopackage_advice_layer(rbkc_db, tmp_path, capsys):
+    import pyogrio
+
+    out = tmp_path / "rec.gpkg"
+    assert _run("--database", rbkc_db, "recommend", "--method", "dbscan", "--include-sensitive",
+                "--out", str(out)) == 0
+    n = _count(capsys.readouterr().out)
+    layers = dict(pyogrio.list_layers(out))
+    assert layers == {"advice": "MultiPolygon", "run_parameters": None}
+    info = pyogrio.read_info(out, layer="advice")
+    fields = dict(zip(info["fields"], info["ogr_types"]))
+    assert info["crs"] == "EPSG:27700" and info["features"] == n > 0
+    assert fields["incidents"] == "OFTInteger64" and fields["incidents_shown"] == "OFTString"
+    adv = pyogrio.read_dataframe(out, layer="advice")
+    assert adv.geometry.is_valid.all()
+    # the integer is the non-sensitive count, the text what the screen shows (small sensitive counts suppressed)
+    assert all(str(t).split()[0] == str(i) for t, i in zip(adv["incidents_shown"], adv["incidents"]))
+    assert not re.search(r"violent-crime [1-4] ", " ".join(adv["category_mix"]))
+    kv = dict(pyogrio.read_dataframe(out, layer="run_parameters")[["key", "value"]].to_numpy())
+    assert kv["method"] == "dbscan" and kv["period"] == "2018-06" and kv["area"] == "E09000020"
 
 
 def test_cli_writes_csv_with_ranked_lines_for_every_hotspot(rbkc_db, tmp_path, capsys):
@@ -477,7 +501,8 @@ def test_cli_include_sensitive_suppresses_small_counts(rbkc_db, tmp_path):
 
 
 def test_cli_errors_name_the_option(rbkc_db, sqlite_url, tmp_path):
-    with pytest.raises(TaskingError, match="--out was"):
+    with pytest.raises(TaskingError, match=r"--out was .*rec\.xlsx'; give a file ending \.geojson or \.json .* or \.gpkg "
+                                           r".* or \.csv"):
         _run("--database", rbkc_db, "recommend", "--out", str(tmp_path / "rec.xlsx"))
     with pytest.raises(TaskingError, match="--plan .*not found"):
         _run("--database", rbkc_db, "recommend", "--plan", str(tmp_path / "missing.json"))

@@ -138,7 +138,9 @@ def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
     export_pack(plan, tmp_path / "plan.geojson", format="geojson", user="gis", role="analyst")
     fc = json.loads((tmp_path / "plan.geojson").read_text(encoding="utf-8"))
     assert fc["type"] == "FeatureCollection" and len(fc["features"]) == n
-    assert "EPSG:4326" in fc["crs_note"] and fc["plan_sha256"] == R.plan_digest(plan)
+    # which plan this is travels as a field GDAL keeps (no non-standard top-level members)
+    assert set(fc) == {"type", "name", "features"}
+    assert {f["properties"]["plan_sha256"] for f in fc["features"]} == {R.plan_digest(plan)}
     borough = load_boroughs((plan["inputs"]["borough"],)).to_crs(4326)
     minx, miny, maxx, maxy = borough.total_bounds
     poly = borough.geometry.iloc[0]
@@ -149,6 +151,22 @@ def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
         assert {"agent_id", "day", "shift", "visits", "why"} <= set(props) and props["why"]
         if props["candidate_id"].startswith(("ST-", "WP-")):  # street places lie in the borough itself
             assert poly.contains(shapely.Point(lon, lat)), props["candidate_id"]
+    # read back as GDAL reads it: EPSG:4326, points only, typed fields
+    import pyogrio
+
+    info = pyogrio.read_info(tmp_path / "plan.geojson")
+    fields = dict(zip(info["fields"], info["ogr_types"]))
+    assert info["crs"] == "EPSG:4326" and info["geometry_type"] == "Point" and info["features"] == n
+    assert fields["visits"] in ("OFTInteger", "OFTInteger64") and fields["x_bng"] == "OFTReal"
+    assert fields["plan_sha256"] == "OFTString"
+    # and the same real plan as a GeoPackage: street patches as polygons inside the borough
+    export_pack(plan, tmp_path / "plan.gpkg", format="gpkg", user="gis", role="analyst")
+    patches = pyogrio.read_dataframe(tmp_path / "plan.gpkg", layer="patrol_patches")
+    street = patches[patches["candidate_id"].str.startswith("ST-")]
+    assert len(street) > 0 and (street.geom_type == "MultiPolygon").all() and street.geometry.is_valid.all()
+    assert (street["area_m2"] >= 150.0 * 150.0 - 1e-6).all()  # at least one whole cell each
+    bng = load_boroughs((plan["inputs"]["borough"],)).geometry.iloc[0]
+    assert all(bng.buffer(150).contains(g) for g in street.geometry)
 
 
 # --------------------------------------------------------------------------
@@ -196,6 +214,48 @@ def test_plan_csv_and_geojson_counts_on_the_hand_made_plan():
     assert first["properties"]["agent_id"] == "PP01" and first["properties"]["x_bng"] == 527900.0
     lon, lat = first["geometry"]["coordinates"]
     assert -0.17 < lon < -0.15 and 51.48 < lat < 51.49  # Royal Hospital grounds, Chelsea
+
+
+def test_plan_geopackage_has_patches_as_polygons_and_is_audited(tmp_path, db_url):
+    """The plan for GIS: patrol patches as MultiPolygons, assignments and cameras as points, run parameters."""
+    import pyogrio
+
+    engine = connect(db_url)  # SQLite and PostgreSQL: migration 0008 lets export_audit.kind be gpkg
+    plan = P.make_plan()
+    out = tmp_path / "plan.gpkg"
+    res = export_pack(plan, out, format="gpkg", user="gis1", role="analyst", engine=engine)
+    layers = dict(pyogrio.list_layers(out))
+    assert layers == {"patrol_patches": "MultiPolygon", "assignments": "Point", "cameras": "Point",
+                      "run_parameters": None}
+    for name in ("patrol_patches", "assignments", "cameras"):
+        info = pyogrio.read_info(out, layer=name)
+        assert info["crs"] == "EPSG:27700"
+        g = pyogrio.read_dataframe(out, layer=name)
+        assert g.geometry.is_valid.all() and len(set(g.geom_type)) <= 1
+    patches = pyogrio.read_dataframe(out, layer="patrol_patches")
+    street = patches[patches["candidate_id"].str.startswith("ST-")]
+    two_cells = street[street["candidate_id"] == next(c["candidate_id"] for c in plan["candidates"]
+                                                     if c["cells"].count(",") == 1)]
+    assert two_cells["area_m2"].iloc[0] == pytest.approx(2 * 150.0 * 150.0)  # two 150 m cells, not a point
+    visits = {}
+    for a in plan["assignments"]:
+        visits[a["candidate_id"]] = visits.get(a["candidate_id"], 0) + a["visits"]
+    assert dict(zip(patches["candidate_id"], patches["planned_visits"])) == \
+        {c: visits.get(c, 0) for c in patches["candidate_id"]}
+    fields = dict(zip(*(pyogrio.read_info(out, layer="patrol_patches")[k] for k in ("fields", "ogr_types"))))
+    assert fields["planned_visits"] == "OFTInteger64" and fields["harm_per_week"] == "OFTReal"
+    assign = pyogrio.read_dataframe(out, layer="assignments")
+    assert len(assign) == len(plan["assignments"]) and "minutes_on_site" in assign.columns
+    assert pyogrio.read_dataframe(out, layer="cameras")["camera_id"].tolist() == \
+        [c["camera_id"] for c in plan["cameras"]]
+    meta = pyogrio.read_dataframe(out, layer="run_parameters")
+    kv = dict(zip(meta["key"], meta["value"]))
+    assert kv["week"] == plan["week"] and kv["plan_sha256"] == R.plan_digest(plan) and kv["generated_at"]
+    # parks without the parks layer cannot be drawn: said, not invented
+    if any(c["candidate_id"].startswith("PK-") for c in plan["candidates"]):
+        assert "without a polygon" in kv["notes"]
+    audit = R.list_exports(engine, user="gis1")
+    assert audit["kind"].tolist() == ["gpkg"] and audit["file_sha256"].iloc[0] == R.file_sha256(out) == res.sha256
 
 
 def test_export_errors():

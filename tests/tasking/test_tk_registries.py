@@ -174,16 +174,22 @@ def test_one_export_format_registry(tmp_path):
     from tasking import formats, records
     from tasking.pack import export_pack
 
-    assert formats.EXPORT_KINDS == ("pdf", "html", "csv", "geojson") == tuple(get_args(formats.ExportKind))
+    assert formats.EXPORT_KINDS == ("pdf", "html", "csv", "geojson", "gpkg") == tuple(get_args(formats.ExportKind))
     assert records.EXPORT_KINDS is formats.EXPORT_KINDS
     assert formats.DOCUMENT_FORMATS == ("pdf", "html")
     sub = argparse.ArgumentParser().add_subparsers()
     p = meeting.add_parser(sub)
     assert list(next(a for a in p._actions if a.dest == "format").choices) == list(formats.EXPORT_KINDS)
     buttons = sorted(formats.EXPORT_FORMATS.values(), key=lambda f: f.button_order)
-    assert [f.name for f in buttons] == ["html", "csv", "geojson", "pdf"]  # the Tasking page's order
-    with pytest.raises(TaskingError, match=r'"docx" but is expected to be one of \["pdf", "html", "csv", "geojson"\]'):
+    assert [f.name for f in buttons] == ["html", "csv", "geojson", "gpkg", "pdf"]  # the Tasking page's order
+    with pytest.raises(TaskingError, match=r'"docx" but is expected to be one of \["pdf", "html", "csv", "geojson", '
+                                           r'"gpkg"\]'):
         export_pack({}, tmp_path / "x.docx", format="docx", user="u", role="analyst", engine=None)
+    # the --out suffixes come from the same registry, one message listing the formats
+    assert formats.format_for_path("a.GPKG", allowed=("geojson", "gpkg")) == "gpkg"
+    with pytest.raises(TaskingError, match=r"--out was 'a\.xlsx'; give a file ending \.geojson or \.json "
+                                           r"\(GeoJSON \(EPSG:4326\)\) or \.gpkg \(GeoPackage \(EPSG:27700\)\) or \.csv"):
+        formats.format_for_path("a.xlsx", allowed=("geojson", "gpkg", "csv"))
 
 
 # ----------------------------------------------------------------------------

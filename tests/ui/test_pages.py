@@ -402,12 +402,13 @@ def test_every_download_is_audited_with_the_bytes_sha256(patrol_store) -> None:
     url, plan, meeting_id = patrol_store
     engine = connect(url)
     got = {fmt: access.export_bytes(access.Viewer("Cllr Export", "chair"), plan, format=fmt, engine=engine)
-           for fmt in ("csv", "geojson", "html")}
+           for fmt in ("csv", "geojson", "html", "gpkg")}
     assert got["csv"].decode().startswith("week,agent_id,kind,day,date,shift,candidate_id")
+    assert got["gpkg"].startswith(b"SQLite format 3\x00")  # the Tasking page's GeoPackage button
     assert len(json.loads(got["geojson"])["features"]) == len(plan["assignments"])
     assert b"Weekly tasking pack 2026-W49" in got["html"]
     audit = records.list_exports(engine, user="Cllr Export")
-    assert sorted(audit["kind"]) == ["csv", "geojson", "html"]
+    assert sorted(audit["kind"]) == ["csv", "geojson", "gpkg", "html"]
     for _, row in audit.iterrows():
         assert row["file_sha256"] == hashlib.sha256(got[row["kind"]]).hexdigest()
         assert (row["role"], row["week"], row["meeting_id"], row["version"]) == ("chair", WEEK, meeting_id, 1)

@@ -262,7 +262,7 @@ def _export(fmt: planning.ExportFormat):
     return make
 
 
-columns = st.columns(4)
+columns = st.columns(len(EXPORT_FORMATS))
 for col, (fmt, label, mime) in zip(columns, [
         (f.name, f.button, f.mime) for f in sorted(EXPORT_FORMATS.values(), key=lambda f: f.button_order)],
         strict=True):

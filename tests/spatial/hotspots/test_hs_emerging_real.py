@@ -175,10 +175,27 @@ def test_compute_emerging_wards_from_incidents_and_parks(store) -> None:
         compute_emerging(parks, unit_kind="parks", months=LOG_MONTHS, mps_counts=area_counts(engine))
 
 
+def _value(text: str):
+    """A run parameter as stored: JSON for numbers, lists and dicts, plain text otherwise."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def _run(url: str, tmp_path, *args: str) -> tuple[int, dict | None]:
-    out = tmp_path / "out.geojson"
+    """Run ``hotspots --method emerging`` to a GeoPackage; return the code and {features, params} read back."""
+    import pyogrio
+
+    out = tmp_path / "out.gpkg"
     code = cli_main(["--database", url, "hotspots", "--method", "emerging", *args, "--out", str(out)])
-    return code, (json.loads(out.read_text()) if code == 0 else None)
+    if code != 0:
+        return code, None
+    layer = pyogrio.read_dataframe(out, layer="emerging_classes")
+    meta = pyogrio.read_dataframe(out, layer="run_parameters")
+    params = {k: _value(v) for k, v in zip(meta["key"], meta["value"]) if v != ""}
+    return code, {"features": [{"properties": r} for r in layer.drop(columns="geometry").to_dict("records")],
+                  "params": params}
 
 
 def test_cli_emerging_on_mps_wards(store, tmp_path, capsys) -> None:
@@ -205,6 +222,11 @@ def test_cli_emerging_on_estates_grid_and_errors(store, tmp_path, capsys) -> Non
     code, fc = _run(url, tmp_path, "--units", "grid", "--cell-size", "250", "--period", "2026-01..2026-11")
     assert code == 0 and fc["params"]["units"] == "grid" and fc["params"]["n_periods"] == 11
     assert len(fc["features"]) > 150
+    assert fc["params"]["neighbourhood"] == "spatial (this period)"
+    code, st = _run(url, tmp_path, "--units", "grid", "--cell-size", "250", "--period", "2026-01..2026-11",
+                    "--space-time")
+    assert code == 0 and st["params"]["neighbourhood"] == "space-time (this and the previous period)"
+    assert len(st["features"]) == len(fc["features"])
     capsys.readouterr()
     code, _ = _run(url, tmp_path, "--units", "grid", "--source", "mps", "--period", "2026-01..2026-03")
     assert code == 2 and "--source mps" in capsys.readouterr().err

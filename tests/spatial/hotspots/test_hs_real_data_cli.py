@@ -12,7 +12,7 @@ from conftest import REPO
 from pyproj import Transformer
 
 from hotspot_cli.hotspots import add_parser, run
-from spatial._errors import SchemaError
+from spatial._errors import HotspotError, SchemaError
 from spatial.analysis import parse_period
 from spatial.datasets import HAMMERSMITH_FULHAM, RBKC, WESTMINSTER, load_boroughs
 from spatial.grids import count_in_cells, square_grid
@@ -84,9 +84,32 @@ def test_hotspots_command_end_to_end(tmp_path, method):
                               "--borough", RBKC, "--out", str(out)])
     assert run(args) == 0
     fc = json.loads(out.read_text())
-    assert fc["type"] == "FeatureCollection" and fc["params"]["method"] == method
-    assert fc["params"]["sensitive_included"] is False and fc["params"]["months"] == ["2018-06"]
-    lon, lat = fc["features"][0]["geometry"]["coordinates"][0][0][:2] if fc["features"][0]["geometry"]["type"] == "Polygon" \
-        else fc["features"][0]["geometry"]["coordinates"][0][0][0][:2]
+    assert fc["type"] == "FeatureCollection" and "params" not in fc  # parameters are fields GDAL keeps
+    props = fc["features"][0]["properties"]
+    assert props["run_method"] == method and props["run_period"] == "2018-06" and props["run_area"] == RBKC
+    assert {f["geometry"]["type"] for f in fc["features"]} == {"MultiPolygon"}  # one type per layer
+    lon, lat = fc["features"][0]["geometry"]["coordinates"][0][0][0][:2]
     assert -0.3 < lon < -0.1 and 51.4 < lat < 51.6  # EPSG:4326 around RBKC
     assert any(f["properties"]["is_hotspot"] for f in fc["features"])
+    # the same run as a GeoPackage: EPSG:27700, the layer for the method, every parameter in run_parameters
+    import pyogrio
+
+    gpkg = tmp_path / f"{method}.gpkg"
+    args = parser.parse_args(["--database", url, "hotspots", "--method", method, "--period", "2018-06",
+                              "--borough", RBKC, "--out", str(gpkg)])
+    assert run(args) == 0
+    kind = "clusters" if method == "dbscan" else "hot_cells"
+    layers = dict(pyogrio.list_layers(gpkg))
+    assert layers[kind] == "MultiPolygon" and layers["run_parameters"] is None
+    assert ("layer_styles" in layers) == (kind == "hot_cells")
+    assert pyogrio.read_info(gpkg, layer=kind)["crs"] == "EPSG:27700"
+    meta = pyogrio.read_dataframe(gpkg, layer="run_parameters")
+    kv = dict(zip(meta["key"], meta["value"]))
+    assert kv["method"] == method and kv["sensitive_included"] == "false" and json.loads(kv["months"]) == ["2018-06"]
+    # an unknown suffix is refused before any work, with the list of formats
+    args = parser.parse_args(["--database", url, "hotspots", "--method", method, "--period", "2018-06",
+                              "--borough", RBKC, "--out", str(tmp_path / "x.shp")])
+    with pytest.raises(HotspotError, match=r"--out was '.*x\.shp'; give a file ending \.gpkg .*GeoPackage.* or "
+                                          r"\.geojson or \.json"):
+        run(args)
+    assert not (tmp_path / "x.shp").exists()
