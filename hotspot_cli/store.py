@@ -207,8 +207,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
     from spatial.store import connect
 
     engine = connect(settings_from_args(args).database_url)
-    n = store_area_layer(engine, args.layer, args.file, id_column=args.id_column, name_column=args.name_column)
-    print(f"stored {n} {args.layer} polygons from {args.file}; re-ingest incidents to attribute them")
+    n = store_area_layer(engine, args.layer, args.file, id_column=args.id_column, name_column=args.name_column,
+                         homes_column=args.homes_column)
+    homes = f" with homes counts from {args.homes_column!r}" if args.homes_column else ""
+    print(f"stored {n} {args.layer} polygons from {args.file}{homes}; re-ingest incidents to attribute them")
     return 0
 
 
@@ -340,6 +342,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="GeoJSON, GeoPackage or GeoParquet polygons")
     p.add_argument("--id-column", required=True)
     p.add_argument("--name-column")
+    p.add_argument("--homes-column", help="number of homes per polygon (a housing association's stock list): "
+                   "league tables then give rates per 1,000 homes")
     p.set_defaults(func=cmd_layers)
 
     p = sub.add_parser("backup", help="write a verified backup of the whole store to one file (SQLite or pg_dump)")
