@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from sqlalchemy import Engine
 
 from spatial.hotspots.repeats import TRIGGER_MIN_CASES, TRIGGER_WINDOW_DAYS, repeat_case_locations
 from spatial.schema import ESTATE_ID, SENSITIVE, WARD_CODE
@@ -37,8 +39,8 @@ from ._errors import TaskingError
 from .access import Viewer, can, require
 from .resources import CameraSite
 
-__all__ = ["SCHEME_SITE_SOURCE", "RepeatView", "scheme_camera_sites", "scheme_cctv_ranking",
-           "repeat_locations_view", "SUPPRESS_BELOW"]
+__all__ = ["SCHEME_SITE_SOURCE", "RepeatView", "SchemeInputs", "scheme_camera_sites", "scheme_cctv_ranking",
+           "repeat_locations_view", "read_scheme_inputs", "SUPPRESS_BELOW"]
 
 #: Label of a site proposed on a scheme (no mounting survey behind it).
 SCHEME_SITE_SOURCE: Final = "proposed on the scheme at its hottest point - needs a site survey"
@@ -213,3 +215,45 @@ def repeat_locations_view(incidents: pd.DataFrame, viewer: Viewer, *, min_cases:
                         ignore_index=True)
     points = open_rep[list(_POINT_COLUMNS)].reset_index(drop=True) if can(viewer, "incident_points") else None
     return RepeatView(points=points, by_area=by_area, rule=str(open_rep.attrs["rule"]))
+
+
+# ----------------------------------------------------------------------------
+# The store edge: what the pages, the pack and the command line read
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SchemeInputs:
+    """A store's schemes layer, residents apportioned to it, and its incidents (sensitive and not-ASB included)."""
+
+    schemes: gpd.GeoDataFrame
+    residents: pd.Series
+    incidents: pd.DataFrame
+    area: str
+
+
+def read_scheme_inputs(engine: Engine, *, area: str | None = None, data_dir: Path | None = None,
+                       months: Sequence[str] | None = None) -> SchemeInputs:
+    """Read the schemes (``estates`` layer), the area's LSOA residents apportioned by area, and the incidents.
+
+    Raises
+    ------
+    TaskingError
+        When no schemes layer is loaded (with the command that loads one).
+    """
+    from spatial.area_profiles import area_layers, resolve_area
+    from spatial.layers import stored_area_layer
+    from spatial.schemes import apportion_residents
+    from spatial.store.queries import incident_frame
+
+    schemes = stored_area_layer(engine, "estates")
+    if schemes is None:
+        msg = ("no schemes (estates) layer is loaded; load yours with `hotspot-tasking layers estates FILE "
+               "--id-column ID --name-column NAME --homes-column HOMES`, then re-ingest the cases")
+        raise TaskingError(msg)
+    profile = resolve_area(engine, area)
+    lsoas = area_layers(engine, profile, data_dir=data_dir).lsoas
+    pop = lsoas.set_index("lsoa_code")["population"].dropna()
+    touched = lsoas[lsoas["lsoa_code"].isin(pop.index)]
+    residents = apportion_residents(schemes, touched, pop)
+    incidents = incident_frame(engine, include_sensitive=True, include_not_asb=True,
+                               months=list(months) if months else None)
+    return SchemeInputs(schemes=schemes, residents=residents, incidents=incidents, area=profile.name)
