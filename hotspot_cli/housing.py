@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from tasking.housing import SchemeInputs
 
 __all__ = ["add_parser"]
 
 
-def _inputs(args: argparse.Namespace):
+def _inputs(args: argparse.Namespace) -> SchemeInputs:
     from spatial.analysis import parse_period
     from spatial.config import settings_from_args
     from spatial.store import connect

@@ -168,7 +168,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     total_i = int(tabs["source"]["incidents"].sum()) if not tabs["source"].empty else 0
     total_o = int(tabs["outside"]["rows"].sum()) if not tabs["outside"].empty else 0
     print(f"\n{total_i:,} incidents stored; {total_q:,} rows in quarantine; {total_o:,} rows outside the area")
+    _print_not_asb(tabs["category"])
     return 0
+
+
+def _print_not_asb(by_category: pd.DataFrame) -> None:
+    """How many stored reports are not ASB under the landlord's policy (counted, kept out of hotspots)."""
+    from spatial.not_asb import POLICY_REFERENCE, not_asb_slugs
+
+    if by_category.empty:
+        return
+    n = int(by_category.loc[by_category["category"].isin(not_asb_slugs()), "incidents"].sum())
+    if n:
+        print(f"{n:,} of them are reports that are not ASB under the landlord's policy ({POLICY_REFERENCE}): "
+              "stored and counted, kept out of hotspots, forecasts and plans")
 
 
 def _print_area(engine, args: argparse.Namespace, settings) -> None:

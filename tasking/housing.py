@@ -208,9 +208,8 @@ def repeat_locations_view(incidents: pd.DataFrame, viewer: Viewer, *, min_cases:
     require(viewer, "aggregates", what="see repeat locations")
     sens = (incidents[SENSITIVE].fillna(True).astype(bool) if SENSITIVE in incidents.columns
             else pd.Series(False, index=incidents.index))
-    kw = {"min_cases": min_cases, "window_days": window_days, "radius_m": radius_m}
-    open_rep = repeat_case_locations(incidents[~sens], **kw)
-    sens_rep = repeat_case_locations(incidents[sens], **kw)
+    open_rep = repeat_case_locations(incidents[~sens], min_cases=min_cases, window_days=window_days, radius_m=radius_m)
+    sens_rep = repeat_case_locations(incidents[sens], min_cases=min_cases, window_days=window_days, radius_m=radius_m)
     by_area = pd.concat([_counts_by_area(open_rep, sensitive=False), _counts_by_area(sens_rep, sensitive=True)],
                         ignore_index=True)
     points = open_rep[list(_POINT_COLUMNS)].reset_index(drop=True) if can(viewer, "incident_points") else None

@@ -158,6 +158,7 @@ def test_not_asb_reports_are_stored_counted_and_kept_out_of_hotspots(store, caps
     assert len(default) == len(cases) - n_not_asb - n_sensitive
     out = _run(capsys, "--database", url, "status")
     assert "not-asb-children-playing" in out  # counted in status
+    assert f"{n_not_asb:,} of them are reports that are not ASB under the landlord's policy" in out
     wk = area_layers(engine, get_area(engine, "west-kent"), data_dir=B.DATA)
     open_ = incident_frame(engine, include_not_asb=True)  # as a caller that forgot the default would read
     hot = compute_hotspots(open_, wk.districts, method="kde", months=MONTHS)
