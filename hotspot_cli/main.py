@@ -1,8 +1,8 @@
 """``hotspot-tasking`` command line.
 
 Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``, ``audit``, ``area``, ``roster``,
-``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), and the
-tasking commands.
+``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), ``schemes``
+(a housing association's schemes), and the tasking commands.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
 message names the file, row and field, and the exit status is non-zero.
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         batch,
         forecast,
         hotspots,
+        housing,
         meeting,
         recommend,
         store,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     allocate.add_parser(sub)
     recommend.add_parser(sub)
     meeting.add_parser(sub)
+    housing.add_parser(sub)
     return parser
 
 

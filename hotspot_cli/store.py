@@ -168,7 +168,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     total_i = int(tabs["source"]["incidents"].sum()) if not tabs["source"].empty else 0
     total_o = int(tabs["outside"]["rows"].sum()) if not tabs["outside"].empty else 0
     print(f"\n{total_i:,} incidents stored; {total_q:,} rows in quarantine; {total_o:,} rows outside the area")
+    _print_not_asb(tabs["category"])
     return 0
+
+
+def _print_not_asb(by_category: pd.DataFrame) -> None:
+    """How many stored reports are not ASB under the landlord's policy (counted, kept out of hotspots)."""
+    from spatial.not_asb import POLICY_REFERENCE, not_asb_slugs
+
+    if by_category.empty:
+        return
+    n = int(by_category.loc[by_category["category"].isin(not_asb_slugs()), "incidents"].sum())
+    if n:
+        print(f"{n:,} of them are reports that are not ASB under the landlord's policy ({POLICY_REFERENCE}): "
+              "stored and counted, kept out of hotspots, forecasts and plans")
 
 
 def _print_area(engine, args: argparse.Namespace, settings) -> None:
@@ -207,8 +220,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
     from spatial.store import connect
 
     engine = connect(settings_from_args(args).database_url)
-    n = store_area_layer(engine, args.layer, args.file, id_column=args.id_column, name_column=args.name_column)
-    print(f"stored {n} {args.layer} polygons from {args.file}; re-ingest incidents to attribute them")
+    n = store_area_layer(engine, args.layer, args.file, id_column=args.id_column, name_column=args.name_column,
+                         homes_column=args.homes_column)
+    homes = f" with homes counts from {args.homes_column!r}" if args.homes_column else ""
+    print(f"stored {n} {args.layer} polygons from {args.file}{homes}; re-ingest incidents to attribute them")
     return 0
 
 
@@ -340,6 +355,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="GeoJSON, GeoPackage or GeoParquet polygons")
     p.add_argument("--id-column", required=True)
     p.add_argument("--name-column")
+    p.add_argument("--homes-column", help="number of homes per polygon (a housing association's stock list): "
+                   "league tables then give rates per 1,000 homes")
     p.set_defaults(func=cmd_layers)
 
     p = sub.add_parser("backup", help="write a verified backup of the whole store to one file (SQLite or pg_dump)")

@@ -457,6 +457,19 @@ def bundle_synthetic(out: Path, stats: dict) -> None:
     stats["synthetic_rows"] = result["rows"]
     stats["synthetic_seed"] = module.DEFAULT_SEED
     print(f"synthetic council log: {result['rows']} rows, seed {module.DEFAULT_SEED}")
+    # the SYNTHETIC West Kent case log and schemes, on the West Kent police.uk map points just bundled
+    spec = importlib.util.spec_from_file_location(
+        "make_synthetic_west_kent_cases", SCRIPT_DIR / "make_synthetic_west_kent_cases.py"
+    )
+    wk = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(wk)
+    res = wk.generate(seed=wk.DEFAULT_SEED, rows=wk.DEFAULT_ROWS, out_dir=out / "synthetic",
+                      policeuk=out / "policeuk" / "west_kent")
+    stats["wk_synthetic_rows"] = res["rows"]
+    stats["wk_synthetic_schemes"] = res["schemes"]
+    stats["wk_synthetic_seed"] = wk.DEFAULT_SEED
+    print(f"synthetic West Kent case log: {res['rows']} rows, {res['schemes']} schemes, seed {wk.DEFAULT_SEED}")
 
 
 # --------------------------------------------------------------------------- SOURCES.md
@@ -713,6 +726,18 @@ versions of the boundaries are not bundled either.
   features can be shown. Every row has `SYNTHETIC` = `yes`. **No row describes a real incident**
   and nothing in it should be read as a finding about RBKC. Points are drawn inside the RBKC
   ward boundaries from `boundaries/wards_2018.gpkg`.
+* `west_kent_cases_SYNTHETIC.csv` ({_n(stats['wk_synthetic_rows'])} rows),
+  `west_kent_cases_SYNTHETIC.mapping.yaml`, `west_kent_schemes_SYNTHETIC.geojson`
+  ({stats['wk_synthetic_schemes']} schemes) and `west_kent_SYNTHETIC_README.md`: a housing
+  association's case log and schemes layer for West Kent, made by
+  `scripts/make_synthetic_west_kent_cases.py` with seed {stats['wk_synthetic_seed']}. The case types are West Kent's
+  own wording (`spatial/data/west_kent_case_mapping.yaml`, from the West Kent Community Safety
+  Strategy 2018-2022 and the Community Safety Policy & Procedure), including reports that are not
+  ASB under its policy. Every row and every scheme has `SYNTHETIC` = `yes`; **no row describes a
+  real case, person or home and the schemes are not West Kent's stock**. What is real is the
+  locations: every case sits on a real police.uk anonymous map point (`Longitude`, `Latitude`,
+  `Location`) of the bundled West Kent police.uk files of 2025 (`policeuk/west_kent/`, OGL), and
+  each scheme polygon surrounds such points.
 """
 
 

@@ -178,10 +178,14 @@ def parse_period(text: str) -> list[str]:
 
 def select_incidents(incidents: pd.DataFrame, area: gpd.GeoDataFrame | None, *, months: list[str] | None,
                       category_groups: list[str] | None) -> pd.DataFrame:
-    """Incidents in ``months``, of ``category_groups``, with coordinates inside ``area`` (when given)."""
-    from .grids import points_xy
+    """Incidents in ``months``, of ``category_groups``, with coordinates inside ``area`` (when given).
 
-    df = incidents
+    Reports that are not ASB under the landlord's policy (:mod:`spatial.not_asb`) are always left out.
+    """
+    from .grids import points_xy
+    from .not_asb import split_not_asb
+
+    df, _apart = split_not_asb(incidents)  # not ASB under the landlord's policy: never in hotspots
     if months:
         df = df[df[MONTH].astype(str).isin(months)]
     if category_groups:

@@ -74,7 +74,7 @@ GROUP_LABELS: Final[dict[str, str]] = {
     "drugs": "Drugs", "other": "Other crime", "weapons": "Possession of weapons", "public-order": "Public order",
     "robbery": "Robbery", "vehicle": "Vehicle crime", "violence-sexual": "Violence and sexual offences",
     "environmental": "Environmental (council)", "welfare": "Welfare concerns", "safeguarding": "Safeguarding",
-    "fraud": "Fraud and forgery",
+    "fraud": "Fraud and forgery", "not-asb": "Not ASB under the landlord's policy (kept apart)",
 }
 #: Row / option standing for every group together.
 ALL_GROUPS: Final = "All offences"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,11 @@ class Mapping:
     crs: str = "auto"
     id_column: str | None = None
     location_column: str | None = None
+    #: File wording -> ``not-asb`` category (reports that are not ASB under the landlord's policy);
+    #: also in ``category_values``.  See :mod:`spatial.not_asb`.
+    not_asb_values: dict[str, str] = field(default_factory=dict)
+    #: The policy (document and section) the ``not_asb`` list follows.
+    not_asb_policy: str | None = None
 
     def required_columns(self, *, vector: bool) -> list[str]:
         cols = [self.category_column, self.date_column]
@@ -114,7 +119,7 @@ def load_mapping(path: str | Path, taxonomy: S.Taxonomy | None = None) -> Mappin
         raise MappingError(msg) from exc
     where = f"mapping file {p}"
     _known_keys(doc, {"source", "id_column", "category", "date", "coordinates", "location_column"}, where)
-    for key, allowed in (("category", {"column", "values"}),
+    for key, allowed in (("category", {"column", "values", "not_asb"}),
                          ("date", {"column", "time_column", "end_column", "format", "dayfirst"}),
                          ("coordinates", {"x", "y", "lon", "lat", "crs"})):
         _known_keys(doc.get(key), allowed, f"{where} '{key}'")
@@ -138,6 +143,12 @@ def load_mapping(path: str | Path, taxonomy: S.Taxonomy | None = None) -> Mappin
     if unknown:
         msg = f"{where}: 'category: values' maps to unknown categories {unknown}; allowed: {sorted(tax.categories)}"
         raise MappingError(msg)
+    not_asb, policy = _not_asb_section(cat.get("not_asb") if isinstance(cat, dict) else None, tax, where)
+    clash = sorted(k for k in set(values) & set(not_asb) if values[k] != not_asb[k])
+    if clash:
+        msg = f"{where}: {clash} are mapped both under 'category: values' and 'category: not_asb'; map each once"
+        raise MappingError(msg)
+    values = {**values, **not_asb}
     x = coords.get("x") or coords.get("lon") if isinstance(coords, dict) else None
     y = coords.get("y") or coords.get("lat") if isinstance(coords, dict) else None
     crs = str(coords.get("crs", "auto")) if isinstance(coords, dict) else "auto"
@@ -156,7 +167,34 @@ def load_mapping(path: str | Path, taxonomy: S.Taxonomy | None = None) -> Mappin
         date_format=str(fmt) if fmt else None,
         x_column=str(x) if x else None, y_column=str(y) if y else None, crs=crs,
         id_column=doc.get("id_column"), location_column=doc.get("location_column"),
+        not_asb_values=not_asb, not_asb_policy=policy,
     )
+
+
+def _not_asb_section(section: object, tax: S.Taxonomy, where: str) -> tuple[dict[str, str], str | None]:
+    """The ``category: not_asb`` section: ``policy`` (where the list comes from) and ``values``.
+
+    Each value must be a category of the ``not-asb`` group (:mod:`spatial.not_asb`), so a
+    report the policy says is not ASB can never be mapped into an ASB category by mistake here.
+    """
+    from spatial.not_asb import NOT_ASB_GROUP, not_asb_slugs
+
+    if section is None:
+        return {}, None
+    w = f"{where} 'category: not_asb'"
+    _known_keys(section, {"policy", "values"}, w)
+    if not isinstance(section, dict) or not isinstance(section.get("values"), dict) or not section["values"]:
+        msg = f"{w} must have 'values' mapping file wording to a not-ASB category ({sorted(not_asb_slugs(tax))})"
+        raise MappingError(msg)
+    vals = {str(k): str(v) for k, v in section["values"].items()}
+    allowed = not_asb_slugs(tax)
+    bad = sorted({v for v in vals.values() if v not in allowed})
+    if bad:
+        msg = (f"{w} maps to {bad}, which are not in the {NOT_ASB_GROUP!r} group; allowed: {sorted(allowed)} "
+               "(map ASB categories under 'category: values')")
+        raise MappingError(msg)
+    policy = section.get("policy")
+    return vals, (str(policy) if policy else None)
 
 
 def _parse_dates(text: pd.Series, fmt: str | None) -> pd.Series:

@@ -51,11 +51,21 @@ def map_incidents(engine: Engine, *, ward_codes: list[str] | None = None, months
         return pd.read_sql(q, conn)
 
 
-def incident_frame(engine: Engine, *, include_sensitive: bool = False, months: list[str] | None = None) -> pd.DataFrame:
-    """Canonical incident rows (for analysis), optionally without sensitive rows."""
+def incident_frame(engine: Engine, *, include_sensitive: bool = False, months: list[str] | None = None,
+                   include_not_asb: bool = False) -> pd.DataFrame:
+    """Canonical incident rows (for analysis), optionally without sensitive rows.
+
+    Reports that are not ASB under the landlord's policy (the ``not-asb``
+    taxonomy group, :mod:`spatial.not_asb`) are stored and counted but left out
+    here unless ``include_not_asb``: hotspots, forecasts and plans never see them.
+    """
+    from spatial.not_asb import not_asb_slugs
+
     q = select(*[_I.c[c] for c in S.INCIDENT_COLUMNS])
     if not include_sensitive:
         q = q.where(_I.c.sensitive.is_(False))
+    if not include_not_asb:
+        q = q.where(_I.c.category.notin_(sorted(not_asb_slugs())))
     q = _where(q, months=months)
     with engine.connect() as conn:
         return pd.read_sql(q, conn)

@@ -1,0 +1,126 @@
+"""``hotspot-tasking schemes``: a housing association's schemes as the unit (league, repeat locations, CCTV sites).
+
+* ``schemes league`` - one row per scheme: ASB cases, harm, the headline rate and the
+  denominator it used (per 1,000 homes from the stock layer, else per 1,000 residents
+  apportioned from Census 2021 LSOAs by area), and the reports kept apart as not ASB;
+* ``schemes repeats`` - repeat locations (default 3 cases in 183 days at one place);
+  sensitive ones only as counts per scheme and ward;
+* ``schemes cctv`` - schemes ranked by the harm a deployable camera at their best point
+  would cover, with the proposed sites (each needs a survey).
+
+The command line is a staff tool (it holds the database URL), so it shows what an
+analyst sees; sensitive categories are never printed as points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from tasking.housing import SchemeInputs
+
+__all__ = ["add_parser"]
+
+
+def _inputs(args: argparse.Namespace) -> SchemeInputs:
+    from spatial.analysis import parse_period
+    from spatial.config import settings_from_args
+    from spatial.store import connect
+    from tasking.housing import read_scheme_inputs
+
+    settings = settings_from_args(args)
+    engine = connect(settings.database_url)
+    months = parse_period(args.period) if args.period else None
+    return read_scheme_inputs(engine, area=args.area, data_dir=settings.data_dir, months=months)
+
+
+def _show(df: pd.DataFrame, title: str, out: str | None) -> None:
+    from spatial.csv_safe import to_csv
+
+    print(title)
+    print("  (none)" if df.empty else df.to_string(index=False))
+    if out:
+        to_csv(df, out, index=False)
+        print(f"-> {out}")
+
+
+def cmd_league(args: argparse.Namespace) -> int:
+    from spatial.schemes import scheme_league
+
+    inp = _inputs(args)
+    lt = scheme_league(inp.incidents, inp.schemes, residents=inp.residents, sort_by=args.sort)
+    cols = [c for c in ("rank", "area_code", "area_name", "count", "harm", "sensitive_display", "homes",
+                        "residents", "rate", "rate_basis", "not_asb_reports") if c in lt.columns]
+    shown = lt[cols].rename(columns={"area_code": "scheme_id", "area_name": "scheme", "count": "asb_cases",
+                                     "sensitive_display": "sensitive", "rate": "rate_per_1000"})
+    basis = "; ".join(f"{n} per {d}" for d, n in lt.attrs["denominators"].items())
+    _show(shown.round({"harm": 1, "residents": 0, "rate_per_1000": 1}),
+          f"Schemes of {inp.area} by {args.sort} (rates: {basis}; not-ASB reports kept apart: "
+          f"{lt.attrs['n_not_asb']:,})", args.out)
+    return 0
+
+
+def cmd_repeats(args: argparse.Namespace) -> int:
+    from spatial.not_asb import split_not_asb
+    from tasking.access import Viewer
+    from tasking.housing import repeat_locations_view
+
+    inp = _inputs(args)
+    asb, _ = split_not_asb(inp.incidents)
+    view = repeat_locations_view(asb, Viewer(getpass.getuser() or "cli", "analyst"), min_cases=args.min_cases,
+                                 window_days=args.window_days, radius_m=args.radius_m)
+    points = view.points if view.points is not None else pd.DataFrame()
+    _show(points.round({"x": 0, "y": 0}), f"Repeat locations ({view.rule}); sensitive ones are never listed here",
+          args.out)
+    _show(view.by_area, "\nRepeat locations by scheme and ward (sensitive: counts only, 1-4 as 'fewer than 5')", None)
+    return 0
+
+
+def cmd_cctv(args: argparse.Namespace) -> int:
+    from spatial.not_asb import split_not_asb
+    from tasking.candidates import cctv_demand
+    from tasking.housing import scheme_cctv_ranking
+    from tasking.resources import load_roster
+
+    inp = _inputs(args)
+    asb, _ = split_not_asb(inp.incidents)
+    asb = asb[~asb["sensitive"].astype(bool)]
+    roster = load_roster(args.roster)
+    months = asb["month"].nunique() or 1
+    demand = cctv_demand(asb, monitored=roster.fixed_cctv.monitored, planning=roster.planning,
+                         window_weeks=months * 52.0 / 12.0)
+    rank = scheme_cctv_ranking(inp.schemes, demand, radius_m=roster.deployable_cctv.coverage_radius_m,
+                               fixed=roster.fixed_cctv.cameras, fixed_radius_m=roster.fixed_cctv.coverage_radius_m)
+    _show(rank.round(2), f"Schemes of {inp.area} for deployable CCTV (harm per week in monitored hours; "
+          "proposed sites need a survey)", args.out)
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``schemes league|repeats|cctv``."""
+    from hotspot_cli.options import add_area_option
+
+    p = sub.add_parser("schemes", help="a housing association's schemes: league with rates per 1,000 homes, "
+                       "repeat locations, CCTV sites")
+    ss = p.add_subparsers(dest="schemes_command", required=True)
+    for name, func, helptext in (("league", cmd_league, "league table of schemes with the rate's denominator"),
+                                 ("repeats", cmd_repeats, "repeat locations across cases"),
+                                 ("cctv", cmd_cctv, "schemes ranked for deployable CCTV, with proposed sites")):
+        q = ss.add_parser(name, help=helptext)
+        q.add_argument("--period", help="YYYY-MM or YYYY-MM..YYYY-MM (default: everything stored)")
+        q.add_argument("--out", help="also write the table as CSV")
+        add_area_option(q)
+        q.set_defaults(func=func)
+        if name == "league":
+            q.add_argument("--sort", choices=["harm", "count", "rate"], default="rate")
+        elif name == "repeats":
+            q.add_argument("--min-cases", type=int, default=3, help="cases at one place (default 3)")
+            q.add_argument("--window-days", type=float, default=183.0, help="within this many days (default 183)")
+            q.add_argument("--radius-m", type=float, default=0.0, help="points within this distance are one place")
+        else:
+            q.add_argument("--roster", help="roster with deployable_cctv and fixed_cctv (radius, fixed cameras; "
+                           "default: the bundled roster)")

@@ -1,0 +1,258 @@
+"""What a housing association needs on top of the council features: CCTV on schemes, repeat locations by role.
+
+West Kent bought deployable cameras "for in-house monitoring and better
+targeting of 'hot spot' areas" and plans two more "to improve surveillance of
+'hot spot' areas" (West Kent Community Safety Strategy 2018-2022).  Its hot
+spots are its schemes, so :func:`scheme_camera_sites` proposes one mounting
+site per scheme (the point inside the scheme whose reach holds the most harm no
+fixed camera covers) and :func:`scheme_cctv_ranking` ranks the schemes; the
+sites go into the weekly plan's CCTV siting unchanged
+(``build_cctv_problem(demand, roster=..., sites=scheme_camera_sites(...))``).
+Every proposed site is labelled as needing a survey: mounting points, power
+and sight lines are the landlord's own survey data.
+
+:func:`repeat_locations_view` turns :func:`spatial.hotspots.repeats.repeat_case_locations`
+into what a role may see (:mod:`tasking.access`): staff (chair, analyst) see
+non-sensitive repeat locations as points with their place and categories;
+repeat locations of **sensitive** cases are never points for anyone, only
+counts per scheme and ward with 1-4 shown as "fewer than 5"; CCTV and partner
+accounts get counts only; wardens get nothing (they see their own patrols).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine
+
+from spatial.hotspots.repeats import TRIGGER_MIN_CASES, TRIGGER_WINDOW_DAYS, repeat_case_locations
+from spatial.schema import ESTATE_ID, SENSITIVE, WARD_CODE
+
+from ._errors import TaskingError
+from .access import Viewer, can, require
+from .resources import CameraSite
+
+__all__ = ["SCHEME_SITE_SOURCE", "RepeatView", "SchemeInputs", "scheme_camera_sites", "scheme_cctv_ranking",
+           "repeat_locations_view", "read_scheme_inputs", "SUPPRESS_BELOW"]
+
+#: Label of a site proposed on a scheme (no mounting survey behind it).
+SCHEME_SITE_SOURCE: Final = "proposed on the scheme at its hottest point - needs a site survey"
+#: Sensitive counts from 1 to SUPPRESS_BELOW - 1 are shown as "fewer than 5".
+SUPPRESS_BELOW: Final = 5
+
+
+def _within(px: np.ndarray, py: np.ndarray, cx: np.ndarray, cy: np.ndarray, r: float) -> np.ndarray:
+    """Boolean matrix: demand point j within ``r`` of candidate i."""
+    return np.hypot(px[None, :] - cx[:, None], py[None, :] - cy[:, None]) <= r
+
+
+def _fixed_cover(px: np.ndarray, py: np.ndarray, fixed: Sequence[CameraSite], r: float) -> np.ndarray:
+    out = np.zeros(len(px), bool)
+    for f in fixed:
+        out |= np.hypot(px - float(f.x), py - float(f.y)) <= r
+    return out
+
+
+def scheme_cctv_ranking(schemes: gpd.GeoDataFrame, demand: pd.DataFrame, *, radius_m: float,
+                        fixed: Sequence[CameraSite] = (), fixed_radius_m: float = 100.0,
+                        weight: str = "harm_monitored_week") -> pd.DataFrame:
+    """Schemes ranked by the harm a deployable camera at their best point would newly cover.
+
+    Parameters
+    ----------
+    schemes
+        The schemes (estates) layer, EPSG:27700: ``area_id, name`` (and ``homes``).
+    demand
+        Harm demand points (:func:`tasking.candidates.cctv_demand`): ``x, y`` and ``weight``,
+        from non-sensitive incidents that are ASB under policy.
+    radius_m
+        The deployable camera's coverage radius.
+    fixed, fixed_radius_m
+        Fixed cameras and their radius: harm they cover is not counted again.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank, scheme_id, scheme_name, [homes,] harm_in_scheme, site_x, site_y,
+        harm_in_reach, covered_by_fixed, uncovered_harm``; schemes with no demand
+        inside have no site (``site_x`` missing) and rank last.
+
+    Raises
+    ------
+    TaskingError
+        If the layer lacks ``area_id``/``name``, the radius is not positive or ``weight`` is missing.
+    """
+    for col in ("area_id", "name"):
+        if col not in schemes.columns:
+            msg = f"the schemes layer lacks {col!r}; load it with `hotspot-tasking layers estates`"
+            raise TaskingError(msg)
+    if not radius_m > 0 or not fixed_radius_m > 0:
+        msg = f"radius_m ({radius_m!r}) and fixed_radius_m ({fixed_radius_m!r}) must be positive"
+        raise TaskingError(msg)
+    if len(demand) and weight not in demand.columns:
+        msg = f"demand lacks the weight column {weight!r}; build it with tasking.candidates.cctv_demand"
+        raise TaskingError(msg)
+    px = demand["x"].to_numpy(float) if len(demand) else np.zeros(0)
+    py = demand["y"].to_numpy(float) if len(demand) else np.zeros(0)
+    w = demand[weight].to_numpy(float) if len(demand) else np.zeros(0)
+    fixed_cov = _fixed_cover(px, py, fixed, fixed_radius_m)
+    rows = []
+    for sid, name, geom, homes in zip(schemes["area_id"].astype(str), schemes["name"].astype(str), schemes.geometry,
+                                      schemes["homes"] if "homes" in schemes.columns else [np.nan] * len(schemes),
+                                      strict=True):
+        inside = shapely.contains_xy(geom, px, py) if len(px) else np.zeros(0, bool)
+        row: dict[str, object] = {"scheme_id": sid, "scheme_name": name, "homes": homes,
+                                  "harm_in_scheme": float(w[inside].sum()), "site_x": np.nan, "site_y": np.nan,
+                                  "harm_in_reach": 0.0, "covered_by_fixed": 0.0, "uncovered_harm": 0.0}
+        if inside.any():
+            cx, cy = px[inside], py[inside]
+            reach = _within(px, py, cx, cy, radius_m)
+            unc = (reach & ~fixed_cov[None, :]) @ w
+            k = int(np.lexsort((cy, cx, -unc))[0])  # most uncovered harm; ties west then south
+            row.update({"site_x": float(cx[k]), "site_y": float(cy[k]),
+                        "harm_in_reach": float(reach[k] @ w), "covered_by_fixed": float((reach[k] & fixed_cov) @ w),
+                        "uncovered_harm": float(unc[k])})
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["scheme_id", "scheme_name", "homes", "harm_in_scheme", "site_x", "site_y",
+                                      "harm_in_reach", "covered_by_fixed", "uncovered_harm"])
+    if "homes" not in schemes.columns:
+        out = out.drop(columns="homes")
+    has_site = out["site_x"].notna()
+    out = out.assign(_s=~has_site).sort_values(["_s", "uncovered_harm", "scheme_id"], ascending=[True, False, True],
+                                                kind="stable").drop(columns="_s").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+def scheme_camera_sites(schemes: gpd.GeoDataFrame, demand: pd.DataFrame, *, radius_m: float,
+                        fixed: Sequence[CameraSite] = (), fixed_radius_m: float = 100.0,
+                        top: int | None = None, weight: str = "harm_monitored_week") -> tuple[CameraSite, ...]:
+    """One proposed camera site per scheme with harm inside (its best point), for the CCTV siting.
+
+    ``top`` keeps only the best-ranked schemes.  Site ids are ``S-<scheme id>``; the
+    source says the site is proposed on that scheme and needs a survey.
+    """
+    rank = scheme_cctv_ranking(schemes, demand, radius_m=radius_m, fixed=fixed, fixed_radius_m=fixed_radius_m,
+                               weight=weight)
+    rank = rank[rank["site_x"].notna()]
+    if top is not None:
+        if top < 1:
+            msg = f"top was {top!r}; give 1 or more schemes"
+            raise TaskingError(msg)
+        rank = rank.head(top)
+    return tuple(CameraSite(f"S-{r.scheme_id}", float(r.site_x), float(r.site_y),
+                            f"{SCHEME_SITE_SOURCE} ({r.scheme_name})") for r in rank.itertuples())
+
+
+@dataclass(frozen=True)
+class RepeatView:
+    """What one role may see of the repeat locations.
+
+    ``points``: non-sensitive repeat locations with their place (staff only; ``None``
+    otherwise).  ``by_area``: counts of repeat locations per scheme and ward, split into
+    non-sensitive and sensitive; sensitive counts of 1-4 read "fewer than 5" (``display``)
+    with the number withheld.  ``rule``: the threshold used, to print with the table.
+    """
+
+    points: pd.DataFrame | None
+    by_area: pd.DataFrame
+    rule: str
+
+
+_POINT_COLUMNS: Final = ("location_id", "x", "y", "location_text", "estate_id", "ward_code", "n_cases",
+                         "max_in_window", "window_start", "window_end", "first", "last", "categories")
+
+
+def _counts_by_area(rep: pd.DataFrame, *, sensitive: bool) -> pd.DataFrame:
+    cols = [ESTATE_ID, WARD_CODE]
+    if rep.empty:
+        return pd.DataFrame(columns=[*cols, "kind", "repeat_locations", "cases", "display"])
+    g = (rep.assign(**{c: rep[c].fillna("(none)") for c in cols}).groupby(cols, sort=True)
+         .agg(repeat_locations=("location_id", "size"), cases=("n_cases", "sum")).reset_index())
+    g["kind"] = "sensitive" if sensitive else "non-sensitive"
+    g["repeat_locations"] = g["repeat_locations"].astype("Int64")
+    g["cases"] = g["cases"].astype("Int64")
+    g["display"] = g["repeat_locations"].astype(str)
+    if sensitive:
+        small = (g["cases"] > 0) & (g["cases"] < SUPPRESS_BELOW)
+        g.loc[small, "display"] = f"fewer than {SUPPRESS_BELOW} cases"
+        g.loc[small, ["repeat_locations", "cases"]] = pd.NA
+    return g[[*cols, "kind", "repeat_locations", "cases", "display"]]
+
+
+def repeat_locations_view(incidents: pd.DataFrame, viewer: Viewer, *, min_cases: int = TRIGGER_MIN_CASES,
+                          window_days: float = TRIGGER_WINDOW_DAYS, radius_m: float = 0.0) -> RepeatView:
+    """Repeat locations for the pages and the pack, filtered for ``viewer``'s role.
+
+    Parameters
+    ----------
+    incidents
+        Canonical incidents (sensitive ones included: they are counted, never placed).
+    viewer
+        The signed-in person; wardens are refused.
+    min_cases, window_days, radius_m
+        The repeat rule (:func:`spatial.hotspots.repeats.repeat_case_locations`).
+
+    Raises
+    ------
+    AccessDenied
+        For a role without aggregate access (wardens).
+    """
+    require(viewer, "aggregates", what="see repeat locations")
+    sens = (incidents[SENSITIVE].fillna(True).astype(bool) if SENSITIVE in incidents.columns
+            else pd.Series(False, index=incidents.index))
+    open_rep = repeat_case_locations(incidents[~sens], min_cases=min_cases, window_days=window_days, radius_m=radius_m)
+    sens_rep = repeat_case_locations(incidents[sens], min_cases=min_cases, window_days=window_days, radius_m=radius_m)
+    by_area = pd.concat([_counts_by_area(open_rep, sensitive=False), _counts_by_area(sens_rep, sensitive=True)],
+                        ignore_index=True)
+    points = open_rep[list(_POINT_COLUMNS)].reset_index(drop=True) if can(viewer, "incident_points") else None
+    return RepeatView(points=points, by_area=by_area, rule=str(open_rep.attrs["rule"]))
+
+
+# ----------------------------------------------------------------------------
+# The store edge: what the pages, the pack and the command line read
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SchemeInputs:
+    """A store's schemes layer, residents apportioned to it, and its incidents (sensitive and not-ASB included)."""
+
+    schemes: gpd.GeoDataFrame
+    residents: pd.Series
+    incidents: pd.DataFrame
+    area: str
+
+
+def read_scheme_inputs(engine: Engine, *, area: str | None = None, data_dir: Path | None = None,
+                       months: Sequence[str] | None = None) -> SchemeInputs:
+    """Read the schemes (``estates`` layer), the area's LSOA residents apportioned by area, and the incidents.
+
+    Raises
+    ------
+    TaskingError
+        When no schemes layer is loaded (with the command that loads one).
+    """
+    from spatial.area_profiles import area_layers, resolve_area
+    from spatial.layers import stored_area_layer
+    from spatial.schemes import apportion_residents
+    from spatial.store.queries import incident_frame
+
+    schemes = stored_area_layer(engine, "estates")
+    if schemes is None:
+        msg = ("no schemes (estates) layer is loaded; load yours with `hotspot-tasking layers estates FILE "
+               "--id-column ID --name-column NAME --homes-column HOMES`, then re-ingest the cases")
+        raise TaskingError(msg)
+    profile = resolve_area(engine, area)
+    lsoas = area_layers(engine, profile, data_dir=data_dir).lsoas
+    pop = lsoas.set_index("lsoa_code")["population"].dropna()
+    touched = lsoas[lsoas["lsoa_code"].isin(pop.index)]
+    residents = apportion_residents(schemes, touched, pop)
+    incidents = incident_frame(engine, include_sensitive=True, include_not_asb=True,
+                               months=list(months) if months else None)
+    return SchemeInputs(schemes=schemes, residents=residents, incidents=incidents, area=profile.name)
