@@ -133,8 +133,12 @@ def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell
     from spatial.grids import square_grid
     from spatial.harm import harm_weight
     from spatial.hotspots import emerging_hotspots
+    from spatial.low_months import incident_low_months, low_months_note, without_low_months
 
     months = sorted(incidents[MONTH].dropna().astype(str).unique())
+    # Months published low (far below their neighbours in every category) stay out of training and trends.
+    low = incident_low_months(incidents) if len(months) >= min_months else []
+    months = without_low_months(months, low)
     if len(months) < min_months:
         return None, None, (f"expected harm = average harm per week over {len(months)} month(s); a forecast and "
                             f"trend classes need at least {min_months} months of incidents")
@@ -162,7 +166,8 @@ def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell
     note = (f"expected harm = {label} forecast of {score.attrs.get('target_period')} harm per cell from "
             f"{len(months)} months ({months[0]}..{months[-1]}; proactive categories left out); trend = "
             f"emerging-hotspot class of the patch's hottest cell"
-            + (" (fewer than 10 months: the trend test has little power)" if len(months) < 10 else "") + why)
+            + (" (fewer than 10 months: the trend test has little power)" if len(months) < 10 else "") + why
+            + (f". {low_months_note(low)}" if low else ""))
     return per_week, trend, note
 
 
