@@ -137,11 +137,11 @@ def weekly_profiles(incidents: pd.DataFrame, *, weights: np.ndarray | pd.Series 
     a = aoristic_hours(incidents, max_span_h=max_span_h, weights=weights)
     if a.empty:
         return np.zeros((0, 7, 24)), []
-    monday = (a["hour"].dt.normalize() - pd.to_timedelta(a["hour"].dt.dayofweek, unit="D"))
+    monday = (a["hour"].dt.normalize() - pd.to_timedelta(a["hour"].dt.day_of_week, unit="D"))
     weeks = pd.date_range(monday.min(), monday.max(), freq="7D")
     wi = ((monday - weeks[0]).dt.days // 7).to_numpy()
     arr = np.zeros((len(weeks), 7, 24))
-    np.add.at(arr, (wi, a["hour"].dt.dayofweek.to_numpy(), a["hour"].dt.hour.to_numpy()), a["weight"].to_numpy())
+    np.add.at(arr, (wi, a["hour"].dt.day_of_week.to_numpy(), a["hour"].dt.hour.to_numpy()), a["weight"].to_numpy())
     labels = iso_week(pd.Series(weeks)).tolist()
     return arr, labels
 
