@@ -32,7 +32,10 @@ per-origin gain in hit rate at 5 % of the area over ``counts_all`` exceeds its
 standard error (a one-standard-error rule: with a dozen origins and twenty
 candidates the best mean alone is noisy, and near-equal long-memory candidates
 would win by tie-breaking luck), the one with the highest mean hit rate wins;
-``counts_all`` when none qualifies.  **Ties** (within 1e-12) go to the candidate
+``counts_all`` when none qualifies.  **Guard** (:func:`guarded_winner`): the
+rule's pick stands only if the rule itself, replayed at each inner origin on
+the origins before it, beat plain counts there on average; otherwise plain
+counts are kept and :attr:`ForecastChoice.guard` says why.  **Ties** (within 1e-12) go to the candidate
 listed first by :func:`candidates` (simplest first, ``counts_all`` at the head),
 so the choice is deterministic - nothing here is random, and the
 only model with a seed (boosted) has a fixed one.  With fewer than
@@ -44,10 +47,12 @@ A choice is recorded as a :class:`ForecastChoice` (method, its backtest hit rate
 the runner-up's, plain counts' and last month's, the number of months and
 origins) with a ``data_version``: a hash of the count table, so a choice made
 before new months were ingested never serves after.  It is cached in-process on
-that version and can be written next to the area's store as JSON
-(:func:`save_choice` / :func:`load_choice`; a table would need a migration the
-lead has to re-chain, for a few hundred bytes per area and group that are cheap
-to recompute - so a JSON artefact, keyed by area, group and data version).
+that version, kept with the area's database (``choice_store``:
+:class:`spatial.store.forecast_choices.DbChoiceStore`, table
+``forecast_choices``, migration 0008) so a plan or page reads it back instead of
+selecting again, and can also be written as JSON (:func:`save_choice` /
+:func:`load_choice`).  Low months (:mod:`spatial.low_months`) are passed as
+``exclude_months`` and recorded in the choice.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -39,6 +39,9 @@ from .design_out import (
 )
 from .greedy import greedy
 from .resources import DeployedCamera, Roster
+
+if TYPE_CHECKING:  # the selection module loads scipy; only the type is needed here
+    from spatial.forecast_select import ChoiceStore
 
 __all__ = [
     "DEMO_PARKS_NOTE", "ESTATES_NONE_NOTE", "MIN_FORECAST_MONTHS", "MIN_TREND_MONTHS", "PLAN_METHODS", "PLAN_MONTHS",
@@ -113,7 +116,8 @@ _WEEKS_PER_MONTH = 365.25 / 12 / 7
 
 def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell_size_m: float = 150.0,
                         harm_index: str = "cchi", method: str = "auto",
-                        min_months: int = MIN_FORECAST_MONTHS) -> tuple[pd.Series | None, pd.Series | None, str]:
+                        min_months: int = MIN_FORECAST_MONTHS, choice_store: ChoiceStore | None = None,
+                        area_key: str | None = None) -> tuple[pd.Series | None, pd.Series | None, str]:
     """Next month's harm per week per cell (forecast) and each cell's emerging-hotspot class (pure).
 
     With at least ``min_months`` months in ``incidents``, the harm-weighted
@@ -121,7 +125,11 @@ def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell
     forecast target) is forecast with ``method`` (the backtest's choice by
     default, see bench/RESULTS.md) and divided by the weeks in a month; emerging
     hotspot classes come from Gi* per month plus Mann-Kendall.  With fewer
-    months both are ``None`` and the reason is returned.
+    months both are ``None`` and the reason is returned.  Months published low
+    (:func:`spatial.low_months.incident_low_months`) are left out of the forecast's
+    training and the trends, and the note says so.  With ``choice_store`` (the
+    area's database) the forecaster chosen for ``area_key`` is read back when the
+    data have not changed, instead of selecting again.
 
     Returns
     -------
@@ -148,7 +156,9 @@ def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell
     harm = cell_period_counts(reactive, grid, periods=months, weights=w)
     centres = (((grid["x_min"] + grid["x_max"]) / 2).to_numpy(float), ((grid["y_min"] + grid["y_max"]) / 2).to_numpy(float))
     history = harm.set_axis(grid["cell_id"].astype(str).to_numpy())
-    score = forecast(history, centres=centres, method=method)
+    opts: dict[str, Any] = ({"choice_store": choice_store, "area": area_key, "group": f"harm-{harm_index}"}
+                            if method == "auto" and choice_store is not None else {})
+    score = forecast(history, centres=centres, method=method, **opts)
     per_week = pd.Series(np.maximum(score.to_numpy(float), 0.0) / _WEEKS_PER_MONTH, index=history.index)
     counts = cell_period_counts(incidents, grid, periods=months)
     import warnings
@@ -181,7 +191,8 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
               hotspot_share: float = 0.05, cell_size_m: float = 150.0, harm_index: str = "cchi",
               presence: Literal["day", "week", "none"] = "day", time_limit_s: float = 60.0,
               mip_rel_gap: float = 0.01, cctv: bool = True, seed: int = 12345,
-              use_forecast: bool = True) -> dict[str, Any]:
+              use_forecast: bool = True, choice_store: ChoiceStore | None = None,
+              area_key: str | None = None) -> dict[str, Any]:
     """Hotspots -> candidates -> MILP + greedy + checker, as a JSON-ready plan (pure).
 
     ``incidents`` must already be limited to the borough and period.  Camera
@@ -195,7 +206,8 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
                               hotspot_share=hotspot_share, harm_index=harm_index, seed=seed)
     timings["hotspots"] = time.perf_counter() - t
     t = time.perf_counter()
-    cell_harm, trend, fc_note = (forecast_and_trends(incidents, area, cell_size_m=cell_size_m, harm_index=harm_index)
+    cell_harm, trend, fc_note = (forecast_and_trends(incidents, area, cell_size_m=cell_size_m, harm_index=harm_index,
+                                                     choice_store=choice_store, area_key=area_key)
                                  if use_forecast else (None, None, "expected harm = average harm per week (forecast off)"))
     if trend is not None and "cell_id" in hs.columns:
         hs = hs.assign(trend_class=hs["cell_id"].astype(str).map(trend).to_numpy())

@@ -185,3 +185,26 @@ def test_choice_is_stored_read_back_and_refreshed_with_new_months(db_url):
     tab2 = choices(engine, area="E07000115")
     assert len(tab2) == 1 and tab2.loc[0, "data_version"] == s2.attrs["choice"]["data_version"]
     assert tab2.loc[0, "data_version"] != tab.loc[0, "data_version"] and tab2.loc[0, "months"] == 12
+
+
+def test_the_plan_reads_its_forecaster_back_from_the_store(kent_points, sqlite_url):
+    import geopandas as gpd
+    import shapely
+
+    from spatial.store import connect
+    from spatial.store.forecast_choices import DbChoiceStore, choices
+    from tasking.pipeline import forecast_and_trends
+
+    box = shapely.box(557500, 138000, 560500, 141000)
+    inside = shapely.contains_xy(box, kent_points["x"].to_numpy(), kent_points["y"].to_numpy())
+    pts = kent_points.loc[inside].reset_index(drop=True)
+    area = gpd.GeoDataFrame({"name": ["box"]}, geometry=[box], crs=27700)
+    engine = connect(sqlite_url)
+    store = DbChoiceStore(engine)
+    h1, _, n1 = forecast_and_trends(pts, area, cell_size_m=250.0, min_months=5, choice_store=store, area_key="TW")
+    tab = choices(engine, area="TW")
+    assert list(tab["crime_group"]) == ["harm-cchi"] and tab.loc[0, "months"] == 5
+    FS._CACHE.clear()
+    h2, _, n2 = forecast_and_trends(pts, area, cell_size_m=250.0, min_months=5, choice_store=store, area_key="TW")
+    assert n1 == n2 and np.array_equal(h1.to_numpy(), h2.to_numpy())
+    assert tab.loc[0, "method"] in n1 and len(choices(engine)) == 1
