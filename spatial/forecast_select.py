@@ -727,11 +727,15 @@ def describe_choice(choice: ForecastChoice | Mapping[str, Any], *, group: str | 
     g = group or c.group or "all crime"
     name = _label(c.method)
     if c.fallback:
+        left = f" ({', '.join(c.excluded_months)} left out: published low)" if c.excluded_months else ""
         return (f"This area uses {name} for {g} (the fallback): {c.fallback}, so no forecaster was chosen by "
-                f"backtest; it rests on {c.months} month(s).")
+                f"backtest; it rests on {c.months} month(s){left}.")
     def pct(v: float | None) -> str:
         return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:.1f} %"
+    left = f"; {', '.join(c.excluded_months)} left out (published low)" if c.excluded_months else ""
+    guard = f" {c.guard[0].upper()}{c.guard[1:]}." if c.guard else ""
     return (f"This area uses {name} for {g}; backtest hit rate at {c.coverage:.0%} of the area "
             f"{pct(c.hit_rate)} vs {pct(c.counts_all_hit_rate)} for plain counts and {pct(c.last_month_hit_rate)} "
             f"for last month, over {c.origins} test months ({c.months} months held, "
-            f"{c.first_month}..{c.last_month}); runner-up {_label(c.runner_up or '')} {pct(c.runner_up_hit_rate)}.")
+            f"{c.first_month}..{c.last_month}{left}); runner-up {_label(c.runner_up or '')} "
+            f"{pct(c.runner_up_hit_rate)}.{guard}")

@@ -200,7 +200,14 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
     council data), demonstration sites are generated at candidate centroids and
     labelled so.
     """
+    from spatial.low_months import incident_low_months, low_months_note
+
     timings: dict[str, float] = {}
+    # Months published low (far below their neighbours in every category) would pull every per-week
+    # baseline down: they are left out of the whole plan, and its notes say so.
+    low = incident_low_months(incidents) if MONTH in incidents.columns and CATEGORY in incidents.columns else []
+    if low:
+        incidents = incidents.loc[~incidents[MONTH].astype(str).isin(low)]
     t = time.perf_counter()
     hs, _grid = plan_hotspots(incidents, area, method=method, cell_size_m=cell_size_m,
                               hotspot_share=hotspot_share, harm_index=harm_index, seed=seed)
@@ -218,6 +225,8 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
                              cell_harm_week=cell_harm)
     timings["candidates"] = time.perf_counter() - t
     notes: list[str] = [fc_note, f"time-of-day split: {cands.attrs['profile_source']}"]
+    if low:
+        notes.append(low_months_note(low))
     cctv_problem = None
     if cctv:
         sites = roster.deployable_cctv.sites

@@ -83,6 +83,13 @@ def test_guard_keeps_counts_when_the_rule_did_not_pay_off_out_of_sample():
     assert FS.one_se_winner(t) == "ewm_h1"
     w, why, gain = FS.guarded_winner(t)
     assert w == "counts_all" and "did not beat plain counts" in why and gain < 0
+    c = FS.ForecastChoice(method=w, params={}, hit_rate=0.3, runner_up="ewm_h1", runner_up_hit_rate=0.44,
+                          counts_all_hit_rate=0.3, last_month_hit_rate=0.2, months=12, origins=8,
+                          first_month="2025-01", last_month="2025-12", coverage=0.05, data_version="v",
+                          guard=why, excluded_months=["2025-03"])
+    text = FS.describe_choice(c, group="burglary")
+    assert "counts over all earlier months for burglary" in text and "Ewm_h1 led the backtest" in text
+    assert "2025-03 left out (published low)" in text
     # ... and lets a steady winner through
     t2 = t.assign(ewm_h1=[0.4] * 8)
     t2.iloc[::2, 2] = 0.41
