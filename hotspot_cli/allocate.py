@@ -151,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
     if args.months < 1:
         msg = f"--months was {args.months}; give 1 or more"
         raise TaskingError(msg)
+    from spatial.store.forecast_choices import DbChoiceStore
+
     engine = connect(settings.database_url)
     inputs = read_plan_inputs(engine, borough=borough, data_dir=settings.data_dir, latest=args.months)
     concerns = pd.read_csv(args.concerns) if args.concerns else None
@@ -160,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
                      parks=inputs.parks, estates=inputs.estates, pins=pins, exclusions=exclusions, concerns=concerns,
                      deployed=deployed, method=args.method, hotspot_share=args.hotspot_share,
                      cell_size_m=args.cell_size, harm_index=args.harm, presence=args.presence,
-                     time_limit_s=args.time_limit, mip_rel_gap=args.gap, cctv=not args.no_cctv)
+                     time_limit_s=args.time_limit, mip_rel_gap=args.gap, cctv=not args.no_cctv,
+                     choice_store=DbChoiceStore(engine), area_key=borough)
     plan["timings_s"]["total"] = time.perf_counter() - t0
     finish_plan(plan, inputs, week=args.week)
     Path(args.out).write_text(json.dumps(plan, indent=2, default=str), encoding="utf-8")

@@ -32,7 +32,10 @@ per-origin gain in hit rate at 5 % of the area over ``counts_all`` exceeds its
 standard error (a one-standard-error rule: with a dozen origins and twenty
 candidates the best mean alone is noisy, and near-equal long-memory candidates
 would win by tie-breaking luck), the one with the highest mean hit rate wins;
-``counts_all`` when none qualifies.  **Ties** (within 1e-12) go to the candidate
+``counts_all`` when none qualifies.  **Guard** (:func:`guarded_winner`): the
+rule's pick stands only if the rule itself, replayed at each inner origin on
+the origins before it, beat plain counts there on average; otherwise plain
+counts are kept and :attr:`ForecastChoice.guard` says why.  **Ties** (within 1e-12) go to the candidate
 listed first by :func:`candidates` (simplest first, ``counts_all`` at the head),
 so the choice is deterministic - nothing here is random, and the
 only model with a seed (boosted) has a fixed one.  With fewer than
@@ -44,10 +47,12 @@ A choice is recorded as a :class:`ForecastChoice` (method, its backtest hit rate
 the runner-up's, plain counts' and last month's, the number of months and
 origins) with a ``data_version``: a hash of the count table, so a choice made
 before new months were ingested never serves after.  It is cached in-process on
-that version and can be written next to the area's store as JSON
-(:func:`save_choice` / :func:`load_choice`; a table would need a migration the
-lead has to re-chain, for a few hundred bytes per area and group that are cheap
-to recompute - so a JSON artefact, keyed by area, group and data version).
+that version, kept with the area's database (``choice_store``:
+:class:`spatial.store.forecast_choices.DbChoiceStore`, table
+``forecast_choices``, migration 0008) so a plan or page reads it back instead of
+selecting again, and can also be written as JSON (:func:`save_choice` /
+:func:`load_choice`).  Low months (:mod:`spatial.low_months`) are passed as
+``exclude_months`` and recorded in the choice.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -78,6 +83,11 @@ from spatial.forecast import (
 
 __all__ = [
     "FALLBACK",
+    "ChoiceStore",
+    "backtest_table",
+    "guarded_winner",
+    "one_se_winner",
+    "select_with_table",
     "MIN_ORIGINS",
     "SELECTION_COVERAGE",
     "ForecastChoice",
@@ -97,6 +107,10 @@ MIN_ORIGINS = 4
 FALLBACK = "counts_all"
 #: Months of history before the first inner origin.
 MIN_TRAIN = 2
+#: Inner origins the rule needs before it can be replayed at an origin (:func:`guard_gains`).
+GUARD_MIN_PRIOR = 2
+#: Replayed origins the guard needs before it lets a candidate replace plain counts.
+GUARD_MIN_TESTS = 2
 
 Score = Callable[[np.ndarray], np.ndarray]
 
@@ -258,6 +272,9 @@ class ForecastChoice:
     group: str | None = None
     area: str | None = None
     scores: dict[str, float] = dataclasses.field(default_factory=dict)
+    guard: str | None = None
+    nested_gain: float | None = None
+    excluded_months: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -367,11 +384,120 @@ def _fit_blend(base_hr: pd.DataFrame, x: np.ndarray, targets: Sequence[int], fns
     return a, b, best[1]
 
 
+@dataclasses.dataclass
+class BacktestTable:
+    """The inner rolling-origin backtest of every candidate: hit rate per origin (rows) and candidate.
+
+    ``table`` holds the base candidates in :func:`candidates` order (the
+    tie-break) and ``blend`` last; row labels are the column positions of the
+    target months in the history.  Only months of the history are read.
+    """
+
+    table: pd.DataFrame
+    base_hr: pd.DataFrame
+    memo: _Memo
+    fns_params: dict[str, tuple[Score, dict[str, Any]]]
+    k: int
+    x: np.ndarray
+
+
+def backtest_table(x: np.ndarray, *, centres: Centres, prior: np.ndarray | None, index: pd.Index,
+                   include_boosted: bool, coverage: float, min_train: int, n_origins: int) -> BacktestTable:
+    """Hit rates at ``coverage`` of every candidate (and the inner-fold blend) at every inner origin."""
+    n, m = x.shape
+    k = int(np.floor(coverage * n * (1 + 1e-12)))
+    fns_params = candidates(centres, n_units=n, prior=prior, include_boosted=include_boosted, index=index)
+    fns = {name: fp[0] for name, fp in fns_params.items()}
+    cols = [str(i) for i in range(m)]
+    hist = pd.DataFrame(x, index=index, columns=cols)
+    wrapped = {name: (lambda h, f=f: f(h.to_numpy(dtype=float))) for name, f in fns.items()}
+    res = rolling_origin_backtest(hist, wrapped, min_train=int(min_train), coverages=(float(coverage),),
+                                  max_origins=n_origins)
+    base_hr = res.pivot(index="target", columns="forecaster", values="hit_rate")
+    base_hr = base_hr[list(fns)]  # candidate order (tie-break)
+    base_hr.index = [int(str(t)) for t in base_hr.index]
+    base_hr = base_hr.sort_index()  # origins in time order (the labels were text)
+    targets = list(base_hr.index)
+    # Blend: at each origin, pair and weight fitted on the origins before it only.
+    blend_hr: list[float] = []
+    memo = _Memo(x, fns)
+    for j, t in enumerate(targets):
+        fit = _fit_blend(base_hr, x, targets[:j], memo, k)
+        if fit is None:
+            s = fns[FALLBACK](x[:, :t])
+        else:
+            a, b, w = fit
+            s = w * memo(a, t) + (1 - w) * memo(b, t)
+        blend_hr.append(_hit(s, x[:, t], k))
+    table = base_hr.copy()
+    table["blend"] = blend_hr
+    return BacktestTable(table, base_hr, memo, fns_params, k, x)
+
+
+def one_se_winner(table: pd.DataFrame, se_factor: float = 1.0) -> str:
+    """The one-standard-error rule on a table of hit rates (origins x candidates).
+
+    A candidate other than :data:`FALLBACK` is eligible only if its mean paired
+    per-origin gain over plain counts exceeds ``se_factor`` standard errors of
+    that gain; among the eligible the highest mean wins, ties to the earlier
+    column (the simpler candidate).
+    """
+    means = table.mean(axis=0, skipna=True).fillna(-1.0)
+    gain = table.sub(table[FALLBACK], axis=0)
+    n = gain.notna().sum(axis=0)
+    se = (gain.std(axis=0, ddof=1) / np.sqrt(n.clip(lower=1))).fillna(np.inf)
+    eligible = [c for c in table.columns if c == FALLBACK or gain[c].mean() > float(se_factor) * se[c] + 1e-12]
+    best_v = max(means[c] for c in eligible)
+    return next(c for c in eligible if means[c] >= best_v - 1e-12)
+
+
+def guard_gains(table: pd.DataFrame, se_factor: float = 1.0, min_prior: int = GUARD_MIN_PRIOR) -> pd.DataFrame:
+    """How the selection rule itself did out of sample inside the training months.
+
+    At each inner origin ``j`` with at least ``min_prior`` origins before it, the
+    rule (:func:`one_se_winner`) is run on the origins before ``j`` only and its
+    pick is scored at ``j`` against plain counts and last month's counts.
+    Returns ``origin, pick, gain_counts, gain_last`` rows.
+    """
+    rows = []
+    for j in range(int(min_prior), len(table)):
+        pick = one_se_winner(table.iloc[:j], se_factor)
+        r = table.iloc[j]
+        rows.append({"origin": table.index[j], "pick": pick, "gain_counts": float(r[pick] - r[FALLBACK]),
+                     "gain_last": float(r[pick] - r["last_1"])})
+    return pd.DataFrame(rows, columns=["origin", "pick", "gain_counts", "gain_last"])
+
+
+def guarded_winner(table: pd.DataFrame, se_factor: float = 1.0, min_guard: int = GUARD_MIN_TESTS,
+                   min_prior: int = GUARD_MIN_PRIOR) -> tuple[str, str | None, float | None]:
+    """The one-SE winner, kept only if the rule beat plain counts out of sample (:func:`guard_gains`).
+
+    The rule's own nested record must show a mean gain over plain counts above
+    zero on at least ``min_guard`` inner origins; else plain counts
+    (:data:`FALLBACK`) are used.  Last month is no guard: falling back to plain
+    counts could not help against it (the benchmark reports both).
+    Returns ``(winner, reason the guard stepped in or None, mean nested gain over counts)``.
+    """
+    w = one_se_winner(table, se_factor)
+    if w == FALLBACK:
+        return w, None, None
+    g = guard_gains(table, se_factor, min_prior)
+    g = g.dropna(subset=["gain_counts", "gain_last"])
+    if len(g) < int(min_guard):
+        return FALLBACK, (f"{w} led the backtest, but only {len(g)} inner origin(s) could test the selection "
+                          f"itself (needs {min_guard}), so plain counts are kept"), None
+    gc = float(g["gain_counts"].mean())
+    if gc <= 1e-12:
+        return FALLBACK, (f"{w} led the backtest, but the selection itself, replayed on earlier months, did not "
+                          f"beat plain counts ({100 * gc:+.1f} points), so plain counts are kept"), gc
+    return w, None, gc
+
+
 def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.DataFrame | np.ndarray | None = None,
                       include_boosted: bool = False, coverage: float = SELECTION_COVERAGE,
                       min_train: int = MIN_TRAIN, max_origins: int | None = None, group: str | None = None,
                       area: str | None = None, exclude_months: Sequence[str] = (),
-                      se_factor: float = 1.0) -> ForecastChoice:
+                      se_factor: float = 1.0, guard: bool = True) -> ForecastChoice:
     """Choose the forecaster for the month after ``history`` by a rolling-origin backtest inside it.
 
     Parameters
@@ -394,15 +520,29 @@ def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.Data
     group, area
         Labels recorded in the choice.
     exclude_months
-        Months to drop before selecting (e.g. ones published incomplete).
+        Months to drop before selecting (e.g. ones published low, :mod:`spatial.low_months`).
     se_factor
         A candidate replaces plain counts only if its mean gain exceeds this many
         standard errors of its per-origin gain (1: the one-standard-error rule).
+    guard
+        Keep the rule's pick only if the rule, replayed on the inner origins,
+        beat plain counts and last month out of sample (:func:`guarded_winner`).
 
     Returns
     -------
     ForecastChoice
     """
+    return select_with_table(history, centres=centres, prior=prior, include_boosted=include_boosted,
+                             coverage=coverage, min_train=min_train, max_origins=max_origins, group=group,
+                             area=area, exclude_months=exclude_months, se_factor=se_factor, guard=guard)[0]
+
+
+def select_with_table(history: pd.DataFrame, *, centres: Centres, prior: pd.DataFrame | np.ndarray | None = None,
+                      include_boosted: bool = False, coverage: float = SELECTION_COVERAGE,
+                      min_train: int = MIN_TRAIN, max_origins: int | None = None, group: str | None = None,
+                      area: str | None = None, exclude_months: Sequence[str] = (),
+                      se_factor: float = 1.0, guard: bool = True) -> tuple[ForecastChoice, BacktestTable | None]:
+    """:func:`select_forecaster` and the inner backtest it rests on (``None`` for a fallback)."""
     x, _xy = _check(history, centres, need_centres=True)
     if exclude_months:
         keep = [str(c) not in set(exclude_months) for c in history.columns]
@@ -415,13 +555,12 @@ def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.Data
     cols = [str(c) for c in history.columns]
     n = x.shape[0]
     k = int(np.floor(coverage * n * (1 + 1e-12)))
-    fns_params = candidates(centres, n_units=n, prior=prior, include_boosted=include_boosted, index=history.index)
-    fns = {name: fp[0] for name, fp in fns_params.items()}
     n_origins = max(m - int(min_train), 0)
     if max_origins is not None:
         n_origins = min(n_origins, int(max_origins))
     common = {"months": m, "first_month": cols[0] if cols else None, "last_month": cols[-1] if cols else None,
-              "coverage": float(coverage), "data_version": version, "group": group, "area": area}
+              "coverage": float(coverage), "data_version": version, "group": group, "area": area,
+              "excluded_months": [str(c) for c in exclude_months]}
     busy = int(np.sum(x[:, int(min_train):].sum(axis=0) > 0)) if m > int(min_train) else 0
     if n_origins < MIN_ORIGINS or k < 1 or busy < MIN_ORIGINS:
         if k < 1:
@@ -433,49 +572,30 @@ def select_forecaster(history: pd.DataFrame, *, centres: Centres, prior: pd.Data
                       f"needs {MIN_ORIGINS}")
         return ForecastChoice(method=FALLBACK, params={}, hit_rate=None, runner_up=None, runner_up_hit_rate=None,
                               counts_all_hit_rate=None, last_month_hit_rate=None, origins=n_origins,
-                              fallback=reason, **common)
-    hist = pd.DataFrame(x, index=history.index, columns=cols)
-    wrapped = {name: (lambda h, f=f: f(h.to_numpy(dtype=float))) for name, f in fns.items()}
-    res = rolling_origin_backtest(hist, wrapped, min_train=int(min_train), coverages=(float(coverage),),
-                                  max_origins=n_origins)
-    base_hr = res.pivot(index="target", columns="forecaster", values="hit_rate")
-    base_hr = base_hr[list(fns)]  # candidate order (tie-break)
-    base_hr.index = [cols.index(str(t)) for t in base_hr.index]
-    targets = list(base_hr.index)
-    # Blend: at each origin, pair and weight fitted on the origins before it only.
-    blend_hr: list[float] = []
-    memo = _Memo(x, fns)
-    for j, t in enumerate(targets):
-        fit = _fit_blend(base_hr, x, targets[:j], memo, k)
-        if fit is None:
-            s = fns[FALLBACK](x[:, :t])
-        else:
-            a, b, w = fit
-            s = w * memo(a, t) + (1 - w) * memo(b, t)
-        blend_hr.append(_hit(s, x[:, t], k))
-    table = base_hr.copy()
-    table["blend"] = blend_hr
+                              fallback=reason, **common), None
+    pr = None if prior is None else np.asarray(prior, dtype=float)
+    bt = backtest_table(x, centres=centres, prior=pr, index=history.index, include_boosted=include_boosted,
+                        coverage=coverage, min_train=min_train, n_origins=n_origins)
+    table = bt.table
     means = table.mean(axis=0, skipna=True).fillna(-1.0)
     order = list(table.columns)
-    # One-standard-error rule against the fallback: a candidate must beat plain counts by more than
-    # the standard error of its paired per-origin gain, else the simpler counts are kept.
-    gain = table.sub(table[FALLBACK], axis=0)
-    se = gain.std(axis=0, ddof=1) / np.sqrt(gain.notna().sum(axis=0).clip(lower=1))
-    eligible = [c for c in order if c == FALLBACK or gain[c].mean() > float(se_factor) * se[c] + 1e-12]
-    best_v = max(means[c] for c in eligible)
-    winner = next(c for c in eligible if means[c] >= best_v - 1e-12)
+    if guard:
+        winner, guard_note, guard_gain = guarded_winner(table, se_factor)
+    else:
+        winner, guard_note, guard_gain = one_se_winner(table, se_factor), None, None
     rest = means.drop(winner)
     rv = rest.max()
     runner = next(c for c in order if c != winner and means[c] >= rv - 1e-12)
-    params: dict[str, Any] = dict(fns_params[winner][1]) if winner in fns_params else {}
+    params: dict[str, Any] = dict(bt.fns_params[winner][1]) if winner in bt.fns_params else {}
     if winner == "blend":
-        fit = _fit_blend(base_hr, x, targets, memo, k)
+        fit = _fit_blend(bt.base_hr, x, list(bt.base_hr.index), bt.memo, k)
         assert fit is not None
         params = {"a": fit[0], "b": fit[1], "weight_a": fit[2], "fitted_on": "inner origins"}
     return ForecastChoice(method=winner, params=params, hit_rate=float(means[winner]), runner_up=runner,
                           runner_up_hit_rate=float(means[runner]), counts_all_hit_rate=float(means["counts_all"]),
-                          last_month_hit_rate=float(means["last_1"]), origins=len(targets), fallback=None,
-                          scores={c: round(float(v), 6) for c, v in means.items()}, **common)
+                          last_month_hit_rate=float(means["last_1"]), origins=len(table), fallback=None,
+                          scores={c: round(float(v), 6) for c, v in means.items()}, guard=guard_note,
+                          nested_gain=None if guard_gain is None else round(guard_gain, 6), **common), bt
 
 
 def predict_choice(choice: ForecastChoice, history: pd.DataFrame, *, centres: Centres,
@@ -499,9 +619,18 @@ _CACHE: OrderedDict[tuple[Any, ...], ForecastChoice] = OrderedDict()
 _CACHE_SIZE = 64
 
 
+class ChoiceStore(Protocol):
+    """Where choices are kept between processes (e.g. :class:`spatial.store.forecast_choices.DbChoiceStore`)."""
+
+    def get(self, *, area: str | None, group: str | None, version: str) -> Mapping[str, Any] | None: ...
+
+    def put(self, choice: Mapping[str, Any]) -> None: ...
+
+
 def auto_forecast(history: pd.DataFrame, *, centres: Centres, prior: pd.DataFrame | np.ndarray | None = None,
                   include_boosted: bool = False, group: str | None = None, area: str | None = None,
-                  exclude_months: Sequence[str] = (), store_dir: str | Path | None = None) -> pd.Series:
+                  exclude_months: Sequence[str] = (), store_dir: str | Path | None = None,
+                  choice_store: ChoiceStore | None = None) -> pd.Series:
     """Select on ``history`` (cached on its data version) and forecast the next month with the choice.
 
     The chosen candidate's scores are rescaled to sum to the history's mean
@@ -509,7 +638,11 @@ def auto_forecast(history: pd.DataFrame, *, centres: Centres, prior: pd.DataFram
     next month, like the boosted model's; the ranking is the candidate's own.
 
     ``attrs["choice"]`` holds the :class:`ForecastChoice` as a dict; with
-    ``store_dir`` the choice is read from / written to a JSON artefact there.
+    ``choice_store`` (the area's database) the choice is read back when it was
+    made on the same data version and stored when it is made anew; with
+    ``store_dir`` a JSON artefact there serves the same purpose.
+    ``attrs["choice_from"]`` says where the choice came from (``selected``,
+    ``cache``, ``store``).
     """
     if exclude_months:
         keep = [str(c) not in set(exclude_months) for c in history.columns]
@@ -522,13 +655,22 @@ def auto_forecast(history: pd.DataFrame, *, centres: Centres, prior: pd.DataFram
     version = data_version(history, prior, centres)
     key = (version, include_boosted, group, area)
     choice = _CACHE.get(key)
+    source = "cache"
+    if choice is None and choice_store is not None:
+        got = choice_store.get(area=area, group=group, version=version)
+        choice = ForecastChoice(**dict(got)) if got is not None else None
+        source = "store"
     if choice is None and store_dir is not None:
         choice = load_choice(store_dir, area=area, group=group, version=version)
+        source = "store"
     if choice is None:
         choice = select_forecaster(history, centres=centres, prior=prior, include_boosted=include_boosted,
-                                   group=group, area=area)
+                                   group=group, area=area, exclude_months=exclude_months)
+        source = "selected"
         if store_dir is not None:
             save_choice(choice, store_dir)
+        if choice_store is not None:
+            choice_store.put(choice.to_dict())
     _CACHE[key] = choice
     _CACHE.move_to_end(key)
     while len(_CACHE) > _CACHE_SIZE:
@@ -543,6 +685,7 @@ def auto_forecast(history: pd.DataFrame, *, centres: Centres, prior: pd.DataFram
     out = _result(values, history, "auto", {"chosen": choice.method, **choice.params,
                                             "scaled_to": "mean monthly total of the history"})
     out.attrs["choice"] = choice.to_dict()
+    out.attrs["choice_from"] = source
     try:
         out.attrs["target_period"] = next_period(str(history.columns[-1]))
     except HotspotError:
@@ -585,11 +728,15 @@ def describe_choice(choice: ForecastChoice | Mapping[str, Any], *, group: str | 
     g = group or c.group or "all crime"
     name = _label(c.method)
     if c.fallback:
+        left = f" ({', '.join(c.excluded_months)} left out: published low)" if c.excluded_months else ""
         return (f"This area uses {name} for {g} (the fallback): {c.fallback}, so no forecaster was chosen by "
-                f"backtest; it rests on {c.months} month(s).")
+                f"backtest; it rests on {c.months} month(s){left}.")
     def pct(v: float | None) -> str:
         return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:.1f} %"
+    left = f"; {', '.join(c.excluded_months)} left out (published low)" if c.excluded_months else ""
+    guard = f" {c.guard[0].upper()}{c.guard[1:]}." if c.guard else ""
     return (f"This area uses {name} for {g}; backtest hit rate at {c.coverage:.0%} of the area "
             f"{pct(c.hit_rate)} vs {pct(c.counts_all_hit_rate)} for plain counts and {pct(c.last_month_hit_rate)} "
             f"for last month, over {c.origins} test months ({c.months} months held, "
-            f"{c.first_month}..{c.last_month}); runner-up {_label(c.runner_up or '')} {pct(c.runner_up_hit_rate)}.")
+            f"{c.first_month}..{c.last_month}{left}); runner-up {_label(c.runner_up or '')} "
+            f"{pct(c.runner_up_hit_rate)}.{guard}")

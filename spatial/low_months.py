@@ -27,7 +27,8 @@ import pandas as pd
 
 from spatial._errors import SchemaError
 
-__all__ = ["low_months", "low_month_table", "without_low_months", "ASB_CATEGORIES"]
+__all__ = ["low_months", "low_month_table", "without_low_months", "ASB_CATEGORIES", "incident_month_counts",
+           "incident_low_months", "low_months_note"]
 
 #: Category names of anti-social behaviour (the canonical slug and police.uk's wording).
 ASB_CATEGORIES: tuple[str, ...] = ("anti-social-behaviour", "Anti-social behaviour")
@@ -131,3 +132,55 @@ def without_low_months(periods: Sequence[str], low: Sequence[str]) -> list[str]:
     """``periods`` less the ``low`` months (for baselines, forecasts and trends)."""
     drop = set(low)
     return [p for p in periods if p not in drop]
+
+
+def incident_month_counts(incidents: pd.DataFrame, *, month: str = "month", category: str = "category") -> pd.DataFrame:
+    """Months x categories of an incident frame (the input :func:`low_months` reads), proactive rows left out.
+
+    Raises :class:`SchemaError` naming the missing column.
+    """
+    missing = [c for c in (month, category) if c not in incidents.columns]
+    if missing:
+        msg = f"the incidents have no column(s) {missing}; found {list(incidents.columns)[:12]}"
+        raise SchemaError(msg)
+    df = incidents
+    if "proactive" in df.columns:
+        df = df.loc[~df["proactive"].astype(bool)]
+    if df.empty:
+        return pd.DataFrame()
+    t = pd.crosstab(df[month].astype(str), df[category].astype(str))
+    return t.sort_index()
+
+
+def incident_low_months(incidents: pd.DataFrame, **kw) -> list[str]:
+    """The months published low in an incident frame (see :func:`low_months`; ``[]`` for an empty frame).
+
+    The one call a page, the pack or a plan makes to learn which months to leave
+    out of baselines, forecasts and trends.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = [("2024-%02d" % m, c) for m in range(1, 8) for c, n in (("burglary", 50), ("drugs", 30))
+    ...         for _ in range(n if m != 4 else n // 3)]
+    >>> incident_low_months(pd.DataFrame(rows, columns=["month", "category"]))
+    ['2024-04']
+    """
+    counts = incident_month_counts(incidents)
+    return low_months(counts, **kw) if not counts.empty else []
+
+
+def low_months_note(low: Sequence[str]) -> str:
+    """The one line the Hotspots and Data pages and the pack show ('' when no month was left out).
+
+    Examples
+    --------
+    >>> low_months_note(["2018-11", "2018-12"])[:46]
+    'Left out of baselines, forecasts and trends: 2'
+    >>> low_months_note([])
+    ''
+    """
+    if not low:
+        return ""
+    return (f"Left out of baselines, forecasts and trends: {', '.join(low)} - far below the months either side "
+            "in every crime category (published incomplete by police.uk), so they would drag averages down.")

@@ -121,8 +121,17 @@ def borough_profile(incidents: pd.DataFrame, *, planning: Planning) -> tuple[np.
         tab = time_profile(incidents)
         n = int(tab.attrs.get("n_used", 0))
         if n >= planning.min_timed_incidents and tab.to_numpy().sum() > 0:
+            from spatial.forecast_timed import forecast_week_profile, weekly_profiles
+
             arr = tab.to_numpy(float)
-            return arr / arr.sum(), f"time of day from {n} timed incidents (aoristic)"
+            source = f"time of day from {n} timed incidents (aoristic)"
+            # Next week's profile: the plain average unless recency weighting beat it on a weekly backtest
+            # (the same incidents, spans of up to an hour, as the profile above).
+            weekly, labels = weekly_profiles(incidents, max_span_h=float(tab.attrs.get("max_window_h", 1.0)))
+            fc = forecast_week_profile(weekly, labels)
+            if fc.method != "all_weeks":
+                return fc.profile, f"{source}; {fc.describe()}"
+            return arr / arr.sum(), f"{source}; {fc.describe()}"
     return _default_profile(planning), ("default split from the roster (assumption; no timed incidents: "
                                         "police.uk gives months only)")
 

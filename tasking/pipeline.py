@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -39,6 +39,9 @@ from .design_out import (
 )
 from .greedy import greedy
 from .resources import DeployedCamera, Roster
+
+if TYPE_CHECKING:  # the selection module loads scipy; only the type is needed here
+    from spatial.forecast_select import ChoiceStore
 
 __all__ = [
     "DEMO_PARKS_NOTE", "ESTATES_NONE_NOTE", "MIN_FORECAST_MONTHS", "MIN_TREND_MONTHS", "PLAN_METHODS", "PLAN_MONTHS",
@@ -113,7 +116,8 @@ _WEEKS_PER_MONTH = 365.25 / 12 / 7
 
 def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell_size_m: float = 150.0,
                         harm_index: str = "cchi", method: str = "auto",
-                        min_months: int = MIN_FORECAST_MONTHS) -> tuple[pd.Series | None, pd.Series | None, str]:
+                        min_months: int = MIN_FORECAST_MONTHS, choice_store: ChoiceStore | None = None,
+                        area_key: str | None = None) -> tuple[pd.Series | None, pd.Series | None, str]:
     """Next month's harm per week per cell (forecast) and each cell's emerging-hotspot class (pure).
 
     With at least ``min_months`` months in ``incidents``, the harm-weighted
@@ -121,7 +125,11 @@ def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell
     forecast target) is forecast with ``method`` (the backtest's choice by
     default, see bench/RESULTS.md) and divided by the weeks in a month; emerging
     hotspot classes come from Gi* per month plus Mann-Kendall.  With fewer
-    months both are ``None`` and the reason is returned.
+    months both are ``None`` and the reason is returned.  Months published low
+    (:func:`spatial.low_months.incident_low_months`) are left out of the forecast's
+    training and the trends, and the note says so.  With ``choice_store`` (the
+    area's database) the forecaster chosen for ``area_key`` is read back when the
+    data have not changed, instead of selecting again.
 
     Returns
     -------
@@ -133,8 +141,12 @@ def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell
     from spatial.grids import square_grid
     from spatial.harm import harm_weight
     from spatial.hotspots import emerging_hotspots
+    from spatial.low_months import incident_low_months, low_months_note, without_low_months
 
     months = sorted(incidents[MONTH].dropna().astype(str).unique())
+    # Months published low (far below their neighbours in every category) stay out of training and trends.
+    low = incident_low_months(incidents) if len(months) >= min_months else []
+    months = without_low_months(months, low)
     if len(months) < min_months:
         return None, None, (f"expected harm = average harm per week over {len(months)} month(s); a forecast and "
                             f"trend classes need at least {min_months} months of incidents")
@@ -144,7 +156,9 @@ def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell
     harm = cell_period_counts(reactive, grid, periods=months, weights=w)
     centres = (((grid["x_min"] + grid["x_max"]) / 2).to_numpy(float), ((grid["y_min"] + grid["y_max"]) / 2).to_numpy(float))
     history = harm.set_axis(grid["cell_id"].astype(str).to_numpy())
-    score = forecast(history, centres=centres, method=method)
+    opts: dict[str, Any] = ({"choice_store": choice_store, "area": area_key, "group": f"harm-{harm_index}"}
+                            if method == "auto" and choice_store is not None else {})
+    score = forecast(history, centres=centres, method=method, **opts)
     per_week = pd.Series(np.maximum(score.to_numpy(float), 0.0) / _WEEKS_PER_MONTH, index=history.index)
     counts = cell_period_counts(incidents, grid, periods=months)
     import warnings
@@ -162,7 +176,8 @@ def forecast_and_trends(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, cell
     note = (f"expected harm = {label} forecast of {score.attrs.get('target_period')} harm per cell from "
             f"{len(months)} months ({months[0]}..{months[-1]}; proactive categories left out); trend = "
             f"emerging-hotspot class of the patch's hottest cell"
-            + (" (fewer than 10 months: the trend test has little power)" if len(months) < 10 else "") + why)
+            + (" (fewer than 10 months: the trend test has little power)" if len(months) < 10 else "") + why
+            + (f". {low_months_note(low)}" if low else ""))
     return per_week, trend, note
 
 
@@ -176,7 +191,8 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
               hotspot_share: float = 0.05, cell_size_m: float = 150.0, harm_index: str = "cchi",
               presence: Literal["day", "week", "none"] = "day", time_limit_s: float = 60.0,
               mip_rel_gap: float = 0.01, cctv: bool = True, seed: int = 12345,
-              use_forecast: bool = True) -> dict[str, Any]:
+              use_forecast: bool = True, choice_store: ChoiceStore | None = None,
+              area_key: str | None = None) -> dict[str, Any]:
     """Hotspots -> candidates -> MILP + greedy + checker, as a JSON-ready plan (pure).
 
     ``incidents`` must already be limited to the borough and period.  Camera
@@ -184,13 +200,21 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
     council data), demonstration sites are generated at candidate centroids and
     labelled so.
     """
+    from spatial.low_months import incident_low_months, low_months_note
+
     timings: dict[str, float] = {}
+    # Months published low (far below their neighbours in every category) would pull every per-week
+    # baseline down: they are left out of the whole plan, and its notes say so.
+    low = incident_low_months(incidents) if MONTH in incidents.columns and CATEGORY in incidents.columns else []
+    if low:
+        incidents = incidents.loc[~incidents[MONTH].astype(str).isin(low)]
     t = time.perf_counter()
     hs, _grid = plan_hotspots(incidents, area, method=method, cell_size_m=cell_size_m,
                               hotspot_share=hotspot_share, harm_index=harm_index, seed=seed)
     timings["hotspots"] = time.perf_counter() - t
     t = time.perf_counter()
-    cell_harm, trend, fc_note = (forecast_and_trends(incidents, area, cell_size_m=cell_size_m, harm_index=harm_index)
+    cell_harm, trend, fc_note = (forecast_and_trends(incidents, area, cell_size_m=cell_size_m, harm_index=harm_index,
+                                                     choice_store=choice_store, area_key=area_key)
                                  if use_forecast else (None, None, "expected harm = average harm per week (forecast off)"))
     if trend is not None and "cell_id" in hs.columns:
         hs = hs.assign(trend_class=hs["cell_id"].astype(str).map(trend).to_numpy())
@@ -201,6 +225,8 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
                              cell_harm_week=cell_harm)
     timings["candidates"] = time.perf_counter() - t
     notes: list[str] = [fc_note, f"time-of-day split: {cands.attrs['profile_source']}"]
+    if low:
+        notes.append(low_months_note(low))
     cctv_problem = None
     if cctv:
         sites = roster.deployable_cctv.sites

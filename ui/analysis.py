@@ -171,7 +171,11 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
 def _emerging(inc: pd.DataFrame, inputs: PlanInputs, grid: gpd.GeoDataFrame, *,
               harm_index: str) -> tuple[gpd.GeoDataFrame, str, pd.Series]:
     """Cells with an emerging-hotspot pattern, a note, and every cell's class (empty below the month minimum)."""
+    from spatial.low_months import incident_low_months, low_months_note, without_low_months
+
     months = sorted(inc[MONTH].astype(str).unique())
+    low = incident_low_months(inc) if len(months) >= MIN_EMERGING_MONTHS else []
+    months = without_low_months(months, low)  # months published low would fake a cold spell
     cols = ["cell_id", "trend_class", "trend_z", "n_hot", "n_cold"]
     if len(months) < MIN_EMERGING_MONTHS:
         note = (f"not computed: emerging-hotspot classes need incidents in at least {MIN_EMERGING_MONTHS} months "
@@ -191,7 +195,8 @@ def _emerging(inc: pd.DataFrame, inputs: PlanInputs, grid: gpd.GeoDataFrame, *,
     shown = em.loc[em["trend_class"] != "no pattern", [*cols, em.geometry.name]].reset_index(drop=True)
     note = (f"Gi* per month on harm-weighted 150 m cells with false-discovery control, then a Mann-Kendall trend, "
             f"over {len(months)} months ({months[0]} to {months[-1]})"
-            + ("; fewer than 10 months, so the trend test has little power" if len(months) < 10 else ""))
+            + ("; fewer than 10 months, so the trend test has little power" if len(months) < 10 else "")
+            + (f". {low_months_note(low)}" if low else ""))
     return shown, note, classes
 
 

@@ -298,13 +298,16 @@ def forecast_choices(data: BacktestData, *, cell_size_m: float = 150.0,
     units = pd.Index(grid["cell_id"].astype(str).to_numpy(dtype=object))
     centres = ((grid["x_min"].to_numpy() + grid["x_max"].to_numpy()) / 2,
                (grid["y_min"].to_numpy() + grid["y_max"].to_numpy()) / 2)
+    from spatial.low_months import incident_low_months, low_months_note
+
     allc = monthly_counts(pts, units, exclude_proactive=True)
-    out = []
+    low = incident_low_months(data.points)  # months published low: kept out of the selection and the forecast
+    out = [low_months_note(low)] if low else []
     for name, cats in (groups or groups_from_taxonomy()).items():
         counts = allc if cats is None else monthly_counts(pts, units, categories=cats, exclude_proactive=True,
                                                           months=list(allc.columns))
         choice = select_forecaster(counts, centres=centres, prior=None if cats is None else allc.to_numpy(),
-                                   group=name)
+                                   group=name, exclude_months=low)
         out.append(describe_choice(choice))
     return out
 

@@ -29,7 +29,8 @@ from sqlalchemy import (
 
 __all__ = ["metadata", "incidents", "ingests", "quarantine", "area_counts", "area_layers", "TIME",
            "meetings", "plan_versions", "approvals", "decisions", "patrol_logs", "review_notes", "export_audit",
-           "audit_log", "audit_head", "accounts", "sessions", "area_profiles", "area_units"]
+           "audit_log", "audit_head", "accounts", "sessions", "area_profiles", "area_units",
+           "forecast_choices"]
 
 metadata = MetaData()
 
@@ -349,4 +350,32 @@ sessions = Table(
     Column("ended_at", TIME),
     Column("end_reason", String(40)),  # signed out | idle time-out | absolute time-out | account disabled | ...
     Index("ix_sessions_username", "username"),
+)
+
+
+# ----------------------------------------------------------------------------
+# Forecaster choices (migration 0008, issue 16): the forecaster selected per area
+# and crime group by the rolling-origin backtest, its backtest and runner-up, and
+# the data version (hash of the counts) it was made on: a choice whose version no
+# longer matches the store's counts (new months ingested) is re-made.  Written and
+# read only through spatial/store/forecast_choices.py.
+# ----------------------------------------------------------------------------
+forecast_choices = Table(
+    "forecast_choices", metadata,
+    Column("area", String(120), primary_key=True),
+    Column("crime_group", String(80), primary_key=True),
+    Column("data_version", String(40), nullable=False),
+    Column("method", String(40), nullable=False),
+    Column("hit_rate", Float),
+    Column("runner_up", String(40)),
+    Column("runner_up_hit_rate", Float),
+    Column("counts_all_hit_rate", Float),
+    Column("last_month_hit_rate", Float),
+    Column("months", Integer, nullable=False),
+    Column("origins", Integer, nullable=False),
+    Column("first_month", String(7)),
+    Column("last_month", String(7)),
+    Column("fallback", Text),
+    Column("choice_json", Text, nullable=False),
+    Column("selected_at", TIME, nullable=False),
 )

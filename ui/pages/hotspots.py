@@ -122,6 +122,8 @@ fmap = maps.hotspots_map(layers.wards, gi_cells=layers.gi_cells, kde_cells=layer
 st_folium(fmap, key=state.HOTSPOTS_MAP, height=620, use_container_width=True, returned_objects=[])
 st.caption(f"{layers.n_incidents:,} non-sensitive incidents, {tables.period_label(period)}; harm weighted by the "
            "Cambridge Crime Harm Index on 150 m cells. Click a green marker for its ranked measures.")
+with st.expander("Forecaster this area uses for each crime group (backtest on its own months)"):
+    st.markdown("\n".join(f"- {md_escape(t)}" for t in cached.forecast_choices(engine, db, version, borough, data_dir)))
 
 # ---------------------------------------------------------------- layer notices
 if layers.emerging is None or len(layers.emerging) == 0:
