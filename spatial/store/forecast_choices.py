@@ -1,4 +1,4 @@
-"""The forecaster chosen per area and crime group, kept with the store (migration 0008, issue 16).
+"""The forecaster chosen per area and crime group, kept with the store (migration 0009, issue 16).
 
 :func:`spatial.forecast_select.select_forecaster` makes a choice from a
 rolling-origin backtest on the area's months; this module keeps it so a plan or

@@ -354,7 +354,7 @@ sessions = Table(
 
 
 # ----------------------------------------------------------------------------
-# Forecaster choices (migration 0008, issue 16): the forecaster selected per area
+# Forecaster choices (migration 0009, issue 16): the forecaster selected per area
 # and crime group by the rolling-origin backtest, its backtest and runner-up, and
 # the data version (hash of the counts) it was made on: a choice whose version no
 # longer matches the store's counts (new months ingested) is re-made.  Written and
