@@ -1,7 +1,7 @@
 """``hotspot-tasking`` command line.
 
 Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``, ``audit``, ``area``, ``roster``,
-``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), and the
+``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), ``dashboard`` (start it), and the
 tasking commands.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         allocate,
         area,
         batch,
+        dashboard,
         forecast,
         hotspots,
         meeting,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     allocate.add_parser(sub)
     recommend.add_parser(sub)
     meeting.add_parser(sub)
+    dashboard.add_parser(sub)
     return parser
 
 

@@ -28,13 +28,17 @@ from spatial.config import (
 
 __all__ = ["FileInfo", "inspect_file", "discover", "Kind", "VECTOR_SUFFIXES", "TABULAR_SUFFIXES"]
 
-Kind = Literal["police-uk-street", "police-uk-api", "police-uk-api-json", "mps-wide", "council-csv", "vector"]
+Kind = Literal["police-uk-street", "police-uk-outcomes", "police-uk-stop-search", "police-uk-api", "police-uk-api-json",
+               "mps-wide", "council-csv", "vector"]
 
 TABULAR_SUFFIXES = (".csv", ".csv.gz", ".txt")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".parquet", ".geoparquet")
 
 _STREET = {"Crime ID", "Month", "Longitude", "Latitude", "Crime type"}
 _API = {"persistent_id", "month", "category", "latitude", "longitude"}
+#: police.uk archive files beside the street ones (https://data.police.uk/about/): outcomes and stop and search.
+_OUTCOMES = {"Crime ID", "Month", "Longitude", "Latitude", "Outcome type"}
+_STOP_SEARCH = {"Type", "Date", "Latitude", "Longitude", "Object of search", "Legislation"}
 _MONTH_COL = re.compile(r"^\d{6}$")
 _MPS_CODE = {"wardcode", "lsoa_code", "lsoacode"}
 
@@ -294,6 +298,10 @@ def _classify(header: tuple[str, ...], has_mapping: bool) -> Kind | None:
         return "council-csv"
     if _STREET <= cols:
         return "police-uk-street"
+    if _OUTCOMES <= cols and "Crime type" not in cols:
+        return "police-uk-outcomes"
+    if _STOP_SEARCH <= cols:
+        return "police-uk-stop-search"
     if _API <= cols:
         return "police-uk-api"
     if any(_MONTH_COL.match(c) for c in header) and {c.lower() for c in header} & _MPS_CODE:
@@ -346,10 +354,13 @@ def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | No
     if found is None:
         msg = (f"{p}: not a recognised format. Columns are {list(header)[:15]}. "
                "police.uk street CSVs need Crime ID, Month, Longitude, Latitude, Crime type; "
+               "outcomes CSVs Crime ID, Month, Longitude, Latitude, Outcome type; "
+               "stop-and-search CSVs Type, Date, Latitude, Longitude, Legislation, Object of search; "
                "police.uk API CSVs need persistent_id, month, category, latitude, longitude; "
                "for a council export give a column-mapping file with --mapping")
         raise IngestError(msg, path=str(p))
     needed = {"police-uk-street": _STREET | {"Location", "Last outcome category"},
+              "police-uk-outcomes": _OUTCOMES, "police-uk-stop-search": _STOP_SEARCH,
               "police-uk-api": _API}.get(found, set())
     missing = sorted(needed - set(header))
     if missing:
