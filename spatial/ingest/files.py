@@ -373,10 +373,19 @@ def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | No
     return FileInfo(p, sha, size, found, encoding, header, note, data)
 
 
+def _archive_order(path: Path) -> tuple[str, int, str]:
+    """Sort key of a folder's files: by folder, and in a police.uk month folder the street file before its
+    outcomes and stop-and-search files (so outcomes find the crimes they update)."""
+    name = path.name.lower()
+    rank = 1 if "-outcomes.csv" in name else 2 if "-stop-and-search.csv" in name else 0
+    return (str(path.parent), rank, path.name)
+
+
 def discover(paths: list[str | Path]) -> list[Path]:
     """Expand files and folders (recursively, e.g. police.uk ``YYYY-MM/`` archives) to input files.
 
-    Folders yield CSV, CSV.GZ and vector files in sorted order; explicitly named
+    Folders yield CSV, CSV.GZ and vector files in sorted order (in a police.uk month folder the street
+    file first, then its outcomes and stop-and-search files); explicitly named
     files are kept whatever their suffix.
 
     Raises
@@ -388,8 +397,8 @@ def discover(paths: list[str | Path]) -> list[Path]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and _suffix(f) in TABULAR_SUFFIXES + VECTOR_SUFFIXES
-                           and not f.name.endswith((".mapping.yaml", ".yaml")))
+            found = sorted((f for f in p.rglob("*") if f.is_file() and _suffix(f) in TABULAR_SUFFIXES + VECTOR_SUFFIXES
+                            and not f.name.endswith((".mapping.yaml", ".yaml"))), key=_archive_order)
             if not found:
                 msg = f"{p}: the folder holds no CSV, CSV.GZ, GeoJSON, GeoPackage or GeoParquet file"
                 raise IngestError(msg, path=str(p))

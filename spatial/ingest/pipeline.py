@@ -451,6 +451,9 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
             report.notes.append(f"month(s) {', '.join(zero_cols)} are zero for every area: a known rolling-window artefact of MPS releases; do not use them")
     else:
         refreshed = 0
+        # the outcomes table (outcomes files ingested before), when it holds a crime, gives its outcome
+        outcomes_held = (sink is None and info.kind in _CRIME_KINDS
+                         and conn.execute(select(T.outcomes.c.outcome_row_id).limit(1)).first() is not None)
         for out in chunks:
             report.rows_read += out.read
             report.duplicates += out.duplicates
@@ -459,10 +462,14 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
             new = sink.add(out.rows) if sink is not None else insert_incidents(conn, out.rows, ingest_id)
             report.stored += new
             report.duplicates += out.kept - new
-            if out.kept > new and sink is None and info.kind in _CRIME_KINDS:  # a re-released month
-                from spatial.store.archive import refresh_outcomes
+            if (out.kept > new or outcomes_held) and sink is None and info.kind in _CRIME_KINDS:
+                from spatial.store.archive import apply_latest_outcomes, refresh_outcomes
 
-                refreshed += refresh_outcomes(conn, *_ids_and_outcomes(conn, out.rows, ingest_id))
+                ids, outcomes = _ids_and_outcomes(conn, out.rows, ingest_id)
+                if out.kept > new:  # a re-released month: rows stored before take its Last outcome category
+                    refreshed += refresh_outcomes(conn, ids, outcomes)
+                if outcomes_held:
+                    apply_latest_outcomes(conn, sorted({str(i).split("/")[0] for i in ids}))
             if progress:
                 progress(out.read)
         if refreshed:
