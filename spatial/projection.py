@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Literal
 
 import geopandas as gpd
@@ -140,7 +141,8 @@ def _pyproj_has_ostn15() -> bool:
     return bool(group.transformers) and _OSTN15_GRID in group.transformers[0].to_json()
 
 
-def _convertbng():
+def _convertbng() -> ModuleType | None:
+    """convertbng's compiled module (OSTN15 built in), or None when it is not installed."""
     try:
         from convertbng import cutil
     except ImportError:
@@ -188,6 +190,7 @@ def to_bng(first: np.ndarray, second: np.ndarray, crs: str) -> tuple[np.ndarray,
         return a.copy(), b.copy()
     if crs == WGS84 and a.size and bng_transformation().via == "convertbng":
         cutil = _convertbng()
+        assert cutil is not None  # bng_transformation chose it because it imports
         ox, oy = cutil.convert_bng(np.ascontiguousarray(a.ravel()), np.ascontiguousarray(b.ravel()))
         ox, oy = np.array(ox, dtype=float), np.array(oy, dtype=float)
         ox, oy = _helmert_fill(ox, oy, a.ravel(), b.ravel(), WGS84, BNG)
@@ -203,6 +206,7 @@ def to_wgs84(x: np.ndarray, y: np.ndarray, crs: str = BNG) -> tuple[np.ndarray, 
         return a.copy(), b.copy()
     if crs == BNG and a.size and bng_transformation().via == "convertbng":
         cutil = _convertbng()
+        assert cutil is not None  # bng_transformation chose it because it imports
         lon, lat = cutil.convert_lonlat(np.ascontiguousarray(a.ravel()), np.ascontiguousarray(b.ravel()))
         lon, lat = np.array(lon, dtype=float), np.array(lat, dtype=float)
         lon, lat = _helmert_fill(lon, lat, a.ravel(), b.ravel(), BNG, WGS84)

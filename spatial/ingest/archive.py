@@ -77,7 +77,9 @@ def _text(chunk: pd.DataFrame, col: str) -> np.ndarray:
 
 
 def _none_if_empty(values: np.ndarray) -> np.ndarray:
-    return np.where(values == "", None, values).astype(object)
+    out = np.asarray(values, dtype=object).copy()
+    out[out == ""] = None
+    return out
 
 
 def _numbers(chunk: pd.DataFrame, col: str) -> np.ndarray:
@@ -193,12 +195,12 @@ def normalise_stop_search(chunk: pd.DataFrame, ctx: RunContext, *, force: str | 
         n = seen.get(content[i], 0)
         seen[content[i]] = n + 1
         ids[i] = hashlib.sha256(f"{force or ''}\x1e{content[i]}\x1e{n}".encode()).hexdigest()
-    xs = np.where(placed_rows, full(placed[S.X]), None)
+    xs, ys = full(placed[S.X]), full(placed[S.Y])  # None where no place was given
     rows = pd.DataFrame({
         "search_id": ids[keep], "force": force, "searched_at": when.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
         .to_numpy(dtype=object)[keep], "month": month[keep], "search_type": kind[keep],
         "policing_operation": _flag(_text(chunk, "Part of a policing operation"))[keep],
-        "x": xs[keep], "y": np.where(placed_rows, full(placed[S.Y]), None)[keep],
+        "x": xs[keep], "y": ys[keep],
         "lon": np.where(placed_rows, lon, np.nan)[keep], "lat": np.where(placed_rows, lat, np.nan)[keep],
         "ward_code": full(placed.get(S.WARD_CODE, np.full(len(idx), None, dtype=object)))[keep],
         "lsoa_code": full(placed.get(S.LSOA_CODE, np.full(len(idx), None, dtype=object)))[keep],

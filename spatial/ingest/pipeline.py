@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -488,10 +489,9 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
         message="; ".join(report.notes) or None))
 
 
-def _ids_and_outcomes(conn, rows: IncidentBatch | StagedRows, ingest_id: int):
+def _ids_and_outcomes(conn: Connection, rows: IncidentBatch | StagedRows,
+                      ingest_id: int) -> tuple[np.ndarray, np.ndarray]:
     """``(incident ids, outcomes)`` of a chunk's canonical rows (read back from the stage if staged)."""
-    import numpy as np
-
     if isinstance(rows, IncidentBatch):
         return rows.column(S.INCIDENT_ID), rows.column(S.OUTCOME)
     cur = conn.connection.driver_connection.execute(rows.select, (*rows.params, ingest_id))
@@ -500,9 +500,9 @@ def _ids_and_outcomes(conn, rows: IncidentBatch | StagedRows, ingest_id: int):
     return np.array([r[i] for r in got], dtype=object), np.array([r[o] for r in got], dtype=object)
 
 
-def _store_archive_file(conn, report: IngestReport, info: FileInfo, ingest_id: int, *, attributor: Attributor,
-                        settings: Settings, now: pd.Timestamp, tolerant: bool, handle_rejects,
-                        progress: Progress | None) -> None:
+def _store_archive_file(conn: Connection, report: IngestReport, info: FileInfo, ingest_id: int, *,
+                        attributor: Attributor, settings: Settings, now: pd.Timestamp, tolerant: bool,
+                        handle_rejects: Callable[[pd.DataFrame, int], None], progress: Progress | None) -> None:
     """An outcomes or stop-and-search file of a police.uk archive (:mod:`spatial.ingest.archive`)."""
     from spatial.store.archive import apply_latest_outcomes, insert_outcomes, insert_stop_searches
 

@@ -58,7 +58,8 @@ def _check_cell(cell_size_m: float) -> float:
 def _filters(months: list[str] | None, categories: list[str] | None, include_sensitive: bool,
              alias: str = "") -> tuple[str, dict[str, object]]:
     a = f"{alias}." if alias else ""
-    where, params = ["TRUE"], {}
+    where: list[str] = ["TRUE"]
+    params: dict[str, object] = {}
     if not include_sensitive:
         where.append(f"NOT {a}sensitive")
     if months:
@@ -135,6 +136,7 @@ def _stored_polygons(engine: Engine, layer: str, area: str | None) -> gpd.GeoDat
     import shapely
 
     table, value = POLYGON_LAYERS[layer]
+    params: dict[str, object]
     if table == "area_layers":
         q, params = "SELECT area_id, geom_wkb FROM area_layers WHERE layer = :l", {"l": value}
     else:

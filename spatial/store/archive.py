@@ -34,8 +34,11 @@ def _tuples(rows: pd.DataFrame, columns: tuple[str, ...]) -> list[tuple]:
     cols = []
     for c in columns:
         v = rows[c].to_numpy(dtype=object)
-        miss = pd.isna(v)
-        cols.append(np.where(miss, None, v).tolist() if miss.any() else v.tolist())
+        miss = np.asarray(pd.isna(v), dtype=bool)
+        if miss.any():
+            v = v.copy()
+            v[miss] = None
+        cols.append(v.tolist())
     return list(zip(*cols))
 
 
