@@ -2,7 +2,7 @@
 
 Sub-commands: ``ingest``, ``status``, ``quarantine``, ``layers``, ``db``, ``audit``, ``area``, ``roster``,
 ``hotspots``, ``forecast``, ``evaluate``, ``batch``, ``user`` (accounts of the dashboard), ``schemes``
-(a housing association's schemes), and the tasking commands.
+(a housing association's schemes), ``dashboard`` (start it), and the tasking commands.
 Every command reads ``DATABASE_URL`` (or ``--database``); the default is an
 SQLite file under ``var/``.  Bad input never produces a traceback: the
 message names the file, row and field, and the exit status is non-zero.
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         allocate,
         area,
         batch,
+        dashboard,
         forecast,
         hotspots,
         housing,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_parser(sub)
     meeting.add_parser(sub)
     housing.add_parser(sub)
+    dashboard.add_parser(sub)
     return parser
 
 

@@ -97,6 +97,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"\nTotal: {tot['read']:,} rows read = {tot['stored']:,} stored + {tot['duplicates']:,} duplicates "
               f"+ {tot['quarantined']:,} quarantined"
               + (f" + {tot['outside the area']:,} outside the area" if tot["outside the area"] else ""))
+        used = sorted({r.transformation for r in reports if r.transformation})
+        for line in used:
+            print(f"Coordinates: {line}")
         for r in reports:
             if r.status != "complete":
                 print(f"REJECTED {r.message}", file=sys.stderr)
@@ -164,6 +167,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_table(tabs[name], f"By {name}" if name not in ("quarantine", "area_counts", "outside") else
                      {"quarantine": "Quarantine (rows per file)", "area_counts": "Aggregate series (MPS)",
                       "outside": "Outside the area (rows per file; counted, not kept)"}[name])
+    _print_table(tabs["force_months"], "police.uk months by force (Reported by): months missing between the first and last")
+    gaps = tabs["force_months"][tabs["force_months"]["missing_months"] != "none"]
+    for r in gaps.itertuples():
+        print(f"GAP {r.force}: no street data for {r.missing_months} (download those months from data.police.uk)")
+    if not tabs["stop_search"].empty:
+        _print_table(tabs["stop_search"], "Stop and search (its own dataset; not incidents)")
+    o = tabs["outcomes"].iloc[0] if not tabs["outcomes"].empty else None
+    if o is not None and int(o["outcome_rows"]):
+        print(f"\nOutcomes: {int(o['outcome_rows']):,} outcome rows for {int(o['crimes']):,} crimes "
+              f"(latest month {o['latest_month']})")
     total_q = int(tabs["quarantine"]["rows"].sum()) if not tabs["quarantine"].empty else 0
     total_i = int(tabs["source"]["incidents"].sum()) if not tabs["source"].empty else 0
     total_o = int(tabs["outside"]["rows"].sum()) if not tabs["outside"].empty else 0

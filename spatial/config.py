@@ -16,20 +16,42 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Settings", "repo_root", "default_data_dir", "default_database_url", "settings_from_args",
+__all__ = ["Settings", "repo_root", "in_clone", "bundle_root", "default_data_dir", "default_database_url", "settings_from_args",
            "default_retention_months", "retention_cutoff", "RETENTION_ENV", "hotspot_home", "InputLimits",
            "MAX_DECOMPRESSED_ENV", "MAX_RATIO_ENV", "MAX_ROWS_ENV"]
 
 
 def repo_root() -> Path:
-    """The folder holding ``pyproject.toml`` (the package is installed editable)."""
+    """The folder holding ``pyproject.toml`` (the package is installed editable), or site-packages (a wheel)."""
     return Path(__file__).resolve().parents[1]
 
 
+def in_clone() -> bool:
+    """True when running from a clone (an editable install), false from an installed wheel."""
+    root = repo_root()
+    return (root / "pyproject.toml").is_file() and (root / "app.py").is_file() and (root / "data").is_dir()
+
+
+def bundle_root() -> Path:
+    """The folder holding ``app.py``, ``ui/pages/``, ``static/`` and ``data/``.
+
+    The clone itself, or (an installed wheel) the ``hotspot_assets`` package that
+    ``setup.py`` fills at build time, found through :mod:`importlib.resources`.
+    """
+    if in_clone():
+        return repo_root()
+    from importlib import resources
+
+    try:
+        return Path(str(resources.files("hotspot_assets")))
+    except ModuleNotFoundError:
+        return repo_root()  # neither a clone nor a built wheel: the caller reports the missing file
+
+
 def default_data_dir() -> Path:
-    """Bundled data: ``$HOTSPOT_DATA_DIR`` or ``<repo>/data``."""
+    """Bundled data: ``$HOTSPOT_DATA_DIR`` or the bundle's ``data/`` (:func:`bundle_root`)."""
     env = os.environ.get("HOTSPOT_DATA_DIR")
-    return Path(env) if env else repo_root() / "data"
+    return Path(env) if env else bundle_root() / "data"
 
 
 def default_database_url() -> str:
@@ -41,8 +63,15 @@ def default_database_url() -> str:
 
 
 def hotspot_home() -> Path:
-    """Where the server keeps its own files (default store, session secret): ``$HOTSPOT_HOME`` or ``<repo>/var``."""
-    return Path(os.environ.get("HOTSPOT_HOME", repo_root() / "var"))
+    """Where the server keeps its own files (default store, session secret): ``$HOTSPOT_HOME``, else ``<repo>/var``
+    in a clone, else (an installed wheel) ``$XDG_DATA_HOME/hotspot-tasking`` (``~/.local/share/hotspot-tasking``)."""
+    env = os.environ.get("HOTSPOT_HOME")
+    if env:
+        return Path(env)
+    if in_clone():
+        return repo_root() / "var"
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "hotspot-tasking"
 
 
 #: Environment variable of :attr:`Settings.retention_months`.

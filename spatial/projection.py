@@ -1,15 +1,28 @@
 """Coordinate systems and attribution of points to areas.
 
 Only ingest reprojects: everything after it is British National Grid
-(EPSG:27700).  ``pyproj`` runs offline here, which means the 4326 -> 27700
-transform is the Helmert "OSGB36 to WGS 84 (6)" one (about 2 m), not OSTN15;
-police.uk locations are snapped to anonymous map points, so 2 m is immaterial.
+(EPSG:27700).
+
+WGS84 <-> British National Grid uses Ordnance Survey's OSTN15 transformation
+(about 0.1 m against OS's definitive one), offline, from the first of:
+
+1. ``pyproj`` when PROJ has the OSTN15 grid (``uk_os_OSTN15_NTv2_OSGBtoETRS.tif``
+   in ``PROJ_DATA``, e.g. copied from a newer Debian ``proj-data``; bookworm's
+   9.1.1 package does not carry it);
+2. ``convertbng`` (a dependency: OSTN15's shifts compiled in, so no download);
+3. otherwise pyproj's Helmert "OSGB36 to WGS 84 (6)" (about 2 m; metres off in
+   places), said so by :func:`bng_transformation` and in every ingest report.
+
+WGS84 is taken as ETRS89 (they agree to well under a metre in Britain, which is
+OS's own advice for GPS positions).  A point outside OSTN15's grid (offshore) is
+projected by the Helmert transformation and counted in the report.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Literal
 
 import geopandas as gpd
@@ -17,13 +30,14 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
+from pyproj.transformer import TransformerGroup
 
 from ._errors import CRSError
 from .schema import BNG, WGS84
 
 __all__ = [
     "detect_crs", "to_bng", "to_wgs84", "swapped_lonlat_mask", "in_range_mask",
-    "AreaLayer", "Attributor", "require_bng",
+    "AreaLayer", "Attributor", "require_bng", "Transformation", "bng_transformation",
 ]
 
 CRSName = Literal["EPSG:27700", "EPSG:4326"]
@@ -89,21 +103,114 @@ def _transformer(src: str, dst: str) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
+@dataclass(frozen=True)
+class Transformation:
+    """How WGS84 lon/lat become British National Grid (and back) on this machine.
+
+    Attributes
+    ----------
+    name
+        ``"OSTN15"`` or ``"Helmert"``.
+    via
+        What computes it: ``"pyproj grid"``, ``"convertbng"`` or ``"pyproj"``.
+    accuracy_m
+        Stated accuracy in metres (OSTN15: 0.1, OS; Helmert: PROJ's figure for the operation).
+    """
+
+    name: str
+    via: str
+    accuracy_m: float
+
+    def describe(self) -> str:
+        """One line, e.g. ``WGS84 -> British National Grid by OSTN15 (convertbng, about 0.1 m)``."""
+        extra = "" if self.name == "OSTN15" else "; install convertbng or the PROJ OSTN15 grid for 0.1 m"
+        return (f"WGS84 -> British National Grid by {self.name} ({self.via}, about {self.accuracy_m:g} m{extra})")
+
+
+_OSTN15_GRID = "uk_os_OSTN15_NTv2_OSGBtoETRS"
+#: Above this many metres between two runs of the same point, a transformation is not the one it claims.
+_OSTN15_ACCURACY_M = 0.1
+
+
+def _pyproj_has_ostn15() -> bool:
+    """True when PROJ's best available 4326 -> 27700 operation uses the OSTN15 grid."""
+    try:
+        group = TransformerGroup(WGS84, BNG, always_xy=True)
+    except Exception:  # pyproj errors: treat as no grid
+        return False
+    return bool(group.transformers) and _OSTN15_GRID in group.transformers[0].to_json()
+
+
+def _convertbng() -> ModuleType | None:
+    """convertbng's compiled module (OSTN15 built in), or None when it is not installed."""
+    try:
+        from convertbng import cutil
+    except ImportError:
+        return None
+    return cutil
+
+
+@functools.cache
+def bng_transformation() -> Transformation:
+    """The transformation :func:`to_bng` and :func:`to_wgs84` use for WGS84 (see the module docstring)."""
+    if _pyproj_has_ostn15():
+        return Transformation("OSTN15", "pyproj grid", _OSTN15_ACCURACY_M)
+    if _convertbng() is not None:
+        return Transformation("OSTN15", "convertbng", _OSTN15_ACCURACY_M)
+    accuracy = _transformer(WGS84, BNG).accuracy
+    return Transformation("Helmert", "pyproj", float(accuracy) if accuracy and accuracy > 0 else 2.0)
+
+
+def _helmert_fill(ox: np.ndarray, oy: np.ndarray, a: np.ndarray, b: np.ndarray, src: str,
+                  dst: str) -> tuple[np.ndarray, np.ndarray]:
+    """Points outside OSTN15's grid (NaN from convertbng) by the Helmert transformation instead."""
+    gap = ~(np.isfinite(ox) & np.isfinite(oy)) & np.isfinite(a) & np.isfinite(b)
+    if gap.any():
+        hx, hy = _transformer(src, dst).transform(a[gap], b[gap])
+        ox[gap], oy[gap] = hx, hy
+    return ox, oy
+
+
 def to_bng(first: np.ndarray, second: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Project coordinates in ``crs`` to EPSG:27700 easting/northing (metres)."""
+    """Project coordinates in ``crs`` to EPSG:27700 easting/northing (metres).
+
+    WGS84 goes through :func:`bng_transformation` (OSTN15 where available).
+
+    Examples
+    --------
+    Caister Water Tower, OS's worked example (ETRS89 52.658007833 N, 1.716073973 E):
+
+    >>> x, y = to_bng(np.array([1.716073973]), np.array([52.658007833]), "EPSG:4326")
+    >>> bng_transformation().name != "OSTN15" or (round(float(x[0]), 3), round(float(y[0]), 3)) == (651409.804, 313177.45)
+    True
+    """
     a = np.asarray(first, dtype=float)
     b = np.asarray(second, dtype=float)
     if crs == BNG:
         return a.copy(), b.copy()
+    if crs == WGS84 and a.size and bng_transformation().via == "convertbng":
+        cutil = _convertbng()
+        assert cutil is not None  # bng_transformation chose it because it imports
+        ox, oy = cutil.convert_bng(np.ascontiguousarray(a.ravel()), np.ascontiguousarray(b.ravel()))
+        ox, oy = np.array(ox, dtype=float), np.array(oy, dtype=float)
+        ox, oy = _helmert_fill(ox, oy, a.ravel(), b.ravel(), WGS84, BNG)
+        return ox.reshape(a.shape), oy.reshape(b.shape)
     return _transformer(crs, BNG).transform(a, b)
 
 
 def to_wgs84(x: np.ndarray, y: np.ndarray, crs: str = BNG) -> tuple[np.ndarray, np.ndarray]:
-    """Project coordinates in ``crs`` to WGS84 lon/lat."""
+    """Project coordinates in ``crs`` to WGS84 lon/lat (from BNG by :func:`bng_transformation`)."""
     a = np.asarray(x, dtype=float)
     b = np.asarray(y, dtype=float)
     if crs == WGS84:
         return a.copy(), b.copy()
+    if crs == BNG and a.size and bng_transformation().via == "convertbng":
+        cutil = _convertbng()
+        assert cutil is not None  # bng_transformation chose it because it imports
+        lon, lat = cutil.convert_lonlat(np.ascontiguousarray(a.ravel()), np.ascontiguousarray(b.ravel()))
+        lon, lat = np.array(lon, dtype=float), np.array(lat, dtype=float)
+        lon, lat = _helmert_fill(lon, lat, a.ravel(), b.ravel(), BNG, WGS84)
+        return lon.reshape(a.shape), lat.reshape(b.shape)
     return _transformer(crs, WGS84).transform(a, b)
 
 

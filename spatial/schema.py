@@ -33,7 +33,7 @@ from ._errors import SchemaError
 __all__ = [
     "INCIDENT_ID", "SOURCE", "SOURCE_REF", "CATEGORY", "SENSITIVE", "PROACTIVE",
     "OCCURRED_FROM", "OCCURRED_TO", "MONTH", "X", "Y", "LON", "LAT",
-    "WARD_CODE", "LSOA_CODE", "ESTATE_ID", "PARK_ID", "LOCATION_TEXT", "OUTCOME",
+    "WARD_CODE", "LSOA_CODE", "ESTATE_ID", "PARK_ID", "LOCATION_TEXT", "OUTCOME", "REPORTED_BY", "FALLS_WITHIN",
     "INCIDENT_COLUMNS", "BNG", "WGS84", "LONDON_TZ",
     "Category", "Taxonomy", "load_taxonomy",
 ]
@@ -57,12 +57,15 @@ ESTATE_ID = "estate_id"
 PARK_ID = "park_id"
 LOCATION_TEXT = "location_text"
 OUTCOME = "outcome"
+#: police.uk: the force that reported the crime, and the force whose area it falls within (``None`` elsewhere).
+REPORTED_BY = "reported_by"
+FALLS_WITHIN = "falls_within"
 
 #: Columns of a canonical incident frame, in storage order.
 INCIDENT_COLUMNS: tuple[str, ...] = (
     INCIDENT_ID, SOURCE, SOURCE_REF, CATEGORY, SENSITIVE, PROACTIVE,
     OCCURRED_FROM, OCCURRED_TO, MONTH, X, Y, LON, LAT,
-    WARD_CODE, LSOA_CODE, ESTATE_ID, PARK_ID, LOCATION_TEXT, OUTCOME,
+    WARD_CODE, LSOA_CODE, ESTATE_ID, PARK_ID, LOCATION_TEXT, OUTCOME, REPORTED_BY, FALLS_WITHIN,
 )
 
 BNG: Final = "EPSG:27700"

@@ -55,6 +55,11 @@ class IncidentBatch:
     n: int
     columns: dict[str, object]
 
+    def __post_init__(self) -> None:
+        # a column the reader has no value for (reported_by of a council log) is one shared None, in column order
+        if list(self.columns) != list(S.INCIDENT_COLUMNS):
+            self.columns = {c: self.columns.get(c) for c in S.INCIDENT_COLUMNS}
+
     def column(self, name: str) -> np.ndarray:
         """Values of ``name`` for every row (a shared value repeated)."""
         v = self.columns[name]
@@ -129,7 +134,7 @@ def finish_chunk(chunk: pd.DataFrame, rej: Rejects, cols: dict[str, object], dup
     n = int(keep.sum())
     kept: dict[str, object] = {}
     for c in S.INCIDENT_COLUMNS:
-        value = cols[c]
+        value = cols.get(c)  # a column a reader does not have (reported_by of a council log) is None
         if value is None or np.isscalar(value):
             kept[c] = value
         elif c in (S.X, S.Y, S.LON, S.LAT):

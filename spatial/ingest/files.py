@@ -29,13 +29,17 @@ from spatial.config import (
 
 __all__ = ["FileInfo", "inspect_file", "discover", "Kind", "VECTOR_SUFFIXES", "TABULAR_SUFFIXES"]
 
-Kind = Literal["police-uk-street", "police-uk-api", "police-uk-api-json", "mps-wide", "council-csv", "vector"]
+Kind = Literal["police-uk-street", "police-uk-outcomes", "police-uk-stop-search", "police-uk-api", "police-uk-api-json",
+               "mps-wide", "council-csv", "vector"]
 
 TABULAR_SUFFIXES = (".csv", ".csv.gz", ".txt")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".parquet", ".geoparquet")
 
 _STREET = {"Crime ID", "Month", "Longitude", "Latitude", "Crime type"}
 _API = {"persistent_id", "month", "category", "latitude", "longitude"}
+#: police.uk archive files beside the street ones (https://data.police.uk/about/): outcomes and stop and search.
+_OUTCOMES = {"Crime ID", "Month", "Longitude", "Latitude", "Outcome type"}
+_STOP_SEARCH = {"Type", "Date", "Latitude", "Longitude", "Object of search", "Legislation"}
 _MONTH_COL = re.compile(r"^\d{6}$")
 _MPS_CODE = {"wardcode", "lsoa_code", "lsoacode"}
 
@@ -295,6 +299,10 @@ def _classify(header: tuple[str, ...], has_mapping: bool) -> Kind | None:
         return "council-csv"
     if _STREET <= cols:
         return "police-uk-street"
+    if _OUTCOMES <= cols and "Crime type" not in cols:
+        return "police-uk-outcomes"
+    if _STOP_SEARCH <= cols:
+        return "police-uk-stop-search"
     if _API <= cols:
         return "police-uk-api"
     if any(_MONTH_COL.match(c) for c in header) and {c.lower() for c in header} & _MPS_CODE:
@@ -347,10 +355,13 @@ def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | No
     if found is None:
         msg = (f"{p}: not a recognised format. Columns are {list(header)[:15]}. "
                "police.uk street CSVs need Crime ID, Month, Longitude, Latitude, Crime type; "
+               "outcomes CSVs Crime ID, Month, Longitude, Latitude, Outcome type; "
+               "stop-and-search CSVs Type, Date, Latitude, Longitude, Legislation, Object of search; "
                "police.uk API CSVs need persistent_id, month, category, latitude, longitude; "
                "for a council export give a column-mapping file with --mapping")
         raise IngestError(msg, path=str(p))
     needed = {"police-uk-street": _STREET | {"Location", "Last outcome category"},
+              "police-uk-outcomes": _OUTCOMES, "police-uk-stop-search": _STOP_SEARCH,
               "police-uk-api": _API}.get(found, set())
     missing = sorted(needed - set(header))
     if missing:
@@ -363,10 +374,19 @@ def inspect_file(path: str | Path, *, has_mapping: bool = False, kind: Kind | No
     return FileInfo(p, sha, size, found, encoding, header, note, data)
 
 
+def _archive_order(path: Path) -> tuple[str, int, str]:
+    """Sort key of a folder's files: by folder, and in a police.uk month folder the street file before its
+    outcomes and stop-and-search files (so outcomes find the crimes they update)."""
+    name = path.name.lower()
+    rank = 1 if "-outcomes.csv" in name else 2 if "-stop-and-search.csv" in name else 0
+    return (str(path.parent), rank, path.name)
+
+
 def discover(paths: list[str | Path]) -> list[Path]:
     """Expand files and folders (recursively, e.g. police.uk ``YYYY-MM/`` archives) to input files.
 
-    Folders yield CSV, CSV.GZ and vector files in sorted order; explicitly named
+    Folders yield CSV, CSV.GZ and vector files in sorted order (in a police.uk month folder the street
+    file first, then its outcomes and stop-and-search files); explicitly named
     files are kept whatever their suffix.
 
     Raises
@@ -378,8 +398,8 @@ def discover(paths: list[str | Path]) -> list[Path]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and _suffix(f) in TABULAR_SUFFIXES + VECTOR_SUFFIXES
-                           and not f.name.endswith((".mapping.yaml", ".yaml")))
+            found = sorted((f for f in p.rglob("*") if f.is_file() and _suffix(f) in TABULAR_SUFFIXES + VECTOR_SUFFIXES
+                            and not f.name.endswith((".mapping.yaml", ".yaml"))), key=_archive_order)
             if not found:
                 msg = f"{p}: the folder holds no CSV, CSV.GZ, GeoJSON, GeoPackage or GeoParquet file"
                 raise IngestError(msg, path=str(p))

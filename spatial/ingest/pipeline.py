@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -51,8 +52,8 @@ from spatial.store.writer import (
     insert_quarantine,
 )
 
-from . import council, mps
-from .context import IncidentBatch
+from . import archive, council, mps
+from .context import IncidentBatch, RunContext
 from .files import FileInfo, _sha256, inspect_file
 from .produce import PointJob, produce_point_chunks, read_ahead
 from .rows import TolerantParse, read_chunks
@@ -82,6 +83,13 @@ SinkFactory = Callable[[FileInfo], IncidentSink]
 #: Run several SQLite files as the three-thread pipeline (``False``: one at a time, as :func:`ingest_file`).
 PIPELINE = True
 
+#: Kinds read and stored by the store side in one pass (not point data staged by the reading side).
+TABLE_KINDS = ("mps-wide", "police-uk-outcomes", "police-uk-stop-search")
+#: Kinds whose rows are police.uk crimes with a "Last outcome category" (a re-release updates it).
+_CRIME_KINDS = ("police-uk-street", "police-uk-api", "police-uk-api-json")
+#: Kinds whose coordinates are WGS84 (the report says how they became British National Grid).
+_WGS84_KINDS = (*_CRIME_KINDS, "police-uk-outcomes", "police-uk-stop-search")
+
 
 @dataclass
 class IngestReport:
@@ -102,6 +110,8 @@ class IngestReport:
     seconds: float = 0.0
     ingest_id: int | None = None
     sha256: str | None = None
+    #: How WGS84 coordinates became British National Grid (:func:`spatial.projection.bng_transformation`).
+    transformation: str | None = None
 
     @property
     def reconciles(self) -> bool:
@@ -297,8 +307,9 @@ def _prepare(r: _Read, n: int, *, mapping: council.Mapping | None, kind: str | N
         info = r.info
         assert info is not None
         prep.info = info
-        if info.kind == "mps-wide":
-            prep.source = source or "mps-recorded-crime"
+        if info.kind in TABLE_KINDS:
+            if info.kind == "mps-wide":
+                prep.source = source or "mps-recorded-crime"
             return prep
         job_kw = {"mapping": mapping, "source": prep.source, "settings": settings, "now": now}
         prep.chunks, prep.stage, prep.tolerant_note = _stage_points(info, job_kw, attributor,
@@ -368,8 +379,9 @@ def _ingest(engine: Engine, info: FileInfo, *, tolerant: bool, attributor: Attri
             now: pd.Timestamp, mapping: council.Mapping | None, source: str, progress: Progress | None,
             sink: SinkFactory | None = None) -> IngestReport:
     """Read and store one file in one transaction, chunk by chunk (streaming, one thread)."""
-    if info.kind == "mps-wide":
-        return _store(engine, info, source, None, None, tolerant=tolerant, settings=settings, now=now, progress=progress)
+    if info.kind in TABLE_KINDS:
+        return _store(engine, info, source, None, None, tolerant=tolerant, settings=settings, now=now, progress=progress,
+                      attributor=attributor)
     job = _point_job(info, tolerant=tolerant, mapping=mapping, source=source, settings=settings, now=now)
     return _store(engine, info, source, _live_chunks(job, attributor), None, tolerant=tolerant, settings=settings,
                   now=now, progress=progress, sink=sink(info) if sink is not None else None)
@@ -377,7 +389,7 @@ def _ingest(engine: Engine, info: FileInfo, *, tolerant: bool, attributor: Attri
 
 def _store(engine: Engine | Connection, info: FileInfo, source: str, chunks: Iterable[_Chunk] | None, stage: SQLiteStage | None,
            *, tolerant: bool, settings: Settings, now: pd.Timestamp, progress: Progress | None,
-           sink: IncidentSink | None = None) -> IngestReport:
+           sink: IncidentSink | None = None, attributor: Attributor | None = None) -> IngestReport:
     """The store side of one file: one transaction, a reconciled report.
 
     ``chunks`` is None for an MPS table (read here); a scratch ``stage`` is
@@ -385,6 +397,10 @@ def _store(engine: Engine | Connection, info: FileInfo, source: str, chunks: Ite
     go to it (committed inside the transaction, removed if it fails).
     """
     report = IngestReport(str(info.path), info.kind, source, "complete", sha256=info.sha256)
+    if info.kind in _WGS84_KINDS:
+        from spatial.projection import bng_transformation
+
+        report.transformation = bng_transformation().describe()
     if info.note:
         report.notes.append(info.note)
     with contextlib.ExitStack() as stack:
@@ -395,7 +411,7 @@ def _store(engine: Engine | Connection, info: FileInfo, source: str, chunks: Ite
         try:
             with conn.begin():
                 _store_in(conn, report, info, source, chunks, tolerant=tolerant, settings=settings, now=now,
-                          progress=progress, sink=sink)
+                          progress=progress, sink=sink, attributor=attributor)
         except BaseException:
             if sink is not None:
                 sink.abort()
@@ -408,7 +424,7 @@ def _store(engine: Engine | Connection, info: FileInfo, source: str, chunks: Ite
 
 def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: Iterable[_Chunk] | None, *,
               tolerant: bool, settings: Settings, now: pd.Timestamp, progress: Progress | None,
-              sink: IncidentSink | None = None) -> None:
+              sink: IncidentSink | None = None, attributor: Attributor | None = None) -> None:
     res = conn.execute(insert(T.ingests).values(
         path=str(info.path), file_sha256=info.sha256, file_bytes=info.bytes, kind=info.kind, source=source,
         started_at=_now_iso(), status="running"))
@@ -419,7 +435,11 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
         report.quarantined += n
         insert_quarantine(conn, rejects, ingest_id=ingest_id, path=str(info.path), sha256=info.sha256)
 
-    if chunks is None:
+    if chunks is None and info.kind in ("police-uk-outcomes", "police-uk-stop-search"):
+        assert attributor is not None  # given by ingest_file and _store_prepared
+        _store_archive_file(conn, report, info, ingest_id, attributor=attributor, settings=settings, now=now,
+                            tolerant=tolerant, handle_rejects=handle_rejects, progress=progress)
+    elif chunks is None:
         layout = mps.mps_layout(info.header, info.path)
         dataset = info.path.name.removesuffix(".gz").removesuffix(".csv")
         for chunk in read_chunks(info, settings.chunk_rows, tolerant=tolerant):
@@ -436,6 +456,10 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
         if zero_cols:
             report.notes.append(f"month(s) {', '.join(zero_cols)} are zero for every area: a known rolling-window artefact of MPS releases; do not use them")
     else:
+        refreshed = 0
+        # the outcomes table (outcomes files ingested before), when it holds a crime, gives its outcome
+        outcomes_held = (sink is None and info.kind in _CRIME_KINDS
+                         and conn.execute(select(T.outcomes.c.outcome_row_id).limit(1)).first() is not None)
         for out in chunks:
             report.rows_read += out.read
             report.duplicates += out.duplicates
@@ -450,8 +474,18 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
                 new = sink.add(out.rows)
             report.stored += new
             report.duplicates += out.kept - new
+            if (out.kept > new or outcomes_held) and sink is None and info.kind in _CRIME_KINDS:
+                from spatial.store.archive import apply_latest_outcomes, refresh_outcomes
+
+                ids, outcomes = _ids_and_outcomes(conn, out.rows, ingest_id)
+                if out.kept > new:  # a re-released month: rows stored before take its Last outcome category
+                    refreshed += refresh_outcomes(conn, ids, outcomes)
+                if outcomes_held:
+                    apply_latest_outcomes(conn, sorted({str(i).split("/")[0] for i in ids}))
             if progress:
                 progress(out.read)
+        if refreshed:
+            report.notes.append(f"{refreshed:,} stored crime(s) took this release's Last outcome category")
     if report.rows_read == 0:
         report.notes.append("the file has a header but no data rows")
     if not report.reconciles:  # a bug, never bad data: refuse to commit
@@ -464,6 +498,54 @@ def _store_in(conn, report: IngestReport, info: FileInfo, source: str, chunks: I
         finished_at=_now_iso(), status="complete", rows_read=report.rows_read, stored=report.stored,
         duplicates=report.duplicates, quarantined=report.quarantined, outside=report.outside,
         message="; ".join(report.notes) or None))
+
+
+def _ids_and_outcomes(conn: Connection, rows: IncidentBatch | StagedRows,
+                      ingest_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(incident ids, outcomes)`` of a chunk's canonical rows (read back from the stage if staged)."""
+    if isinstance(rows, IncidentBatch):
+        return rows.column(S.INCIDENT_ID), rows.column(S.OUTCOME)
+    cur = driver_connection(conn).execute(rows.select, (*rows.params, ingest_id))
+    got = cur.fetchall()
+    i, o = S.INCIDENT_COLUMNS.index(S.INCIDENT_ID), S.INCIDENT_COLUMNS.index(S.OUTCOME)
+    return np.array([r[i] for r in got], dtype=object), np.array([r[o] for r in got], dtype=object)
+
+
+def _store_archive_file(conn: Connection, report: IngestReport, info: FileInfo, ingest_id: int, *,
+                        attributor: Attributor, settings: Settings, now: pd.Timestamp, tolerant: bool,
+                        handle_rejects: Callable[[pd.DataFrame, int], None], progress: Progress | None) -> None:
+    """An outcomes or stop-and-search file of a police.uk archive (:mod:`spatial.ingest.archive`)."""
+    from spatial.store.archive import apply_latest_outcomes, insert_outcomes, insert_stop_searches
+
+    ctx = RunContext(info=info, attributor=attributor, taxonomy=S.load_taxonomy(), now=now,
+                     earliest=pd.Timestamp(settings.earliest_date, tz=S.LONDON_TZ),
+                     max_field_chars=settings.max_field_chars, source=report.source,
+                     kept_from=(retention_cutoff(settings.retention_months, now)
+                                if settings.retention_months is not None else None))
+    force = archive.force_of_file(info.path.name)
+    seen: dict[str, int] = {}
+    crimes: list[str] = []
+    for chunk in read_chunks(info, settings.chunk_rows, tolerant=tolerant):
+        if info.kind == "police-uk-outcomes":
+            got = archive.normalise_outcomes(chunk, ctx)
+            new = insert_outcomes(conn, got.rows, ingest_id)
+            crimes.extend(got.rows["crime_id"].tolist())
+        else:
+            got = archive.normalise_stop_search(chunk, ctx, force=force, seen=seen)
+            new = insert_stop_searches(conn, got.rows, ingest_id)
+        report.rows_read += got.read
+        report.outside += got.outside
+        handle_rejects(got.rejects, len(got.rejects))
+        report.stored += new
+        report.duplicates += got.duplicates + len(got.rows) - new
+        if progress:
+            progress(got.read)
+    if info.kind == "police-uk-outcomes":
+        changed = apply_latest_outcomes(conn, crimes)
+        report.notes.append(f"outcomes kept in the outcomes table; {changed:,} stored crime(s) now show the "
+                            "outcome of their latest month")
+    else:
+        report.notes.append("stop and search stored as its own dataset (stop_searches), not as incidents")
 
 
 def _all_zero_months(conn, dataset: str) -> list[str]:

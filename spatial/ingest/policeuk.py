@@ -2,7 +2,9 @@
 
 Street CSV columns: ``Crime ID, Month, Reported by, Falls within, Longitude,
 Latitude, Location, LSOA code, LSOA name, Crime type, Last outcome category,
-Context``.  ASB rows have no Crime ID; some crimes have no coordinates or no
+Context``; ``Reported by`` and ``Falls within`` are stored (``reported_by``,
+``falls_within``).  The archive's outcomes and stop-and-search files are read by
+:mod:`spatial.ingest.archive`.  ASB rows have no Crime ID; some crimes have no coordinates or no
 LSOA.  The API (JSON, or the flattened CSV) uses category slugs and
 ``persistent_id`` and gives no LSOA, so wards and LSOAs always come from
 point-in-polygon attribution, never from the file.
@@ -151,6 +153,11 @@ def _common(chunk: pd.DataFrame, ctx: RunContext, *, id_col: str | None, month_c
         S.LOCATION_TEXT: np.asarray(lu, dtype=object)[lcodes],
         S.OUTCOME: _blank_to_none(ou)[ocodes],
     }
+    for key, col in ((S.REPORTED_BY, "Reported by"), (S.FALLS_WITHIN, "Falls within")):  # street files only
+        if col in chunk.columns:
+            fcodes, fu = pd.factorize(chunk[col], use_na_sentinel=False)
+            fu = pd.Series(fu, dtype=object).fillna("").astype(str).str.strip().to_numpy(dtype=object)
+            cols[key] = _blank_to_none(fu)[fcodes]
     return finish_chunk(chunk, rej, cols, dup)
 
 

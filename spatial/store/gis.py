@@ -11,7 +11,7 @@
   outcomes of council logs beyond the police.uk outcome text.
 * ``gis_area_counts``: the ward/LSOA count tables with 1-4 shown as NULL
   (``suppressed`` true), as the partner role sees them;
-* ``gis_area_layers``: the estates and parks polygons;
+* ``gis_area_layers``: the estates and parks polygons (``geom``, ``geometry(MultiPolygon, 27700)``);
 * a role (``HOTSPOT_GIS_ROLE``, default ``hotspot_gis``) that may ``SELECT``
   those three views and nothing else: not ``incidents``, not ``accounts``,
   not ``audit_log``, not the meeting records.  It is ``NOLOGIN`` unless
@@ -95,9 +95,15 @@ def create_gis_access(engine: Engine, *, environ: Mapping[str, str] | None = Non
             "CREATE OR REPLACE VIEW gis_area_counts AS SELECT dataset, area_type, area_code, area_name, major, minor, "
             "month, CASE WHEN count BETWEEN 1 AND 4 THEN NULL ELSE count END AS count, "
             "(count BETWEEN 1 AND 4) AS suppressed FROM area_counts"))
-        conn.execute(text("CREATE OR REPLACE VIEW gis_area_layers AS SELECT layer, area_id, name, "
-                          + ("ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 27700) AS geom, " if postgis else "")
-                          + "geom_wkb FROM area_layers"))
+        has_geom = conn.execute(text(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'area_layers' AND column_name = 'geom'")).scalar_one() > 0
+        # migration 0010: area_layers.geom is a GiST-indexed geometry(MultiPolygon, 27700) column
+        area_geom = ("geom, " if has_geom else
+                     "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 27700) AS geom, " if postgis else "")
+        conn.execute(text("DROP VIEW IF EXISTS gis_area_layers"))
+        conn.execute(text(f"CREATE VIEW gis_area_layers AS SELECT layer, area_id, name, {area_geom}"
+                          "geom_wkb FROM area_layers"))
         exists = conn.execute(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar_one()
         if not exists:
             conn.execute(text(f'CREATE ROLE "{role}" NOLOGIN'))

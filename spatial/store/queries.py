@@ -15,7 +15,8 @@ from spatial import schema as S
 from spatial.store import tables as T
 
 __all__ = ["SUPPRESS_BELOW", "suppressed_label", "map_incidents", "ward_category_counts", "status_tables", "quarantine_rows",
-           "incident_frame", "months_available", "area_counts", "suppress_small", "source_month_counts"]
+           "incident_frame", "months_available", "area_counts", "suppress_small", "source_month_counts",
+           "force_month_gaps"]
 
 #: Counts of sensitive categories from 1 to SUPPRESS_BELOW - 1 are suppressed.
 SUPPRESS_BELOW = 5
@@ -177,7 +178,38 @@ def status_tables(engine: Engine) -> dict[str, pd.DataFrame]:
                    func.min(T.area_counts.c.month).label("first_month"),
                    func.max(T.area_counts.c.month).label("last_month"))
             .group_by(T.area_counts.c.dataset, T.area_counts.c.area_type), conn)
+        held = pd.read_sql(select(_I.c.reported_by.label("force"), _I.c.month).where(_I.c.reported_by.is_not(None))
+                           .group_by(_I.c.reported_by, _I.c.month), conn)
+        by["force_months"] = force_month_gaps(held)
+        ss = T.stop_searches.c
+        by["stop_search"] = pd.read_sql(
+            select(ss.force, func.count().label("searches"), func.min(ss.month).label("first_month"),
+                   func.max(ss.month).label("last_month")).group_by(ss.force).order_by(ss.force), conn)
+        by["outcomes"] = pd.read_sql(
+            select(func.count().label("outcome_rows"), func.count(T.outcomes.c.crime_id.distinct()).label("crimes"),
+                   func.max(T.outcomes.c.month).label("latest_month")), conn)
     return by
+
+
+def force_month_gaps(held: pd.DataFrame) -> pd.DataFrame:
+    """Per force: first and last month held, months held, and the months missing between them.
+
+    ``held`` has one row per ``force, month`` stored (police.uk's ``Reported by``).
+
+    Examples
+    --------
+    >>> force_month_gaps(pd.DataFrame({"force": ["Kent Police"] * 3, "month": ["2024-01", "2024-02", "2024-05"]}))
+             force first_month last_month  months_held    missing_months
+    0  Kent Police     2024-01    2024-05            3  2024-03, 2024-04
+    """
+    rows = []
+    for force, g in held.groupby("force", sort=True):
+        months = sorted(set(g["month"]))
+        span = pd.period_range(months[0], months[-1], freq="M").strftime("%Y-%m").tolist()
+        missing = [m for m in span if m not in set(months)]
+        rows.append({"force": force, "first_month": months[0], "last_month": months[-1], "months_held": len(months),
+                     "missing_months": ", ".join(missing) if missing else "none"})
+    return pd.DataFrame(rows, columns=["force", "first_month", "last_month", "months_held", "missing_months"])
 
 
 def quarantine_rows(engine: Engine, *, path_contains: str | None = None, limit: int = 100) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 __all__ = ["metadata", "incidents", "ingests", "quarantine", "area_counts", "area_layers", "TIME",
            "meetings", "plan_versions", "approvals", "decisions", "patrol_logs", "review_notes", "export_audit",
            "audit_log", "audit_head", "accounts", "sessions", "area_profiles", "area_units",
-           "forecast_choices"]
+           "forecast_choices", "outcomes", "stop_searches"]
 
 metadata = MetaData()
 
@@ -80,6 +80,9 @@ incidents = Table(
     Column("location_text", Text),
     Column("outcome", Text),
     Column("ingest_id", Integer, ForeignKey("ingests.ingest_id"), nullable=False),
+    # police.uk's "Reported by" and "Falls within" forces (migration 0010); NULL for other sources
+    Column("reported_by", Text),
+    Column("falls_within", Text),
     # One secondary index only: every extra B-tree costs about a fifth of the
     # SQLite ingest rate (bench/RESULTS.md).  Ward filters scan a month range.
     Index("ix_incidents_month_category", "month", "category"),
@@ -110,6 +113,50 @@ area_counts = Table(
     Column("count", Integer, nullable=False),
     Column("ingest_id", Integer, ForeignKey("ingests.ingest_id"), nullable=False),
     Index("ix_area_counts_area_month", "area_code", "month"),
+)
+
+# police.uk outcomes files (migration 0010): every outcome of a crime by month, the history behind
+# incidents.outcome (the outcome of the latest month wins; ties: the row ingested last).
+outcomes = Table(
+    "outcomes", metadata,
+    Column("outcome_row_id", Integer, primary_key=True, autoincrement=True),
+    Column("crime_id", String(160), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("outcome_type", Text, nullable=False),
+    Column("reported_by", Text),
+    Column("falls_within", Text),
+    Column("lsoa_code", String(12)),
+    Column("ingest_id", Integer, ForeignKey("ingests.ingest_id"), nullable=False),
+    UniqueConstraint("crime_id", "month", "outcome_type", name="uq_outcomes_crime_month_type"),
+)
+
+# police.uk stop-and-search files (migration 0010): a dataset of its own, never incidents; no personal
+# descriptors beyond the published bands (gender, age range, ethnicity) and no free text.
+stop_searches = Table(
+    "stop_searches", metadata,
+    Column("search_id", String(64), primary_key=True),  # sha256 of the row's content and its occurrence in the file
+    Column("force", String(60)),
+    Column("searched_at", TIME, nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("search_type", Text, nullable=False),
+    Column("policing_operation", Boolean),
+    Column("x", Float),
+    Column("y", Float),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("ward_code", String(12)),
+    Column("lsoa_code", String(12)),
+    Column("gender", Text),
+    Column("age_range", Text),
+    Column("self_defined_ethnicity", Text),
+    Column("officer_defined_ethnicity", Text),
+    Column("legislation", Text),
+    Column("object_of_search", Text),
+    Column("outcome", Text),
+    Column("outcome_linked", Boolean),
+    Column("outer_clothing_removed", Boolean),
+    Column("ingest_id", Integer, ForeignKey("ingests.ingest_id"), nullable=False),
+    Index("ix_stop_searches_month", "month"),
 )
 
 area_layers = Table(

@@ -70,7 +70,8 @@ _AREA_COLUMNS = ("area_type", "area_code", "area_name", "major", "minor", "month
 STAGE_SCHEMA = "hotspot_stage"
 
 #: Columns dictionary-encoded together (see the module docstring).
-_PROFILE = (S.SOURCE, S.CATEGORY, S.SENSITIVE, S.PROACTIVE, S.OCCURRED_FROM, S.OCCURRED_TO, S.MONTH, S.OUTCOME)
+_PROFILE = (S.SOURCE, S.CATEGORY, S.SENSITIVE, S.PROACTIVE, S.OCCURRED_FROM, S.OCCURRED_TO, S.MONTH, S.OUTCOME,
+            S.REPORTED_BY, S.FALLS_WITHIN)
 _PLACE = (S.X, S.Y, S.LON, S.LAT, S.WARD_CODE, S.LSOA_CODE, S.ESTATE_ID, S.PARK_ID)
 #: Columns added to a group only if they are a function of it (police.uk: the street name of a map point).
 _PLACE_IF_DETERMINED = (S.LOCATION_TEXT,)

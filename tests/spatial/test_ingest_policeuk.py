@@ -254,11 +254,14 @@ def test_point_in_polygon_lsoa_agrees_with_police_uk(bundled):
     # independent point-in-polygon with geopandas, from the file's own lon/lat
     lsoa = gpd.read_file(B.DATA / "boundaries" / "lsoa_2021.gpkg")[["lsoa_code", "geometry"]]
     first = files.drop_duplicates("Crime ID").set_index("Crime ID")
-    pts = gpd.GeoDataFrame(
-        {"incident_id": inc["incident_id"].to_numpy()},
-        geometry=gpd.points_from_xy(first.loc[base_id, "Longitude"].astype(float),
-                                    first.loc[base_id, "Latitude"].astype(float)),
-        crs=4326).to_crs(27700)
+    # projected by OSTN15 as ingest does (convertbng called directly; pyproj here has only the Helmert
+    # transformation, metres off, which moves snap points on street-centre boundaries across them)
+    from convertbng.cutil import convert_bng
+
+    ex, ny = convert_bng(np.ascontiguousarray(first.loc[base_id, "Longitude"].astype(float).to_numpy()),
+                         np.ascontiguousarray(first.loc[base_id, "Latitude"].astype(float).to_numpy()))
+    pts = gpd.GeoDataFrame({"incident_id": inc["incident_id"].to_numpy()},
+                           geometry=gpd.points_from_xy(np.asarray(ex), np.asarray(ny)), crs=27700)
     joined = gpd.sjoin(pts, lsoa, how="left", predicate="within")
     single = joined.groupby(level=0)["lsoa_code"].agg(lambda s: s.iloc[0] if s.notna().sum() == 1 else None)
     ok = single.notna().to_numpy()

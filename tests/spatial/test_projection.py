@@ -15,6 +15,7 @@ from spatial.ingest.pipeline import default_attributor
 from spatial.projection import (
     AreaLayer,
     Attributor,
+    bng_transformation,
     detect_crs,
     require_bng,
     to_bng,
@@ -102,14 +103,46 @@ def test_round_trip_and_bng_passthrough():
     lon, lat = to_wgs84(e, n)
     x, y = to_bng(lon, lat, "EPSG:4326")
     assert np.allclose(x, e, atol=0.01) and np.allclose(y, n, atol=0.01)
-    # an independent pyproj transform agrees
+    # pyproj's Helmert "OSGB36 to WGS 84 (6)" agrees to within its stated few metres (OSTN15 is the finer one)
     lon2, lat2 = BNG_TO_WGS.transform(e, n)
-    assert np.allclose(lon, lon2, atol=1e-7) and np.allclose(lat, lat2, atol=1e-7)
+    hx, hy = to_bng(lon2, lat2, "EPSG:4326")
+    assert np.hypot(hx - e, hy - n).max() < 6.0
     # BNG input is returned unchanged, as a copy
     bx, by = to_bng(e, n, "EPSG:27700")
     assert np.array_equal(bx, e) and np.array_equal(by, n)
     bx[0] = -1
     assert e[0] != -1
+
+
+# OS's worked example station, Caister Water Tower (Norfolk): ETRS89 52 39' 28.8282" N, 1 42' 57.8663" E
+# transforms by OSTN15 to OSGB36 651409.804 E, 313177.450 N.  Source: Ordnance Survey, "A guide to
+# coordinate systems in Great Britain" (v3.6, 2020) and "Transformations and OSGM15 user guide", worked
+# example; the same figures are convertbng's own test (tests/test_convertbng.py, testConvertLonLatSingle).
+CAISTER_ETRS89 = (1 + 42 / 60 + 57.8663 / 3600, 52 + 39 / 60 + 28.8282 / 3600)
+CAISTER_OSGB36 = (651409.804, 313177.450)
+
+
+def test_ostn15_is_used_offline_and_hits_the_os_trig_point_to_a_decimetre():
+    t = bng_transformation()
+    assert t.name == "OSTN15", t.describe()
+    assert "OSTN15" in t.describe() and t.accuracy_m <= 0.1
+    x, y = to_bng(np.array([CAISTER_ETRS89[0]]), np.array([CAISTER_ETRS89[1]]), "EPSG:4326")
+    err = float(np.hypot(x[0] - CAISTER_OSGB36[0], y[0] - CAISTER_OSGB36[1]))
+    assert err < 0.1, (x, y, err)
+    # the inverse comes back to the ETRS89 position (to about a millimetre)
+    lon, lat = to_wgs84(np.array([CAISTER_OSGB36[0]]), np.array([CAISTER_OSGB36[1]]))
+    assert abs(lon[0] - CAISTER_ETRS89[0]) < 1e-7 and abs(lat[0] - CAISTER_ETRS89[1]) < 1e-7
+    # the Helmert fallback is metres off at the same station: the difference is real, not a relabelling
+    hx, hy = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(*CAISTER_ETRS89)
+    assert np.hypot(hx - CAISTER_OSGB36[0], hy - CAISTER_OSGB36[1]) > 1.0
+
+
+def test_points_outside_the_ostn15_grid_fall_back_to_helmert_not_nan():
+    # 10 E, 52 N is far outside OSTN15's grid: still projected (by Helmert), never NaN
+    x, y = to_bng(np.array([10.0, CAISTER_ETRS89[0]]), np.array([52.0, CAISTER_ETRS89[1]]), "EPSG:4326")
+    assert np.isfinite(x).all() and np.isfinite(y).all()
+    hx, _ = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(10.0, 52.0)
+    assert abs(x[0] - hx) < 1e-6
 
 
 def test_require_bng(wards):

@@ -1,0 +1,49 @@
+"""hotspot-tasking dashboard: ``streamlit run app.py`` (see README for the server options).
+
+The entry point only configures the page, asks who is signed in and routes:
+before sign-in it shows the sign-in screen; after, the menu lists only the
+pages the role may open (a page opened by its URL without the role shows an
+error, never data: each page checks again, and the data functions of
+``tasking.access`` check the role once more).
+"""
+
+import streamlit as st
+
+from ui import identity, signin
+
+st.set_page_config(page_title="hotspot-tasking", layout="wide")
+
+viewer = signin.current_viewer()
+home = identity.default_page(viewer)
+
+
+PAGE_NAMES = ("overview", "incidents", "hotspots", "tasking", "my_patrols", "review", "cctv", "data")
+
+
+def _shown(page: str) -> str:
+    return "visible" if identity.page_visible(viewer, page) else "hidden"
+
+
+# No page icons: a Material icon on a page becomes the favicon, fetched from fonts.gstatic.com (offline here).
+pages = {name: page for name, page in zip(PAGE_NAMES, [
+    st.Page("ui/pages/overview.py", title="Overview", default=home == "overview", visibility=_shown("overview")),
+    st.Page("ui/pages/incidents.py", title="Incidents map", visibility=_shown("incidents")),
+    st.Page("ui/pages/hotspots.py", title="Hotspots", visibility=_shown("hotspots")),
+    st.Page("ui/pages/tasking.py", title="Tasking", visibility=_shown("tasking")),
+    st.Page("ui/pages/my_patrols.py", title="My patrols", default=home == "my_patrols",
+            visibility=_shown("my_patrols")),
+    st.Page("ui/pages/review.py", title="Review", visibility=_shown("review")),
+    st.Page("ui/pages/cctv.py", title="CCTV planning", visibility=_shown("cctv")),
+    st.Page("ui/pages/data.py", title="Data", visibility=_shown("data")),
+], strict=True)}
+page = st.navigation(list(pages.values()))
+if viewer is None:
+    signin.clear_session_cookie()
+    signin.sign_in_form()
+    st.stop()
+current = next(name for name, p in pages.items() if p is page)
+landing = identity.landing_after_sign_in(st.session_state, viewer, current)
+if landing is not None:  # a warden signing in at the front page goes to My patrols, not to a refusal
+    st.switch_page(pages[landing])
+signin.sidebar(viewer)
+page.run()

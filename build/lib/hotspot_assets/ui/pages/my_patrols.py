@@ -1,0 +1,137 @@
+"""My patrols: one warden's or parks police officer's approved patrols, a map of their places, and the patrol log.
+
+Made for a phone: one column, no wide tables.  A warden sees only their own
+rows of the approved plan (``tasking.access.approved_plan`` filters the plan
+before the page gets it); the chair and analyst may choose any agent.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+from streamlit_folium import st_folium
+
+from spatial._errors import HotspotError
+from tasking import access, records
+from ui import cached, maps, planning, signin, state, tables
+from ui.text import md_escape
+
+settings = cached.settings()
+st.title("My patrols")
+viewer = signin.page_viewer("my_patrols")
+
+try:
+    engine = cached.engine(settings.database_url)
+except (HotspotError, SQLAlchemyError) as exc:
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
+    st.stop()
+data_dir = str(settings.data_dir)
+try:
+    roster = cached.roster(cached.roster_path())
+except HotspotError as exc:
+    st.error(f"Cannot read the roster: {md_escape(exc)}")
+    st.stop()
+borough = roster.borough_code
+session = st.session_state
+today = state.today(session)
+
+# ---------------------------------------------------------------- who and which week
+agents = tables.agent_labels(roster)
+if access.can(viewer, "plans"):  # chair and analyst: any agent's patrols
+    state.restore(session, state.PATROL_AGENT_INPUT, state.PATROL_AGENT)
+    state.keep_valid(session, state.PATROL_AGENT_INPUT, agents)
+    agent = st.selectbox("Agent", list(agents), index=None, format_func=agents.__getitem__,
+                         key=state.PATROL_AGENT_INPUT, placeholder="Choose an agent",
+                         help="Wardens W01 to W18, parks police PP01 to PP06 (the roster).")
+    if agent is None:
+        st.info("Choose an agent to see their patrols for the week.")
+        st.stop()
+    session[state.PATROL_AGENT] = agent
+else:  # a warden or parks police officer: their own id, from the account
+    agent = str(viewer.agent_id)
+    if agent not in agents:
+        st.warning(f"Your account's agent id {md_escape(agent)} is not in the roster ({md_escape(roster.source)}); "
+                   "ask the administrator "
+                   "to correct it (`hotspot-tasking user role NAME warden --agent-id ...`).")
+        st.stop()
+
+approved = planning.approved_weeks(engine, borough=borough)
+weeks = planning.patrol_weeks(today, approved)
+state.keep_valid(session, state.PATROL_WEEK, weeks)
+session.setdefault(state.PATROL_WEEK, planning.iso_week(today))
+week = st.selectbox("Week", weeks, key=state.PATROL_WEEK,
+                    format_func=lambda w: planning.week_label(w) + (", approved plan" if w in approved else ""))
+
+meeting_id = records.find_meeting(engine, week=week, borough=borough)
+found = access.approved_plan(viewer, engine, meeting_id) if meeting_id is not None else None
+if found is None:
+    st.warning(f"There is no approved plan for {planning.week_label(week)} yet. The chair approves the plan at the "
+               "weekly tasking meeting; until then no patrols are tasked for this week.")
+    st.stop()
+plan_version, plan = found
+wards = cached.wards((borough,), data_dir)
+ward_names = tables.ward_names(wards)
+mine = planning.agent_assignments(plan, access.agent_assignments_for(viewer, plan, agent))
+shifts = {s.name: f"{s.start:%H:%M} to {s.end:%H:%M}" for s in roster.shifts}
+st.caption(f"{md_escape(agents[agent])}: approved plan version {plan_version} for {planning.week_label(week)}.")
+
+# ---------------------------------------------------------------- my patrols, by day and shift
+if mine.empty:
+    duty = planning.agent_duty(plan, agent)
+    st.info(f"You have no tasked places in the approved plan for {week}."
+            + (f" You are on duty for {len(duty)} shifts." if len(duty) else ""))
+else:
+    current = None
+    for date, shift, rows in planning.agent_days(mine):
+        if date != current:
+            st.subheader(planning.day_name(date))
+            current = date
+        with st.container(border=True):
+            st.markdown(f"**{md_escape(shift.capitalize())} shift** ({md_escape(shifts.get(shift, shift))})")
+            for _, r in rows.iterrows():
+                n = int(r["visits"])
+                # place names, ward names and reasons are data: shown as text, never as Markdown
+                st.markdown(f"**{md_escape(r['name'])}**, "
+                            f"{md_escape(ward_names.get(r['ward_code'], r['ward_code']))}: "
+                            f"{n} visit{'s' if n != 1 else ''}, about {r['minutes']:.0f} min")
+                st.caption(f"Why: {md_escape(r['why'])}")
+
+    st.subheader("My places this week")
+    places = planning.agent_places(plan, agent)
+    st_folium(maps.patrol_map(places, wards, static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or "")),
+              key=state.PATROL_MAP, height=340, use_container_width=True, returned_objects=[])
+
+    # ------------------------------------------------------------ log a patrol
+    st.subheader("Log a patrol done")
+    labels = [planning.assignment_label(r) for _, r in mine.iterrows()]
+    with st.form("patrol_log", clear_on_submit=True, border=True):
+        pick = st.selectbox("Patrol", list(range(len(labels))), format_func=labels.__getitem__,
+                            key=state.PATROL_ASSIGNMENT)
+        visits = st.number_input("Visits done", min_value=0, max_value=20, value=None, step=1,
+                                 placeholder="as planned", key=state.PATROL_VISITS,
+                                 help="0 if the patrol could not be done (say why in the note).")
+        minutes = st.number_input("Minutes", min_value=0, max_value=600, value=None, step=5,
+                                  placeholder="as planned", key=state.PATROL_MINUTES)
+        note = st.text_input("Note (optional)", key=state.PATROL_NOTE)
+        done = st.form_submit_button("Log patrol done", type="primary", key=state.PATROL_SUBMIT)
+    if done:
+        try:
+            logged = access.log_patrol(viewer, engine, meeting_id, mine.iloc[pick], agent_id=agent, visits=visits,
+                                       minutes=minutes, note=note)
+        except HotspotError as exc:
+            st.error(f"Not logged: {md_escape(exc)}")
+        else:
+            st.success(f"Logged ({md_escape(logged['match_note'])}).")
+
+# ---------------------------------------------------------------- my logs this week
+logs = planning.agent_logs(access.patrol_logs(viewer, engine, meeting_id), agent)
+names = planning.place_names(plan)
+if len(logs):
+    st.subheader("My logs this week")
+    for _, r in logs.iterrows():
+        n = int(r["visits"])
+        place = names.get(r["candidate_id"], r["candidate_id"])
+        st.markdown(f"- {planning.day_name(r['date'])} {md_escape(r['shift'])}: {md_escape(place)}, "
+                    f"{n} visit{'s' if n != 1 else ''}, "
+                    f"{r['minutes']:.0f} min "
+                    f"({'planned' if r['planned'] else 'unplanned'})")

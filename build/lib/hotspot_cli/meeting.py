@@ -1,0 +1,128 @@
+"""``hotspot-tasking pack``: the weekly tasking pack (PDF, HTML) or the plan for GIS (CSV, GeoJSON).
+
+::
+
+    hotspot-tasking pack --plan plan.json --format pdf|html|csv|geojson --out FILE
+        [--recommendations rec.geojson] [--review review.json] [--sensitive-aggregates]
+        [--user NAME] [--role ROLE]
+
+The plan is the JSON written by ``hotspot-tasking allocate --out``;
+``--recommendations`` the GeoJSON written by ``hotspot-tasking recommend --plan
+plan.json --out rec.geojson``; ``--review`` a JSON review of last week
+(:meth:`tasking.review.WeekReview.to_dict`).  ``--sensitive-aggregates`` adds
+counts of safeguarding-sensitive categories by ward for the plan's months
+(from the store; 1-4 shown as "fewer than 5", never mapped).
+
+Every export is audited in the store given by ``--database`` (or
+``DATABASE_URL``; default ``var/hotspot.sqlite``): who (``--user``, default
+the login name), role, when, kind, week, meeting and plan version (found from
+the plan's week, borough and sha256 when the plan was saved to a meeting), the
+file's sha256 and row counts.  When the plan's meeting is in the store, its
+decisions (and open ones carried over from earlier weeks) and review notes
+are included.
+
+The work is :func:`tasking.pack.export_pack`; :func:`add_parser` registers the
+command in :mod:`hotspot_cli.main` and :func:`run` returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from pathlib import Path
+from typing import Any
+
+from tasking._errors import TaskingError
+from tasking.formats import DOCUMENT_FORMATS, EXPORT_KINDS
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``pack`` sub-command."""
+    p = subparsers.add_parser("pack", help="weekly tasking pack (PDF/HTML) or the plan as CSV/GeoJSON, audited")
+    p.add_argument("--plan", required=True, help="plan JSON written by `hotspot-tasking allocate --out`")
+    p.add_argument("--format", required=True, choices=list(EXPORT_KINDS), help="what to write")
+    p.add_argument("--out", required=True, help="file to write")
+    p.add_argument("--recommendations", help="GeoJSON from `hotspot-tasking recommend --plan PLAN --out F.geojson`")
+    p.add_argument("--review", help="JSON review of last week (tasking.review.WeekReview.to_dict())")
+    p.add_argument("--sensitive-aggregates", action="store_true",
+                   help="add sensitive-category counts by ward for the plan's months (small counts shown as 'fewer than 5')")
+    p.add_argument("--user", default=None, help="who is exporting (default: the login name); recorded in the audit")
+    p.add_argument("--role", default="analyst", help="the exporter's role (default analyst); recorded in the audit")
+    p.set_defaults(func=run)
+    return p
+
+
+def _read_json(path: str, what: str) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{what} {path!r} not found"
+        raise TaskingError(msg)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{what} {path!r} is not valid JSON ({exc})"
+        raise TaskingError(msg) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the pack or plan file, audit it in the store and print what was written; returns 0."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from spatial.config import settings_from_args
+    from spatial.store import connect
+    from tasking.pack import export_pack
+
+    plan = _read_json(args.plan, "--plan")
+    if not isinstance(plan, dict) or "assignments" not in plan or "week" not in plan:
+        msg = f"--plan {args.plan!r} has no 'week' or 'assignments'; pass the JSON written by `allocate --out`"
+        raise TaskingError(msg)
+    rec = None
+    if args.recommendations:
+        if Path(args.recommendations).suffix.lower() not in (".geojson", ".json"):
+            msg = (f"--recommendations was {args.recommendations!r}; give the GeoJSON from "
+                   "`hotspot-tasking recommend --plan PLAN --out rec.geojson`")
+            raise TaskingError(msg)
+        if not Path(args.recommendations).is_file():
+            msg = f"--recommendations {args.recommendations!r} not found"
+            raise TaskingError(msg)
+        rec = pd.DataFrame(gpd.read_file(args.recommendations).drop(columns="geometry"))
+    review = _read_json(args.review, "--review") if args.review else None
+    settings = settings_from_args(args)
+    engine = connect(settings.database_url)
+    sensitive = None
+    if args.sensitive_aggregates:
+        from spatial.datasets import load_wards
+        from spatial.store.queries import ward_category_counts
+
+        months = [str(m) for m in (plan.get("inputs") or {}).get("months", [])]
+        borough_ = (plan.get("inputs") or {}).get("borough")
+        codes = load_wards((str(borough_),), data_dir=settings.data_dir)["ward_code"].tolist() if borough_ else None
+        counts = ward_category_counts(engine, months=months or None, ward_codes=codes or None)
+        sensitive = counts[counts["sensitive"].astype(bool)][["ward_code", "category", "count"]]
+    area = parks = wards = None
+    borough = (plan.get("inputs") or {}).get("borough")
+    if args.format in DOCUMENT_FORMATS and borough:
+        from spatial.datasets import load_boroughs, load_wards
+        from tasking.pipeline import read_parks
+
+        area = load_boroughs((str(borough),), data_dir=settings.data_dir)
+        if len(area):
+            wards = load_wards((str(borough),), data_dir=settings.data_dir)
+            parks, _ = read_parks(engine, area, settings.data_dir)
+        else:
+            area = None
+    user = args.user or getpass.getuser()
+    res = export_pack(plan, args.out, format=args.format, user=user, role=args.role, engine=engine,
+                      recommendations=rec, review=review, sensitive_counts=sensitive, area=area, wards=wards,
+                      parks=parks)
+    where = (f"meeting {res.meeting_id}, version {res.version}" if res.meeting_id is not None
+             else "plan not saved to a meeting")
+    print(f"pack: wrote {res.path} ({res.kind}, {res.bytes:,} bytes, sha256 {res.sha256[:16]}...)")
+    print("  rows: " + ", ".join(f"{k} {v}" for k, v in res.row_counts.items()))
+    print(f"  audited as export {res.export_id} by {user} ({args.role}); {where}"
+          + ("; includes sensitive aggregates (suppressed)" if res.includes_sensitive_aggregates else ""))
+    return 0

@@ -1,0 +1,235 @@
+"""``hotspot-tasking recommend``: Designing Out Crime measures for every hotspot, with evidence.
+
+::
+
+    hotspot-tasking recommend [--method kde|gistar|dbscan] [--months 12] [--borough E09000020]
+        [--plan plan.json] [--top 3] [--trends] [--include-sensitive]
+        [--hotspot-share 0.05] [--cell-size 150] [--harm cchi|ons_css]
+        [--out recommendations.geojson | recommendations.csv]
+
+Hotspots are computed from the store exactly as ``allocate`` does (harm-weighted
+KDE or Gi* on a grid, or DBSCAN clusters, on the latest ``--months`` months with
+real coverage, non-sensitive incidents only) and turned into the same candidate
+places (:func:`tasking.candidates.build_candidates`: street patches, estates and
+parks with incidents), so the ids match the allocation plan.  With ``--plan`` the
+hotspot method, share, cell size, harm index, borough and months come from the
+plan and only its candidates are advised on.  ``--trends`` adds emerging-hotspot
+classes (Gi* per month and Mann-Kendall; needs 4 or more months).
+
+Each place gets ranked measures from ``tasking/data/design_out_rules.csv``
+(:mod:`tasking.design_out`), each with its CPTED principle, evidence, sources
+and a sentence saying why it fits this place.  ``--include-sensitive`` adds
+sensitive categories to the category mix of the same places (never to the
+hotspot search), with counts under 5 shown as "fewer than 5".
+
+``--out`` ending ``.geojson`` (or ``.json``) writes one feature per place with
+its recommendations as properties (EPSG:4326); ``.csv`` writes one row per
+(place, recommendation).  The summary is printed either way.
+
+The pipeline is :func:`tasking.pipeline.build_recommendations`; :func:`add_parser`
+registers the command in :mod:`hotspot_cli.main` and :func:`run` returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from spatial.schema import MONTH, SENSITIVE, WARD_CODE, WGS84
+from tasking._errors import TaskingError
+from tasking.pipeline import (
+    RECOMMEND_METHODS,
+    borough_boundaries,
+    build_recommendations,
+    coverage_months,
+    read_estates,
+    read_parks,
+)
+
+__all__ = ["add_parser", "read_plan", "run"]
+
+_DEFAULT_BOROUGH = "E09000020"  # Royal Borough of Kensington and Chelsea
+
+
+def read_plan(path: str | Path) -> dict[str, Any]:
+    """Read an ``allocate`` plan JSON and check the parts ``recommend`` needs.
+
+    Returns
+    -------
+    dict
+        ``method``, ``hotspot_share``, ``cell_size_m``, ``harm_index``,
+        ``months``, ``borough`` (or None) and ``candidate_ids``.
+
+    Raises
+    ------
+    TaskingError
+        If the file is missing, not JSON, or lacks a key; the message names
+        the file and the key.
+    """
+    p = Path(path)
+    if not p.exists():
+        msg = f"--plan {str(p)!r} not found; pass the JSON written by `hotspot-tasking allocate --out`"
+        raise TaskingError(msg)
+    try:
+        plan = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = f"--plan {str(p)!r} is not valid JSON ({exc}); pass the file written by `allocate --out`"
+        raise TaskingError(msg) from exc
+    inputs = plan.get("inputs") if isinstance(plan, dict) else None
+    cands = plan.get("candidates") if isinstance(plan, dict) else None
+    if not isinstance(inputs, dict) or not isinstance(cands, list):
+        msg = f"--plan {str(p)!r} has no 'inputs' object or 'candidates' list; is it an allocate plan?"
+        raise TaskingError(msg)
+    for key in ("hotspot_method", "months"):
+        if key not in inputs:
+            msg = f"--plan {str(p)!r}: inputs.{key} is missing; re-run allocate to write a complete plan"
+            raise TaskingError(msg)
+    method = inputs["hotspot_method"]
+    if method not in RECOMMEND_METHODS:
+        msg = f"--plan {str(p)!r}: inputs.hotspot_method was {method!r}; expected {', '.join(RECOMMEND_METHODS[:-1])} or {RECOMMEND_METHODS[-1]}"
+        raise TaskingError(msg)
+    ids = [str(c["candidate_id"]) for c in cands if isinstance(c, dict) and "candidate_id" in c]
+    if len(ids) != len(cands):
+        msg = f"--plan {str(p)!r}: every entry of 'candidates' needs a candidate_id"
+        raise TaskingError(msg)
+    return {"method": method, "hotspot_share": float(inputs.get("hotspot_share", 0.05)),
+            "cell_size_m": float(inputs.get("cell_size_m", 150.0)),
+            "harm_index": str(inputs.get("harm_index", "cchi")), "months": [str(m) for m in inputs["months"]],
+            "borough": inputs.get("borough"), "candidate_ids": ids}
+
+
+# ----------------------------------------------------------------------------
+# edge: files, database, printing
+# ----------------------------------------------------------------------------
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``recommend`` sub-command."""
+    p = subparsers.add_parser("recommend", help="Designing Out Crime measures for every hotspot, with evidence")
+    p.add_argument("--method", choices=list(RECOMMEND_METHODS), default="kde",
+                   help="hotspot method (default kde, as allocate)")
+    p.add_argument("--months", type=int, default=12,
+                   help="latest months with real coverage to use (default 12; design changes are for lasting problems)")
+    p.add_argument("--borough", default=None, help=f"borough GSS code (default {_DEFAULT_BOROUGH}, RBKC)")
+    p.add_argument("--plan", help="allocate plan JSON: advise on its candidates with its hotspot settings and months")
+    p.add_argument("--top", type=int, default=3, help="measures per hotspot (default 3)")
+    p.add_argument("--out", help="write .geojson (one feature per hotspot) or .csv (one row per recommendation)")
+    p.add_argument("--hotspot-share", type=float, default=0.05, help="KDE hotspots: densest share of the area (default 0.05)")
+    p.add_argument("--cell-size", type=float, default=150.0, help="grid cell size in metres (default 150)")
+    p.add_argument("--harm", choices=["cchi", "ons_css"], default="cchi", help="harm index (default cchi)")
+    p.add_argument("--trends", action="store_true", help="add emerging-hotspot trend classes (4+ months)")
+    p.add_argument("--include-sensitive", action="store_true",
+                   help="add sensitive categories to each hotspot's mix (aggregated, counts under 5 shown as 'fewer than 5')")
+    p.set_defaults(func=run)
+    return p
+
+
+def _out_kind(out: str | None) -> str | None:
+    if out is None:
+        return None
+    suffix = Path(out).suffix.lower()
+    if suffix in (".geojson", ".json"):
+        return "geojson"
+    if suffix == ".csv":
+        return "csv"
+    msg = f"--out was {out!r}; give a file ending .geojson (or .json) or .csv"
+    raise TaskingError(msg)
+
+
+def _geojson(table: gpd.GeoDataFrame, extra: dict[str, Any]) -> dict[str, Any]:
+    fc = json.loads(table.to_crs(WGS84).to_json(na="null", drop_id=True))
+    fc["name"] = "design_out_recommendations"
+    fc["params"] = {**table.attrs.get("params", {}), **extra}
+    fc["crs_note"] = "coordinates are WGS84 lon/lat (EPSG:4326); analysis was done in EPSG:27700"
+    return fc
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the store, advise on every hotspot, write the file and print a summary; returns 0."""
+    from spatial.config import settings_from_args
+    from spatial.store import connect
+    from spatial.store.queries import incident_frame
+
+    kind = _out_kind(args.out)
+    if args.top < 1:
+        msg = f"--top was {args.top}; give 1 or more measures per hotspot"
+        raise TaskingError(msg)
+    settings = settings_from_args(args)
+    plan = read_plan(args.plan) if args.plan else None
+    borough = args.borough or (plan or {}).get("borough") or _DEFAULT_BOROUGH
+    if plan and plan.get("borough") and args.borough and args.borough != plan["borough"]:
+        msg = f"--borough {args.borough} differs from the plan's borough {plan['borough']}; drop --borough"
+        raise TaskingError(msg)
+    try:
+        wards, area = borough_boundaries(borough, settings.data_dir)
+    except TaskingError as exc:
+        raise TaskingError(f"--{exc}") from None
+    engine = connect(settings.database_url)
+    every = incident_frame(engine, include_sensitive=bool(args.include_sensitive))
+    every = every[every[WARD_CODE].isin(wards["ward_code"])]
+    sens = every[SENSITIVE].astype(bool)
+    incidents = every[~sens]
+    if incidents.empty:
+        msg = (f"the store has no non-sensitive incidents in borough {borough}; "
+               "run `hotspot-tasking ingest --bundled` first (or ingest your own data)")
+        raise TaskingError(msg)
+    months = plan["months"] if plan else coverage_months(incidents, args.months)
+    incidents = incidents[incidents[MONTH].astype(str).isin(months)].reset_index(drop=True)
+    if incidents.empty:
+        msg = f"--plan {args.plan!r}: the store has no incidents in the plan's months {months}"
+        raise TaskingError(msg)
+    sensitive = every[sens & every[MONTH].astype(str).isin(months)].reset_index(drop=True) \
+        if args.include_sensitive else None
+    parks, parks_note = read_parks(engine, area, settings.data_dir)
+    estates, _ = read_estates(engine)
+    method = plan["method"] if plan else args.method
+    t0 = time.perf_counter()
+    table, ranked, notes = build_recommendations(
+        incidents, area=area, wards=wards, parks=parks, estates=estates, method=method,
+        hotspot_share=plan["hotspot_share"] if plan else args.hotspot_share,
+        cell_size_m=plan["cell_size_m"] if plan else args.cell_size,
+        harm_index=plan["harm_index"] if plan else args.harm, top_k=args.top, trends=args.trends, months=months,
+        candidate_ids=plan["candidate_ids"] if plan else None, sensitive_incidents=sensitive)
+    seconds = time.perf_counter() - t0
+    notes.append(f"parks: {parks_note}")
+    notes.append("estates: council estates layer (stored)" if estates is not None else
+                 "estates: none loaded (council data; `hotspot-tasking layers estates FILE ...`), so estates are "
+                 "recognised only from location names")
+    notes.append("each measure is a prompt for a site survey with a Designing Out Crime Officer, not a specification")
+    extra = {"borough": borough, "months": months, "plan": args.plan, "n_incidents": len(incidents),
+             "notes": notes}
+    if kind == "geojson":
+        Path(args.out).write_text(json.dumps(_geojson(table, extra), indent=1, default=str), encoding="utf-8")
+    elif kind == "csv":
+        from spatial.csv_safe import to_csv
+
+        to_csv(ranked, args.out, index=False)
+    _print_summary(table, ranked, months=months, n_incidents=len(incidents), method=method, notes=notes,
+                   out=args.out, seconds=seconds, sensitive=bool(args.include_sensitive))
+    return 0
+
+
+def _print_summary(table: gpd.GeoDataFrame, ranked: pd.DataFrame, *, months: Sequence[str], n_incidents: int,
+                   method: str, notes: Sequence[str], out: str | None, seconds: float, sensitive: bool) -> None:
+    span = f"{months[0]}..{months[-1]}" if len(months) > 1 else (months[0] if months else "-")
+    print(f"recommend: {len(table)} hotspots ({method}) from {n_incidents:,} non-sensitive incidents, {span}"
+          + (" (+ sensitive categories in the mix, small counts suppressed)" if sensitive else "")
+          + f" [{seconds:.1f} s]")
+    by_place = table["place_type"].value_counts()
+    print("  places: " + ", ".join(f"{k} {v}" for k, v in by_place.items()))
+    top = ranked[ranked["rank"] == 1]["measure_id"].value_counts()
+    print("  first-ranked lines: " + ", ".join(f"{k} {v}" for k, v in top.items()))
+    for _, r in table.head(12).iterrows():
+        pats = f" [{r['patterns']}]" if r["patterns"] else ""
+        print(f"    {r['candidate_id']:<18} {r['place_type']:<10}{pats} -> {r['top_measure']}")
+    if len(table) > 12:
+        print(f"    ... {len(table) - 12} more in the output file" if out else f"    ... {len(table) - 12} more")
+    for n in notes:
+        print(f"  note: {n}")
+    if out:
+        print(f"  -> {out}")

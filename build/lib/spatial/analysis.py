@@ -1,0 +1,342 @@
+"""Hotspot runs of the application layer: one registry of hotspot methods, hotspots and emerging classes.
+
+Everything here is pure (frames in, frames out); the command line
+(:mod:`hotspot_cli.hotspots`), the tasking pipeline (:mod:`tasking.pipeline`)
+and the dashboard (:mod:`ui.analysis`) all run hotspot methods through
+:data:`HOTSPOT_METHODS` and :func:`run_hotspot_method`, so a method is added
+in one place.
+
+To add a hotspot method: write ``_run_<name>(incidents, grid, weights, *,
+hotspot_share, seed)`` returning the method's GeoDataFrame (with
+``is_hotspot`` and ``attrs["params"]``), add a :class:`HotspotMethod` entry to
+:data:`HOTSPOT_METHODS`, and test it in ``tests/spatial/test_analysis.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import HotspotError, SchemaError
+from .schema import CATEGORY, MONTH, WGS84, X, Y, load_taxonomy
+
+__all__ = ["COVERAGE_SHARE", "HOTSPOT_METHODS", "UNIT_KINDS", "HotspotMethod", "compute_emerging", "compute_hotspots",
+           "covered_months",
+           "parse_period", "run_hotspot_method", "select_incidents", "to_geojson"]
+
+Method = Literal["kde", "gistar", "dbscan"]
+UnitKind = Literal["grid", "wards", "lsoas", "estates", "parks"]
+#: Units ``--method emerging`` can run on.
+UNIT_KINDS: tuple[str, ...] = ("grid", "wards", "lsoas", "estates", "parks")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+# ----------------------------------------------------------------------------
+# the registry of hotspot methods
+# ----------------------------------------------------------------------------
+def _run_kde(incidents: pd.DataFrame, grid: gpd.GeoDataFrame | None, weights: pd.Series | None, *,
+             hotspot_share: float, seed: int) -> gpd.GeoDataFrame:
+    from .hotspots import kde
+
+    return kde(incidents, grid, weights=weights, hotspot_area_share=hotspot_share)  # type: ignore[arg-type]
+
+
+def _run_gistar(incidents: pd.DataFrame, grid: gpd.GeoDataFrame | None, weights: pd.Series | None, *,
+                hotspot_share: float, seed: int) -> gpd.GeoDataFrame:
+    from .grids import count_in_cells
+    from .hotspots import gistar
+
+    cells = count_in_cells(incidents, grid, weights=weights)  # type: ignore[arg-type]
+    return gistar(cells, value_col="harm" if weights is not None else "count", seed=seed)
+
+
+def _run_dbscan(incidents: pd.DataFrame, grid: gpd.GeoDataFrame | None, weights: pd.Series | None, *,
+                hotspot_share: float, seed: int) -> gpd.GeoDataFrame:
+    from .hotspots import density_clusters
+
+    return density_clusters(incidents, weights=weights)
+
+
+@dataclass(frozen=True)
+class HotspotMethod:
+    """One hotspot method: how it runs and what it offers.
+
+    ``run(incidents, grid, weights, hotspot_share=..., seed=...)`` returns the
+    method's GeoDataFrame; ``grid`` is ``None`` for methods with
+    ``on_grid=False``.  ``significance`` says whether the method tests its
+    hotspots (Gi*, DBSCAN) or only ranks densities (KDE).
+    """
+
+    name: str
+    label: str
+    on_grid: bool
+    significance: bool
+    plannable: bool
+    run: Callable[..., gpd.GeoDataFrame]
+
+
+#: Every hotspot method, by the name the command line and the dashboard use.
+HOTSPOT_METHODS: Mapping[str, HotspotMethod] = {
+    "kde": HotspotMethod("kde", "KDE (quartic kernel density)", on_grid=True, significance=False, plannable=True,
+                         run=_run_kde),
+    "gistar": HotspotMethod("gistar", "Getis-Ord Gi*", on_grid=True, significance=True, plannable=True,
+                            run=_run_gistar),
+    "dbscan": HotspotMethod("dbscan", "DBSCAN density clusters", on_grid=False, significance=True,
+                            plannable=False, run=_run_dbscan),
+}
+
+
+def run_hotspot_method(method: str, incidents: pd.DataFrame, area: gpd.GeoDataFrame, *,
+                       weights: pd.Series | None, cell_size_m: float = 150.0, hotspot_share: float = 0.05,
+                       seed: int = 12345, allowed: tuple[str, ...] | None = None,
+                       error: type[HotspotError] = SchemaError, grid: gpd.GeoDataFrame | None = None,
+                       ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Run one method of :data:`HOTSPOT_METHODS` (pure): its result and the grid it used (``None`` off-grid).
+
+    ``allowed`` narrows the methods (the plan runs on grid methods only);
+    an unknown method raises ``error`` naming the allowed ones.  ``grid``
+    reuses a grid already made with ``cell_size_m`` (default: a new
+    :func:`spatial.grids.square_grid` over ``area``).
+
+    Examples
+    --------
+    >>> sorted(HOTSPOT_METHODS)
+    ['dbscan', 'gistar', 'kde']
+    """
+    names = tuple(allowed) if allowed is not None else tuple(HOTSPOT_METHODS)
+    if method not in names or method not in HOTSPOT_METHODS:
+        msg = f'method was "{method}" but is expected to be one of {json.dumps(list(names))}'
+        raise error(msg)
+    spec = HOTSPOT_METHODS[method]
+    if not spec.on_grid:
+        grid = None
+    elif grid is None:
+        from .grids import square_grid
+
+        grid = square_grid(area, cell_size_m=cell_size_m)
+    return spec.run(incidents, grid, weights, hotspot_share=hotspot_share, seed=seed), grid
+
+
+# ----------------------------------------------------------------------------
+# periods, selections, hotspots, emerging classes
+# ----------------------------------------------------------------------------
+#: A month has real coverage when it holds at least this share of the busiest month's incidents.
+COVERAGE_SHARE = 0.1
+
+
+def covered_months(counts: Mapping[str, int] | pd.Series, *, share: float = COVERAGE_SHARE) -> list[str]:
+    """Months holding at least ``share`` of the busiest month's incidents, oldest first: the coverage rule.
+
+    police.uk pulls for neighbouring areas leave a trickle of boundary points
+    in other months; those months are not data for the area.  ``allocate``,
+    ``recommend``, the Overview and the Review all use this one rule.
+
+    Examples
+    --------
+    >>> covered_months({"2018-05": 3, "2018-06": 100, "2024-01": 40})
+    ['2018-06', '2024-01']
+    """
+    s = pd.Series(dict(counts) if not isinstance(counts, pd.Series) else counts, dtype="float64")
+    if s.empty:
+        return []
+    return sorted(str(m) for m in s[s >= share * s.max()].index)
+
+
+def parse_period(text: str) -> list[str]:
+    """Months of ``YYYY-MM`` or ``YYYY-MM..YYYY-MM`` (inclusive).
+
+    Raises
+    ------
+    SchemaError
+        If the text is not in that form or the range is reversed.
+
+    Examples
+    --------
+    >>> parse_period("2018-11..2019-01")
+    ['2018-11', '2018-12', '2019-01']
+    """
+    parts = text.split("..")
+    if len(parts) not in (1, 2) or not all(_MONTH.match(p) for p in parts):
+        msg = f"--period was {text!r}; give YYYY-MM or YYYY-MM..YYYY-MM, e.g. 2018-06..2018-08"
+        raise SchemaError(msg)
+    start, end = pd.Period(parts[0], "M"), pd.Period(parts[-1], "M")
+    if end < start:
+        msg = f"--period {text!r} ends before it starts"
+        raise SchemaError(msg)
+    return [str(p) for p in pd.period_range(start, end, freq="M")]
+
+
+def select_incidents(incidents: pd.DataFrame, area: gpd.GeoDataFrame | None, *, months: list[str] | None,
+                      category_groups: list[str] | None) -> pd.DataFrame:
+    """Incidents in ``months``, of ``category_groups``, with coordinates inside ``area`` (when given)."""
+    from .grids import points_xy
+
+    df = incidents
+    if months:
+        df = df[df[MONTH].astype(str).isin(months)]
+    if category_groups:
+        tax = load_taxonomy()
+        known = sorted({c.group for c in tax.categories.values()})
+        bad = sorted(set(category_groups) - set(known))
+        if bad:
+            msg = f"unknown category groups {bad}; allowed: {known}"
+            raise SchemaError(msg)
+        slugs = {s for s, c in tax.categories.items() if c.group in category_groups}
+        df = df[df[CATEGORY].isin(slugs)]
+    if area is not None:
+        df = df[np.isfinite(pd.to_numeric(df[X], errors="coerce")) & np.isfinite(pd.to_numeric(df[Y], errors="coerce"))]
+        x, y = points_xy(df)
+        union = shapely.union_all(np.asarray(area.geometry.values, dtype=object))
+        df = df[shapely.contains_xy(union, x, y)]
+    df = df.reset_index(drop=True)
+    if df.empty:
+        msg = "no incidents match the period, area and categories; check `hotspot-tasking status`"
+        raise HotspotError(msg)
+    return df
+
+
+def compute_hotspots(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, method: Method,
+                     months: list[str] | None = None, cell_size_m: float = 150.0,
+                     category_groups: list[str] | None = None, harm_index: str | None = None,
+                     seed: int = 12345) -> gpd.GeoDataFrame:
+    """Filter incidents to the area, months and category groups, then run one method (pure).
+
+    Returns the method's hotspot result (grid cells for ``kde``/``gistar``,
+    cluster polygons for ``dbscan``) in EPSG:27700, with the filter recorded in
+    ``attrs["params"]``.
+    """
+    from .harm import harm_weight
+
+    if method not in HOTSPOT_METHODS:
+        msg = (f'method was "{method}" but is expected to be one of {json.dumps(list(HOTSPOT_METHODS))} '
+               '(use compute_emerging for "emerging")')
+        raise SchemaError(msg)
+    df = select_incidents(incidents, area, months=months, category_groups=category_groups)
+    weights = harm_weight(df[CATEGORY], index=harm_index) if harm_index else None  # type: ignore[arg-type]
+    res, _grid = run_hotspot_method(method, df, area, weights=weights, cell_size_m=cell_size_m, seed=seed)
+    res.attrs["params"].update({"months": months or "all", "category_groups": category_groups or "all",
+                                "harm_index": harm_index or "none (counts)", "n_incidents_used": len(df),
+                                "sensitive_included": False})
+    return res
+
+
+def compute_emerging(units: gpd.GeoDataFrame, *, unit_kind: UnitKind, months: list[str],
+                     incidents: pd.DataFrame | None = None, mps_counts: pd.DataFrame | None = None,
+                     area: gpd.GeoDataFrame | None = None, category_groups: list[str] | None = None,
+                     harm_index: str | None = None, weights: Literal["queen", "distance"] = "queen",
+                     distance_m: float | None = None, permutations: int = 0, seed: int = 12345,
+                     alpha: float = 0.05, fdr: bool = True) -> gpd.GeoDataFrame:
+    """Emerging hotspots on grid cells or areas, from incidents or the MPS series (pure).
+
+    Parameters
+    ----------
+    units
+        Grid cells (``unit_kind="grid"``) or area polygons, EPSG:27700.
+    unit_kind
+        One of :data:`UNIT_KINDS`; areas are matched to incidents through the
+        columns in :data:`spatial.areas.AREA_KINDS`.
+    months
+        The ``YYYY-MM`` months of the series, in order.
+    incidents
+        Canonical incidents (non-sensitive), when counting from incidents.
+    mps_counts
+        Stored MPS area counts (long form), when ``unit_kind`` is ``wards`` or
+        ``lsoas`` and the series should come from the MPS tables instead.
+    area
+        Borough polygons; grid counts keep only incidents inside them.
+    category_groups
+        Category groups to keep (taxonomy groups for incidents, MPS groups for
+        the series).
+    harm_index
+        Sum harm weights instead of counting (incidents only).
+    weights, distance_m, permutations, seed, alpha, fdr
+        Passed to :func:`spatial.hotspots.emerging_hotspots`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The emerging-hotspot result; ``attrs["params"]`` adds the source, the
+        units, the months and the filters.
+
+    Raises
+    ------
+    SchemaError
+        For an unknown unit kind, both or neither of ``incidents`` and
+        ``mps_counts``, harm with the MPS series, or unknown groups.
+    """
+    from .areas import (
+        AREA_KINDS,
+        area_period_counts,
+        cell_period_counts,
+        mps_period_counts,
+    )
+    from .harm import harm_weight
+    from .hotspots.emerging import emerging_hotspots
+    from .series import RBKC_LSOA_PRIORITY, RBKC_WARD_PRIORITY, mps_major_table
+
+    if unit_kind not in UNIT_KINDS:
+        msg = f'units were "{unit_kind}" but are expected to be one of {list(UNIT_KINDS)}'
+        raise SchemaError(msg)
+    if (incidents is None) == (mps_counts is None):
+        msg = "give exactly one of `incidents` and `mps_counts` as the source of the counts"
+        raise SchemaError(msg)
+    if mps_counts is not None:
+        if unit_kind not in ("wards", "lsoas"):
+            msg = f"the MPS series has ward and LSOA counts only, not {unit_kind}; use --source incidents"
+            raise SchemaError(msg)
+        if harm_index:
+            msg = "harm weighting needs incident categories; the MPS series is counted only (drop --harm)"
+            raise SchemaError(msg)
+        if category_groups:
+            known = sorted(set(mps_major_table()["group"]))
+            bad = sorted(set(category_groups) - set(known))
+            if bad:
+                msg = f"unknown MPS category groups {bad}; allowed: {known}"
+                raise SchemaError(msg)
+        kind = "ward" if unit_kind == "wards" else "lsoa"
+        long = mps_counts[mps_counts["area_type"] == kind] if "area_type" in mps_counts.columns else mps_counts
+        if long.empty:
+            msg = (f"no MPS {kind} series is stored; ingest the MPS tables first "
+                   "(hotspot-tasking ingest data/mps/*.csv)")
+            raise SchemaError(msg)
+        counts = mps_period_counts(long, units, id_col=AREA_KINDS[unit_kind][1],
+                                   priority=RBKC_WARD_PRIORITY if kind == "ward" else RBKC_LSOA_PRIORITY,
+                                   periods=months, groups=category_groups)
+        source = "MPS monthly series"
+        n_used = int(counts.to_numpy().sum())
+    else:
+        df = select_incidents(incidents, area if unit_kind == "grid" else None, months=months,
+                               category_groups=category_groups)
+        w = harm_weight(df[CATEGORY], index=harm_index) if harm_index else None  # type: ignore[arg-type]
+        if unit_kind == "grid":
+            counts = cell_period_counts(df, units, periods=months, weights=w)
+        else:
+            area_col, id_col = AREA_KINDS[unit_kind]
+            counts = area_period_counts(df, units, area_col=area_col, id_col=id_col, periods=months, weights=w)
+        source = "incidents (sensitive categories excluded)"
+        n_used = len(df)
+    res = emerging_hotspots(counts, units, weights=weights, distance_m=distance_m, alpha=alpha,
+                            permutations=permutations, seed=seed, fdr=fdr)
+    res.attrs["params"].update({"source": source, "units": unit_kind, "months": months,
+                                "category_groups": category_groups or "all",
+                                "harm_index": harm_index or "none (counts)", "n_incidents_used": n_used,
+                                "sensitive_included": False if incidents is not None else "aggregate counts only"})
+    return res
+
+
+def to_geojson(result: gpd.GeoDataFrame, *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """GeoJSON FeatureCollection (EPSG:4326) with ``params`` as a top-level member."""
+    out = result.to_crs(WGS84)
+    fc = json.loads(out.to_json(na="null", drop_id=True))
+    fc["name"] = f"hotspots_{result.attrs.get('params', {}).get('method', '')}"
+    fc["params"] = {**result.attrs.get("params", {}), **(extra or {})}
+    fc["crs_note"] = "coordinates are WGS84 lon/lat (EPSG:4326); analysis was done in EPSG:27700"
+    return fc

@@ -1,0 +1,243 @@
+"""The typed plan: frozen dataclasses for a week's plan, with one JSON round trip.
+
+:meth:`Plan.from_json` reads the plan dict that :func:`tasking.pipeline.plan_week`
+writes and that :mod:`tasking.records` has stored in SQLite/PostgreSQL since
+the first version (the "old shape": a ``dict[str, Any]``); :meth:`Plan.to_json`
+writes exactly that dict back, key for key, so digests of stored plans do not
+change.  Keys the types do not name are kept in ``extra`` and written back in
+their place; keys a plan lacks (hand-made or older plans) stay absent.
+
+Status (issue 12 item 2): the types and the round trip exist and are tested on
+the bundled plan and on a plan stored by today's records code; records, pack,
+review and the UI still read the dict (their next step is to call
+``Plan.from_json`` once at the edge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+__all__ = ["Assignment", "CCTVSiting", "CameraMove", "Candidate", "DutyShift", "Plan", "SolverReport", "UnassignedPlace"]
+
+R = TypeVar("R", bound="_Row")
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A JSON object with typed fields; ``extra`` keeps the other keys, ``keys`` their order."""
+
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=True)
+    keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls: type[R], d: Mapping[str, Any]) -> R:
+        names = [f.name for f in fields(cls) if f.name not in ("extra", "keys")]
+        typed = {n: d[n] for n in names if n in d}
+        extra = {k: v for k, v in d.items() if k not in typed}
+        return cls(**typed, extra=extra, keys=tuple(d))  # type: ignore[arg-type]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k in self.keys:
+            if k in self.extra:
+                out[k] = self.extra[k]
+            else:
+                out[k] = getattr(self, k)
+        return out
+
+
+@dataclass(frozen=True)
+class Assignment(_Row):
+    """One agent's visits to one place in one shift, with the reason."""
+
+    agent_id: str = ""
+    kind: str | None = None
+    candidate_id: str = ""
+    place_type: str | None = None
+    ward_code: str | None = None
+    day: str | None = None
+    date: str | None = None
+    shift: str | None = None
+    visits: int = 0
+    minutes: float | None = None
+    value: float | None = None
+    why: str | None = None
+
+
+@dataclass(frozen=True)
+class DutyShift(_Row):
+    """An agent on duty in one shift."""
+
+    agent_id: str = ""
+    day: str | None = None
+    date: str | None = None
+    shift: str | None = None
+
+
+@dataclass(frozen=True)
+class UnassignedPlace(_Row):
+    """A candidate place left without visits, and why."""
+
+    candidate_id: str = ""
+    place_type: str | None = None
+    priority: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CameraMove(_Row):
+    """A deployable camera's site this week (kept, moved or new)."""
+
+    camera_id: str = ""
+    site_id: str = ""
+    x: float | None = None
+    y: float | None = None
+    status: str | None = None
+    site_source: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate(_Row):
+    """A candidate place of the plan (street patch, estate, park, ward presence point)."""
+
+    candidate_id: str = ""
+    place_type: str | None = None
+    name: str | None = None
+    ward_code: str | None = None
+    x: float | None = None
+    y: float | None = None
+    priority: float | None = None
+    expected_harm_week: float | None = None
+
+
+@dataclass(frozen=True)
+class CCTVSiting(_Row):
+    """The deployable-CCTV siting of the week (:func:`tasking.allocation.site_cameras`): the plan's ``cctv``."""
+
+    status: str | None = None
+    objective: float = 0.0
+    dual_bound: float | None = None
+    gap: float | None = None
+    seconds: float = 0.0
+    sites: tuple[str, ...] | list[str] = ()
+    demand_removed_fixed: float | None = None
+    n_demand: int | None = None
+    notes: tuple[str, ...] | list[str] = ()
+
+
+_REPORT_KEYS = ("objective", "dual_bound", "gap", "status", "harm_covered", "cctv_objective", "timings_s",
+                "model_size", "greedy", "milp_vs_greedy", "check")
+
+
+@dataclass(frozen=True)
+class SolverReport:
+    """How the plan was solved: objective, bound, gap, the greedy baseline, timings and the checker's verdict."""
+
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    status: str | None = None
+    harm_covered: float | None = None
+    cctv_objective: float | None = None
+    greedy: Mapping[str, Any] | None = None
+    milp_vs_greedy: float | None = None
+    timings: Mapping[str, float] | None = None
+    model_size: Mapping[str, Any] | None = None
+    check: Mapping[str, Any] | None = None
+
+    @property
+    def greedy_value(self) -> float | None:
+        """The greedy baseline's objective (``None`` when the plan does not say)."""
+        return None if self.greedy is None else self.greedy.get("objective")
+
+    @property
+    def check_ok(self) -> bool | None:
+        """The independent checker's verdict on the plan (``None`` when the plan does not say)."""
+        return None if self.check is None else bool(self.check.get("ok"))
+
+    @property
+    def violations(self) -> tuple[str, ...]:
+        """What the checker found wrong (empty when ok)."""
+        return tuple((self.check or {}).get("violations", ()))
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> SolverReport:
+        return cls(objective=d.get("objective"), bound=d.get("dual_bound"), gap=d.get("gap"), status=d.get("status"),
+                   harm_covered=d.get("harm_covered"), cctv_objective=d.get("cctv_objective"),
+                   greedy=d.get("greedy"), milp_vs_greedy=d.get("milp_vs_greedy"), timings=d.get("timings_s"),
+                   model_size=d.get("model_size"), check=d.get("check"))
+
+    def field_json(self, key: str) -> Any:
+        """The value of one of the plan's report keys (``objective``, ``dual_bound``, ``check``...)."""
+        if key == "dual_bound":
+            return self.bound
+        if key == "timings_s":
+            return self.timings
+        return getattr(self, key)
+
+
+_ROWS: dict[str, type[_Row]] = {"assignments": Assignment, "duty": DutyShift, "unassigned": UnassignedPlace,
+                                "cameras": CameraMove, "candidates": Candidate}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A week's plan: what each agent does, what is left out and why, camera moves, and the solver report."""
+
+    week: str
+    dates: tuple[str, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+    duty: tuple[DutyShift, ...] = ()
+    unassigned: tuple[UnassignedPlace, ...] = ()
+    cameras: tuple[CameraMove, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    report: SolverReport = field(default_factory=SolverReport)
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def borough(self) -> str | None:
+        """The plan's borough (``inputs.borough``)."""
+        b = self.inputs.get("borough")
+        return None if b is None else str(b)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Plan:
+        """Read a plan dict: what ``plan_week`` returns and what every stored plan version holds.
+
+        Raises
+        ------
+        ValueError
+            If ``d`` is not a mapping with a ``week``.
+        """
+        if not isinstance(d, Mapping) or "week" not in d:
+            msg = "a plan is a JSON object with at least a 'week' (the dict written by `hotspot-tasking allocate`)"
+            raise ValueError(msg)
+        rows = {k: tuple(t.from_json(r) for r in d[k]) for k, t in _ROWS.items() if k in d}
+        known = {"week", "dates", "inputs", "notes", *_ROWS, *_REPORT_KEYS}
+        return cls(week=str(d["week"]), dates=tuple(d.get("dates", ())), **rows,  # type: ignore[arg-type]
+                   report=SolverReport.from_json(d), inputs=dict(d.get("inputs") or {}),
+                   notes=tuple(d.get("notes", ())), extra={k: v for k, v in d.items() if k not in known},
+                   keys=tuple(d))
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan dict, key for key as :meth:`from_json` read it (or as ``plan_week`` wrote it)."""
+        out: dict[str, Any] = {}
+        for k in self.keys:
+            if k in self.extra:
+                out[k] = self.extra[k]
+            elif k in _ROWS:
+                out[k] = [r.to_json() for r in getattr(self, k)]
+            elif k in _REPORT_KEYS:
+                out[k] = self.report.field_json(k)
+            elif k in ("dates", "notes"):
+                out[k] = list(getattr(self, k))
+            elif k == "inputs":
+                out[k] = dict(self.inputs)
+            else:
+                out[k] = getattr(self, k)
+        return out

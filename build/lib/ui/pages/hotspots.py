@@ -1,0 +1,198 @@
+"""Hotspots: ward harm, Gi*/KDE/emerging hot cells, DBSCAN clusters, estates, parks, CCTV, and a hot place's panel."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+from streamlit_folium import st_folium
+
+from spatial._errors import HotspotError
+from spatial.schema import load_taxonomy
+from tasking import access
+from ui import analysis, cached, maps, planning, signin, state, tables
+from ui.text import md_escape
+
+ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0 "
+    "(police.uk, ONS); Contains OS data © Crown copyright and database right; Designing Out Crime rules: "
+    "tasking/data/design_out_rules.md"
+)
+METHODS = {"kde": "KDE hot cells (the tasking plan's places)", "gistar": "Gi* hot spots (99%)",
+           "dbscan": "DBSCAN clusters"}
+
+taxonomy = load_taxonomy()
+settings = cached.settings()
+st.title("Hotspots")
+viewer = signin.page_viewer("hotspots")
+
+try:
+    engine = cached.engine(settings.database_url)
+except (HotspotError, SQLAlchemyError) as exc:
+    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
+    st.stop()
+db = cached.database_key(engine)
+data_dir = str(settings.data_dir)
+version = cached.data_version(engine)
+try:
+    roster = cached.roster(cached.roster_path())
+except HotspotError as exc:
+    st.error(f"Cannot read the roster: {md_escape(exc)}")
+    st.stop()
+session = st.session_state
+covered = cached.borough_coverage(engine, db, version, data_dir)
+# a neighbour is offered when it has the months emerging hotspots need, not for the few boundary points
+# that a police.uk pull of the roster's borough carries into it
+boroughs = [roster.borough_code, *[b for b, m in covered.items()
+                                   if b != roster.borough_code and len(m) >= analysis.MIN_EMERGING_MONTHS]]
+borough_frame = cached.wards(tuple(boroughs), data_dir).drop_duplicates("borough_code")
+borough_names = dict(zip(borough_frame["borough_code"], borough_frame["borough_name"], strict=True))
+if len(boroughs) > 1:
+    labels = {b: borough_names.get(b, b) + (" (the roster's)" if b == roster.borough_code else " (demo)")
+              for b in boroughs}
+    state.keep_valid(session, state.HOTSPOTS_BOROUGH, boroughs)
+    with st.sidebar:
+        borough = st.selectbox("Borough", boroughs, key=state.HOTSPOTS_BOROUGH, format_func=labels.__getitem__,
+                               help="The roster's borough, or a bundled neighbour with 12 months of police.uk data "
+                                    "(Westminster, Hammersmith & Fulham), where emerging hotspots can be computed.")
+else:
+    borough = roster.borough_code
+
+months = covered.get(borough, [])
+if not months:
+    st.warning("The database holds no non-sensitive incidents for the borough yet. Load the bundled data with "
+               "`hotspot-tasking ingest --bundled` (or your own police.uk files), then reload this page.")
+    st.stop()
+
+# ---------------------------------------------------------------- sidebar
+with st.sidebar:
+    st.header("Filters")
+    if len(months) > 1:
+        state.keep_range(session, state.HOTSPOTS_PERIOD, months)
+        first, last = st.select_slider("Period", options=months, value=(months[-1], months[-1]),
+                                       key=state.HOTSPOTS_PERIOD,
+                                       help="Months with real coverage in the store (at least a tenth of the "
+                                            "busiest month's incidents).")
+    else:
+        first = last = months[0]
+        st.caption(f"Period: {months[0]}, the only month with real coverage in the store.")
+    groups = tables.category_groups(taxonomy)
+    state.keep_valid(session, state.HOTSPOTS_GROUPS, groups)
+    picked = st.multiselect("Category groups", list(groups), format_func=groups.__getitem__,
+                            key=state.HOTSPOTS_GROUPS, placeholder="All non-sensitive groups",
+                            help="Sensitive categories are not offered: they never make a point layer.")
+    method = st.radio("Designing Out Crime advice for", list(METHODS), format_func=METHODS.__getitem__,
+                      key=state.HOTSPOTS_METHOD)
+    ward_frame = cached.wards((borough,), data_dir)
+    ward_options = tables.ward_names(ward_frame.sort_values("ward_name"))
+    state.keep_valid(session, state.HOTSPOTS_WARDS, ward_options)
+    picked_wards = st.multiselect("Wards", list(ward_options), format_func=ward_options.__getitem__,
+                                  key=state.HOTSPOTS_WARDS, placeholder="All wards",
+                                  help="Hotspots are found borough-wide; the map and the hot places are limited "
+                                       "to these wards.")
+period = planning.months_between(months, first, last)
+
+sensitive_labels = [c.label for c in taxonomy.categories.values() if c.sensitive]
+st.info("Hotspots, clusters and the ward harm shading are built from non-sensitive incidents only; "
+        "sensitive categories (" + "; ".join(sensitive_labels) + ") are left out of every layer.",
+        icon=":material/shield:")
+
+try:
+    with st.spinner(f"Finding hotspots in {tables.period_label(period)}…"):
+        layers = cached.hotspot_layers(engine, db, version, borough, data_dir, period, tuple(picked), method)
+except HotspotError as exc:
+    st.warning(f"No hotspots for this selection: {md_escape(exc)}")
+    st.stop()
+
+ward_names = tables.ward_names(layers.wards)
+layers = analysis.limit_to_wards(layers, picked_wards)
+cameras = analysis.camera_layers(roster, borough=borough) if access.can(viewer, "cameras") else None
+tiles_url, tiles_attribution = maps.tiles_from_env()
+if tiles_url and not tiles_attribution:
+    st.warning(f"{maps.TILES_URL_ENV} is set but {maps.TILES_ATTRIBUTION_ENV} is not: the base map is left off.")
+    tiles_url = None
+fmap = maps.hotspots_map(layers.wards, gi_cells=layers.gi_cells, kde_cells=layers.kde_cells,
+                         clusters=layers.clusters, places=layers.places, ranked=layers.ranked,
+                         emerging=layers.emerging, estates=layers.estates, parks=layers.parks,
+                         parks_label="DEMO reference: Historic England registered park, not the council's list"
+                         if layers.parks_note == planning.DEMO_PARKS_NOTE else "",
+                         fixed_cctv=cameras.fixed if cameras else None,
+                         deployable_cctv=cameras.deployable if cameras else None,
+                         static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or ""),
+                         tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+st_folium(fmap, key=state.HOTSPOTS_MAP, height=620, use_container_width=True, returned_objects=[])
+st.caption(f"{layers.n_incidents:,} non-sensitive incidents, {tables.period_label(period)}; harm weighted by the "
+           "Cambridge Crime Harm Index on 150 m cells. Click a green marker for its ranked measures.")
+
+# ---------------------------------------------------------------- layer notices
+if layers.emerging is None or len(layers.emerging) == 0:
+    st.info(f"Emerging hotspots: {md_escape(layers.emerging_note)}." if layers.emerging_note.startswith("not computed")
+            else f"Emerging hotspots: no cell has a pattern ({md_escape(layers.emerging_note)}).",
+            icon=":material/trending_up:")
+else:
+    st.caption(f"Emerging hotspots: {len(layers.emerging):,} cells with a pattern; {md_escape(layers.emerging_note)}.")
+if layers.estates is None:
+    st.info("Housing estates layer not loaded — load your own with `hotspot-tasking layers estates FILE "
+            "--id-column ...`.", icon=":material/apartment:")
+if layers.parks_note == planning.DEMO_PARKS_NOTE:
+    st.info("Parks and open spaces: the council's own layer is not loaded, so the map shows the Historic England "
+            "registered parks touching the borough as a DEMO reference (load yours with `hotspot-tasking layers "
+            "parks FILE --id-column ...`).", icon=":material/park:")
+for note in cameras.notes if cameras else ():
+    st.info(md_escape(note), icon=":material/videocam:")
+
+st.subheader("Hot places and their Designing Out Crime measures")
+advice = tables.recommendations_table(layers.places, layers.ranked, ward_names=ward_names)
+if advice.empty:
+    st.caption("No place to advise on for this selection.")
+else:
+    st.dataframe(advice, width="stretch", hide_index=True)
+st.caption("Each measure is a prompt for a site survey with a Designing Out Crime Officer, not a specification.")
+with st.expander("Method notes"):
+    st.markdown("\n".join(f"- {md_escape(n)}" for n in layers.notes))
+
+# ---------------------------------------------------------------- hotspot panel
+st.subheader("A hot place in detail")
+choices = analysis.place_choices(layers.places, ward_names=ward_names)
+if not choices:
+    st.caption("No hot place in this selection.")
+else:
+    state.keep_valid(session, state.HOTSPOTS_PLACE, choices)
+    place_id = st.selectbox("Hot place (hottest first)", list(choices), format_func=choices.__getitem__,
+                            key=state.HOTSPOTS_PLACE)
+    try:
+        panel = cached.place_panel(engine, db, version, borough, data_dir, period, tuple(picked), method, place_id)
+    except HotspotError as exc:
+        st.warning(f"No detail for this place: {md_escape(exc)}")
+    else:
+        synthetic = [s for s in panel.sources if "synthetic" in s.lower()]
+        if synthetic:
+            st.warning("SYNTHETIC data: incidents here come from " + ", ".join(md_escape(s) for s in synthetic)
+                       + " — generated test "
+                       "records, not real council data.", icon=":material/science:")
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Trend**")
+            if len(panel.trend) > 1:
+                st.bar_chart(panel.trend, y_label="incidents")
+            else:
+                st.metric(f"Incidents, {panel.trend.index[0]}", f"{int(panel.trend.iloc[0]):,}")
+            st.caption(md_escape(panel.trend_note))
+            st.markdown(f"**Emerging-hotspot class**: {md_escape(panel.emerging_class)}" if panel.emerging_class else
+                        "**Emerging-hotspot class**: not available (see *Emerging hotspots* above the table)")
+        with right:
+            st.markdown("**Time of day by day of week**")
+            if panel.profile is None:
+                st.info(md_escape(panel.profile_note.capitalize()) + ".", icon=":material/schedule:")
+            else:
+                st.dataframe(panel.profile.round(1), width="stretch")
+                st.caption(md_escape(panel.profile_note) + ".")
+        st.markdown("**Designing Out Crime measures**")
+        if panel.measures.empty:
+            st.caption("No measure fits this place.")
+        else:
+            st.dataframe(panel.measures.rename(columns={"rank": "Rank", "measure": "Measure",
+                                                        "cpted_principle": "CPTED principle", "why": "Why here"}),
+                         width="stretch", hide_index=True)
+
+st.divider()
+st.caption(ATTRIBUTION)

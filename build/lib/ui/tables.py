@@ -1,0 +1,270 @@
+"""Pure display tables: query results in, frames ready for ``st.dataframe`` out.
+
+Suppression happens in the queries (``spatial.store.queries``); these
+functions only reshape and label, and never total a column, because a total
+next to a "fewer than 5" cell would reveal the suppressed count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from spatial._errors import SchemaError
+from spatial.schema import Taxonomy, load_taxonomy
+from tasking.pack import build_pack
+from tasking.resources import Roster
+
+__all__ = ["SENSITIVE_SUFFIX", "ward_label", "ward_labels", "ward_category_table", "ward_names", "plan_summary",
+           "plan_metrics", "assignments_table", "unassigned_table", "cameras_table", "candidate_labels",
+           "agent_labels", "decisions_table", "recommendations_table", "category_groups", "period_label"]
+
+#: Appended to the column header of a sensitive category in the count table.
+SENSITIVE_SUFFIX = " (sensitive)"
+
+_COUNT_COLUMNS = ("ward_code", "category", "sensitive", "display")
+
+
+def ward_label(name: str, borough: str | None = None) -> str:
+    """``"Abingdon"`` or, when the borough is given, ``"Abingdon (Kensington and Chelsea)"``."""
+    return f"{name} ({borough})" if borough else name
+
+
+def ward_labels(wards: pd.DataFrame, *, with_borough: bool) -> dict[str, str]:
+    """Ward code -> display label, in the order of ``wards`` sorted by borough then ward name."""
+    ordered = wards.sort_values(["borough_name", "ward_name"] if with_borough else ["ward_name"])
+    return {code: ward_label(name, borough if with_borough else None)
+            for code, name, borough in zip(ordered["ward_code"], ordered["ward_name"],
+                                           ordered["borough_name"], strict=True)}
+
+
+def ward_category_table(counts: pd.DataFrame, wards: gpd.GeoDataFrame | pd.DataFrame, *,
+                        ward_codes: Collection[str] | None = None, categories: Collection[str] | None = None,
+                        with_borough: bool = False,
+                        taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """Wards as rows, categories as columns, the query's display strings as cells.
+
+    Parameters
+    ----------
+    counts
+        Output of ``spatial.store.queries.ward_category_counts`` (``ward_code,
+        category, sensitive, count, display``), already suppressed.
+    wards
+        Ward names (``ward_code, ward_name, borough_name``).
+    ward_codes
+        The wards to list (every ward in ``wards`` when empty or ``None``);
+        a ward with no incidents gets a row of "0".
+    categories
+        Non-sensitive category slugs to show (all present when empty or
+        ``None``).  Sensitive categories present in ``counts`` are always
+        shown, labelled with :data:`SENSITIVE_SUFFIX`.
+    with_borough
+        Label wards "Ward (Borough)".
+    taxonomy
+        Labels and sensitivity (default: the bundled taxonomy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ward label ("Ward"), one string column per category in
+        taxonomy order, non-sensitive first.
+
+    Raises
+    ------
+    SchemaError
+        If ``counts`` lacks a column of the query output.
+    """
+    missing = [c for c in _COUNT_COLUMNS if c not in counts.columns]
+    if missing:
+        msg = (f"counts lack the columns {missing}; expected spatial.store.queries.ward_category_counts "
+               f"output (columns {list(counts.columns)})")
+        raise SchemaError(msg)
+    tax = taxonomy or load_taxonomy()
+    sensitive = tax.sensitive_slugs() | set(counts.loc[counts["sensitive"].astype(bool), "category"])
+    chosen = set(categories or ())
+    present = set(counts["category"])
+    order = list(tax.categories) + sorted(present - set(tax.categories))
+    shown = [c for c in order if c in present and c not in sensitive and (not chosen or c in chosen)]
+    shown += [c for c in order if c in present and c in sensitive]
+
+    def header(slug: str) -> str:
+        label = tax.categories[slug].label if slug in tax.categories else slug
+        return label + SENSITIVE_SUFFIX if slug in sensitive else label
+
+    listed = wards[wards["ward_code"].isin(ward_codes)] if ward_codes else wards
+    labels = ward_labels(listed, with_borough=with_borough)
+    cells = counts[counts["ward_code"].isin(labels) & counts["category"].isin(shown)]
+    wide = (cells.pivot(index="ward_code", columns="category", values="display")
+            .reindex(index=list(labels), columns=shown).fillna("0"))
+    wide.index = pd.Index([labels[c] for c in wide.index], name="Ward")
+    wide.columns = pd.Index([header(c) for c in wide.columns], name=None)
+    return wide.astype(str)
+
+
+# ----------------------------------------------------------------------------
+# tasking plan
+# ----------------------------------------------------------------------------
+def ward_names(wards: pd.DataFrame) -> dict[str, str]:
+    """Ward code -> ward name."""
+    return dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
+
+
+def plan_summary(plan: Mapping[str, Any], *, borough_name: str | None = None) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The pack's summary lines and notes for ``plan`` (``tasking.pack.build_pack``): what the pack says, on screen.
+
+    Returns ``(summary, notes)``: summary keys ``Week``, ``Borough``, ``Objective``, ``Bound and gap``,
+    ``Greedy comparison``, ``Harm covered``, ``Checker``, ``Data``, ``Pins and exclusions``
+    (the pack's "Plan version" line is left out: the page shows the meeting record instead);
+    the notes hold every DEMO and assumption note of the plan and its inputs.
+    """
+    pack = build_pack(plan, borough_name=borough_name)
+    summary = {k: v for k, v in pack.summary.items() if k != "Plan version"}
+    return summary, tuple(pack.notes)
+
+
+def _pct(v: Any, *, signed: bool = False) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{float(v):+.1%}" if signed else f"{float(v):.2%}"
+
+
+def plan_metrics(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(label, value, help)`` for the plan's headline figures: objective, bound, gap, against greedy.
+
+    Examples
+    --------
+    >>> plan_metrics({"objective": 868.57, "dual_bound": 869.04, "gap": 0.000545, "milp_vs_greedy": 0.0237,
+    ...               "greedy": {"objective": 848.5}})[2][:2]
+    ('Gap', '0.05%')
+    """
+    greedy = (plan.get("greedy") or {}).get("objective")
+    return [
+        ("Objective", f"{float(plan['objective']):,.1f}",
+         "Priority-weighted expected harm covered this week (CCHI days x multipliers)."),
+        ("Bound", f"{float(plan['dual_bound']):,.1f}", "No plan can cover more than this (the solver's bound)."),
+        ("Gap", _pct(plan.get("gap")), "How far the plan may be from the best possible plan, at most."),
+        ("Against greedy", _pct(plan.get("milp_vs_greedy"), signed=True),
+         f"Compared with a simple greedy plan covering {float(greedy):,.1f}." if greedy is not None
+         else "No greedy comparison."),
+    ]
+
+
+def assignments_table(plan: Mapping[str, Any], *, ward_names: Mapping[str, str],
+                      agents: Collection[str] | None = None) -> pd.DataFrame:
+    """One row per assignment by agent, day and shift, with the place, ward and why.
+
+    ``agents`` limits the rows to these agent ids (all when empty or None).
+    Columns ``Agent, Day, Date, Shift, Place, Type, Ward, Visits, Minutes, Why``.
+    """
+    a = build_pack(plan).assignments
+    if agents:
+        a = a[a["agent_id"].isin(list(agents))]
+    return pd.DataFrame({
+        "Agent": a["agent_id"], "Day": a["day"], "Date": a["date"], "Shift": a["shift"], "Place": a["name"],
+        "Type": a["place_type"], "Ward": a["ward_code"].map(lambda c: ward_names.get(c, c)),
+        "Visits": a["visits"].astype(int), "Minutes": a["minutes"].astype(float).round(0).astype("Int64"),
+        "Why": a["why"],
+    }).reset_index(drop=True)
+
+
+def unassigned_table(plan: Mapping[str, Any], *, ward_names: Mapping[str, str]) -> pd.DataFrame:
+    """Candidate places without a visit, with the reason: ``Place, Type, Ward, Priority, Reason``."""
+    rows = list(plan.get("unassigned") or [])
+    names = {str(c["candidate_id"]): c.get("name") for c in plan.get("candidates") or []}
+    df = pd.DataFrame(rows, columns=["candidate_id", "place_type", "ward_code", "priority", "reason"])
+    return pd.DataFrame({
+        "Place": [names.get(str(c), c) for c in df["candidate_id"]], "Id": df["candidate_id"],
+        "Type": df["place_type"], "Ward": df["ward_code"].map(lambda c: ward_names.get(c, c)),
+        "Priority": pd.to_numeric(df["priority"]).round(1), "Reason": df["reason"],
+    })
+
+
+def cameras_table(plan: Mapping[str, Any]) -> pd.DataFrame:
+    """Deployable CCTV moves: ``Camera, Site, Status, Site source``."""
+    df = pd.DataFrame(list(plan.get("cameras") or []), columns=["camera_id", "site_id", "status", "site_source"])
+    return df.rename(columns={"camera_id": "Camera", "site_id": "Site", "status": "Status",
+                              "site_source": "Site source"})[["Camera", "Site", "Status", "Site source"]]
+
+
+def candidate_labels(plan: Mapping[str, Any], *, ward_names: Mapping[str, str]) -> dict[str, str]:
+    """Candidate id -> ``"hot patch c3504_1190 (Earl's Court, street) ST-c3504_1190"``, highest priority first."""
+    cands = sorted(plan.get("candidates") or [], key=lambda c: (-float(c.get("priority") or 0), c["candidate_id"]))
+    return {str(c["candidate_id"]): f"{c.get('name')} ({ward_names.get(c.get('ward_code'), c.get('ward_code'))}, "
+            f"{c.get('place_type')}) {c['candidate_id']}" for c in cands}
+
+
+def agent_labels(roster: Roster) -> dict[str, str]:
+    """Agent id -> ``"W01 (warden, Abingdon)"`` or ``"PP01 (parks police)"``, in roster order."""
+    out = {}
+    for a in roster.agents:
+        kind = a.kind.replace("_", " ")
+        out[a.agent_id] = f"{a.agent_id} ({kind}, {a.home_ward_name})" if a.home_ward_name else f"{a.agent_id} ({kind})"
+    return out
+
+
+def decisions_table(decisions: pd.DataFrame) -> pd.DataFrame:
+    """``tasking.records.list_decisions`` rows as ``Action, Owner, Due, Place, Status, Added by``."""
+    return pd.DataFrame({
+        "Action": decisions["action"], "Owner": decisions["owner"],
+        "Due": [d.isoformat() if d is not None else "" for d in decisions["due_date"]],
+        "Place": decisions["candidate_id"].fillna(""), "Status": decisions["status"],
+        "Added by": decisions["created_by"],
+    }).reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------
+# hotspots
+# ----------------------------------------------------------------------------
+def recommendations_table(places: pd.DataFrame, ranked: pd.DataFrame, *,
+                          ward_names: Mapping[str, str]) -> pd.DataFrame:
+    """Advised places with their ranked measures: ``Place, Ward, Type, Incidents, Patterns, 1st, 2nd, 3rd ...``.
+
+    ``places`` and ``ranked`` are ``tasking.pipeline.build_recommendations`` output
+    (``ui.analysis.HotspotLayers.places`` / ``.ranked``); places keep their order (hottest first).
+    """
+    out = pd.DataFrame({
+        "Place": places["name"].to_numpy(), "Id": places["candidate_id"].to_numpy(),
+        "Ward": [ward_names.get(c, c) for c in places["ward_code"]], "Type": places["place_type"].to_numpy(),
+        "Incidents": places["incidents"].astype(str).to_numpy() if "incidents" in places.columns else "",
+        "Patterns": places["patterns"].fillna("").to_numpy() if "patterns" in places.columns else "",
+    })
+    if len(ranked):
+        top = int(ranked["rank"].max())
+        for k in range(1, top + 1):
+            lines = ranked[ranked["rank"] == k].set_index("candidate_id")
+            label = {1: "1st measure", 2: "2nd measure", 3: "3rd measure"}.get(k, f"{k}th measure")
+            text = lines["measure"] + " (" + lines["cpted_principle"] + ")"
+            out[label] = out["Id"].map(text).fillna("")
+    return out
+
+
+def category_groups(taxonomy: Taxonomy | None = None) -> dict[str, str]:
+    """Non-sensitive category group -> ``"asb: Anti-social behaviour, Noise nuisance, ..."``, in taxonomy order.
+
+    Groups holding only sensitive categories are not offered (they are never mapped).
+    """
+    tax = taxonomy or load_taxonomy()
+    groups: dict[str, list[str]] = {}
+    for c in tax.categories.values():
+        if not c.sensitive:
+            groups.setdefault(c.group, []).append(c.label)
+    return {g: f"{g}: {', '.join(labels)}" for g, labels in groups.items()}
+
+
+def period_label(months: Sequence[str]) -> str:
+    """``"2018-06"`` or ``"2017-07 to 2018-06 (12 months)"``.
+
+    Examples
+    --------
+    >>> period_label(["2018-06"]), period_label(["2018-05", "2018-06"])
+    ('2018-06', '2018-05 to 2018-06 (2 months)')
+    """
+    if not months:
+        return "-"
+    if len(months) == 1:
+        return str(months[0])
+    return f"{months[0]} to {months[-1]} ({len(months)} months)"
