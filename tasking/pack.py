@@ -349,7 +349,7 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
            if approved else ", not approved"),
         "Objective": f"{_fmt(plan.get('objective'))} ({plan.get('objective_units', 'priority-weighted harm covered')})",
         "Bound and gap": f"bound {_fmt(plan.get('dual_bound'))}, gap {_fmt((plan.get('gap') or 0) * 100, 2)}% "
-                         f"({plan.get('status', '-')})",
+                         f"({_status_words(plan.get('status'))})",
         "Greedy comparison": (f"greedy baseline {_fmt(greedy.get('objective'))}; the optimised plan covers "
                               f"{_pct(plan.get('milp_vs_greedy'))} more" if plan.get("milp_vs_greedy") is not None
                               else f"greedy baseline {_fmt(greedy.get('objective'))}"),
@@ -430,6 +430,20 @@ def _digest(plan: Mapping[str, Any]) -> str:
     from .records import plan_digest
 
     return plan_digest(plan)
+
+
+def _status_words(status: Any) -> str:
+    """The solver's status without its option names: "optimal within mip_rel_gap 0.01" -> "optimal within a 1% gap".
+
+    Examples
+    --------
+    >>> _status_words("optimal within mip_rel_gap 0.01")
+    'optimal within a 1% gap'
+    """
+    import re
+
+    text = str(status or "-")
+    return re.sub(r"within mip_rel_gap ([\d.eE-]+)", lambda m: f"within a {float(m.group(1)):.0%} gap", text)
 
 
 def _minutes_or_none(v: Any) -> float | None:
