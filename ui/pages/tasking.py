@@ -153,7 +153,7 @@ else:
                     + "\n".join(f"- {md_escape(t)}" for t in view.changes))
     else:
         st.caption("No approved plan for the week before, so there is nothing to compare with.")
-    st_folium(maps.patrol_map(planning.plan_places(plan), wards, label_top=12,
+    st_folium(maps.patrol_map(planning.plan_places(plan), wards, label_top=6,
                               static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or "")),
               key=state.TASKING_MAP, height=460, use_container_width=True, returned_objects=[])
     if len(view.departures):
