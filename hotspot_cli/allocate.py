@@ -185,10 +185,13 @@ def _print_summary(plan: dict[str, Any], out: str) -> None:
           f"total {t.get('total', 0):.1f} s; checker: {'ok' if plan['check']['ok'] else 'FAILED'}")
     print(f"  {len(plan['assignments'])} assignments, {len(plan['duty'])} duty shifts, "
           f"{len(plan['unassigned'])} candidates unassigned")
+    from tasking.names import plan_place_names
+
+    names = plan_place_names(plan)
     top = sorted(plan["assignments"], key=lambda r: -r["value"])[:8]
     for r in top:
-        print(f"    {r['agent_id']:>5} {r['day']} {r['shift']:<5} {r['candidate_id']:<16} x{r['visits']} "
-              f"value {r['value']:.1f}")
+        print(f"    {r['agent_id']:>5} {r['day']} {r['shift']:<5} x{r['visits']} {names[str(r['candidate_id'])]} "
+              f"[{r['candidate_id']}] value {r['value']:.1f}")
     for n in plan["notes"]:
         print(f"  note: {n}")
     print(f"  -> {out}")

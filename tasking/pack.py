@@ -83,8 +83,8 @@ SUPPRESS_BELOW = 5
 
 #: Columns of the plan CSV (one row per assignment) and the GeoJSON properties.
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
-    "week", "agent_id", "kind", "day", "date", "shift", "candidate_id", "place_type", "name", "ward_code",
-    "visits", "minutes", "expected_harm_shift", "value", "x_bng", "y_bng", "lon", "lat", "why",
+    "week", "agent_id", "kind", "day", "date", "shift", "candidate_id", "place_name", "place_type", "name",
+    "ward_code", "ward_name", "visits", "minutes", "expected_harm_shift", "value", "x_bng", "y_bng", "lon", "lat", "why",
 )
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -163,8 +163,11 @@ def _check_plan(plan: Any) -> None:
 
 def _assignments(plan: Mapping[str, Any]) -> pd.DataFrame:
     """One row per assignment with the candidate's name, ward and coordinates (BNG and WGS84)."""
+    from .names import plan_place_names
+
     _check_plan(plan)
     cands = {str(c["candidate_id"]): c for c in plan["candidates"]}
+    shown = plan_place_names(plan)
     rows = []
     for a in plan["assignments"]:
         cid = str(a["candidate_id"])
@@ -173,9 +176,11 @@ def _assignments(plan: Mapping[str, Any]) -> pd.DataFrame:
             msg = f"plan.assignments names candidate {cid!r}, which is not in plan.candidates"
             raise TaskingError(msg)
         rows.append({"week": plan["week"], "agent_id": a["agent_id"], "kind": a.get("kind"), "day": a.get("day"),
-                     "date": a.get("date"), "shift": a.get("shift"), "candidate_id": cid,
+                     "date": a.get("date"), "shift": a.get("shift"), "candidate_id": cid, "place_name": shown[cid],
                      "place_type": a.get("place_type", c.get("place_type")), "name": c.get("name"),
-                     "ward_code": a.get("ward_code", c.get("ward_code")), "visits": int(a.get("visits", 1)),
+                     "ward_code": a.get("ward_code", c.get("ward_code")),
+                     "ward_name": c.get("ward_name"),
+                     "visits": int(a.get("visits", 1)),
                      "minutes": a.get("minutes"), "expected_harm_shift": a.get("expected_harm_shift"),
                      "value": a.get("value"), "x_bng": float(c["x"]), "y_bng": float(c["y"]), "why": a.get("why", "")})
     df = pd.DataFrame(rows, columns=[c for c in ASSIGNMENT_COLUMNS if c not in ("lon", "lat")])
@@ -329,6 +334,12 @@ class Pack:
     sensitive: pd.DataFrame | None
     map_png: bytes | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The plan in plain words (sentences for the first page).
+    plain: tuple[str, ...] = ()
+    #: How the plan was worked out: (label, figure, one sentence explaining it).
+    solver: tuple[tuple[str, str, str], ...] = ()
+    #: One row per person and shift: ``agent_id, kind, day, date, shift, places, visits, minutes``.
+    schedule: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def includes_sensitive_aggregates(self) -> bool:
@@ -354,7 +365,8 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
                sensitive_counts: pd.DataFrame | None = None, map_png: bytes | None = None,
                borough_name: str | None = None, meeting: Mapping[str, Any] | None = None,
                version: int | None = None, approved: Mapping[str, Any] | None = None,
-               generated_at: dt.datetime | None = None, generated_by: str | None = None) -> Pack:
+               generated_at: dt.datetime | None = None, generated_by: str | None = None,
+               ward_names: Mapping[str, str] | None = None) -> Pack:
     """Gather the pack's tables (pure).
 
     Parameters
@@ -378,24 +390,30 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
         The map (:func:`plan_map_png`), embedded inline.
     borough_name, meeting, version, approved, generated_at, generated_by
         Shown in the header.
+    ward_names
+        Ward code -> name, for plans made before places carried ``ward_name``.
 
     Returns
     -------
     Pack
     """
+    from .explain import plan_sentences
+    from .names import place_reason, plan_place_names
+
     _check_plan(plan)
     week = str(plan["week"])
     inputs = plan.get("inputs") or {}
     greedy = plan.get("greedy") or {}
+    shown = plan_place_names(plan, ward_names=ward_names)
     summary = {
         "Week": week + (f" ({plan['dates'][0]} to {plan['dates'][-1]})" if plan.get("dates") else ""),
-        "Borough": " ".join(x for x in (borough_name, inputs.get("borough")) if x) or "-",
+        "Borough": borough_name or str(inputs.get("borough") or "-"),
         "Plan version": (f"{version}" if version is not None else "not saved")
         + (f", approved by {approved['approved_by']} ({approved.get('role', '')}) at {approved['approved_at']}"
            if approved else ", not approved"),
         "Objective": f"{_fmt(plan.get('objective'))} ({plan.get('objective_units', 'priority-weighted harm covered')})",
         "Bound and gap": f"bound {_fmt(plan.get('dual_bound'))}, gap {_fmt((plan.get('gap') or 0) * 100, 2)}% "
-                         f"({plan.get('status', '-')})",
+                         f"({_status_words(plan.get('status'))})",
         "Greedy comparison": (f"greedy baseline {_fmt(greedy.get('objective'))}; the optimised plan covers "
                               f"{_pct(plan.get('milp_vs_greedy'))} more" if plan.get("milp_vs_greedy") is not None
                               else f"greedy baseline {_fmt(greedy.get('objective'))}"),
@@ -405,8 +423,9 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
         "Data": f"{_fmt(inputs.get('n_incidents'))} non-sensitive incidents, months {', '.join(inputs.get('months', [])) or '-'}; "
                 f"hotspots by {inputs.get('hotspot_method', '-')} on {_fmt(inputs.get('cell_size_m'), 0)} m cells; "
                 f"harm index {inputs.get('harm_index', '-')}",
-        "Pins and exclusions": ("; ".join(inputs.get("pins") or []) or "no pins") + " | "
-        + ("; ".join(_exclusion_text(e) for e in inputs.get("exclusions") or []) or "no exclusions"),
+        "Pins": "; ".join(_pin_text(p, shown) for p in inputs.get("pin_specs") or []) or
+        ("; ".join(inputs.get("pins") or []) or "none"),
+        "Exclusions": "; ".join(_exclusion_text(e, shown) for e in inputs.get("exclusions") or []) or "none",
     }
     if meeting:
         summary["Meeting"] = f"chair {meeting.get('chair', '-')}, status {meeting.get('status', '-')}"
@@ -420,13 +439,25 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
 
     assign = _assignments(plan)
     visits = assign.groupby("candidate_id")["visits"].sum() if len(assign) else pd.Series(dtype=int)
+    visit_minutes = ((assign["minutes"].astype(float) / assign["visits"].clip(lower=1)).groupby(assign["candidate_id"])
+                     .first() if len(assign) and assign["minutes"].notna().any() else pd.Series(dtype=float))
     hs = pd.DataFrame(list(plan["candidates"]))
-    keep = [c for c in ("candidate_id", "place_type", "name", "ward_code", "priority", "expected_harm_week",
-                        "n_incidents", "top_categories", "trend_class", "concerns") if c in hs.columns]
+    n_months = len(inputs.get("months") or []) or None
+    hs["place_name"] = hs["candidate_id"].astype(str).map(shown)
+    hs["why"] = [place_reason(c, months=n_months, visit_minutes=_minutes_or_none(visit_minutes.get(str(c["candidate_id"]))))
+                 for c in plan["candidates"]]
+    if "ward_name" not in hs.columns:
+        hs["ward_name"] = hs["ward_code"].map(lambda c: (ward_names or {}).get(str(c), str(c)))
+    keep = [c for c in ("candidate_id", "place_name", "place_type", "name", "ward_code", "ward_name", "priority",
+                        "expected_harm_week", "n_incidents", "top_categories", "trend_class", "concerns", "why")
+            if c in hs.columns]
     hs = hs[keep].copy()
     hs["planned_visits"] = hs["candidate_id"].map(visits).fillna(0).astype(int)
     hs = hs.sort_values(["priority", "candidate_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
     hs.insert(0, "rank", np.arange(1, len(hs) + 1))
+    schedule = _schedule(assign)
+    plain = plan_sentences(plan)
+    solver = _solver_lines(plan)
 
     unassigned = pd.DataFrame(list(plan.get("unassigned") or []))
     cameras = pd.DataFrame(list(plan.get("cameras") or []))
@@ -457,7 +488,8 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
                 unassigned=unassigned, cameras=cameras, recommendations=rec, decisions=dec, review=rv,
                 review_notes=None if review_notes is None else pd.DataFrame(review_notes).reset_index(drop=True),
                 sensitive=sens, map_png=map_png,
-                meta={"plan_sha256": _digest(plan), "version": version, "generated_by": generated_by})
+                meta={"plan_sha256": _digest(plan), "version": version, "generated_by": generated_by},
+                plain=tuple(plain), solver=tuple(solver), schedule=schedule)
 
 
 def _digest(plan: Mapping[str, Any]) -> str:
@@ -466,9 +498,81 @@ def _digest(plan: Mapping[str, Any]) -> str:
     return plan_digest(plan)
 
 
-def _exclusion_text(e: Any) -> str:
+def _status_words(status: Any) -> str:
+    """The solver's status without its option names: "optimal within mip_rel_gap 0.01" -> "optimal within a 1% gap".
+
+    Examples
+    --------
+    >>> _status_words("optimal within mip_rel_gap 0.01")
+    'optimal within a 1% gap'
+    """
+    import re
+
+    text = str(status or "-")
+    return re.sub(r"within mip_rel_gap ([\d.eE-]+)", lambda m: f"within a {float(m.group(1)):.0%} gap", text)
+
+
+def _minutes_or_none(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return round(f) if math.isfinite(f) and f > 0 else None
+
+
+def _pin_text(spec: Any, shown: Mapping[str, str]) -> str:
+    """"W01 to Portobello Road, Golborne ward, Mon late (1 visit)" from a pin spec ``[agent, place, day, shift, visits]``."""
+    agent, cid, day, shift, n = (list(spec) + [None] * 5)[:5]
+    when = " ".join(x for x in (_DAYS[int(day)] if day is not None else "", str(shift or "")) if x)
+    n = int(n or 1)
+    return f"{agent} to {shown.get(str(cid), str(cid))}" + (f", {when}" if when else "") + \
+        f" ({n} visit{'s' if n != 1 else ''})"
+
+
+def _schedule(assign: pd.DataFrame) -> pd.DataFrame:
+    """One row per person and shift: the places (most visits first) with their visits, without their ward."""
+    from .names import short_name
+
+    cols = ["agent_id", "kind", "day", "date", "shift", "places", "visits", "minutes"]
+    if len(assign) == 0:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for (agent, date, shift), g in assign.groupby(["agent_id", "date", "shift"], sort=False):
+        g = g.sort_values(["visits", "place_name"], ascending=[False, True], kind="stable")
+        places = "; ".join(short_name(str(r.place_name)) + (f" x{int(r.visits)}" if int(r.visits) > 1 else "")
+                           for r in g.itertuples(index=False))
+        minutes = pd.to_numeric(g["minutes"], errors="coerce").sum(min_count=1)
+        rows.append({"agent_id": agent, "kind": g["kind"].iloc[0], "day": g["day"].iloc[0], "date": date,
+                     "shift": shift, "places": places, "visits": int(g["visits"].sum()),
+                     "minutes": None if pd.isna(minutes) else float(minutes)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _solver_lines(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(label, figure, one sentence) for the solver figures, for the back of the pack."""
+    greedy = plan.get("greedy") or {}
+    chk = plan.get("check") or {}
+    out = [
+        ("Harm covered", f"{_fmt(plan.get('objective'))} per week",
+         "the priority-weighted harm the plan's visits are expected to reach (higher is better)."),
+        ("Best possible", f"{_fmt(plan.get('dual_bound'))} (gap {_fmt((plan.get('gap') or 0) * 100, 1)}%)",
+         "no plan within the roster's rules can do better than this; the gap is how far from it this plan may be."),
+        ("Simple rule", f"{_fmt(greedy.get('objective'))}"
+         + (f" (this plan {_pct(plan.get('milp_vs_greedy'))})" if plan.get("milp_vs_greedy") is not None else ""),
+         "what filling each shift with the most harmful place first (a greedy rule) reaches, for comparison."),
+        ("Rules checked", "all met" if chk.get("ok") else "FAILED: " + "; ".join(chk.get("violations", [])[:3]),
+         "an independent check of hours, walking range, jurisdictions, pins and exclusions."),
+    ]
+    if plan.get("cctv_objective") is not None:
+        out.append(("CCTV", f"{_fmt(plan.get('cctv_objective'))} per week",
+                    "the harm near the week's deployable camera sites, on the same harm scale."))
+    return out
+
+
+def _exclusion_text(e: Any, shown: Mapping[str, str] | None = None) -> str:
     if isinstance(e, Mapping):
-        parts = [str(e.get("candidate_id"))]
+        cid = str(e.get("candidate_id"))
+        parts = [(shown or {}).get(cid, cid)]
         if e.get("agent_id"):
             parts.append(f"for {e['agent_id']}")
         if e.get("day") is not None:
@@ -483,25 +587,31 @@ def _exclusion_text(e: Any) -> str:
 # pure: map
 # ----------------------------------------------------------------------------
 def plan_map_png(plan: Mapping[str, Any], *, area: Any = None, wards: Any = None, parks: Any = None,
-                 estates: Any = None, width_in: float = 7.5, dpi: int = 130, label_top: int = 10) -> bytes:
-    """Draw the plan's places on a map and return PNG bytes (matplotlib Agg canvas; no pyplot, no tiles).
+                 estates: Any = None, width_in: float = 10.0, dpi: int = 110, label_top: int = 14) -> bytes:
+    """Draw the plan's places on a labelled map and return PNG bytes (matplotlib Agg canvas; no pyplot, no tiles).
 
-    Draws the borough outline and wards (when given), street patches as their
-    grid cells and parks/estates as their polygons (when the layers are given;
-    :func:`tasking.review.candidate_polygons`), shaded by planned visits,
-    other candidates as points, deployable camera sites as triangles, and the
-    ``label_top`` highest-priority places numbered as in the hotspot table.
-    Incidents are never drawn.
+    Draws the borough outline and wards with their names (when given),
+    street patches as their grid cells and parks/estates as their polygons
+    (when the layers are given; :func:`tasking.review.candidate_polygons`),
+    shaded by planned visits, other candidates as points, deployable camera
+    sites as triangles, a legend, a scale bar and a north arrow.  The
+    ``label_top`` highest-priority tasked places carry their rank (as in the
+    pack's table) and their street names, each label placed where it overlaps
+    no other label.  Incidents are never drawn.  The attribution is printed
+    under the map by the pack (it is text there, not pixels).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
+    from .names import plan_place_names, short_name
     from .review import candidate_polygons
 
     _check_plan(plan)
-    fig = Figure(figsize=(width_in, width_in * 0.8), dpi=dpi)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.01, 0.06, 0.98, 0.92))
+    fig = Figure(figsize=(width_in, width_in * 0.62), dpi=dpi)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_aspect("equal")
     ax.set_axis_off()
 
@@ -512,12 +622,12 @@ def plan_map_png(plan: Mapping[str, Any], *, area: Any = None, wards: Any = None
             xs, ys = poly.exterior.xy
             ax.fill(xs, ys, **kw)
 
-    if wards is not None:
-        for g in wards.geometry:
-            draw(g, facecolor="none", edgecolor="#9aa5b1", linewidth=0.5)
     if area is not None:
         for g in area.geometry:
             draw(g, facecolor="#f4f6f8", edgecolor="#2d3a45", linewidth=1.2, zorder=0)
+    if wards is not None:
+        for g in wards.geometry:
+            draw(g, facecolor="none", edgecolor="#9aa5b1", linewidth=0.6, zorder=1)
     polys = candidate_polygons(plan, parks=parks, estates=estates)
     vmax = max(1, int(polys["planned_visits"].max())) if len(polys) else 1
     from matplotlib import colormaps
@@ -536,31 +646,83 @@ def plan_map_png(plan: Mapping[str, Any], *, area: Any = None, wards: Any = None
     if cams:
         ax.scatter([float(c["x"]) for c in cams], [float(c["y"]) for c in cams], s=40, marker="^",
                    facecolor="#542788", edgecolor="white", linewidth=0.6, zorder=4)
-    ranked = sorted(plan["candidates"], key=lambda c: (-float(c.get("priority") or 0), str(c["candidate_id"])))
-    for i, c in enumerate(ranked[:label_top], start=1):
-        ax.annotate(str(i), (float(c["x"]), float(c["y"])), xytext=(4, 4), textcoords="offset points",
-                    fontsize=7, fontweight="bold", color="#111111", zorder=5)
     xs = [float(c["x"]) for c in plan["candidates"]]
     ys = [float(c["y"]) for c in plan["candidates"]]
     if area is None and xs:
         pad = 300.0
         ax.set_xlim(min(xs) - pad, max(xs) + pad)
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
+    else:
+        ax.autoscale_view()
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        ax.set_xlim(x0 - 0.35 * (x1 - x0), x1 + 0.05 * (x1 - x0))  # room for the legend on the left
+        ax.set_ylim(y0 - 0.03 * (y1 - y0), y1 + 0.03 * (y1 - y0))
+    fig.canvas.draw()
+    renderer = canvas.get_renderer()
+    taken: list[Any] = []
+
+    def place_text(x: float, y: float, text: str, *, offsets: Sequence[tuple[float, float]], always: bool = False,
+                   **kw: Any) -> bool:
+        for dx, dy in offsets:
+            t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", **kw)
+            bb = t.get_window_extent(renderer).expanded(1.05, 1.15)
+            inside = fig.bbox.contains(bb.x0, bb.y0) and fig.bbox.contains(bb.x1, bb.y1)
+            if inside and not any(bb.overlaps(o) for o in taken):
+                taken.append(bb)
+                return True
+            t.remove()
+        if always:
+            t = ax.annotate(text, (x, y), xytext=offsets[0], textcoords="offset points", **kw)
+            taken.append(t.get_window_extent(renderer))
+            return True
+        return False
+
+    if wards is not None and "ward_name" in getattr(wards, "columns", []):
+        import shapely
+
+        reps = shapely.point_on_surface(np.asarray(wards.geometry.values, dtype=object))
+        for name, pt in zip(wards["ward_name"].astype(str), reps, strict=True):
+            place_text(float(pt.x), float(pt.y), name, offsets=[(0, 0), (0, -10), (0, 10)], ha="center",
+                       va="center", fontsize=6.5, color="#6b7785", style="italic", zorder=5)
+    names = plan_place_names(plan)
+    visits = polys.set_index("candidate_id")["planned_visits"] if len(polys) else pd.Series(dtype=int)
+    ranked = sorted(plan["candidates"], key=lambda c: (-float(c.get("priority") or 0), str(c["candidate_id"])))
+    tasked_rank = [(i, c) for i, c in enumerate(ranked, start=1)
+                   if int(visits.get(str(c["candidate_id"]), 0) or 0) > 0 or str(c["candidate_id"]) not in drawn]
+    offsets = [(5, 4), (5, -10), (-5, 4), (-5, -10), (6, -3), (-6, -3), (0, 9), (0, -14)]
+    for i, c in tasked_rank[:label_top]:
+        short = short_name(names.get(str(c["candidate_id"]), str(c["candidate_id"])))
+        x, y = float(c["x"]), float(c["y"])
+        box = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
+        for text in (f"{i} {short}", str(i)):
+            ha = "left"
+            if place_text(x, y, text, offsets=offsets, always=text == str(i), fontsize=7, fontweight="bold",
+                          color="#111111", ha=ha, va="bottom", bbox=box, zorder=6):
+                break
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     bar = 500.0 if (x1 - x0) > 2000 else 100.0
-    bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0)
+    bx, by = x1 - 0.05 * (x1 - x0) - bar, y0 + 0.04 * (y1 - y0)
     ax.plot([bx, bx + bar], [by, by], color="black", linewidth=2, zorder=6)
     ax.annotate(f"{bar:g} m", (bx + bar / 2, by), xytext=(0, 3), textcoords="offset points", ha="center",
                 fontsize=7, zorder=6)
-    ax.annotate("N", (x1 - 0.04 * (x1 - x0), y1 - 0.10 * (y1 - y0)), ha="center", fontsize=9,
+    ax.annotate("N", (x1 - 0.03 * (x1 - x0), y1 - 0.12 * (y1 - y0)), ha="center", fontsize=9,
                 fontweight="bold", zorder=6)
-    ax.annotate("", xy=(x1 - 0.04 * (x1 - x0), y1 - 0.02 * (y1 - y0)),
-                xytext=(x1 - 0.04 * (x1 - x0), y1 - 0.08 * (y1 - y0)),
+    ax.annotate("", xy=(x1 - 0.03 * (x1 - x0), y1 - 0.02 * (y1 - y0)),
+                xytext=(x1 - 0.03 * (x1 - x0), y1 - 0.10 * (y1 - y0)),
                 arrowprops={"arrowstyle": "-|>", "color": "black"}, zorder=6)
-    fig.text(0.01, 0.015, "Shaded: tasked places by planned visits (street patches, parks); dots: other places; "
-             "triangles: deployable CCTV. Numbers: priority rank. No incidents are drawn. "
-             "Contains OS data (c) Crown copyright and database right.", fontsize=5.5, color="#333333")
+    handles = [Patch(facecolor=cmap(1.0), edgecolor="#7f2704", label=f"tasked place, most visits ({vmax})"),
+               Patch(facecolor=cmap(0.3), edgecolor="#7f2704", label="tasked place, fewest visits"),
+               Patch(facecolor="#d9d9d9", edgecolor="#7f2704", label="place without visits"),
+               Patch(facecolor="white", edgecolor="#1b7837", label="park (green outline)"),
+               Line2D([], [], marker="o", linestyle="none", markerfacecolor="#4575b4", markeredgecolor="white",
+                      label="ward presence or other place"),
+               Line2D([], [], marker="^", linestyle="none", markerfacecolor="#542788", markeredgecolor="white",
+                      markersize=8, label="deployable CCTV site"),
+               Line2D([], [], color="#9aa5b1", label="ward boundary (name in grey)")]
+    ax.legend(handles=handles, loc="upper left", fontsize=7, frameon=True, title="Number = priority rank",
+              title_fontsize=7)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
@@ -582,12 +744,19 @@ table.fixed { table-layout: fixed; }
 th, td { border: 0.5pt solid #b8c2cc; padding: 2pt 3pt; vertical-align: top; text-align: left;
          overflow-wrap: break-word; }
 th { background: #e8edf2; font-weight: bold; }
-td.num, th.num { text-align: right; white-space: nowrap; }
+td.num, th.num { text-align: right; }
+td.num { white-space: nowrap; }
+h2.newpage { page-break-before: always; }
+ul.plain { margin: 2pt 0 6pt 0; padding-left: 14pt; font-size: 10pt; }
+ul.plain li { margin: 1pt 0; }
+table.schedule td { padding: 0.5pt 3pt; font-size: 7.5pt; }
+table.schedule tr.person td { background: #f1f4f7; font-weight: bold; font-size: 8.5pt; padding-top: 3pt; }
+table.schedule tr.person { page-break-after: avoid; }
 tr { page-break-inside: avoid; }
-.why { font-size: 7.5pt; color: #333; }
+.why { font-size: 7pt; color: #333; }
 .note { font-size: 8pt; color: #444; }
 .warn { color: #8a1c1c; font-weight: bold; }
-.map { width: 100%; max-width: 190mm; display: block; margin: 4pt auto; }
+.map { width: 100%; max-width: 250mm; max-height: 118mm; object-fit: contain; display: block; margin: 2pt auto; }
 dl.summary { display: grid; grid-template-columns: 34mm auto; gap: 1pt 6pt; margin: 0; }
 dl.summary dt { font-weight: bold; }
 dl.summary dd { margin: 0; }
@@ -703,73 +872,122 @@ def _review_html(rv: Mapping[str, Any] | None, notes: pd.DataFrame | None) -> st
     return "\n".join(parts)
 
 
+def _schedule_html(schedule: pd.DataFrame) -> str:
+    """One table, a header row per person then a row per shift (one table lays out fast in WeasyPrint)."""
+    body = []
+    for agent, g in schedule.groupby("agent_id", sort=True):
+        kind = str(g["kind"].iloc[0] or "").replace("_", " ")
+        body.append(f'<tr class="person"><td colspan="4">{html.escape(str(agent))} ({html.escape(kind)}): '
+                    f"{int(g['visits'].sum())} visits in {len(g)} shifts</td></tr>")
+        for r in g.itertuples(index=False):
+            when = f"{r.day} {str(r.date)[8:10]}/{str(r.date)[5:7]}"
+            minutes = "-" if r.minutes is None or pd.isna(r.minutes) else f"{float(r.minutes):,.0f}"
+            body.append(f"<tr><td>{html.escape(when)}</td><td>{html.escape(str(r.shift))}</td>"
+                        f'<td class="places">{html.escape(str(r.places))}</td><td class="num">{minutes}</td></tr>')
+    return ('<table class="fixed schedule"><colgroup><col style="width:9%"><col style="width:7%">'
+            '<col style="width:78%"><col style="width:6%"></colgroup><thead><tr><th>Day</th><th>Shift</th>'
+            '<th>Places</th><th class="num">Min</th></tr></thead><tbody>' + "".join(body) + "</tbody></table>")
+
+
+def _names_of(pack: Pack) -> dict[str, str]:
+    hs = pack.hotspots
+    if "place_name" not in hs.columns:
+        return {}
+    return dict(zip(hs["candidate_id"].astype(str), hs["place_name"].astype(str), strict=True))
+
+
 def pack_html(pack: Pack) -> str:
     """Render the pack as one self-contained HTML page (inline CSS and map; no script, no external URL)."""
     out: list[str] = ['<!DOCTYPE html>', '<html lang="en-GB"><head><meta charset="utf-8">',
                       f"<title>{html.escape(pack.title)}</title>", f"<style>{_CSS}</style></head><body>",
                       f"<h1>{html.escape(pack.title)}</h1>"]
-    # 1 summary
-    out.append("<h2>1. Summary</h2><dl class=\"summary\">")
-    for k, v in pack.summary.items():
-        klass = ' class="warn"' if k == "Checker" and v.startswith("FAILED") else ""
-        out.append(f"<dt>{html.escape(k)}</dt><dd{klass}>{html.escape(v)}</dd>")
+    # 1 summary: the plan in plain words, then the facts
+    out.append("<h2>1. Summary</h2>")
+    if pack.plain:
+        out.append('<ul class="plain">')
+        out.extend(f"<li>{html.escape(p)}</li>" for p in pack.plain)
+        out.append("</ul>")
+    out.append('<dl class="summary">')
+    facts = {k: v for k, v in pack.summary.items()
+             if k not in ("Objective", "Bound and gap", "Greedy comparison", "Harm covered", "Checker")}
+    for k, v in facts.items():
+        out.append(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>")
+    check = pack.summary.get("Checker", "")
+    if check.startswith("FAILED"):
+        out.append(f'<dt>Checker</dt><dd class="warn">{html.escape(check)}</dd>')
     out.append("</dl>")
+    if pack.solver:
+        out.append("<h3>How the plan was worked out</h3>")
+        out.append(_table(pd.DataFrame(pack.solver, columns=["what", "figure", "meaning"]),
+                          [("what", "Figure"), ("figure", "Value"), ("meaning", "What it means")],
+                          small=("meaning",), widths={"what": 14, "figure": 22, "meaning": 64}))
     if pack.notes:
         out.append("<h3>Notes and assumptions</h3><ul>")
         out.extend(f'<li class="note">{html.escape(str(n))}</li>' for n in pack.notes)
         out.append("</ul>")
-    # 2 hotspots
-    out.append("<h2>2. Hotspots and priorities</h2>")
+    # 2 map and places
+    out.append('<h2 class="newpage">2. Map and places</h2>')
     if pack.map_png:
         b64 = base64.b64encode(pack.map_png).decode("ascii")
         out.append(f'<img class="map" alt="Map of the week\'s places and camera sites" '
                    f'src="data:image/png;base64,{b64}">')
-    out.append('<p class="note">Priority = expected harm per week x trend x concern multipliers. Built from '
-               "non-sensitive incidents only.</p>")
-    out.append(_table(pack.hotspots, [("rank", "#"), ("candidate_id", "Place"), ("name", "Name"),
-                                      ("place_type", "Type"), ("ward_code", "Ward"), ("priority", "Priority"),
-                                      ("expected_harm_week", "Harm/week"), ("n_incidents", "Incidents"),
-                                      ("top_categories", "Top categories"), ("trend_class", "Trend"),
-                                      ("concerns", "Concerns"), ("planned_visits", "Visits planned")],
-                      num=("rank", "priority", "expected_harm_week", "n_incidents", "planned_visits"),
-                      small=("top_categories", "concerns"),
-                      widths={"rank": 3, "candidate_id": 10, "name": 13, "place_type": 5, "ward_code": 8,
-                              "priority": 6, "expected_harm_week": 6, "n_incidents": 6, "top_categories": 19,
-                              "trend_class": 7, "concerns": 10, "planned_visits": 6}))
-    # 3 assignments per agent
-    out.append("<h2>3. Assignments by agent, day and shift</h2>")
-    if len(pack.assignments) == 0:
+        out.append('<p class="note">Map: the week\'s places shaded by planned visits, numbered as in the table '
+                   "below, ward names in grey, deployable CCTV as triangles; no incident is drawn. Contains OS data "
+                   "&#169; Crown copyright and database right; contains public sector information licensed under "
+                   "the Open Government Licence v3.0 (police.uk, ONS).</p>")
+    tasked = pack.hotspots[pack.hotspots["planned_visits"] > 0] if len(pack.hotspots) else pack.hotspots
+    out.append(f'<p class="note">The {len(tasked)} places with visits this week, by priority (expected harm per '
+               "week x trend x concern). Built from non-sensitive incidents only. Places without visits: "
+               "section 4.</p>")
+    out.append(_table(tasked, [("rank", "#"), ("place_name", "Place"), ("place_type", "Type"),
+                               ("expected_harm_week", "Harm a week"), ("planned_visits", "Visits"), ("why", "Why")],
+                      num=("rank", "expected_harm_week", "planned_visits"), small=("why",),
+                      widths={"rank": 3, "place_name": 30, "place_type": 6, "expected_harm_week": 7,
+                              "planned_visits": 6, "why": 48}))
+    # 3 one schedule per person
+    out.append("<h2>3. Who goes where: one schedule per person</h2>")
+    if len(pack.schedule) == 0:
         out.append('<p class="section-empty">no assignments</p>')
-    for agent, g in pack.assignments.groupby("agent_id", sort=True):
-        kind = g["kind"].iloc[0] or ""
-        out.append(f"<h3>{html.escape(str(agent))} ({html.escape(str(kind).replace('_', ' '))}): "
-                   f"{int(g['visits'].sum())} visits</h3>")
-        out.append(_table(g, [("day", "Day"), ("date", "Date"), ("shift", "Shift"), ("candidate_id", "Place"),
-                              ("name", "Name"), ("visits", "Visits"), ("minutes", "Minutes"), ("value", "Value"),
-                              ("why", "Why")], num=("visits", "minutes", "value"), small=("why",),
-                          digits={"minutes": 0, "value": 2},
-                          widths={"day": 4, "date": 8, "shift": 5, "candidate_id": 10, "name": 13, "visits": 5,
-                                  "minutes": 6, "value": 5, "why": 44}))
+    else:
+        out.append('<p class="note">A row per shift; "x2" = two visits to the place in that shift. Why each place '
+                   "is in the plan, and its ward: section 2.</p>")
+        out.append(_schedule_html(pack.schedule))
     # 4 unassigned
     out.append("<h2>4. Places not assigned</h2>")
-    out.append(_table(pack.unassigned, [("candidate_id", "Place"), ("place_type", "Type"), ("name", "Name"),
-                                        ("priority", "Priority"), ("reason", "Reason")], num=("priority",),
-                      small=("reason",), empty="every candidate place has at least one visit"))
+    un = pack.unassigned
+    if len(un) and "candidate_id" in un.columns:
+        names = dict(zip(pack.hotspots["candidate_id"].astype(str), pack.hotspots["place_name"].astype(str),
+                         strict=True)) if "place_name" in pack.hotspots.columns else {}
+        un = un.assign(place_name=[names.get(str(c), str(c)) for c in un["candidate_id"]])
+    out.append(_table(un, [("place_name", "Place"), ("place_type", "Type"), ("priority", "Priority"),
+                           ("reason", "Reason")], num=("priority",),
+                      small=("reason",), empty="every candidate place has at least one visit",
+                      widths={"place_name": 35, "place_type": 8, "priority": 8, "reason": 49}))
     # 5 CCTV
     out.append("<h2>5. Deployable CCTV moves</h2>")
     out.append('<p class="note">Every new or moved camera needs a Surveillance Camera Code of Practice and DPIA '
                "check before deployment.</p>")
-    out.append(_table(pack.cameras, [("camera_id", "Camera"), ("site_id", "Site"), ("x", "Easting"),
-                                     ("y", "Northing"), ("status", "Status"), ("site_source", "Site source")],
+    names = _names_of(pack)
+    cams = pack.cameras
+    if len(cams) and "site_id" in cams.columns:
+        cams = cams.assign(place_name=[names.get(str(c)[2:], names.get(str(c), str(c))) for c in cams["site_id"]])
+    out.append(_table(cams, [("camera_id", "Camera"), ("place_name", "Site"), ("x", "Easting"),
+                             ("y", "Northing"), ("status", "Status"), ("site_source", "Site source")],
                       num=("x", "y"), small=("status", "site_source"), digits={"x": 0, "y": 0},
-                      empty="no deployable cameras in the plan"))
+                      empty="no deployable cameras in the plan",
+                      widths={"camera_id": 7, "place_name": 28, "x": 7, "y": 7, "status": 27, "site_source": 24}))
     # 6 Designing Out Crime
     out.append("<h2>6. Designing Out Crime recommendations</h2>")
-    out.append(_table(pack.recommendations, [("candidate_id", "Place"), ("name", "Name"), ("place_type", "Type"),
-                                             ("incidents", "Incidents"), ("recommendations", "Measures"),
-                                             ("rec1_evidence", "Evidence (first measure)"),
-                                             ("rec1_sources", "Sources")],
-                      small=("recommendations", "rec1_evidence", "rec1_sources"),
+    rec = pack.recommendations
+    if rec is not None and len(rec):
+        rec = rec.assign(place_name=[names.get(str(c), str(c)) for c in rec["candidate_id"]])
+    out.append(_table(rec, [("place_name", "Place"), ("place_type", "Type"),
+                            ("incidents", "Incidents"), ("recommendations", "Measures"),
+                            ("rec1_evidence", "Evidence (first measure)"),
+                            ("rec1_sources", "Sources")],
+                      small=("incidents", "recommendations", "rec1_evidence", "rec1_sources"),
+                      widths={"place_name": 16, "place_type": 6, "incidents": 16, "recommendations": 24,
+                              "rec1_evidence": 24, "rec1_sources": 14},
                       empty="no recommendations were given (run `hotspot-tasking recommend --plan PLAN`)"))
     if pack.recommendations is not None:
         out.append('<p class="note">Each measure is a prompt for a site survey with a Designing Out Crime Officer. '
@@ -785,9 +1003,13 @@ def pack_html(pack: Pack) -> str:
     dec = pack.decisions
     if dec is not None and "due_date" in dec.columns:
         dec = dec.assign(due_date=[str(v) if v is not None else "-" for v in dec["due_date"]])
+    if dec is not None and "candidate_id" in dec.columns:
+        dec = dec.assign(place_name=[names.get(str(c), str(c)) if c else "-" for c in dec["candidate_id"]])
     out.append(_table(dec, [("week", "Meeting"), ("action", "Action"), ("owner", "Owner"), ("due_date", "Due"),
-                            ("status", "Status"), ("candidate_id", "Place"), ("outcome", "Outcome")],
-                      empty="no decisions recorded yet"))
+                            ("status", "Status"), ("place_name", "Place"), ("outcome", "Outcome")],
+                      empty="no decisions recorded yet",
+                      widths={"week": 9, "action": 30, "owner": 10, "due_date": 9, "status": 7, "place_name": 18,
+                              "outcome": 17}))
     # 8 review
     out.append("<h2>8. Last week's review</h2>")
     out.append(_review_html(pack.review, pack.review_notes))
@@ -835,6 +1057,17 @@ class ExportResult:
     export_id: int | None
     meeting_id: int | None
     version: int | None
+
+
+def _bundled_parks(area: Any) -> Any:
+    """The bundled registered parks touching ``area`` (what the plan used when no council layer is stored)."""
+    if area is None or len(area) == 0:
+        return None
+    from spatial.datasets import load_registered_parks
+
+    reg = load_registered_parks().rename(columns={"ListEntry": "park_id", "Name": "park_name"})
+    reg["park_id"] = reg["park_id"].astype(str)
+    return reg[reg.intersects(area.geometry.union_all())][["park_id", "park_name", "geometry"]].reset_index(drop=True)
 
 
 def _resolve_record(engine: Any, plan: Mapping[str, Any], meeting_id: int | None,
@@ -930,6 +1163,15 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
             area = found if len(found) else None
         if area is not None and "borough_name" in getattr(area, "columns", []) and len(area):
             borough_name = str(area["borough_name"].iloc[0])
+        if wards is None and borough:
+            from spatial.datasets import load_wards
+
+            found_w = load_wards((str(borough),))
+            wards = found_w if len(found_w) else None
+        if parks is None and borough:
+            parks = _bundled_parks(area)
+        ward_names = (dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+                      if wards is not None and {"ward_code", "ward_name"} <= set(wards.columns) else None)
         if engine is not None and meeting_id is not None:
             if decisions is None:
                 mine = list_decisions(engine, meeting_id=meeting_id)
@@ -942,7 +1184,7 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
         pack = build_pack(plan, recommendations=recommendations, decisions=decisions, review=review,
                           review_notes=review_notes, sensitive_counts=sensitive_counts, map_png=png,
                           borough_name=borough_name, meeting=meeting, version=version, approved=approval,
-                          generated_at=now, generated_by=f"{user} ({role})")
+                          generated_at=now, generated_by=f"{user} ({role})", ward_names=ward_names)
         text = pack_html(pack)
         data = text.encode("utf-8") if format == "html" else pack_pdf(text)
         counts = pack.row_counts

@@ -38,6 +38,7 @@ from .design_out import (
     recommendation_table,
 )
 from .greedy import greedy
+from .names import place_names, ward_label
 from .resources import DeployedCamera, Roster
 
 if TYPE_CHECKING:  # the selection module loads scipy; only the type is needed here
@@ -244,6 +245,11 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
     chk = check_plan(problem, alloc.assignments, alloc.duty, alloc.cameras if cctv else None)
     chk_g = check_plan(problem, g.assignments, g.duty)
     plan = alloc.to_dict()
+    ward_names = (dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+                  if "ward_name" in wards.columns else {})
+    cands = cands.assign(place_name=place_names(cands, incidents, ward_names=ward_names,
+                                                geometries=list(cands.geometry)).to_numpy(),
+                         ward_name=[ward_label(ward_names.get(str(c), str(c))) for c in cands["ward_code"]])
     plan.update({
         "week": week, "dates": [d.isoformat() for d in problem.dates],
         "greedy": {"objective": g.objective, "harm_covered": g.harm_covered, "seconds": g.seconds,
@@ -253,7 +259,8 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
         "objective_units": "priority-weighted expected harm covered per week (CCHI days x multipliers)",
         "notes": list(plan["notes"]) + notes,
         "candidates": plain_records(cands.drop(columns="geometry")[
-                ["candidate_id", "place_type", "name", "ward_code", "x", "y", "source", "cells", "n_incidents",
+                ["candidate_id", "place_type", "name", "place_name", "ward_code", "ward_name", "x", "y", "source",
+                 "cells", "n_incidents",
                  "expected_harm_week", "top_categories", "trend_class", "concerns", "priority"]
                 + [f"harm_{s.name}" for s in roster.shifts]]),
         "inputs": {"roster": roster.source, "hotspot_method": method, "hotspot_share": hotspot_share,

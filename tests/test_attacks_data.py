@@ -222,6 +222,8 @@ def planted_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict, 
     mine = {a["candidate_id"] for a in plan["assignments"] if a["agent_id"] == agent}
     for k, cand in enumerate(c for c in plan["candidates"] if c["candidate_id"] in mine):
         cand["name"] = MARKDOWN[k % len(MARKDOWN)] + " " + MARKDOWN[(k + 1) % len(MARKDOWN)]
+        cand["place_name"] = cand["name"]  # the name the pages show (issue 15)
+        cand["concerns"] = MARKDOWN[k % len(MARKDOWN)]  # reaches the plain reason: "...; raised by <concern>"
     for k, a in enumerate(a for a in plan["assignments"] if a["agent_id"] == agent):
         a["why"] = MARKDOWN[k % len(MARKDOWN)]
     records.approve_week_plan(engine, plan, user="Test Chair")
@@ -262,8 +264,8 @@ def test_my_patrols_shows_planted_markdown_as_literal_text(planted_store, monkey
         if any(n in plain for n in names):
             shown_names += 1
     assert shown_names >= 1  # the page shows the planted names, as literal text
-    whys = [t for t in texts if t.startswith("Why: ")]
-    assert whys and all(md_unescape(t).removeprefix("Why: ") in MARKDOWN for t in whys)
+    whys = [md_unescape(t) for t in texts if "raised by " in md_unescape(t)]
+    assert whys and all(t.rsplit("raised by ", 1)[1].split(";")[0] in MARKDOWN for t in whys)
 
 
 # ---------------------------------------------------------------------------

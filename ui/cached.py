@@ -144,7 +144,8 @@ def plan_inputs(_engine: Engine, db: str, version: str, borough: str, data_dir: 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def week_plan(_engine: Engine, db: str, version: str, data_dir: str, roster_file: str, week: str,
-              pins: tuple[planning.PinTuple, ...], exclusions: tuple[str, ...]) -> planning.PlanOutcome:
+              pins: tuple[planning.PinTuple, ...], exclusions: tuple[str, ...],
+              presence: Literal["day", "week", "none"] = "day") -> planning.PlanOutcome:
     """The week's plan (or why there is none) with the chair's pins and exclusions (``build_plan``).
 
     Keyed on the store (``db``, ``version``), the roster file, the week, the
@@ -156,7 +157,7 @@ def week_plan(_engine: Engine, db: str, version: str, data_dir: str, roster_file
         inputs = plan_inputs(_engine, db, version, ros.borough_code, data_dir, (), planning.PLAN_MONTHS, ())
     except HotspotError as exc:
         return planning.PlanOutcome(plan=None, error=str(exc))
-    return planning.build_plan(inputs, roster=ros, week=week, pins=pins, exclusions=exclusions)
+    return planning.build_plan(inputs, roster=ros, week=week, pins=pins, exclusions=exclusions, presence=presence)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -701,12 +701,15 @@ def _camera_group(cams: gpd.GeoDataFrame | None, name: str, colour: str, alias: 
 # one patroller's places
 # ----------------------------------------------------------------------------
 def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, static_url: str = STATIC_URL,
-               tiles_url: str | None = None, tiles_attribution: str | None = None) -> folium.Map:
-    """A small map of one patroller's places (``ui.planning.agent_places``) over the ward outlines.
+               tiles_url: str | None = None, tiles_attribution: str | None = None,
+               label_top: int = 0) -> folium.Map:
+    """A small map of one patroller's (or the whole plan's) places over the ward outlines.
 
-    ``places`` has ``candidate_id, name, x, y, visits`` (British National Grid);
-    only these places are drawn, numbered by the week's visits.  The map
-    frames the places (the whole borough when there are none).
+    ``places`` has ``candidate_id, name, x, y, visits`` (British National Grid;
+    ``ui.planning.agent_places`` or ``ui.planning.plan_places``); only these
+    places are drawn.  The first ``label_top`` places carry their name as a
+    label that stays on the map (the rest on hover).  The map frames the
+    places (the whole borough when there are none).
 
     Raises
     ------
@@ -737,12 +740,12 @@ def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, static_url: str
                    style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
                    tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
     group = folium.FeatureGroup(name=PLACES_LAYER, show=True).add_to(m)
-    for _, p in pts.iterrows():
+    for k, (_, p) in enumerate(pts.iterrows()):
         visits = p.get("visits")
         label = f"{_text(p['name'])}" + (f" ({int(visits)} visits this week)" if pd.notna(visits) else "")
         folium.CircleMarker(location=[round(p.geometry.y, 6), round(p.geometry.x, 6)], radius=9, weight=2,
                             color="#FFFFFF", fill=True, fill_color="#08519C", fill_opacity=0.9,
-                            tooltip=label).add_to(group)
+                            tooltip=folium.Tooltip(label, permanent=k < label_top)).add_to(group)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m

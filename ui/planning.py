@@ -29,7 +29,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
@@ -41,6 +41,7 @@ from tasking._errors import TaskingError
 from tasking.allocation import Exclusion, Pin
 from tasking.candidates import DAY_NAMES
 from tasking.formats import ExportKind
+from tasking.names import place_reason, plan_place_names
 from tasking.pipeline import (
     DEMO_PARKS_NOTE,
     PLAN_MONTHS,
@@ -60,7 +61,8 @@ __all__ = [
     "roster_path", "iso_week", "next_week", "week_choices", "week_label", "data_version", "read_inputs",
     "coverage", "build_plan", "meeting_state", "agent_assignments",
     "agent_places", "agent_duty", "agent_logs", "pin_label", "day_name", "months_between", "approved_weeks",
-    "patrol_weeks", "agent_days", "assignment_label", "place_names",
+    "patrol_weeks", "agent_days", "assignment_label", "place_names", "plan_places", "directions_url", "today_first",
+    "previous_week_plan", "chair_view", "ChairView",
 ]
 
 #: Environment variable naming the roster YAML (default: the bundled RBKC roster).
@@ -209,7 +211,7 @@ class PlanOutcome:
 
 def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[PinTuple] = (),
                exclusions: Sequence[str] = (), time_limit_s: float = 60.0,
-               mip_rel_gap: float = 0.01) -> PlanOutcome:
+               mip_rel_gap: float = 0.01, presence: Literal["day", "week", "none"] = "day") -> PlanOutcome:
     """The week's plan from ``inputs``, exactly as ``hotspot-tasking allocate`` makes it (pure).
 
     Pins and exclusions are the chair's (``exclusions`` are whole-week
@@ -223,7 +225,7 @@ def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[
         plan = plan_week(inputs.incidents, roster=roster, wards=inputs.wards, area=inputs.area, week=week,
                          parks=inputs.parks, estates=inputs.estates, pins=[_pin(p) for p in pins],
                          exclusions=[Exclusion(str(c)) for c in exclusions], time_limit_s=time_limit_s,
-                         mip_rel_gap=mip_rel_gap)
+                         mip_rel_gap=mip_rel_gap, presence=presence)
     except HotspotError as exc:  # TaskingError and InfeasibleAllocationError included
         return PlanOutcome(plan=None, error=str(exc))
     finish_plan(plan, inputs, week=week)
@@ -349,7 +351,7 @@ ExportFormat = ExportKind
 # one agent's share of a plan (pure)
 # ----------------------------------------------------------------------------
 _AGENT_COLUMNS: Final = ("date", "day", "shift", "candidate_id", "name", "place_type", "ward_code", "visits",
-                         "minutes", "why")
+                         "minutes", "why", "reason", "x", "y")
 
 
 def _shift_order(plan: Mapping[str, Any]) -> dict[str, int]:
@@ -357,7 +359,7 @@ def _shift_order(plan: Mapping[str, Any]) -> dict[str, int]:
 
 
 def agent_assignments(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
-    """The assignments of ``agent_id`` only, by date and shift, with each place's name.
+    """The assignments of ``agent_id`` only, by date and shift, with each place's name and plain reason.
 
     Columns ``date, day, shift, candidate_id, name, place_type, ward_code, visits, minutes, why``.
     No row of another agent is ever returned (an unknown agent gets an empty frame).
@@ -373,16 +375,24 @@ def agent_assignments(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
     [['Mon', 'hot patch', 2]]
     """
     names = {str(c["candidate_id"]): c for c in plan.get("candidates") or []}
+    shown = place_names(plan)
     rows = []
     for a in plan.get("assignments") or []:
         if a.get("agent_id") != agent_id:
             continue
         c = names.get(str(a.get("candidate_id")), {})
+        n = int(a.get("visits", 1))
+        per_visit = float(a["minutes"]) / n if a.get("minutes") is not None and n > 0 else None
         rows.append({"date": str(a.get("date")), "day": a.get("day"), "shift": a.get("shift"),
-                     "candidate_id": str(a.get("candidate_id")), "name": c.get("name", a.get("candidate_id")),
+                     "candidate_id": str(a.get("candidate_id")),
+                     "name": shown.get(str(a.get("candidate_id")), str(a.get("candidate_id"))),
                      "place_type": a.get("place_type", c.get("place_type")),
-                     "ward_code": a.get("ward_code", c.get("ward_code")), "visits": int(a.get("visits", 1)),
-                     "minutes": a.get("minutes"), "why": a.get("why", "")})
+                     "ward_code": a.get("ward_code", c.get("ward_code")), "visits": n,
+                     "minutes": a.get("minutes"), "why": a.get("why", ""),
+                     "reason": place_reason(c or {"candidate_id": a.get("candidate_id")},
+                                            visit_minutes=round(per_visit) if per_visit else None,
+                                            months=len((plan.get("inputs") or {}).get("months") or []) or None),
+                     "x": c.get("x"), "y": c.get("y")})
     df = pd.DataFrame(rows, columns=list(_AGENT_COLUMNS))
     order = _shift_order(plan)
     df["_s"] = df["shift"].map(order)
@@ -408,7 +418,9 @@ def agent_places(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
     visits = mine.groupby("candidate_id", sort=False)["visits"].sum()
     cands = [c for c in plan.get("candidates") or [] if str(c["candidate_id"]) in visits.index]
     cols = ["candidate_id", "name", "place_type", "ward_code", "x", "y"]
-    df = pd.DataFrame([{k: c.get(k) for k in cols} for c in cands], columns=cols)
+    shown = place_names(plan)
+    df = pd.DataFrame([{**{k: c.get(k) for k in cols}, "name": shown[str(c["candidate_id"])]} for c in cands],
+                      columns=cols)
     df["visits"] = df["candidate_id"].map(visits).astype("Int64")
     return df.sort_values("visits", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -468,5 +480,80 @@ def patrol_weeks(today: dt.date, approved: Collection[str], *, before: int = 2, 
 
 
 def place_names(plan: Mapping[str, Any]) -> dict[str, str]:
-    """Candidate id -> place name of a plan."""
-    return {str(c["candidate_id"]): str(c.get("name") or c["candidate_id"]) for c in plan.get("candidates") or []}
+    """Candidate id -> the place name people use (``tasking.names.plan_place_names``)."""
+    return plan_place_names(plan)
+
+
+def plan_places(plan: Mapping[str, Any]) -> pd.DataFrame:
+    """Every place of the plan with visits (``candidate_id, name, place_type, ward_code, x, y, visits``), most first."""
+    visits: dict[str, int] = {}
+    for a in plan.get("assignments") or []:
+        visits[str(a["candidate_id"])] = visits.get(str(a["candidate_id"]), 0) + int(a.get("visits", 1))
+    shown = place_names(plan)
+    cols = ["candidate_id", "name", "place_type", "ward_code", "x", "y", "visits"]
+    rows = [{"candidate_id": str(c["candidate_id"]), "name": shown[str(c["candidate_id"])],
+             "place_type": c.get("place_type"), "ward_code": c.get("ward_code"), "x": c.get("x"), "y": c.get("y"),
+             "visits": visits[str(c["candidate_id"])]}
+            for c in plan.get("candidates") or [] if str(c["candidate_id"]) in visits]
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values("visits", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def directions_url(x: float, y: float) -> str:
+    """A link that opens the phone's map app with directions to a British National Grid point.
+
+    Examples
+    --------
+    >>> directions_url(525525.0, 178575.0)
+    'https://www.google.com/maps/dir/?api=1&destination=51.49220,-0.19330'
+    """
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(float(x), float(y))
+    return f"https://www.google.com/maps/dir/?api=1&destination={lat:.5f},{lon:.5f}"
+
+
+def previous_week_plan(engine: Engine, *, week: str, borough: str) -> tuple[str, dict[str, Any]] | None:
+    """The approved plan of the week before ``week`` (``(week, plan)``), or None when it has none."""
+    monday = records.week_dates(week)[0] - dt.timedelta(days=7)
+    prev = iso_week(monday)
+    meeting_id = records.find_meeting(engine, week=prev, borough=borough)
+    if meeting_id is None:
+        return None
+    found = records.approved_plan(engine, meeting_id)
+    return None if found is None else (prev, found[1])
+
+
+@dataclass(frozen=True)
+class ChairView:
+    """What the Tasking page says first: the plan in words, changes since last week, visits against harm."""
+
+    sentences: tuple[str, ...]
+    changes: tuple[str, ...]
+    changes_against: str | None
+    departures: pd.DataFrame
+
+
+def chair_view(plan: Mapping[str, Any], *, roster: Roster, previous: tuple[str, Mapping[str, Any]] | None) -> ChairView:
+    """The plan in plain words for the chair (pure): ``tasking.explain`` on the plan and last week's."""
+    from tasking.explain import changes_since, plan_sentences, visit_share_reasons
+
+    departures = visit_share_reasons(plan, max_visits_per_shift=roster.dosage.max_visits,
+                                     n_shifts=7 * len(roster.shifts))
+    return ChairView(sentences=tuple(plan_sentences(plan)),
+                     changes=tuple(changes_since(plan, previous[1]) if previous else ()),
+                     changes_against=previous[0] if previous else None, departures=departures)
+
+
+def today_first(days: Sequence[tuple[str, str, pd.DataFrame]], today: dt.date) -> list[tuple[str, str, pd.DataFrame]]:
+    """``agent_days`` with today's shifts first, then the days to come, then the days gone.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame()
+    >>> [d for d, _, _ in today_first([("2026-11-30", "early", e), ("2026-12-02", "late", e), ("2026-12-03", "late", e)],
+    ...                               dt.date(2026, 12, 2))]
+    ['2026-12-02', '2026-12-03', '2026-11-30']
+    """
+    iso = today.isoformat()
+    return ([d for d in days if d[0] == iso] + [d for d in days if d[0] > iso] + [d for d in days if d[0] < iso])

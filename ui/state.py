@@ -33,6 +33,7 @@ __all__ = [
     "HOTSPOTS_PLACE",
     "IDENTITY", "SIGNIN_NAME", "SIGNIN_PASSWORD", "SIGNIN_SUBMIT", "SIGN_OUT_BUTTON", "SSO_BUTTON", "SSO_REFUSED",
     "JUST_SIGNED_IN", "SESSION_TOKEN", "COOKIE_CLEAR", "SESSION_ENDED", "TASKING_OPENED_APPROVED",
+    "TASKING_PRESENCE", "TASKING_MAP", "PATROL_DONE_PREFIX",
     "VIEW_PAGE", "VIEW_AUDITED",
     "default_month", "keep_valid", "keep_range", "today", "restore",
 ]
@@ -121,6 +122,8 @@ TASKING_OPENED_APPROVED: Final = "tasking.opened_approved"
 LOAD_LATEST_BUTTON: Final = "tasking.load_latest"
 #: The "Approve" button.
 APPROVE_BUTTON: Final = "tasking.approve"
+#: Whether the plan keeps the roster's ward presence rule (the chair may relax it for one solve).
+TASKING_PRESENCE: Final = "tasking.presence"
 #: Decision form widgets and its submit button.
 DECISION_ACTION: Final = "tasking.decision.action"
 DECISION_OWNER: Final = "tasking.decision.owner"
@@ -155,6 +158,10 @@ PATROL_NOTE: Final = "patrols.log.note"
 PATROL_SUBMIT: Final = "patrols.log.submit"
 #: The patroller's map component.
 PATROL_MAP: Final = "patrols.map"
+#: Prefix of the "Done as planned" buttons of My patrols (key = prefix + date.shift.candidate_id).
+PATROL_DONE_PREFIX: Final = "patrols.done."
+#: The Tasking page's map of the plan.
+TASKING_MAP: Final = "tasking.map"
 
 # ---------------------------------------------------------------- Review page
 #: ISO week reviewed (a past week with an approved plan).
@@ -241,7 +248,7 @@ ALL_KEYS: Final = (
     OVERVIEW_SOURCE, OVERVIEW_PERIOD, OVERVIEW_GROUP, OVERVIEW_WARD, HOTSPOTS_BOROUGH, HOTSPOTS_WARDS, HOTSPOTS_PLACE,
     IDENTITY, SIGNIN_NAME, SIGNIN_PASSWORD, SIGNIN_SUBMIT, SIGN_OUT_BUTTON, SSO_BUTTON, SSO_REFUSED, VIEW_PAGE,
     JUST_SIGNED_IN, SESSION_TOKEN, COOKIE_CLEAR, SESSION_ENDED, TASKING_OPENED_APPROVED,
-    VIEW_AUDITED,
+    VIEW_AUDITED, TASKING_PRESENCE, TASKING_MAP,
 )
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from spatial._errors import SchemaError
 from spatial.schema import Taxonomy, load_taxonomy
+from tasking.names import plan_place_names
 from tasking.pack import build_pack
 from tasking.resources import Roster
 
@@ -132,6 +133,23 @@ def _pct(v: Any, *, signed: bool = False) -> str:
     return f"{float(v):+.1%}" if signed else f"{float(v):.2%}"
 
 
+#: One sentence for each solver figure, shown beside them on the Tasking page.
+METRIC_SENTENCES: tuple[tuple[str, str], ...] = (
+    ("Objective", "the harm the week's visits are expected to reach, weighted by priority (higher is better)."),
+    ("Bound", "no plan within the roster's rules can reach more than this."),
+    ("Gap", "how far this plan may be from the best possible one, at most."),
+    ("Against greedy", "how much more this plan reaches than filling each shift with the most harmful place first."),
+)
+
+
+def departures_table(departures: pd.DataFrame) -> pd.DataFrame:
+    """``Place, Visits, Share of visits, Share of harm, Why`` from ``tasking.explain.visit_share_reasons``."""
+    return pd.DataFrame({"Place": departures["place_name"], "Visits": departures["visits"].astype(int),
+                         "Share of visits": [f"{v:.0%}" for v in departures["visit_share"]],
+                         "Share of harm": [f"{v:.0%}" for v in departures["harm_share"]],
+                         "Why": departures["reason"]}).reset_index(drop=True)
+
+
 def plan_metrics(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """``(label, value, help)`` for the plan's headline figures: objective, bound, gap, against greedy.
 
@@ -158,23 +176,24 @@ def assignments_table(plan: Mapping[str, Any], *, ward_names: Mapping[str, str],
     """One row per assignment by agent, day and shift, with the place, ward and why.
 
     ``agents`` limits the rows to these agent ids (all when empty or None).
-    Columns ``Agent, Day, Date, Shift, Place, Type, Ward, Visits, Minutes, Why``.
+    Columns ``Agent, Day, Date, Shift, Place, Type, Ward, Visits, Minutes, Why, Id`` (the id is a detail for
+    exports and the chair's pins: people read the place's name).
     """
     a = build_pack(plan).assignments
     if agents:
         a = a[a["agent_id"].isin(list(agents))]
     return pd.DataFrame({
-        "Agent": a["agent_id"], "Day": a["day"], "Date": a["date"], "Shift": a["shift"], "Place": a["name"],
+        "Agent": a["agent_id"], "Day": a["day"], "Date": a["date"], "Shift": a["shift"], "Place": a["place_name"],
         "Type": a["place_type"], "Ward": a["ward_code"].map(lambda c: ward_names.get(c, c)),
         "Visits": a["visits"].astype(int), "Minutes": a["minutes"].astype(float).round(0).astype("Int64"),
-        "Why": a["why"],
+        "Why": a["why"], "Id": a["candidate_id"],
     }).reset_index(drop=True)
 
 
 def unassigned_table(plan: Mapping[str, Any], *, ward_names: Mapping[str, str]) -> pd.DataFrame:
     """Candidate places without a visit, with the reason: ``Place, Type, Ward, Priority, Reason``."""
     rows = list(plan.get("unassigned") or [])
-    names = {str(c["candidate_id"]): c.get("name") for c in plan.get("candidates") or []}
+    names = plan_place_names(plan, ward_names=ward_names)
     df = pd.DataFrame(rows, columns=["candidate_id", "place_type", "ward_code", "priority", "reason"])
     return pd.DataFrame({
         "Place": [names.get(str(c), c) for c in df["candidate_id"]], "Id": df["candidate_id"],
@@ -184,17 +203,22 @@ def unassigned_table(plan: Mapping[str, Any], *, ward_names: Mapping[str, str]) 
 
 
 def cameras_table(plan: Mapping[str, Any]) -> pd.DataFrame:
-    """Deployable CCTV moves: ``Camera, Site, Status, Site source``."""
+    """Deployable CCTV moves: ``Camera, Site, Status, Site source, Site id`` (the site by its place's name)."""
     df = pd.DataFrame(list(plan.get("cameras") or []), columns=["camera_id", "site_id", "status", "site_source"])
-    return df.rename(columns={"camera_id": "Camera", "site_id": "Site", "status": "Status",
-                              "site_source": "Site source"})[["Camera", "Site", "Status", "Site source"]]
+    names = plan_place_names(plan)
+    site = [names.get(str(s)[2:], names.get(str(s), str(s))) for s in df["site_id"]]
+    return pd.DataFrame({"Camera": df["camera_id"], "Site": site, "Status": df["status"],
+                         "Site source": df["site_source"], "Site id": df["site_id"]})
 
 
 def candidate_labels(plan: Mapping[str, Any], *, ward_names: Mapping[str, str]) -> dict[str, str]:
-    """Candidate id -> ``"hot patch c3504_1190 (Earl's Court, street) ST-c3504_1190"``, highest priority first."""
+    """Candidate id -> ``"Portobello Road / Golborne Road, Golborne ward (street)"``, highest priority first.
+
+    Names are unique within a plan (``tasking.names``), so the label needs no id.
+    """
     cands = sorted(plan.get("candidates") or [], key=lambda c: (-float(c.get("priority") or 0), c["candidate_id"]))
-    return {str(c["candidate_id"]): f"{c.get('name')} ({ward_names.get(c.get('ward_code'), c.get('ward_code'))}, "
-            f"{c.get('place_type')}) {c['candidate_id']}" for c in cands}
+    names = plan_place_names(plan, ward_names=ward_names)
+    return {str(c["candidate_id"]): f"{names[str(c['candidate_id'])]} ({c.get('place_type')})" for c in cands}
 
 
 def agent_labels(roster: Roster) -> dict[str, str]:

@@ -62,6 +62,10 @@ def test_allocate_writes_an_explained_checked_plan(rbkc_db, tmp_path, capsys):
     assert {"build", "solve", "greedy", "total"} <= set(plan["timings_s"])
     printed = capsys.readouterr().out
     assert "gap" in printed and "greedy" in printed
+    # places by name, the id in brackets (issue 15)
+    top = max(plan["assignments"], key=lambda r: r["value"])
+    name = next(c["place_name"] for c in plan["candidates"] if c["candidate_id"] == top["candidate_id"])
+    assert f"{name} [{top['candidate_id']}]" in printed
 
 
 def test_allocate_on_an_empty_store_says_ingest(sqlite_url, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -22,6 +23,7 @@ from _pgserver import require_in_ci
 from spatial.store import connect
 from tasking import records as R
 from tasking._errors import TaskingError
+from tasking.names import short_name
 from tasking.pack import (
     build_pack,
     export_pack,
@@ -32,7 +34,7 @@ from tasking.pack import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["1. Summary", "2. Hotspots and priorities", "3. Assignments by agent, day and shift",
+SECTIONS = ["1. Summary", "2. Map and places", "3. Who goes where: one schedule per person",
             "4. Places not assigned", "5. Deployable CCTV moves", "6. Designing Out Crime recommendations",
             "7. Decisions and actions", "8. Last week's review"]
 # any way an HTML page can make the browser fetch something from elsewhere
@@ -61,10 +63,10 @@ def real(tmp_path_factory) -> dict:
 
 
 def _agent_sections(page: str) -> dict[str, str]:
-    """The HTML of each agent's assignment table, by agent id."""
-    part = page.split("<h2>3. Assignments")[1].split("<h2>4.")[0]
+    """The HTML of each person's schedule table, by agent id."""
+    part = page.split(">3. Who goes where")[1].split("<h2>4.")[0]
     out = {}
-    for chunk in part.split("<h3>")[1:]:
+    for chunk in part.split('<tr class="person"><td colspan="4">')[1:]:
         agent = chunk.split(" ", 1)[0]
         out[agent] = chunk
     return out
@@ -84,18 +86,29 @@ def test_html_pack_of_a_real_plan_is_complete_self_contained_and_audited(real, t
     res = export_pack(plan, tmp_path / "pack.html", format="html", user="analyst1", role="analyst", engine=engine)
     page = (tmp_path / "pack.html").read_text(encoding="utf-8")
     assert len(plan["assignments"]) > 50
-    # every assignment, in its agent's table, with day, date, shift and place
+    # every assignment is in its person's schedule: a row per shift naming the place (by name, not id)
     sections = _agent_sections(page)
+    names = {c["candidate_id"]: c["place_name"] for c in plan["candidates"]}
+    shifts = {(a["agent_id"], a["date"], a["shift"]) for a in plan["assignments"]}
     for a in plan["assignments"]:
-        row = (f"<td>{a['day']}</td><td>{a['date']}</td><td>{a['shift']}</td><td>{a['candidate_id']}</td>")
-        assert row in sections[a["agent_id"]], (a["agent_id"], row)
-    assert sum(s.count("<tr><td>") for s in sections.values()) == len(plan["assignments"])
+        when = f"<td>{a['day']} {a['date'][8:10]}/{a['date'][5:7]}</td><td>{a['shift']}</td><td class=\"places\">"
+        rows = [r for r in sections[a["agent_id"]].split("<tr>") if r.startswith(when)]
+        assert len(rows) == 1, (a["agent_id"], when)
+        assert html.escape(short_name(names[a["candidate_id"]])) in rows[0], (a, rows[0])
+        assert a["candidate_id"] not in rows[0]
+    assert sum(s.count("<tr><td>") for s in sections.values()) == len(shifts)
+    assert len(sections) == len({a["agent_id"] for a in plan["assignments"]})
+    # the why once per place: each tasked place's reason appears exactly once
+    tasked = {a["candidate_id"] for a in plan["assignments"]}
+    places = page.split(">2. Map and places</h2>")[1].split("<h2")[0]
+    for cid in tasked:
+        assert places.count(f"<td>{html.escape(names[cid])}</td>") == 1, cid
     # nothing is fetched from anywhere; the map is an inline PNG
     assert not EXTERNAL.search(page), EXTERNAL.search(page)
     imgs = re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(imgs) == 1 and base64.b64decode(imgs[0]).startswith(b"\x89PNG\r\n\x1a\n")
     # NIM order
-    pos = [page.index(f"<h2>{s}</h2>") for s in SECTIONS]
+    pos = [re.search(rf"<h2[^>]*>{re.escape(s)}</h2>", page).start() for s in SECTIONS]
     assert pos == sorted(pos)
     assert "Lighting survey on the top patch" in page and "approved by Chair A" in page
     assert R.plan_digest(plan) in page
@@ -119,8 +132,52 @@ def test_pdf_pack_of_a_real_plan(real, tmp_path):
     assert "Weekly tasking pack 2026-W48" in text
     assert "Weighted Displacement Quotient" not in text  # no review was given ...
     assert "no review of last week was given" in text  # ... and the pack says so
-    top = max(real["plan"]["candidates"], key=lambda c: c["priority"])["candidate_id"]
-    assert top in text
+    top = max(real["plan"]["candidates"], key=lambda c: c["priority"])
+    assert " ".join(top["place_name"].split()[:2]) in text
+    assert top["candidate_id"] not in text  # names, not ids
+
+
+def _overlaps(words: list[dict], tol: float = 0.3) -> list[tuple[str, str]]:
+    """Pairs of words whose boxes overlap by more than ``tol`` points both ways."""
+    out = []
+    ws = sorted(words, key=lambda w: (w["top"], w["x0"]))
+    for i, a in enumerate(ws):
+        for b in ws[i + 1:]:
+            if b["top"] >= a["bottom"] - tol:
+                break
+            if min(a["x1"], b["x1"]) - max(a["x0"], b["x0"]) > tol and \
+                    min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > tol:
+                out.append((a["text"], b["text"]))
+    return out
+
+
+def test_pdf_pack_of_the_bundled_week_fits_8_pages_with_no_overlapping_or_clipped_text(real, tmp_path):
+    pdfplumber = pytest.importorskip("pdfplumber")
+    plan = real["plan"]
+    engine = connect(real["url"])
+    mid = R.find_meeting(engine, week=P.WEEK, borough=plan["inputs"]["borough"]) or \
+        R.create_meeting(engine, week=P.WEEK, borough=plan["inputs"]["borough"], chair="Chair A")
+    R.add_decision(engine, mid, action="Lighting survey on the top patch", owner="Street lighting team",
+                   due="2026-12-04", created_by="Chair A", candidate_id=plan["assignments"][0]["candidate_id"])
+    export_pack(plan, tmp_path / "pack.pdf", format="pdf", user="analyst1", role="analyst", engine=engine)
+    with pdfplumber.open(tmp_path / "pack.pdf") as pdf:
+        assert 1 <= len(pdf.pages) <= 8, len(pdf.pages)
+        text = []
+        for n, page in enumerate(pdf.pages, start=1):
+            assert page.width > page.height  # A4 landscape
+            assert abs(page.width - 841.9) < 2 and abs(page.height - 595.3) < 2
+            words = page.extract_words(use_text_flow=False, keep_blank_chars=False)
+            for w in words:
+                assert w["x0"] >= 0 and w["top"] >= 0 and w["x1"] <= page.width and w["bottom"] <= page.height, \
+                    (n, w["text"])
+            assert not _overlaps(words), (n, _overlaps(words)[:5])
+            text.append(page.extract_text() or "")
+    full = "\n".join(text)
+    # names, not ids, wherever a person reads a place (the plan's sha256 is the one id-like string)
+    for c in plan["candidates"]:
+        assert c["candidate_id"] not in full, c["candidate_id"]
+    assert "E05009" not in full  # ward names, not GSS codes
+    assert "Crown copyright and database right" in " ".join(full.split())
 
 
 def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
@@ -196,9 +253,11 @@ def test_a_sensitive_aggregate_of_3_shows_as_fewer_than_5(sqlite_url, tmp_path):
 
 def test_text_is_escaped_and_sections_say_when_empty():
     plan = P.make_plan()
-    plan["assignments"][0]["why"] = '<script src="http://evil.example/x.js"></script> & more'
+    plan["candidates"][0]["place_name"] = '<script src="http://evil.example/x.js"></script> & more'
+    plan["candidates"][1]["top_categories"] = '<img src="http://evil.example/y.png"> 100%'
     plan["unassigned"] = []
     page = pack_html(build_pack(plan))
+    assert "&lt;img src=&quot;http://evil.example/y.png&quot;&gt;" in page
     assert "<script" not in page and "&lt;script src=&quot;http://evil.example/x.js&quot;&gt;" in page
     assert not EXTERNAL.search(page)
     assert "every candidate place has at least one visit" in page

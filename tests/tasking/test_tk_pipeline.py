@@ -137,8 +137,9 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
         "notes": list(plan["notes"]) + notes,
         "candidates": [
             {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-            for r in cands.drop(columns="geometry")[
-                ["candidate_id", "place_type", "name", "ward_code", "x", "y", "source", "cells", "n_incidents",
+            for r in _named(cands, incidents, wards).drop(columns="geometry")[
+                ["candidate_id", "place_type", "name", "place_name", "ward_code", "ward_name", "x", "y", "source",
+                 "cells", "n_incidents",
                  "expected_harm_week", "top_categories", "trend_class", "concerns", "priority"]
                 + [f"harm_{s.name}" for s in roster.shifts]].to_dict(orient="records")],
         "inputs": {"roster": roster.source, "hotspot_method": method, "hotspot_share": 0.05,
@@ -155,6 +156,17 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
         plan["notes"].append(f"the newest incident month in the store is {months[-1]}, older than week {week}: "
                              "the plan shows how the method works on the bundled data, not a current picture")
     return plan
+
+
+def _named(cands, incidents, wards):
+    """Issue 15 added place names to every plan's candidates (tested in test_tk_names.py); the old path gets them
+    the same way so the rest of the plan can still be compared key for key."""
+    from tasking.names import place_names, ward_label
+
+    ward_names = dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+    return cands.assign(place_name=place_names(cands, incidents, ward_names=ward_names,
+                                               geometries=list(cands.geometry)).to_numpy(),
+                        ward_name=[ward_label(ward_names.get(str(c), str(c))) for c in cands["ward_code"]])
 
 
 def _new_plan(url: str, *, roster, week: str, months_n: int, method: str, time_limit_s: float) -> dict[str, Any]:

@@ -184,7 +184,6 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             _goto(page, f"{server}/tasking", user=chair)  # the signed-in name is recorded on the approval
             page.get_by_role("button", name="Build plan").click(timeout=PAGE_MS)
             page.get_by_text("Assignments by agent, day and shift").wait_for(timeout=PLAN_BUILD_MS)
-            objective = page.locator('[data-testid="stMetric"]').filter(has_text="Objective").inner_text()
             page.get_by_role("heading", name="Tasking", exact=True).scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOTS / "tasking.png"), full_page=False)
 
@@ -194,6 +193,12 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             # while the page is still running is lost
             page.get_by_text("Each download is written when you click it").wait_for(timeout=PLAN_BUILD_MS)
             page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=PLAN_BUILD_MS)
+            # the solver figures sit behind an expander (opened once the run is over, so no rerun closes it)
+            page.locator('[data-testid="stExpander"] summary').filter(has_text="How the plan was worked out").click()
+            metric = page.locator('[data-testid="stMetric"]').filter(has_text="Objective")
+            metric.wait_for(state="visible", timeout=PAGE_MS)
+            objective = metric.inner_text()
+            plain = page.locator("section.main, [data-testid='stMain']").first.inner_text()
             page.wait_for_function(
                 "() => [...document.querySelectorAll('button')].some("
                 "b => b.innerText.includes('Approve this plan') && !b.disabled)", timeout=PAGE_MS)
@@ -219,6 +224,8 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             n_drawn = n_places.count()
             page_text = mobile.locator("section.main, [data-testid='stMain']").first.inner_text()
             overflow = mobile.evaluate("document.documentElement.scrollWidth")
+            directions = [mobile.get_by_role("link", name="Directions").nth(i).get_attribute("href")
+                          for i in range(mobile.get_by_role("link", name="Directions").count())]
             title = mobile.get_by_role("heading", name="My patrols", exact=True)
             title.click()  # close the select box and drop its focus ring before the screenshot
             title.scroll_into_view_if_needed()
@@ -249,6 +256,11 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
     assert set(re.findall(r"(?<![-\w])(?:W|PP)\d{2}\b", page_text)) == {"W08"}, page_text[:500]
     assert overflow <= 390, overflow
     assert n_drawn >= 1
+    # a "directions" link per place opens the phone's map app; the chair reads the plan in words, by place name
+    assert directions and all(str(h).startswith("https://www.google.com/maps/dir/?api=1&destination=51.")
+                              for h in directions), directions[:3]
+    assert re.search(r"\d+ visits to \d+ places by ", plain), plain[:300]
+    assert not re.search(r"\b(?:ST|PK)-c?\d", plain.split("Assignments by agent")[0]), plain[:300]
     assert "in the future" in refusal, refusal
     assert records.list_patrol_logs(engine, meeting_id).empty  # nothing was logged for next week
     assert not external and not mobile_external, sorted(set(external + mobile_external))[:10]

@@ -146,7 +146,14 @@ def test_tasking_builds_next_weeks_plan_with_summary_and_assignments(store: str,
 
     assignments = at.dataframe[0].value
     assert list(assignments.columns) == ["Agent", "Day", "Date", "Shift", "Place", "Type", "Ward", "Visits",
-                                         "Minutes", "Why"]
+                                         "Minutes", "Why", "Id"]
+    # places by name, not id (issue 15): the id is only in the details column
+    assert not assignments["Place"].str.contains(r"^(?:ST|PK|WP|ES)-|hot patch|E0\d{7}", regex=True).any()
+    assert (assignments["Place"] != assignments["Id"]).all()
+    # the plan in plain words comes first, the solver figures behind an expander with a sentence each
+    assert text.index("visits to") < text.index("**Objective**")
+    assert any("the harm the week's visits are expected to reach" in t for t in _texts(at))
+    assert "mip_rel_gap" not in text
     assert len(assignments) > 50
     assert assignments["Why"].str.len().min() > 20
     assert set(assignments["Agent"]) >= {"W01", "PP01"}
@@ -160,7 +167,7 @@ def test_tasking_builds_next_weeks_plan_with_summary_and_assignments(store: str,
 def test_infeasible_pin_shows_an_error_naming_the_pin_and_can_be_removed(store: str,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     at = _built(store, monkeypatch)
-    places = [o.rsplit(" ", 1)[-1] for o in at.selectbox(key=state.PIN_CANDIDATE).options]
+    places = list(at.dataframe[0].value["Id"].unique())  # the details column holds the ids
     park = next(p for p in places if p.startswith("PK-"))
     at.selectbox(key=state.PIN_AGENT).set_value("W01")  # a warden: parks are the parks police's
     at.selectbox(key=state.PIN_CANDIDATE).set_value(park)
@@ -184,8 +191,9 @@ def test_infeasible_pin_shows_an_error_naming_the_pin_and_can_be_removed(store: 
 
 def test_a_feasible_pin_and_an_exclusion_change_the_plan(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _built(store, monkeypatch)
-    places = [o.rsplit(" ", 1)[-1] for o in at.selectbox(key=state.EXCLUDE_CANDIDATE).options]
+    places = list(at.dataframe[0].value["Id"].unique())
     street = next(p for p in places if p.startswith("ST-"))
+    assert not any(o.endswith(street) for o in at.selectbox(key=state.EXCLUDE_CANDIDATE).options)  # named, no id
     at.selectbox(key=state.EXCLUDE_CANDIDATE).set_value(street)
     at.button(key=state.EXCLUDE_SUBMIT).click().run()
     _ok(at)
@@ -321,6 +329,13 @@ def test_my_patrols_shows_only_the_chosen_agents_patrols(patrol_store, monkeypat
     mine = [a for a in plan["assignments"] if a["agent_id"] == agent]
     visit_lines = [t for t in shown if re.search(r"\d+ visits?, about \d+ min$", t)]
     assert len(visit_lines) == len(mine)
+    links = [e.proto.url for e in at.get("link_button")]  # a "Directions" link per place, for the phone's map app
+    assert len(links) == len(mine)
+    assert all(re.fullmatch(r"https://www\.google\.com/maps/dir/\?api=1&destination=51\.\d{5},-0\.\d{5}", u)
+               for u in links), links[:3]
+    # the places by name, with a plain reason: no solver figures
+    assert not any("marginal value" in t or "priority " in t for t in shown)
+    assert not any(re.search(r"\b(?:ST|PK|WP|ES)-", t) for t in shown)
     others = {m for t in shown for m in AGENT_ID.findall(t)} - {agent}
     assert others == set(), f"other agents on {agent}'s page: {others}"
     assert not at.dataframe  # no wide tables on a phone page
@@ -349,6 +364,31 @@ def test_logging_a_patrol_writes_a_patrol_log_checked_against_the_plan(patrol_st
     assert int(row["visits"]) == int(first["visits"]) and bool(row["planned"])
     assert row["note"] == "Quiet; spoke to two shopkeepers" and row["logged_by"] == f"Warden {agent}"
     assert any("(planned)" in t for t in _texts(at))
+
+
+def test_a_warden_logs_a_planned_visit_with_one_tap(patrol_store, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, plan, meeting_id = patrol_store
+    agent = _busiest_warden(plan)
+    rows = planning.agent_assignments(plan, agent)
+    before = len(records.list_patrol_logs(connect(url), meeting_id))
+    at = _page(url, PATROLS, monkeypatch, today=IN_WEEK, user=f"Warden {agent}", role="warden", agent_id=agent)
+    done = [b for b in at.button if str(b.key).startswith(state.PATROL_DONE_PREFIX)]
+    assert len(done) == len(rows)
+    # today's shifts come first
+    first_day = next(s.value for s in at.subheader if re.match(r"(Today, )?\w{3} \d+ \w{3}$", str(s.value)))
+    if IN_WEEK.isoformat() in set(rows["date"]):
+        assert first_day.startswith("Today, ")
+    key = done[0].key
+    date, shift, cid = key.removeprefix(state.PATROL_DONE_PREFIX).split(".", 2)
+    at.button(key=key).click().run()
+    _ok(at)
+    assert any(s.value.startswith("Logged (in the approved plan") for s in at.success)
+    logs = records.list_patrol_logs(connect(url), meeting_id)
+    assert len(logs) == before + 1
+    row = logs.iloc[-1]
+    planned = rows[(rows["date"] == date) & (rows["shift"] == shift) & (rows["candidate_id"] == cid)].iloc[0]
+    assert (row["agent_id"], row["candidate_id"], str(row["date"]), row["shift"]) == (agent, cid, date, shift)
+    assert int(row["visits"]) == int(planned["visits"]) and bool(row["planned"])
 
 
 def test_my_patrols_says_so_when_the_week_has_no_approved_plan(patrol_store,

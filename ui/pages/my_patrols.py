@@ -82,19 +82,33 @@ if mine.empty:
             + (f" You are on duty for {len(duty)} shifts." if len(duty) else ""))
 else:
     current = None
-    for date, shift, rows in planning.agent_days(mine):
+    for date, shift, rows in planning.today_first(planning.agent_days(mine), today):
         if date != current:
-            st.subheader(planning.day_name(date))
+            st.subheader(("Today, " if date == today.isoformat() else "") + planning.day_name(date))
             current = date
         with st.container(border=True):
-            st.markdown(f"**{md_escape(shift.capitalize())} shift** ({md_escape(shifts.get(shift, shift))})")
-            for _, r in rows.iterrows():
+            total = float(rows["minutes"].fillna(0).sum())
+            st.markdown(f"**{md_escape(shift.capitalize())} shift** ({md_escape(shifts.get(shift, shift))}), "
+                        f"{len(rows)} place{'s' if len(rows) != 1 else ''}, about {total:.0f} min, in this order:")
+            for k, (idx, r) in enumerate(rows.iterrows(), start=1):
                 n = int(r["visits"])
-                # place names, ward names and reasons are data: shown as text, never as Markdown
-                st.markdown(f"**{md_escape(r['name'])}**, "
-                            f"{md_escape(ward_names.get(r['ward_code'], r['ward_code']))}: "
-                            f"{n} visit{'s' if n != 1 else ''}, about {r['minutes']:.0f} min")
-                st.caption(f"Why: {md_escape(r['why'])}")
+                # place names and reasons are data: shown as text, never as Markdown; the link is built from numbers
+                st.markdown(f"{k}. **{md_escape(r['name'])}**: {n} visit{'s' if n != 1 else ''}, "
+                            f"about {r['minutes']:.0f} min")
+                st.caption(md_escape(r["reason"]))
+                st.link_button("Directions", planning.directions_url(r["x"], r["y"]),
+                               help="Opens the phone's map app with directions to the place.")
+                row = mine[(mine["date"] == date) & (mine["shift"] == shift)
+                           & (mine["candidate_id"] == r["candidate_id"])].iloc[0]
+                if st.button("Done as planned", key=f"{state.PATROL_DONE_PREFIX}{date}.{shift}.{r['candidate_id']}",
+                             help="Logs this visit as planned (visits and minutes); use the form below to change them."):
+                    try:
+                        logged = access.log_patrol(viewer, engine, meeting_id, row, agent_id=agent, visits=None,
+                                                   minutes=None, note="")
+                    except HotspotError as exc:
+                        st.error(f"Not logged: {md_escape(exc)}")
+                    else:
+                        st.success(f"Logged ({md_escape(logged['match_note'])}).")
 
     st.subheader("My places this week")
     places = planning.agent_places(plan, agent)

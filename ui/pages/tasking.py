@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
+from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
 from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
 from tasking.formats import EXPORT_FORMATS
-from ui import cached, planning, signin, state, tables
+from ui import cached, maps, planning, signin, state, tables
 from ui.text import md_escape
 
 settings = cached.settings()
@@ -84,6 +85,10 @@ with st.sidebar:
     st.header("Meeting")
     week = st.selectbox("Week to plan", weeks, key=state.TASKING_WEEK_INPUT, format_func=planning.week_label,
                         help="Next week is chosen at first. Pins and exclusions belong to one week.")
+    keep_presence = st.toggle("Ward presence: one visit a day in every ward", value=True,
+                              key=state.TASKING_PRESENCE,
+                              help="The roster asks for a visit a day in every ward, even where little is recorded. "
+                                   "Turn it off to see the plan without that rule (it is solved again).")
     st.caption(f"Approvals, decisions and exports are recorded as {md_escape(user)} ({viewer.role}). "
                f"Roster: {md_escape(roster.source)} ({len(roster.wardens)} wardens, "
                f"{len(roster.parks_police)} parks police).")
@@ -116,7 +121,8 @@ pins = tuple(tuple(p) for p in session[state.TASKING_PINS])
 exclusions = tuple(session[state.TASKING_EXCLUSIONS])
 with st.status(f"Building the plan for {week}…", expanded=False) as status:
     st.write("Hotspots of harm → candidate places → allocation (HiGHS) → greedy baseline → independent check.")
-    outcome = cached.week_plan(engine, db, version, data_dir, roster_file, week, pins, exclusions)
+    presence = "day" if keep_presence else "none"
+    outcome = cached.week_plan(engine, db, version, data_dir, roster_file, week, pins, exclusions, presence)
     if outcome.plan is None:
         status.update(label=f"No plan for {week}", state="error")
     else:
@@ -137,12 +143,31 @@ else:
     opened = session.get(state.TASKING_OPENED_APPROVED)
     if opened is not None:
         st.caption(f"Opened on the approved version {opened}: its pins and exclusions, solved on the current data.")
-    for col, (label, value, help_text) in zip(st.columns(4), tables.plan_metrics(plan), strict=True):
-        col.metric(label, value, help=help_text)
-    summary, notes = tables.plan_summary(plan, borough_name=str(wards["borough_name"].iloc[0]))
-    st.markdown("\n".join(f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in summary.items()))
-    st.subheader("Notes and assumptions")
-    st.markdown("\n".join(f"- {md_escape(n)}" for n in notes))
+    view = planning.chair_view(plan, roster=roster,
+                               previous=planning.previous_week_plan(engine, week=week, borough=borough))
+    st.markdown("\n".join(f"- {md_escape(t)}" for t in view.sentences))
+    if not keep_presence:
+        st.warning("Ward presence is relaxed for this solve: wards with little recorded harm may get no visit.")
+    if view.changes_against:
+        st.markdown(f"**Since {md_escape(planning.week_label(view.changes_against))}** (its approved plan):\n"
+                    + "\n".join(f"- {md_escape(t)}" for t in view.changes))
+    else:
+        st.caption("No approved plan for the week before, so there is nothing to compare with.")
+    st_folium(maps.patrol_map(planning.plan_places(plan), wards, label_top=6,
+                              static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or "")),
+              key=state.TASKING_MAP, height=460, use_container_width=True, returned_objects=[])
+    if len(view.departures):
+        st.caption(f"{len(view.departures)} places get a share of the visits that differs from their share of "
+                   "the harm; why, place by place: *Why visits do not follow harm everywhere*, below.")
+    with st.expander("How the plan was worked out (solver figures)"):
+        for col, (label, value, help_text) in zip(st.columns(4), tables.plan_metrics(plan), strict=True):
+            col.metric(label, value, help=help_text)
+        st.markdown("\n".join(f"- **{md_escape(label)}**: {md_escape(text)}"
+                               for label, text in tables.METRIC_SENTENCES))
+        summary, notes = tables.plan_summary(plan, borough_name=str(wards["borough_name"].iloc[0]))
+        st.markdown("\n".join(f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in summary.items()))
+        st.markdown("**Notes and assumptions**")
+        st.markdown("\n".join(f"- {md_escape(n)}" for n in notes))
 
     st.subheader("Assignments by agent, day and shift")
     agent_names = tables.agent_labels(roster)
@@ -161,6 +186,13 @@ else:
 
     st.subheader("Deployable CCTV")
     st.dataframe(tables.cameras_table(plan), width="stretch", hide_index=True)
+
+    if len(view.departures):
+        st.subheader("Why visits do not follow harm everywhere")
+        st.caption("A place's share of the week's visits differs from its share of the harm by more than "
+                   "3 points here; the reason for each.")
+        st.dataframe(tables.departures_table(view.departures), width="stretch", hide_index=True,
+                     column_config={"Why": st.column_config.TextColumn(width="large")})
 
 # ---------------------------------------------------------------- the chair's instructions
 if base is not None:
