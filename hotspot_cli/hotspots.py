@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
-
-import geopandas as gpd
+from typing import TYPE_CHECKING, Any
 
 from spatial._errors import SchemaError
 from spatial.analysis import (
@@ -44,6 +42,9 @@ from spatial.analysis import (
     parse_period,
     to_geojson,
 )
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["add_parser", "run"]
 
