@@ -33,18 +33,21 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hotspot_cli.options import plan_methods
 from tasking._errors import TaskingError
-from tasking.allocation import Exclusion, Pin
-from tasking.candidates import DAY_NAMES
-from tasking.pipeline import PLAN_METHODS, finish_plan, plan_week, read_plan_inputs
-from tasking.resources import DeployedCamera, load_roster
+
+if TYPE_CHECKING:  # the heavy modules load only when the command runs (fast --help and argument errors)
+    from tasking.problem import Exclusion, Pin
+    from tasking.resources import DeployedCamera
 
 __all__ = ["add_parser", "parse_exclusion", "parse_pin", "run"]
 
 
 def _day(text: str, where: str) -> int:
+    from tasking.candidates import DAY_NAMES
+
     t = text.strip().capitalize()[:3]
     if t not in DAY_NAMES:
         msg = f"{where}: day was {text!r}; give Mon, Tue, Wed, Thu, Fri, Sat or Sun"
@@ -60,6 +63,8 @@ def parse_pin(text: str) -> Pin:
     >>> parse_pin("W01:ST-c3504_1190:Mon:late")
     Pin(agent_id='W01', candidate_id='ST-c3504_1190', day=0, shift='late', visits=1)
     """
+    from tasking.problem import Pin
+
     parts = text.split(":")
     if len(parts) not in (4, 5) or not all(parts):
         msg = f"--pin was {text!r}; give AGENT:CANDIDATE:DAY:SHIFT[:VISITS], e.g. W01:ST-c3504_1190:Mon:late"
@@ -81,6 +86,8 @@ def parse_exclusion(text: str) -> Exclusion:
     >>> parse_exclusion("PK-1000811:Sat")
     Exclusion(candidate_id='PK-1000811', agent_id=None, day=5, shift=None)
     """
+    from tasking.problem import Exclusion
+
     parts = text.split(":")
     if not parts[0] or len(parts) > 3:
         msg = f"--exclude was {text!r}; give CANDIDATE[:DAY[:SHIFT]]"
@@ -95,6 +102,8 @@ def parse_exclusion(text: str) -> Exclusion:
 # ----------------------------------------------------------------------------
 def _read_deployed(path: str) -> list[DeployedCamera]:
     import pandas as pd
+
+    from tasking.resources import DeployedCamera
 
     df = pd.read_csv(path, dtype=str)
     need = {"camera_id", "site_id", "since_week"}
@@ -120,7 +129,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--borough", default=None, help="borough GSS code (default: the roster's)")
     p.add_argument("--months", type=int, default=12,
                    help="latest months of incidents to use (default 12; 6 or more switch on the forecast and trends)")
-    p.add_argument("--method", choices=list(PLAN_METHODS), default="kde", help="hotspot method (default kde)")
+    p.add_argument("--method", choices=plan_methods(), default="kde", help="hotspot method (default kde)")
     p.add_argument("--hotspot-share", type=float, default=0.05,
                    help="KDE hotspots: densest share of the area (default 0.05, as spatial.hotspots.kde)")
     p.add_argument("--cell-size", type=float, default=150.0, help="grid cell size in metres (default 150)")
@@ -142,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
 
     from spatial.config import settings_from_args
     from spatial.store import connect
+    from tasking.pipeline import finish_plan, plan_week, read_plan_inputs
+    from tasking.resources import load_roster
 
     settings = settings_from_args(args)
     roster = load_roster(args.roster)

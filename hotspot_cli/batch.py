@@ -21,15 +21,18 @@ from pathlib import Path
 
 from spatial._errors import HotspotError
 
-__all__ = ["add_parser", "run"]
+__all__ = ["COMMANDS", "add_parser", "run"]
+
+#: The command :func:`add_parser` registers and its one-line help (listed without importing the forecasters).
+COMMANDS = {"batch": "grid counts, Gi*, emerging hotspots and forecast per borough/force on "
+                     "Dask over a GeoParquet store (ingest --parquet)"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``batch`` sub-command."""
     from spatial.forecast import FORECASTERS
 
-    p = subparsers.add_parser("batch", help="grid counts, Gi*, emerging hotspots and forecast per borough/force on "
-                                            "Dask over a GeoParquet store (ingest --parquet)")
+    p = subparsers.add_parser("batch", help=COMMANDS["batch"])
     p.add_argument("--store", required=True, help="partitioned GeoParquet store folder")
     p.add_argument("--out", required=True, help="output folder (unit=<code>.parquet, summary.csv)")
     p.add_argument("--units", help="unit polygons (GeoPackage/GeoJSON); default: the bundled demo boroughs")

@@ -34,30 +34,26 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from spatial import schema as S
 from spatial._errors import HotspotError
-from spatial.backtest import (
-    backtest_groups,
-    borough_boundary,
-    default_backtest_data,
-    markdown_table,
-    read_grid,
-    read_policeuk_quick,
-    read_training_points,
-    square_grid,
-    winners_at,
-)
-from spatial.forecast import DEFAULT_METHOD, FORECASTERS, forecast, monthly_counts
 
-__all__ = ["add_parsers", "read_grid", "run_evaluate", "run_forecast", "run_ward_evaluate"]
+__all__ = ["COMMANDS", "add_parsers", "run_evaluate", "run_forecast", "run_ward_evaluate"]
+
+#: The commands :func:`add_parsers` registers, with their one-line help (``hotspot-tasking --help``
+#: lists them without importing the forecasters).
+COMMANDS = {"forecast": "forecast next month's risk per grid cell (benchmark contract)",
+            "evaluate": "rolling-origin backtest table (hit rate, PAI, PEI)"}
 
 # --------------------------------------------------------------------------
 # commands
 # --------------------------------------------------------------------------
 def run_forecast(args: argparse.Namespace) -> int:
     """Run ``forecast``: read TRAIN_CSV and GRID_CSV, write OUT_CSV. Returns the exit status."""
+    import pandas as pd
+
+    from spatial.backtest import read_grid, read_training_points
+    from spatial.forecast import forecast, monthly_counts
+
     try:
         grid = read_grid(args.grid)
         points, read, quarantined = read_training_points(args.train, grid)
@@ -96,6 +92,7 @@ def run_forecast(args: argparse.Namespace) -> int:
 def run_ward_evaluate(args: argparse.Namespace) -> int:
     """Run ``evaluate --wards``: backtest the forecasters on RBKC wards from the stored MPS series."""
     from spatial.area_forecast import WARD_COVERAGES, ward_backtest_groups
+    from spatial.backtest import markdown_table, winners_at
     from spatial.config import settings_from_args
     from spatial.datasets import RBKC, load_wards
     from spatial.store import connect
@@ -140,6 +137,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Run ``evaluate``: backtest every forecaster per category group and print the table."""
     if getattr(args, "wards", False):
         return run_ward_evaluate(args)
+    from spatial.backtest import (
+        backtest_groups,
+        borough_boundary,
+        default_backtest_data,
+        markdown_table,
+        read_policeuk_quick,
+        square_grid,
+        winners_at,
+    )
+
     paths: list[Path] = []
     for d in (args.data or []):
         p = Path(d)
@@ -185,7 +192,9 @@ def _has_tabulate() -> bool:
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Register ``forecast`` and ``evaluate`` on a ``hotspot-tasking`` sub-parser set."""
-    f = subparsers.add_parser("forecast", help="forecast next month's risk per grid cell (benchmark contract)",
+    from spatial.forecast import DEFAULT_METHOD, FORECASTERS  # the --method choices (numpy, pandas, scipy)
+
+    f = subparsers.add_parser("forecast", help=COMMANDS["forecast"],
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     f.add_argument("--train", required=True, help="police.uk street-level (or API) CSV of past incidents")
     f.add_argument("--grid", required=True, help="CSV with cell_id,x_min,y_min,x_max,y_max in EPSG:27700")
@@ -196,7 +205,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--include-proactive", action="store_true",
                    help="keep drugs and possession-of-weapons in the target (excluded by default)")
     f.set_defaults(func=run_forecast)
-    e = subparsers.add_parser("evaluate", help="rolling-origin backtest table (hit rate, PAI, PEI)")
+    e = subparsers.add_parser("evaluate", help=COMMANDS["evaluate"])
     e.add_argument("--data", nargs="*", help="police.uk CSV files or folders (default: bundled neighbours extract)")
     e.add_argument("--cell-size", type=float, default=150.0, help="grid cell size in metres (default 150)")
     e.add_argument("--min-train", type=int, default=6, help="months of history before the first origin")

@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
-
-import geopandas as gpd
+from typing import TYPE_CHECKING, Any
 
 from spatial._errors import SchemaError
 from spatial.analysis import (
@@ -47,6 +45,9 @@ from spatial.analysis import (
     export_hotspots,
     parse_period,
 )
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["add_parser", "run"]
 

@@ -18,8 +18,14 @@ from spatial._errors import HotspotError
 __all__ = ["build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of every sub-command (each command family registers its own)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every sub-command (each command family registers its own).
+
+    Every command module imports only what its parser needs; the heavy libraries load in the command
+    handlers.  The forecast families' parsers need the forecasters' names (:mod:`spatial.forecast`:
+    numpy, pandas, scipy), so they are registered in full only when ``command`` is one of theirs (or
+    ``command`` is None); otherwise as their names and one-line help, which is all ``--help`` shows.
+    """
     from hotspot_cli import (
         allocate,
         area,
@@ -41,8 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_parsers(sub)
     users.add_parser(sub)
     hotspots.add_parser(sub)
-    forecast.add_parsers(sub)
-    batch.add_parser(sub)
+    for family, register in ((forecast, forecast.add_parsers), (batch, batch.add_parser)):
+        if command is None or command in family.COMMANDS:
+            register(sub)
+        else:
+            for name, text in family.COMMANDS.items():
+                sub.add_parser(name, help=text)
     area.add_parser(sub)
     allocate.add_parser(sub)
     recommend.add_parser(sub)
@@ -50,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     housing.add_parser(sub)
     dashboard.add_parser(sub)
     return parser
+
+
+def _command_of(argv: list[str]) -> str:
+    """The forecast family's command named anywhere in ``argv``, or "" (a false match only costs time)."""
+    from hotspot_cli import batch, forecast
+
+    lazy = {**forecast.COMMANDS, **batch.COMMANDS}
+    return next((a for a in argv if a in lazy), "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         from hotspot_cli import forecast
 
         return forecast.main(args_list)
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser = build_parser(_command_of(args_list))
+    args = parser.parse_args(args_list)
     try:
         return int(args.func(args))
     except HotspotError as exc:

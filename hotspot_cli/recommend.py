@@ -41,21 +41,15 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
-
+from hotspot_cli.options import hotspot_methods
 from spatial.schema import MONTH, SENSITIVE, WARD_CODE
 from tasking._errors import TaskingError
-from tasking.pipeline import (
-    RECOMMEND_METHODS,
-    borough_boundaries,
-    build_recommendations,
-    coverage_months,
-    read_estates,
-    read_parks,
-)
+
+if TYPE_CHECKING:  # the heavy modules load only when the command runs (fast --help and argument errors)
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = ["add_parser", "read_plan", "run"]
 
@@ -96,8 +90,9 @@ def read_plan(path: str | Path) -> dict[str, Any]:
             msg = f"--plan {str(p)!r}: inputs.{key} is missing; re-run allocate to write a complete plan"
             raise TaskingError(msg)
     method = inputs["hotspot_method"]
-    if method not in RECOMMEND_METHODS:
-        msg = f"--plan {str(p)!r}: inputs.hotspot_method was {method!r}; expected {', '.join(RECOMMEND_METHODS[:-1])} or {RECOMMEND_METHODS[-1]}"
+    methods = hotspot_methods()  # tasking.pipeline.RECOMMEND_METHODS: every hotspot method
+    if method not in methods:
+        msg = f"--plan {str(p)!r}: inputs.hotspot_method was {method!r}; expected {', '.join(methods[:-1])} or {methods[-1]}"
         raise TaskingError(msg)
     ids = [str(c["candidate_id"]) for c in cands if isinstance(c, dict) and "candidate_id" in c]
     if len(ids) != len(cands):
@@ -115,7 +110,7 @@ def read_plan(path: str | Path) -> dict[str, Any]:
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``recommend`` sub-command."""
     p = subparsers.add_parser("recommend", help="Designing Out Crime measures for every hotspot, with evidence")
-    p.add_argument("--method", choices=list(RECOMMEND_METHODS), default="kde",
+    p.add_argument("--method", choices=hotspot_methods(), default="kde",
                    help="hotspot method (default kde, as allocate)")
     p.add_argument("--months", type=int, default=12,
                    help="latest months with real coverage to use (default 12; design changes are for lasting problems)")
@@ -158,6 +153,13 @@ def run(args: argparse.Namespace) -> int:
     from spatial.config import settings_from_args
     from spatial.store import connect
     from spatial.store.queries import incident_frame
+    from tasking.pipeline import (
+        borough_boundaries,
+        build_recommendations,
+        coverage_months,
+        read_estates,
+        read_parks,
+    )
 
     kind = _out_kind(args.out)
     if args.top < 1:

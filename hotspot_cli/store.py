@@ -12,11 +12,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from spatial._errors import HotspotError
 from spatial.config import settings_from_args
+
+if TYPE_CHECKING:  # pandas loads only when a command runs (fast --help and argument errors)
+    import pandas as pd
 
 __all__ = ["add_parsers", "load_sensitive_slugs"]
 
@@ -33,6 +35,7 @@ def _print_table(df: pd.DataFrame, title: str) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    import pandas as pd
     from tqdm import tqdm
 
     from spatial.ingest import ingest_paths, load_mapping
@@ -213,6 +216,8 @@ def _print_area(engine, args: argparse.Namespace, settings) -> None:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from spatial.store import connect
     from spatial.store.queries import quarantine_rows
 

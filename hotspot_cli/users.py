@@ -78,7 +78,7 @@ def cmd_user(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``user`` and its actions to the top-level parser."""
-    from spatial.store.accounts import ROLES
+    from spatial.roles import ROLES
 
     p = sub.add_parser("user", help="local accounts of the dashboard: add, disable, enable, role, password, list")
     actions = p.add_subparsers(dest="user_action", required=True)

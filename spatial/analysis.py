@@ -20,15 +20,14 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import shapely
+from typing import TYPE_CHECKING, Literal
 
 from ._errors import HotspotError, SchemaError
 from .schema import CATEGORY, MONTH, X, Y, load_taxonomy
+
+if TYPE_CHECKING:  # importing this module stays light (the command line's --help reads the registry)
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = ["COVERAGE_SHARE", "HOTSPOT_METHODS", "UNIT_KINDS", "HotspotMethod", "compute_emerging", "compute_hotspots",
            "covered_months",
@@ -146,6 +145,8 @@ def covered_months(counts: Mapping[str, int] | pd.Series, *, share: float = COVE
     >>> covered_months({"2018-05": 3, "2018-06": 100, "2024-01": 40})
     ['2018-06', '2024-01']
     """
+    import pandas as pd
+
     s = pd.Series(dict(counts) if not isinstance(counts, pd.Series) else counts, dtype="float64")
     if s.empty:
         return []
@@ -165,6 +166,8 @@ def parse_period(text: str) -> list[str]:
     >>> parse_period("2018-11..2019-01")
     ['2018-11', '2018-12', '2019-01']
     """
+    import pandas as pd
+
     parts = text.split("..")
     if len(parts) not in (1, 2) or not all(_MONTH.match(p) for p in parts):
         msg = f"--period was {text!r}; give YYYY-MM or YYYY-MM..YYYY-MM, e.g. 2018-06..2018-08"
@@ -182,6 +185,10 @@ def select_incidents(incidents: pd.DataFrame, area: gpd.GeoDataFrame | None, *, 
 
     Reports that are not ASB under the landlord's policy (:mod:`spatial.not_asb`) are always left out.
     """
+    import numpy as np
+    import pandas as pd
+    import shapely
+
     from .grids import points_xy
     from .not_asb import split_not_asb
 

@@ -65,7 +65,7 @@ method. *Mathematical Programming Computation* 10:119-142 (HiGHS).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -105,6 +105,7 @@ __all__ = [
     "AllocationProblem",
     "CCTVProblem",
     "Exclusion",
+    "MilpResult",
     "PatrolSolution",
     "Pin",
     "Presence",
@@ -121,7 +122,9 @@ __all__ = [
     "run_model",
     "site_cameras",
     "solve",
+    "start_from_plan",
     "visit_value",
+    "WarmStart",
     "with_pins",
 ]
 
@@ -215,6 +218,8 @@ class _Model:
     y_keys: np.ndarray
     families: list[str]
     notes: list[str] = field(default_factory=list)
+    #: (x variable, its visit-indicator variable) for every ``v`` (the walking-distance rule).
+    v_of_x: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
 class _Rows:
@@ -426,16 +431,210 @@ def build_model(problem: AllocationProblem, *, use_pins: bool = True, use_presen
         R.add(np.concatenate([np.arange(n_x)] * 2), np.concatenate([np.arange(n_x), z_index[xa_arr, xd_arr, xs_arr]]),
               np.concatenate([np.ones(n_x), -var_ub[:n_x]]), n_x, -np.inf, 0.0, "visit needs duty")
     A, lb, ub = R.matrix(n_var)
+    v_of_x = ((np.concatenate([r[0] for r in v_rows]).astype(np.int64), np.concatenate([r[1] for r in v_rows]))
+              if v_rows else (np.zeros(0, np.int64), np.zeros(0, np.int64)))
     return _Model(c=cost, A=A, lb=lb, ub=ub, integrality=integrality, var_lb=var_lb, var_ub=var_ub, xv=xv,
-                  z_index=z_index, n_x=n_x, y_keys=y_keys, families=R.fam, notes=notes)
+                  z_index=z_index, n_x=n_x, y_keys=y_keys, families=R.fam, notes=notes, v_of_x=v_of_x)
 
 
-def run_model(model: _Model, *, time_limit_s: float, mip_rel_gap: float) -> Any:
+@dataclass(frozen=True)
+class MilpResult:
+    """What either solver path returns: scipy's ``milp`` status codes (0 optimal, 1 limit, 2 infeasible)."""
+
+    status: int
+    x: np.ndarray | None
+    mip_dual_bound: float | None
+    mip_gap: float | None
+    mip_node_count: int
+    message: str
+    #: "scipy" (``scipy.optimize.milp``) or "highspy" (HiGHS directly, optionally from a starting plan).
+    solver: str = "scipy"
+    #: Whether HiGHS accepted the starting plan (highspy path with a start only).
+    start_used: bool = False
+
+
+#: A starting solution for HiGHS: model variable indices and their values (the rest HiGHS completes).
+Start = tuple[np.ndarray, np.ndarray]
+
+
+def run_model(model: _Model, *, time_limit_s: float, mip_rel_gap: float, solver: str = "scipy",
+              start: Start | None = None) -> MilpResult:
+    """Solve the model with HiGHS: through :func:`scipy.optimize.milp` (default) or ``highspy`` directly.
+
+    ``start`` (highspy only; given alone it selects highspy) is a full or partial starting solution
+    (e.g. the previous plan of a re-solve after a pin); HiGHS completes a partial one with a sub-MIP
+    and uses it as its first incumbent, so the search stops as soon as the bound is within
+    ``mip_rel_gap`` of a plan at least that good.
+    """
+    if solver == "highspy" or start is not None:
+        return _run_highspy(model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, start=start)
+    if solver != "scipy":
+        msg = f'solver was "{solver}" but is expected to be one of ["scipy", "highspy"]'
+        raise TaskingError(msg)
     cons = [LinearConstraint(model.A, model.lb, model.ub)] if model.A.shape[0] else []
-    return milp(model.c, constraints=cons, integrality=model.integrality,
-                bounds=Bounds(model.var_lb, model.var_ub),
-                options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "disp": False,
-                         "presolve": True})
+    res = milp(model.c, constraints=cons, integrality=model.integrality,
+               bounds=Bounds(model.var_lb, model.var_ub),
+               options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "disp": False,
+                        "presolve": True})
+    return MilpResult(status=int(res.status), x=None if res.x is None else np.asarray(res.x, float),
+                      mip_dual_bound=None if res.get("mip_dual_bound") is None else float(res.mip_dual_bound),
+                      mip_gap=None if res.get("mip_gap") is None else float(res.mip_gap),
+                      mip_node_count=int(res.get("mip_node_count") or 0), message=str(res.message))
+
+
+def _run_highspy(model: _Model, *, time_limit_s: float, mip_rel_gap: float, start: Start | None) -> MilpResult:
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.setOptionValue("presolve", "on")
+    n, m = len(model.c), int(model.A.shape[0])
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, m
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = model.c, model.var_lb, model.var_ub
+    lp.row_lower_, lp.row_upper_ = model.lb, model.ub
+    a = sparse.csc_array(model.A)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                       for i in model.integrality]
+    h.passModel(lp)
+    used = False
+    if start is not None and len(start[0]):
+        idx, val = np.asarray(start[0], np.int32), np.asarray(start[1], float)
+        used = h.setSolution(len(idx), idx, val) == highspy.HighsStatus.kOk
+    h.run()
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    M = highspy.HighsModelStatus
+    has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    status = (0 if ms == M.kOptimal else 2 if ms == M.kInfeasible else
+              1 if ms in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt) else 4)
+    x = np.asarray(h.getSolution().col_value, float) if has_x else None
+    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    return MilpResult(status=status, x=x, mip_dual_bound=bound, mip_gap=float(info.mip_gap),
+                      mip_node_count=int(info.mip_node_count), message=h.modelStatusToString(ms),
+                      solver="highspy", start_used=used)
+
+
+def start_from_plan(problem: AllocationProblem, model: _Model, visits: pd.DataFrame, duty: pd.DataFrame, *,
+                    free_agents: Sequence[str] = ()) -> Start:
+    """A full starting solution from a previous plan of the same week (a re-solve after a pin).
+
+    ``visits`` has ``agent_id, candidate_id, day, shift, visits`` and ``duty`` has ``agent_id, day, shift``
+    (a plan's ``assignments`` and ``duty``; ``day`` a day name or index).  The previous visits are
+    clipped to the new bounds (a pin raises a lower bound, an exclusion removes variables); in the
+    shifts of ``free_agents`` (the pinned agents) the lowest-value unpinned visits make room for the
+    pins, a pinned shift takes the place of the agent's other shift that day and of shifts breaking the
+    rest rule; duty, visit indicators and dosage increments follow.  A start that still breaks a rule
+    (e.g. a presence minimum) is refused by HiGHS, which then searches as for a new week.
+    """
+    aidx = {a: i for i, a in enumerate(problem.agent_ids)}
+    cidx = {c: i for i, c in enumerate(problem.candidate_ids)}
+    sidx = {sh.name: i for i, sh in enumerate(problem.shifts)}
+    S_n = len(problem.shifts)
+
+    def day(v: str | int) -> int:
+        return DAY_NAMES.index(v) if isinstance(v, str) else int(v)
+
+    prev: dict[tuple[int, int, int, int], float] = {}
+    for r in visits.itertuples(index=False):
+        if r.agent_id in aidx and r.candidate_id in cidx and r.shift in sidx:
+            key = (aidx[str(r.agent_id)], cidx[str(r.candidate_id)], day(r.day), sidx[str(r.shift)])
+            prev[key] = prev.get(key, 0.0) + float(r.visits)
+    xa, xc, xd, xs = (model.xv[k].to_numpy() for k in ("a", "c", "d", "s"))
+    x = np.array([prev.get((int(a), int(c), int(d), int(s_)), 0.0) for a, c, d, s_ in zip(xa, xc, xd, xs)])
+    lb_x, ub_x = model.var_lb[:model.n_x], model.var_ub[:model.n_x]
+    x = np.clip(x, lb_x, ub_x)
+    z = np.zeros(model.z_index.shape, bool)
+    for r in duty.itertuples(index=False):
+        if r.agent_id in aidx and r.shift in sidx:
+            z[aidx[str(r.agent_id)], day(r.day), sidx[str(r.shift)]] = True
+    z[xa[x > 0], xd[x > 0], xs[x > 0]] = True
+    rest = set(rest_conflicts(problem.shifts, problem.min_rest_hours))
+    value = problem.value
+    cx = problem.candidates["x"].to_numpy(float)
+    cy = problem.candidates["y"].to_numpy(float)
+    for a in {aidx[f] for f in free_agents if f in aidx}:
+        pinned = {(int(d), int(s_)) for d, s_ in zip(xd[(xa == a) & (lb_x > 0)], xs[(xa == a) & (lb_x > 0)])}
+        for d, s_ in pinned:  # the pinned shift wins over the agent's other shift that day and rest breaks
+            for s2 in range(S_n):
+                clash = [(d, s2)] if s2 != s_ else []
+                clash += [(d + 1, s2)] if d < 6 and (s_, s2) in rest else []
+                clash += [(d - 1, s2)] if d > 0 and (s2, s_) in rest else []
+                for dd, ss in clash:
+                    if (dd, ss) not in pinned:
+                        z[a, dd, ss] = False
+                        x[(xa == a) & (xd == dd) & (xs == ss)] = 0.0
+            rows = np.flatnonzero((xa == a) & (xd == d) & (xs == s_))
+            limit = problem.agents[a].max_pair_distance_m
+            if limit is not None:  # unpinned visits too far from a pinned place that shift go
+                pins_c = xc[rows[lb_x[rows] > 0]]
+                for i in rows[lb_x[rows] == 0]:
+                    if np.any(np.hypot(cx[pins_c] - cx[xc[i]], cy[pins_c] - cy[xc[i]]) > limit):
+                        x[i] = 0.0
+            cap = np.floor(problem.agents[a].patrol_minutes_per_shift / problem.dosage.minutes_per_visit + 1e-9)
+            for i in sorted(rows, key=lambda i: value[xc[i], d, s_]):  # lowest value goes first
+                over = x[rows].sum() - cap
+                if over <= 0:
+                    break
+                x[i] = max(lb_x[i], x[i] - over)
+        z[a] &= model.z_index[a] >= 0
+        z[a, [d for d, _ in pinned], [s_ for _, s_ in pinned]] = True
+    # weekly hours of the free agents: drop their lowest-value unpinned shifts until within contract
+    for a in {aidx[f] for f in free_agents if f in aidx}:
+        agent = problem.agents[a]
+        while sum(problem.shifts[s_].paid_hours for _, s_ in zip(*np.nonzero(z[a]))) > agent.contracted_hours_week:
+            worked = [(d, s_) for d, s_ in zip(*np.nonzero(z[a]))
+                      if not ((xa == a) & (xd == d) & (xs == s_) & (lb_x > 0)).any()]
+            if not worked:
+                break
+            d, s_ = min(worked, key=lambda t: float((x * value[xc, xd, xs])[(xa == a) & (xd == t[0]) & (xs == t[1])].sum()))
+            z[a, d, s_] = False
+            x[(xa == a) & (xd == d) & (xs == s_)] = 0.0
+    n_var = len(model.c)
+    full = np.zeros(n_var)
+    full[:model.n_x] = x
+    zv = model.z_index[z & (model.z_index >= 0)]
+    full[zv] = 1.0
+    vx, vv = model.v_of_x
+    full[vv] = (x[vx] > 0).astype(float)
+    n_y = len(model.y_keys)
+    if n_y:
+        tot = np.zeros(value.shape)
+        np.add.at(tot, (xc, xd, xs), x)
+        yk = model.y_keys
+        full[n_var - n_y:] = (yk[:, 3] < tot[yk[:, 0], yk[:, 1], yk[:, 2]]).astype(float)
+    return np.arange(n_var, dtype=np.int64), full
+
+
+def _complete_start(problem: AllocationProblem, model: _Model, warm: WarmStart, *, time_limit_s: float) -> Start | None:
+    """A feasible full start: the previous plan with everyone but the free agents fixed, the rest re-planned.
+
+    The small MILP over the free agents' visits and duty and everyone's on the pinned days (all
+    else fixed to the previous plan, repaired by :func:`start_from_plan`) solves in a fraction of the whole; its plan
+    is the whole model's first incumbent.  ``None`` when it has no solution (HiGHS then starts cold).
+    """
+    idx, full = start_from_plan(problem, model, warm.visits, warm.duty, free_agents=warm.free_agents)
+    free = {i for i, a in enumerate(problem.agent_ids) if a in set(warm.free_agents)}
+    pin_days = {p.day for p in problem.pins if p.agent_id in set(warm.free_agents)}
+    xa, xd = model.xv["a"].to_numpy(), model.xv["d"].to_numpy()
+    za, zd, _ = np.nonzero(model.z_index >= 0)
+    zvar = model.z_index[model.z_index >= 0]
+    # free the pinned days first; if that cannot be completed, the days either side too (rest rule)
+    for days in (sorted(pin_days), sorted({d + k for d in pin_days for k in (-1, 0, 1)})):
+        fix_x = np.flatnonzero(~np.isin(xa, list(free)) & ~np.isin(xd, days))
+        fix = np.concatenate([fix_x, zvar[~np.isin(za, list(free)) & ~np.isin(zd, days)]])
+        lb, ub = model.var_lb.copy(), model.var_ub.copy()
+        lb[fix] = ub[fix] = full[fix]
+        res = run_model(replace(model, var_lb=lb, var_ub=ub), time_limit_s=time_limit_s, mip_rel_gap=0.01,
+                        solver="highspy")
+        if res.x is not None:
+            return np.arange(len(res.x), dtype=np.int64), res.x
+    return None
 
 
 def _diagnose(problem: AllocationProblem, *, time_limit_s: float) -> str:
@@ -616,8 +815,30 @@ def _cameras_frame(problem: AllocationProblem, res: dict[str, Any]) -> pd.DataFr
     return pd.DataFrame(rows, columns=cols)
 
 
+@dataclass(frozen=True)
+class WarmStart:
+    """A previous plan of the same week to start HiGHS from (``highspy``): a re-solve after a pin.
+
+    ``visits`` and ``duty`` are the plan's ``assignments`` and ``duty`` rows; ``free_agents`` (the
+    pinned agents) are left for HiGHS to re-plan, everyone else starts where the previous plan had them.
+    """
+
+    visits: pd.DataFrame
+    duty: pd.DataFrame
+    free_agents: tuple[str, ...] = ()
+
+    @classmethod
+    def from_plan(cls, plan: Mapping[str, Any], *, free_agents: Sequence[str] = ()) -> WarmStart:
+        """From a plan dict (``Allocation.to_dict`` / ``plan_week``)."""
+        visits = pd.DataFrame(list(plan.get("assignments", [])),
+                              columns=["agent_id", "candidate_id", "day", "shift", "visits"])
+        duty = pd.DataFrame(list(plan.get("duty", [])), columns=["agent_id", "day", "shift"])
+        return cls(visits=visits[["agent_id", "candidate_id", "day", "shift", "visits"]],
+                   duty=duty[["agent_id", "day", "shift"]], free_agents=tuple(free_agents))
+
+
 def solve(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap: float = 0.01,
-          fallback_greedy: bool = True) -> Allocation:
+          fallback_greedy: bool = True, warm_start: WarmStart | None = None) -> Allocation:
     """Solve the week's allocation with HiGHS (:func:`scipy.optimize.milp`) and explain it.
 
     Parameters
@@ -631,6 +852,10 @@ def solve(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap
     fallback_greedy
         When the time limit stops the solver, return the greedy plan if it is
         better than the solver's incumbent (the bound and gap then refer to it).
+    warm_start
+        A previous plan of the week: HiGHS is run through ``highspy`` from it (scipy's ``milp``
+        takes no starting solution), so a re-solve after a pin stops as soon as the bound proves
+        the gap.  Without it the model is solved by :func:`scipy.optimize.milp`.
 
     Returns
     -------
@@ -651,7 +876,8 @@ def solve(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap
         msg = f"time_limit_s ({time_limit_s!r}) must be > 0 and mip_rel_gap ({mip_rel_gap!r}) in [0, 1)"
         raise TaskingError(msg)
     _precheck_pins(problem)
-    sol = _solve_patrol(problem, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, fallback_greedy=fallback_greedy)
+    sol = _solve_patrol(problem, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, fallback_greedy=fallback_greedy,
+                        warm_start=warm_start)
     return finish(problem, sol, time_limit_s=time_limit_s)
 
 
@@ -672,12 +898,18 @@ class PatrolSolution:
 
 
 def _solve_patrol(problem: AllocationProblem, *, time_limit_s: float, mip_rel_gap: float,
-                  fallback_greedy: bool = True) -> PatrolSolution:
+                  fallback_greedy: bool = True, warm_start: WarmStart | None = None) -> PatrolSolution:
     """Build and solve the patrol MILP (pins already pre-checked)."""
     t0 = time.perf_counter()
     model = build_model(problem)
     t1 = time.perf_counter()
-    res = run_model(model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    if warm_start is not None:
+        start = _complete_start(problem, model, warm_start, time_limit_s=time_limit_s)
+        res = run_model(model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, start=start)
+        if res.x is None and res.status != 2:  # the start did not help: solve as a new week
+            res = run_model(model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    else:
+        res = run_model(model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     t2 = time.perf_counter()
     if res.status == 2:
         why = _diagnose(problem, time_limit_s=time_limit_s)
@@ -691,6 +923,7 @@ def _solve_patrol(problem: AllocationProblem, *, time_limit_s: float, mip_rel_ga
     size = {"variables": len(model.c), "integer_variables": int(model.integrality.sum()),
             "constraints": int(model.A.shape[0]), "nonzeros": int(model.A.nnz), "visit_variables": int(model.n_x),
             "nodes": int(res.mip_node_count or 0)}
+    freed = ", ".join(warm_start.free_agents) if warm_start is not None and res.start_used else None
     xsol = np.rint(res.x[:model.n_x]).astype(int)
     xv = model.xv
     pos = xsol > 0
@@ -706,6 +939,9 @@ def _solve_patrol(problem: AllocationProblem, *, time_limit_s: float, mip_rel_ga
     value, harm_cov = coverage_value(problem, visits)
     status = (f"optimal within mip_rel_gap {mip_rel_gap:g}" if res.status == 0 else f"stopped: {res.message}")
     notes = list(problem.notes) + list(model.notes)
+    if freed is not None:
+        notes.append("re-solved with HiGHS (highspy) from the previous plan: agents other than "
+                     f"{freed or 'none'} started where that plan had them")
     if res.status != 0 and fallback_greedy:
         # scipy's milp takes no starting solution: when the time limit stops the search early, keep
         # the greedy plan if it is better (so a returned plan is never worse than the baseline)

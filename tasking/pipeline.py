@@ -28,7 +28,7 @@ from spatial.jsonable import plain_records
 from spatial.schema import CATEGORY, MONTH, WARD_CODE
 
 from ._errors import TaskingError
-from .allocation import Exclusion, Pin, build_cctv_problem, build_problem, solve
+from .allocation import Exclusion, Pin, WarmStart, build_cctv_problem, build_problem, solve
 from .candidates import build_candidates, cctv_demand, demo_camera_sites
 from .check import check_plan
 from .design_out import (
@@ -193,13 +193,14 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
               presence: Literal["day", "week", "none"] = "day", time_limit_s: float = 60.0,
               mip_rel_gap: float = 0.01, cctv: bool = True, seed: int = 12345,
               use_forecast: bool = True, choice_store: ChoiceStore | None = None,
-              area_key: str | None = None) -> dict[str, Any]:
+              area_key: str | None = None, warm_start: WarmStart | None = None) -> dict[str, Any]:
     """Hotspots -> candidates -> MILP + greedy + checker, as a JSON-ready plan (pure).
 
     ``incidents`` must already be limited to the borough and period.  Camera
     sites come from the roster; when it has none (the bundled default: sites are
     council data), demonstration sites are generated at candidate centroids and
-    labelled so.
+    labelled so.  ``warm_start`` (a previous plan of the week, e.g. before the chair's last pin)
+    starts HiGHS from that plan (:class:`tasking.allocation.WarmStart`).
     """
     from spatial.low_months import incident_low_months, low_months_note
 
@@ -240,7 +241,7 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
         cctv_problem = build_cctv_problem(demand, roster=roster, week=week, sites=sites, deployed=deployed)
     problem = build_problem(roster, cands, week=week, wards=wards, pins=pins, exclusions=exclusions,
                             presence=presence, cctv=cctv_problem)
-    alloc = solve(problem, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    alloc = solve(problem, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, warm_start=warm_start)
     g = greedy(problem)
     chk = check_plan(problem, alloc.assignments, alloc.duty, alloc.cameras if cctv else None)
     chk_g = check_plan(problem, g.assignments, g.duty)

@@ -150,14 +150,19 @@ def week_plan(_engine: Engine, db: str, version: str, data_dir: str, roster_file
 
     Keyed on the store (``db``, ``version``), the roster file, the week, the
     pins and the exclusions; an infeasible pin's message is cached too, so
-    reruns do not solve again.
+    reruns do not solve again.  With pins, the week's plan without pins (a
+    cache hit once the page has shown it; one level, never a chain) is HiGHS's
+    starting plan, the pinned agents re-planned.
     """
     ros = roster(roster_file)
     try:
         inputs = plan_inputs(_engine, db, version, ros.borough_code, data_dir, (), planning.PLAN_MONTHS, ())
     except HotspotError as exc:
         return planning.PlanOutcome(plan=None, error=str(exc))
-    return planning.build_plan(inputs, roster=ros, week=week, pins=pins, exclusions=exclusions, presence=presence)
+    previous = (week_plan(_engine, db, version, data_dir, roster_file, week, (), exclusions, presence).plan
+                if pins else None)
+    return planning.build_plan(inputs, roster=ros, week=week, pins=pins, exclusions=exclusions, presence=presence,
+                               previous=previous)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -38,7 +38,7 @@ from spatial._errors import HotspotError
 from spatial.store import tables as T
 from tasking import records
 from tasking._errors import TaskingError
-from tasking.allocation import Exclusion, Pin
+from tasking.allocation import Exclusion, Pin, WarmStart
 from tasking.candidates import DAY_NAMES
 from tasking.formats import ExportKind
 from tasking.names import place_reason, plan_place_names
@@ -211,21 +211,27 @@ class PlanOutcome:
 
 def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[PinTuple] = (),
                exclusions: Sequence[str] = (), time_limit_s: float = 60.0,
-               mip_rel_gap: float = 0.01, presence: Literal["day", "week", "none"] = "day") -> PlanOutcome:
+               mip_rel_gap: float = 0.01, presence: Literal["day", "week", "none"] = "day",
+               previous: Mapping[str, Any] | None = None) -> PlanOutcome:
     """The week's plan from ``inputs``, exactly as ``hotspot-tasking allocate`` makes it (pure).
 
     Pins and exclusions are the chair's (``exclusions`` are whole-week
     candidate exclusions).  A plan that cannot be made - a pin that breaks a
     rule, a candidate that no longer exists - is not an exception here: the
     outcome carries the solver's message (which names the pin and the rule),
-    so a page can show it and let the chair change the pin.
+    so a page can show it and let the chair change the pin.  ``previous`` (e.g. the week's plan
+    without pins) starts HiGHS from that plan; the agents of pins it does not have are re-planned.
     """
+    warm = None
+    if previous is not None and pins:
+        old = {tuple(p) for p in previous.get("inputs", {}).get("pin_specs", [])}
+        warm = WarmStart.from_plan(previous, free_agents=sorted({str(p[0]) for p in pins if tuple(p) not in old}))
     try:
         records.week_dates(week)
         plan = plan_week(inputs.incidents, roster=roster, wards=inputs.wards, area=inputs.area, week=week,
                          parks=inputs.parks, estates=inputs.estates, pins=[_pin(p) for p in pins],
                          exclusions=[Exclusion(str(c)) for c in exclusions], time_limit_s=time_limit_s,
-                         mip_rel_gap=mip_rel_gap, presence=presence)
+                         mip_rel_gap=mip_rel_gap, presence=presence, warm_start=warm)
     except HotspotError as exc:  # TaskingError and InfeasibleAllocationError included
         return PlanOutcome(plan=None, error=str(exc))
     finish_plan(plan, inputs, week=week)

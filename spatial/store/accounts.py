@@ -58,6 +58,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, RowMapping, and_, case, func, insert, or_, select, update
 
 from spatial._errors import HotspotError
+from spatial.roles import AGENT_ROLES, ROLES  # defined there so the command line's parser stays light
 
 from . import audit, sessions
 from . import tables as T
@@ -66,10 +67,6 @@ __all__ = ["ROLES", "AGENT_ROLES", "MIN_PASSWORD_CHARS", "LockoutPolicy", "Accou
            "normalise_username", "check_password", "common_passwords", "hash_password", "add_user", "set_password", "disable_user", "enable_user", "set_role", "get_account",
            "account_for_email", "list_users", "authenticate", "record_sign_out", "LOCKOUT_ENV"]
 
-#: Roles an account may hold (see ``tasking.access`` for what each may see and do).
-ROLES: Final = ("chair", "analyst", "cctv", "warden", "partner")
-#: Roles that must name their roster agent id.
-AGENT_ROLES: Final = ("warden",)
 #: Shortest password accepted (NCSC: length over complexity rules).
 MIN_PASSWORD_CHARS: Final = 10
 #: Environment variables of :class:`LockoutPolicy` (failures, window minutes, lock minutes).

@@ -244,3 +244,76 @@ def test_checker_fails_on_hand_broken_plans():
     # 4. visits outside duty
     rep = check_plan(prob, a, duty.iloc[1:])
     assert not rep.ok and any("not on duty" in v for v in rep.violations)
+
+
+# ----------------------------------------------------------------------------
+# highspy path and the warm-started re-solve after a pin (issue 15: speed)
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(3))
+def test_highspy_path_agrees_with_scipy_milp_within_the_gap(seed):
+    from tasking.allocation import build_model, run_model
+
+    prob = _rich_problem(seed)
+    model = build_model(prob)
+    gap = 1e-4
+    old = run_model(model, time_limit_s=60, mip_rel_gap=gap)
+    new = run_model(model, time_limit_s=60, mip_rel_gap=gap, solver="highspy")
+    assert old.solver == "scipy" and new.solver == "highspy"
+    assert old.status == new.status == 0
+    obj_old, obj_new = -float(model.c @ old.x), -float(model.c @ new.x)
+    assert obj_old > 0
+    assert abs(obj_old - obj_new) <= 2 * gap * obj_old + 1e-6
+    # each path's plan is within the gap of the other's bound
+    assert obj_new >= -new.mip_dual_bound * (1 - gap) - 1e-6 and obj_old <= -new.mip_dual_bound + 1e-6
+
+
+def _new_pin(prob, alloc):
+    from tasking.allocation import eligible_visits
+
+    done = set(zip(alloc.assignments["agent_id"], alloc.assignments["candidate_id"],
+                   alloc.assignments["day"], alloc.assignments["shift"]))
+    from tasking.candidates import DAY_NAMES
+
+    for r in eligible_visits(prob).itertuples():
+        a, c = prob.agent_ids[r.a], prob.candidate_ids[r.c]
+        if (a, c, DAY_NAMES[r.d], prob.shifts[r.s].name) not in done and prob.available[r.a, r.d, r.s]:
+            return Pin(a, c, int(r.d), prob.shifts[r.s].name, 1)
+    raise AssertionError("no unvisited eligible visit to pin")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_warm_started_resolve_after_a_pin_meets_the_pin_and_the_checker(seed):
+    from tasking.allocation import WarmStart, with_pins
+    from tasking.candidates import DAY_NAMES
+
+    prob = _rich_problem(seed)
+    before = solve(prob)
+    pin = _new_pin(prob, before)
+    pinned = with_pins(prob, [pin])
+    warm = solve(pinned, warm_start=WarmStart.from_plan(before.to_dict(), free_agents=[pin.agent_id]))
+    cold = solve(pinned)
+    assert any("re-solved with HiGHS (highspy) from the previous plan" in n for n in warm.notes), warm.notes
+    a = warm.assignments
+    hit = a[(a["agent_id"] == pin.agent_id) & (a["candidate_id"] == pin.candidate_id)
+            & (a["day"] == DAY_NAMES[pin.day]) & (a["shift"] == pin.shift)]
+    assert len(hit) == 1 and int(hit["visits"].iloc[0]) >= pin.visits
+    report = check_plan(pinned, warm.assignments, warm.duty)
+    assert report.ok, report.violations
+    assert plan_value(pinned, warm.assignments)[0] == pytest.approx(warm.objective)
+    # same optimum within the 1 % gap both solves stop at
+    assert warm.objective >= cold.objective * (1 - 0.0101) - 1e-9
+    assert cold.objective >= warm.objective * (1 - 0.0101) - 1e-9
+
+
+def test_start_from_plan_is_the_previous_plan_when_nothing_changed():
+    from tasking.allocation import WarmStart, build_model, start_from_plan
+
+    prob = _rich_problem(0)
+    alloc = solve(prob)
+    model = build_model(prob)
+    ws = WarmStart.from_plan(alloc.to_dict())
+    idx, full = start_from_plan(prob, model, ws.visits, ws.duty)
+    assert len(idx) == len(model.c)
+    ax = model.A @ full
+    assert np.all(ax >= model.lb - 1e-9) and np.all(ax <= model.ub + 1e-9)  # feasible as it stands
+    assert -float(model.c @ full) == pytest.approx(alloc.objective, rel=1e-6, abs=1e-6)
