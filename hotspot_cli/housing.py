@@ -18,9 +18,9 @@ import argparse
 import getpass
 from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # the parser stays light: heavy imports run in the handlers
+    import pandas as pd
 
-if TYPE_CHECKING:
     from tasking.housing import SchemeInputs
 
 __all__ = ["add_parser"]
@@ -65,6 +65,8 @@ def cmd_league(args: argparse.Namespace) -> int:
 
 
 def cmd_repeats(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from spatial.not_asb import split_not_asb
     from tasking.access import Viewer
     from tasking.housing import repeat_locations_view

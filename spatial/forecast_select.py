@@ -49,7 +49,7 @@ origins) with a ``data_version``: a hash of the count table, so a choice made
 before new months were ingested never serves after.  It is cached in-process on
 that version, kept with the area's database (``choice_store``:
 :class:`spatial.store.forecast_choices.DbChoiceStore`, table
-``forecast_choices``, migration 0008) so a plan or page reads it back instead of
+``forecast_choices``, migration 0009) so a plan or page reads it back instead of
 selecting again, and can also be written as JSON (:func:`save_choice` /
 :func:`load_choice`).  Low months (:mod:`spatial.low_months`) are passed as
 ``exclude_months`` and recorded in the choice.
