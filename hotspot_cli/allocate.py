@@ -35,11 +35,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hotspot_cli.options import add_area_option, add_district_option, open_context
 from tasking._errors import TaskingError
 from tasking.allocation import Exclusion, Pin
 from tasking.candidates import DAY_NAMES
 from tasking.pipeline import PLAN_METHODS, finish_plan, plan_week, read_plan_inputs
-from tasking.resources import DeployedCamera, load_roster
+from tasking.resources import DeployedCamera
 
 __all__ = ["add_parser", "parse_exclusion", "parse_pin", "run"]
 
@@ -116,8 +117,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--pin", action="append", default=[], help="AGENT:CANDIDATE:DAY:SHIFT[:VISITS] (repeatable)")
     p.add_argument("--exclude", action="append", default=[], help="CANDIDATE[:DAY[:SHIFT]] (repeatable)")
     p.add_argument("--out", required=True, help="plan JSON to write")
-    p.add_argument("--roster", help="roster YAML (default: the bundled RBKC roster)")
-    p.add_argument("--borough", default=None, help="borough GSS code (default: the roster's)")
+    p.add_argument("--roster", help="roster YAML (default: the area's roster; RBKC's is bundled)")
+    add_area_option(p)
+    add_district_option(p)
     p.add_argument("--months", type=int, default=12,
                    help="latest months of incidents to use (default 12; 6 or more switch on the forecast and trends)")
     p.add_argument("--method", choices=list(PLAN_METHODS), default="kde", help="hotspot method (default kde)")
@@ -140,19 +142,14 @@ def run(args: argparse.Namespace) -> int:
     """Read the store, plan the week, write the JSON and print a summary; returns 0."""
     import pandas as pd
 
-    from spatial.config import settings_from_args
-    from spatial.store import connect
-
-    settings = settings_from_args(args)
-    roster = load_roster(args.roster)
-    borough = args.borough or roster.borough_code
     pins = [parse_pin(t) for t in args.pin]
     exclusions = [parse_exclusion(t) for t in args.exclude]
     if args.months < 1:
         msg = f"--months was {args.months}; give 1 or more"
         raise TaskingError(msg)
-    engine = connect(settings.database_url)
-    inputs = read_plan_inputs(engine, borough=borough, data_dir=settings.data_dir, latest=args.months)
+    ctx, _settings = open_context(args)
+    roster = ctx.require_roster()
+    inputs = read_plan_inputs(ctx, latest=args.months)
     concerns = pd.read_csv(args.concerns) if args.concerns else None
     deployed = _read_deployed(args.deployed) if args.deployed else []
     t0 = time.perf_counter()

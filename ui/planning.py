@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from spatial._errors import HotspotError
-from spatial.store import tables as T
 from tasking import records
 from tasking._errors import TaskingError
 from tasking.allocation import Exclusion, Pin
@@ -159,20 +158,11 @@ def _pin(p: PinTuple) -> Pin:
 # store readers
 # ----------------------------------------------------------------------------
 def data_version(engine: Engine) -> str:
-    """A text that changes whenever the data behind a plan or a hotspot map changes.
+    """A text that changes whenever the data behind a plan or a hotspot map changes
+    (:func:`tasking.context.data_version`)."""
+    from tasking.context import data_version as version
 
-    It combines the latest ingest id and the number of ingests (every ingest,
-    complete or not, gets a row) with the row count and size of the stored
-    estates and parks layers.  Cached results are keyed on it, so a new ingest
-    or layer is picked up at the next page run without a restart.
-    """
-    with engine.connect() as conn:
-        last, n = conn.execute(select(func.max(T.ingests.c.ingest_id), func.count()).select_from(T.ingests)).one()
-        layers = conn.execute(
-            select(T.area_layers.c.layer, func.count(), func.sum(func.length(T.area_layers.c.geom_wkb)))
-            .group_by(T.area_layers.c.layer).order_by(T.area_layers.c.layer)).all()
-    parts = [f"ingest {last or 0}/{n}"] + [f"{layer} {k}/{size or 0}" for layer, k, size in layers]
-    return "; ".join(parts)
+    return version(engine)
 
 
 def coverage(engine: Engine, *, borough: str, data_dir: Path | None = None) -> list[str]:

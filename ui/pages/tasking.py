@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
 from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
 from tasking.formats import EXPORT_FORMATS
-from ui import cached, planning, signin, state, tables
+from ui import planning, service, state, tables
 from ui.text import md_escape
 
-settings = cached.settings()
-st.title("Tasking")
-viewer = signin.page_viewer("tasking")
+pc = service.page_context("tasking", "Tasking")
+viewer, engine, svc, version = pc.viewer, pc.engine, pc.service, pc.version
 user = viewer.user  # recorded on the approval, the decisions and every export
-
-try:
-    engine = cached.engine(settings.database_url)
-except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
-    st.stop()
-db = cached.database_key(engine)
-data_dir = str(settings.data_dir)
-version = cached.data_version(engine)
-roster_file = cached.roster_path()
-try:
-    roster = cached.roster(roster_file)
-except HotspotError as exc:
-    st.error(f"Cannot read the roster {roster_file}: {md_escape(exc)}")
-    st.stop()
-borough = roster.borough_code
+roster = pc.require_roster()
+borough = pc.borough  # the key of the area's meetings (RBKC: the roster's borough)
 today = state.today(st.session_state)
 session = st.session_state
 session.setdefault(state.TASKING_PINS, [])
@@ -116,7 +100,7 @@ pins = tuple(tuple(p) for p in session[state.TASKING_PINS])
 exclusions = tuple(session[state.TASKING_EXCLUSIONS])
 with st.status(f"Building the plan for {week}…", expanded=False) as status:
     st.write("Hotspots of harm → candidate places → allocation (HiGHS) → greedy baseline → independent check.")
-    outcome = cached.week_plan(engine, db, version, data_dir, roster_file, week, pins, exclusions)
+    outcome = svc.week_plan(version, week, pins, exclusions)
     if outcome.plan is None:
         status.update(label=f"No plan for {week}", state="error")
     else:
@@ -124,8 +108,8 @@ with st.status(f"Building the plan for {week}…", expanded=False) as status:
                       state="complete")
 
 plan = outcome.plan
-base = plan if plan is not None else cached.week_plan(engine, db, version, data_dir, roster_file, week, (), ()).plan
-wards = cached.wards((borough,), data_dir)
+base = plan if plan is not None else svc.week_plan(version, week, (), ()).plan
+wards = svc.wards(version)
 ward_names = tables.ward_names(wards)
 
 if plan is None:
@@ -139,7 +123,7 @@ else:
         st.caption(f"Opened on the approved version {opened}: its pins and exclusions, solved on the current data.")
     for col, (label, value, help_text) in zip(st.columns(4), tables.plan_metrics(plan), strict=True):
         col.metric(label, value, help=help_text)
-    summary, notes = tables.plan_summary(plan, borough_name=str(wards["borough_name"].iloc[0]))
+    summary, notes = tables.plan_summary(plan, borough_name=pc.area.label)
     st.markdown("\n".join(f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in summary.items()))
     st.subheader("Notes and assumptions")
     st.markdown("\n".join(f"- {md_escape(n)}" for n in notes))
@@ -250,9 +234,9 @@ if meeting is not None:
 # ---------------------------------------------------------------- exports
 st.header("Pack and exports")
 months = tuple(plan["inputs"]["months"])
-inputs = cached.plan_inputs(engine, db, version, borough, data_dir, months, 1, ())
-recommendations, rec_note = cached.plan_recommendations(
-    engine, db, version, borough, data_dir, months, tuple(str(c["candidate_id"]) for c in plan["candidates"]))
+inputs = svc.plan_inputs(version, months, 1, ())
+recommendations, rec_note = svc.plan_recommendations(
+    version, months, tuple(str(c["candidate_id"]) for c in plan["candidates"]))
 
 
 def _export(fmt: planning.ExportFormat):
