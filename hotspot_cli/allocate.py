@@ -129,8 +129,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--harm", choices=["cchi", "ons_css"], default="cchi", help="harm index (default cchi)")
     p.add_argument("--concerns", help="CSV of manual concerns: concern, candidate_id or ward_code, note")
     p.add_argument("--deployed", help="CSV of deployed cameras: camera_id, site_id, since_week[, x, y]")
-    p.add_argument("--presence", choices=["day", "week", "none"], default="day",
-                   help="minimum warden presence per ward (default: a visit every day)")
+    p.add_argument("--presence", choices=["day", "week", "none"], default=None,
+                   help="minimum warden presence per ward (default: the roster's planning.presence, else a visit "
+                        "every day)")
     p.add_argument("--no-cctv", action="store_true", help="skip CCTV siting")
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (default 60)")
     p.add_argument("--gap", type=float, default=0.01, help="relative optimality gap to stop at (default 0.01)")
@@ -156,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_week(inputs.incidents, roster=roster, wards=inputs.wards, area=inputs.area, week=args.week,
                      parks=inputs.parks, estates=inputs.estates, pins=pins, exclusions=exclusions, concerns=concerns,
                      deployed=deployed, method=args.method, hotspot_share=args.hotspot_share,
-                     cell_size_m=args.cell_size, harm_index=args.harm, presence=args.presence,
+                     cell_size_m=args.cell_size, harm_index=args.harm,
+                     presence=args.presence or roster.planning.presence,
                      time_limit_s=args.time_limit, mip_rel_gap=args.gap, cctv=not args.no_cctv)
     plan["timings_s"]["total"] = time.perf_counter() - t0
     finish_plan(plan, inputs, week=args.week)

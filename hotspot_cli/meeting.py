@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     user = args.user or getpass.getuser()
     res = export_pack(plan, args.out, format=args.format, user=user, role=args.role, engine=engine,
                       recommendations=rec, review=review, sensitive_counts=sensitive, area=area, wards=wards,
-                      parks=parks)
+                      parks=parks, area_label=ctx.label if ctx is not None else None)
     where = (f"meeting {res.meeting_id}, version {res.version}" if res.meeting_id is not None
              else "plan not saved to a meeting")
     print(f"pack: wrote {res.path} ({res.kind}, {res.bytes:,} bytes, sha256 {res.sha256[:16]}...)")

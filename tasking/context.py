@@ -263,10 +263,9 @@ class AreaContext:
     def require_roster(self) -> Roster:
         """The roster, or a :class:`TaskingError` saying how to make one."""
         if self.roster is None:
-            msg = (f"area {self.name!r} has no roster; make a starter roster with "
-                   f"`hotspot-tasking roster init --area {self.name}"
-                   + (" --out roster.yaml` and pass it with --roster roster.yaml" if self.profile.bundled else "`")
-                   + " (or give your own with --roster FILE)")
+            msg = (f"area {self.name!r} has no roster; make a starter roster (one patrol officer per ward, every "
+                   f"number an assumption) with `hotspot-tasking roster init --area {self.name}`, or give your own "
+                   "with --roster FILE")
             raise TaskingError(msg)
         return self.roster
 

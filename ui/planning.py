@@ -213,7 +213,7 @@ def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[
         plan = plan_week(inputs.incidents, roster=roster, wards=inputs.wards, area=inputs.area, week=week,
                          parks=inputs.parks, estates=inputs.estates, pins=[_pin(p) for p in pins],
                          exclusions=[Exclusion(str(c)) for c in exclusions], time_limit_s=time_limit_s,
-                         mip_rel_gap=mip_rel_gap)
+                         mip_rel_gap=mip_rel_gap, presence=roster.planning.presence)
     except HotspotError as exc:  # TaskingError and InfeasibleAllocationError included
         return PlanOutcome(plan=None, error=str(exc))
     finish_plan(plan, inputs, week=week)

@@ -41,7 +41,8 @@ if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=no
 
     with tempfile.TemporaryDirectory(prefix="hotspot-upload-") as tmp:
         outcome = data_admin.ingest_uploads(engine, uploads, folder=Path(tmp), settings=settings,
-                                            now=pd.Timestamp.now(tz="Europe/London"), progress=_progress)
+                                            now=pd.Timestamp.now(tz="Europe/London"), progress=_progress,
+                                            wards=pc.area.layers.wards, lsoas=pc.area.layers.lsoas)
     svc.clear()
     for message in outcome.errors:
         st.error(md_escape(message))

@@ -242,7 +242,8 @@ recommendations, rec_note = svc.plan_recommendations(
 def _export(fmt: planning.ExportFormat):
     def make() -> bytes:
         return access.export_bytes(viewer, plan, format=fmt, engine=engine, wards=inputs.wards,
-                                   parks=inputs.parks, recommendations=recommendations)
+                                   parks=inputs.parks, recommendations=recommendations, area=inputs.area,
+                                   area_label=pc.area.label)
     return make
 
 
