@@ -178,18 +178,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_area_evaluate(args: argparse.Namespace) -> int:
-    """Run ``evaluate --area NAME``: the backtest on the area's stored non-sensitive incidents, grid inside its outline."""
+    """Run ``evaluate --area NAME``: the backtest on the area's stored incidents (aggregate scores only), grid inside its outline."""
     import numpy as np
 
     from hotspot_cli.options import open_context
 
     t0 = time.perf_counter()
     try:
+        from spatial.backtest import groups_from_taxonomy
+        from spatial.store.queries import incident_frame
+
         ctx, _settings = open_context(args)
-        inc = ctx.incidents()
+        # every category, as ``evaluate --data`` reads the files: the backtest prints aggregate scores only
+        inc = incident_frame(ctx.engine, include_sensitive=True)
         inc = inc[inc[S.WARD_CODE].isin(ctx.wards["ward_code"])]
         if inc.empty:
-            msg = (f"the store has no non-sensitive incidents in area {ctx.name}; ingest them first: "
+            msg = (f"the store has no incidents in area {ctx.name}; ingest them first: "
                    f"hotspot-tasking ingest --area {ctx.name} FILES")
             raise HotspotError(msg)
         pts = pd.DataFrame({S.X: inc[S.X].to_numpy(float), S.Y: inc[S.Y].to_numpy(float),
@@ -199,14 +203,16 @@ def _run_area_evaluate(args: argparse.Namespace) -> int:
 
         boundary = shapely.union_all(np.asarray(ctx.outline.geometry.values, dtype=object))
         grid = square_grid(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), cell_size_m=args.cell_size, boundary=boundary)
+        present = set(pts[S.CATEGORY])
+        groups = {g: cats for g, cats in groups_from_taxonomy().items() if cats is None or present & set(cats)}
         res = backtest_groups(pts, grid, cell_size_m=args.cell_size, min_train=args.min_train,
-                              methods=args.methods or None)
+                              methods=args.methods or None, groups=groups)
     except HotspotError as exc:
         print(f"hotspot-tasking evaluate: {exc}", file=sys.stderr)
         return 2
     secs = time.perf_counter() - t0
     months = sorted(pts[S.MONTH].unique())
-    print(f"Rolling-origin backtest on area {ctx.name} ({ctx.label}): {len(pts)} stored non-sensitive incidents, "
+    print(f"Rolling-origin backtest on area {ctx.name} ({ctx.label}): {len(pts)} stored incidents, "
           f"months {months[0]}..{months[-1]}, {len(grid)} cells of {args.cell_size:g} m inside the area, "
           f"min_train {args.min_train} -> {len(res['target'].unique())} origins; proactive categories excluded; "
           f"mean over origins ({secs:.1f} s)\n")
