@@ -2,7 +2,7 @@
 
 West Kent: three months of its real police.uk files are ingested with ``--area west-kent``; then ``hotspots``,
 ``roster init``, ``allocate``, ``recommend``, ``pack`` and ``evaluate`` run on it, and their outputs are checked
-against the area's own layers (not against numbers written here).  London: an area of one borough (Camden) is
+against the area's own layers (not against numbers written here).  London: an area of one borough (Islington) is
 created from the London-wide 2018 ward file and the 2021 LSOAs; a month of the Met's London-wide extract is
 ingested into it, every in-area row stored and only the rows outside it counted as outside (recomputed here
 from the raw file), and ``hotspots``/``allocate`` run on it.
@@ -29,7 +29,7 @@ SHARED = Path("/work/shared/data") if Path("/work/shared/data").is_dir() else RE
 LONDON_WARDS = SHARED / "boundaries" / "london_wards_2018.gpkg"
 LONDON_LSOAS = SHARED / "boundaries" / "london_lsoa_2021_gen20.gpkg"
 LONDON_API = SHARED / "policeuk" / "london_api"
-CAMDEN = "E09000007"
+ISLINGTON = "E09000019"  # a borough the extract covers (its police.uk API pull asked for every ward)
 WEEK = "2026-W49"
 
 
@@ -207,14 +207,14 @@ def test_a_created_london_area_ingests_the_mets_file_and_plans(tmp_path: Path, c
     from spatial.store.queries import incident_frame
 
     db = f"sqlite:///{tmp_path / 'h.sqlite'}"
-    code, out, err = run(capsys, "--database", db, "area", "create", "camden", "--wards", str(LONDON_WARDS),
-                         "--lsoas", str(LONDON_LSOAS), "--district-code", CAMDEN, "--use")
+    code, out, err = run(capsys, "--database", db, "area", "create", "islington", "--wards", str(LONDON_WARDS),
+                         "--lsoas", str(LONDON_LSOAS), "--district-code", ISLINGTON, "--use")
     assert code == 0, err
     assert "starter roster" in out and "2018 wards" in out
     engine = connect(db)
-    profile = get_area(engine, "camden")
+    profile = get_area(engine, "islington")
     layers = area_layers(engine, profile)
-    assert set(layers.wards["borough_code"]) == {CAMDEN} and profile.roster_yaml
+    assert set(layers.wards["borough_code"]) == {ISLINGTON} and profile.roster_yaml
 
     month = LONDON_API / "2018-06-london-street-police-uk-api.csv.gz"
     code, out, err = run(capsys, "--database", db, "ingest", "--quiet", str(month))
@@ -231,16 +231,16 @@ def test_a_created_london_area_ingests_the_mets_file_and_plans(tmp_path: Path, c
     assert rep["stored"] + rep["duplicates"] == int(inside.sum()) > 1000  # every in-area row is stored
     assert len(incident_frame(engine, include_sensitive=True)) == rep["stored"]
 
-    out_file = tmp_path / "camden.geojson"
+    out_file = tmp_path / "islington.geojson"
     code, _, err = run(capsys, "--database", db, "hotspots", "--method", "kde", "--period", "2018-06",
                        "--out", str(out_file))
     assert code == 0, err
     fc = json.loads(out_file.read_text())
-    assert fc["params"]["area"] == "camden" and fc["params"]["borough"] == CAMDEN
+    assert fc["params"]["area"] == "islington" and fc["params"]["borough"] == ISLINGTON
     plan_file = tmp_path / "plan.json"
     code, out, err = run(capsys, "--database", db, "allocate", "--week", WEEK, "--out", str(plan_file),
                          "--presence", "week", "--time-limit", "10", "--no-cctv")
     assert code == 0, err
     plan = json.loads(plan_file.read_text())
-    assert plan["inputs"]["area"] == "camden" and plan["inputs"]["borough"] == CAMDEN and plan["check"]["ok"]
+    assert plan["inputs"]["area"] == "islington" and plan["inputs"]["borough"] == ISLINGTON and plan["check"]["ok"]
     assert {c["ward_code"] for c in plan["candidates"]} <= set(layers.wards["ward_code"])

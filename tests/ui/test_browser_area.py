@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _browser import PAGE_MS, _exceptions, _free_port, _goto, _launch, _pick, _wait_healthy
+from _browser import PAGE_MS, _exceptions, _free_port, _launch, _pick, _sign_in, _wait_healthy
 from _signin import ensure_account
 
 from hotspot_cli.main import main as cli_main
@@ -76,8 +76,9 @@ def test_switch_area_build_its_plan_and_download_its_pack(playwright_sync, area_
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page = context.new_page()
-            _goto(page, f"{server}/tasking", user=CHAIR)
-            page.get_by_text("Kensington and Chelsea").first.wait_for(timeout=PAGE_MS)
+            page.goto(f"{server}/tasking", wait_until="domcontentloaded")
+            _sign_in(page, user=CHAIR, timeout_ms=BUILD_MS)  # a cold server on a loaded machine: imports first
+            page.get_by_text("Kensington and Chelsea").first.wait_for(timeout=BUILD_MS)
             _pick(page, "Area", "Tunbridge Wells borough")
             page.get_by_text("Tunbridge Wells borough").first.wait_for(timeout=PAGE_MS)
             page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=PAGE_MS)
