@@ -78,10 +78,11 @@ def test_switch_area_build_its_plan_and_download_its_pack(playwright_sync, area_
             page = context.new_page()
             page.goto(f"{server}/tasking", wait_until="domcontentloaded")
             _sign_in(page, user=CHAIR, timeout_ms=BUILD_MS)  # a cold server on a loaded machine: imports first
-            page.get_by_text("Kensington and Chelsea").first.wait_for(timeout=BUILD_MS)
+            page.get_by_role("button", name="Build plan").wait_for(timeout=BUILD_MS)  # RBKC's Tasking page
+            assert "18 wardens" in page.locator("body").inner_text()  # the RBKC roster
             _pick(page, "Area", "Tunbridge Wells borough")
-            page.get_by_text("Tunbridge Wells borough").first.wait_for(timeout=PAGE_MS)
-            page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=PAGE_MS)
+            page.get_by_text("20 wardens").first.wait_for(timeout=BUILD_MS)  # the area's starter roster
+            page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=BUILD_MS)
             page.get_by_role("button", name="Build plan").click(timeout=PAGE_MS)
             page.get_by_text("Assignments by agent, day and shift").wait_for(timeout=BUILD_MS)
             page.get_by_text("Each download is written when you click it").wait_for(timeout=BUILD_MS)
