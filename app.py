@@ -9,11 +9,12 @@ error, never data: each page checks again, and the data functions of
 
 import streamlit as st
 
-from ui import identity, signin
+from ui import identity, signin, state
 
 st.set_page_config(page_title="hotspot-tasking", layout="wide")
 
-viewer = signin.current_viewer()
+viewer = signin.current_viewer()  # read once per run; the page gets it through ui.service.page_context
+st.session_state[state.RUN_VIEWER] = viewer
 home = identity.default_page(viewer)
 
 

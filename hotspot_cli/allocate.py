@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hotspot_cli.options import plan_methods
+from hotspot_cli.options import add_area_option, add_district_option, open_context, plan_methods
 from tasking._errors import TaskingError
 
 if TYPE_CHECKING:  # the heavy modules load only when the command runs (fast --help and argument errors)
@@ -125,8 +125,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--pin", action="append", default=[], help="AGENT:CANDIDATE:DAY:SHIFT[:VISITS] (repeatable)")
     p.add_argument("--exclude", action="append", default=[], help="CANDIDATE[:DAY[:SHIFT]] (repeatable)")
     p.add_argument("--out", required=True, help="plan JSON to write")
-    p.add_argument("--roster", help="roster YAML (default: the bundled RBKC roster)")
-    p.add_argument("--borough", default=None, help="borough GSS code (default: the roster's)")
+    p.add_argument("--roster", help="roster YAML (default: the area's roster; RBKC's is bundled)")
+    add_area_option(p)
+    add_district_option(p)
     p.add_argument("--months", type=int, default=12,
                    help="latest months of incidents to use (default 12; 6 or more switch on the forecast and trends)")
     p.add_argument("--method", choices=plan_methods(), default="kde", help="hotspot method (default kde)")
@@ -136,8 +137,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--harm", choices=["cchi", "ons_css"], default="cchi", help="harm index (default cchi)")
     p.add_argument("--concerns", help="CSV of manual concerns: concern, candidate_id or ward_code, note")
     p.add_argument("--deployed", help="CSV of deployed cameras: camera_id, site_id, since_week[, x, y]")
-    p.add_argument("--presence", choices=["day", "week", "none"], default="day",
-                   help="minimum warden presence per ward (default: a visit every day)")
+    p.add_argument("--presence", choices=["day", "week", "none"], default=None,
+                   help="minimum warden presence per ward (default: the roster's planning.presence, else a visit "
+                        "every day)")
     p.add_argument("--no-cctv", action="store_true", help="skip CCTV siting")
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (default 60)")
     p.add_argument("--gap", type=float, default=0.01, help="relative optimality gap to stop at (default 0.01)")
@@ -149,32 +151,27 @@ def run(args: argparse.Namespace) -> int:
     """Read the store, plan the week, write the JSON and print a summary; returns 0."""
     import pandas as pd
 
-    from spatial.config import settings_from_args
-    from spatial.store import connect
+    from spatial.store.forecast_choices import DbChoiceStore
     from tasking.pipeline import finish_plan, plan_week, read_plan_inputs
-    from tasking.resources import load_roster
 
-    settings = settings_from_args(args)
-    roster = load_roster(args.roster)
-    borough = args.borough or roster.borough_code
     pins = [parse_pin(t) for t in args.pin]
     exclusions = [parse_exclusion(t) for t in args.exclude]
     if args.months < 1:
         msg = f"--months was {args.months}; give 1 or more"
         raise TaskingError(msg)
-    from spatial.store.forecast_choices import DbChoiceStore
-
-    engine = connect(settings.database_url)
-    inputs = read_plan_inputs(engine, borough=borough, data_dir=settings.data_dir, latest=args.months)
+    ctx, _settings = open_context(args)
+    roster = ctx.require_roster()
+    inputs = read_plan_inputs(ctx, latest=args.months)
     concerns = pd.read_csv(args.concerns) if args.concerns else None
     deployed = _read_deployed(args.deployed) if args.deployed else []
     t0 = time.perf_counter()
     plan = plan_week(inputs.incidents, roster=roster, wards=inputs.wards, area=inputs.area, week=args.week,
                      parks=inputs.parks, estates=inputs.estates, pins=pins, exclusions=exclusions, concerns=concerns,
                      deployed=deployed, method=args.method, hotspot_share=args.hotspot_share,
-                     cell_size_m=args.cell_size, harm_index=args.harm, presence=args.presence,
+                     cell_size_m=args.cell_size, harm_index=args.harm,
+                     presence=args.presence or roster.planning.presence,
                      time_limit_s=args.time_limit, mip_rel_gap=args.gap, cctv=not args.no_cctv,
-                     choice_store=DbChoiceStore(engine), area_key=borough)
+                     choice_store=DbChoiceStore(ctx.engine) if ctx.engine is not None else None, area_key=ctx.key)
     plan["timings_s"]["total"] = time.perf_counter() - t0
     finish_plan(plan, inputs, week=args.week)
     Path(args.out).write_text(json.dumps(plan, indent=2, default=str), encoding="utf-8")

@@ -187,22 +187,20 @@ def _use(args: argparse.Namespace) -> int:
 
 def run_roster(args: argparse.Namespace) -> int:
     """Run ``roster init``: a starter roster for the area, stored with a created area and/or written to --out."""
-    import dataclasses
-
     from spatial._errors import HotspotError
-    from spatial.area_profiles import area_layers, resolve_area, update_area
+    from spatial.area_profiles import area_layers, resolve_area, store_roster
 
     engine, settings = _engine(args)
     profile = resolve_area(engine, args.area)
     out = Path(args.out) if args.out else None
-    if profile.bundled and out is None:
-        msg = (f"area {profile.name!r} is bundled, so its roster is a file: give --out FILE "
-               f"(its roster today: {profile.roster_path or 'none'})")
-        raise HotspotError(msg)
     if out is not None and out.exists() and not args.force:
         msg = f"{out} exists; give --force to replace it"
         raise HotspotError(msg)
-    if not profile.bundled and profile.roster_yaml and out is None and not args.force:
+    if profile.roster_path and out is None:
+        msg = (f"area {profile.name!r} has its roster in a file ({profile.roster_path}); give --out FILE for a "
+               "starter roster to edit, and pass it with --roster FILE")
+        raise HotspotError(msg)
+    if profile.roster_yaml and out is None and not args.force:
         msg = (f"area {profile.name!r} already has a roster; give --force to replace it with a starter roster, "
                "or --out FILE to write a starter roster to a file")
         raise HotspotError(msg)
@@ -214,9 +212,10 @@ def run_roster(args: argparse.Namespace) -> int:
         out.write_text(text, encoding="utf-8")
         print(f"starter roster for {profile.name} written to {out}: {len(layers.wards)} patrol officers "
               "(one per ward); every number is marked STARTER ASSUMPTION: replace them with your own")
-    if not profile.bundled and (args.force or not profile.roster_yaml):
-        update_area(engine, dataclasses.replace(profile, roster_yaml=text))
-        print(f"starter roster stored with area {profile.name} ({len(layers.wards)} patrol officers)")
+    if not profile.roster_path and (args.force or not profile.roster_yaml):
+        store_roster(engine, profile.name, text)
+        print(f"starter roster stored with area {profile.name} ({len(layers.wards)} patrol officers); "
+              f"allocate --area {profile.name} and the dashboard use it")
     return 0
 
 

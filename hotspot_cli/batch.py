@@ -19,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from hotspot_cli.options import add_area_option
 from spatial._errors import HotspotError
 
 __all__ = ["COMMANDS", "add_parser", "run"]
@@ -37,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--out", required=True, help="output folder (unit=<code>.parquet, summary.csv)")
     p.add_argument("--units", help="unit polygons (GeoPackage/GeoJSON); default: the bundled demo boroughs")
     p.add_argument("--unit-column", default="borough_code", help="code column of --units (default borough_code)")
+    add_area_option(p)
     p.add_argument("--period", help="YYYY-MM or YYYY-MM..YYYY-MM (default: every month in the store)")
     p.add_argument("--force", nargs="*", help="only these force partitions")
     p.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a local cluster)")
@@ -53,6 +55,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def _units(args: argparse.Namespace):
     import geopandas as gpd
 
+    if not args.units and getattr(args, "area", None):
+        from hotspot_cli.options import open_context
+
+        ctx, _settings = open_context(args)
+        return ctx.layers.districts, "borough_code"
     if not args.units:
         from spatial.datasets import load_boroughs
 

@@ -33,9 +33,9 @@ command in :mod:`hotspot_cli.main` and :func:`run` returns the exit status.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hotspot_cli.options import add_area_option, add_district_option, open_context
 from spatial._errors import SchemaError
 from spatial.analysis import (
     HOTSPOT_METHODS,
@@ -49,6 +49,8 @@ from spatial.analysis import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from tasking.context import AreaContext
+
 __all__ = ["add_parser", "run"]
 
 
@@ -57,7 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p = subparsers.add_parser("hotspots", help="compute KDE, Gi*, DBSCAN or emerging hotspots and write GeoJSON for QGIS")
     p.add_argument("--method", choices=[*HOTSPOT_METHODS, "emerging"], required=True)
     p.add_argument("--period", required=True, help="YYYY-MM or YYYY-MM..YYYY-MM")
-    p.add_argument("--borough", default="E09000020", help="borough GSS code (default RBKC, E09000020)")
+    add_area_option(p)
+    add_district_option(p, what="the map")
     p.add_argument("--cell-size", type=float, default=150.0, help="grid cell size in metres (default 150)")
     p.add_argument("--category-group", nargs="*", default=None,
                    help="category groups from spatial/data/categories.csv (e.g. burglary theft asb)")
@@ -86,20 +89,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Read incidents from the store, compute hotspots and write the GeoJSON; returns 0."""
-    from spatial.config import settings_from_args
-    from spatial.datasets import load_boroughs
-    from spatial.store import connect
     from spatial.store.queries import incident_frame
     from tasking.formats import format_for_path
 
     format_for_path(args.out, allowed=("gpkg", "geojson"))  # refused before any work
-    settings = settings_from_args(args)
     months = parse_period(args.period)
-    area = load_boroughs((args.borough,), data_dir=settings.data_dir)
-    if area.empty:
-        msg = f"borough {args.borough!r} is not in the bundled boundaries; use one of E09000020, E09000033, E09000013"
-        raise SchemaError(msg)
-    engine = connect(settings.database_url)
+    ctx, _settings = open_context(args)
+    engine = ctx.engine
+    area = ctx.outline
     unit_kind = getattr(args, "units", "grid") or "grid"
     source = getattr(args, "source", "incidents") or "incidents"
     if args.method != "emerging" and (unit_kind != "grid" or source != "incidents"):
@@ -107,13 +104,12 @@ def run(args: argparse.Namespace) -> int:
                f"{args.method} runs on grid cells from incidents")
         raise SchemaError(msg)
     if args.method == "emerging":
-        res = _run_emerging(args, engine, area, months, unit_kind=unit_kind, source=source,
-                            data_dir=settings.data_dir)
+        res = _run_emerging(args, ctx, months, unit_kind=unit_kind, source=source)
     else:
         incidents = incident_frame(engine, include_sensitive=False, months=months)
         res = compute_hotspots(incidents, area, method=args.method, months=months, cell_size_m=args.cell_size,
                                category_groups=args.category_group, harm_index=args.harm, seed=args.seed)
-    export_hotspots(res, args.out, period=args.period, area=args.borough)
+    export_hotspots(res, args.out, period=args.period, area=ctx.name if len(ctx.districts) != 1 else ctx.key)
     n_hot = int(res["is_hotspot"].sum())
     print(f"{args.method}: {len(res)} units, {n_hot} hotspots, {res.attrs['params']['n_incidents_used']:,} incidents "
           f"-> {args.out}")
@@ -123,20 +119,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_emerging(args: argparse.Namespace, engine: Any, area: gpd.GeoDataFrame, months: list[str], *,
-                  unit_kind: str, source: str, data_dir: Path) -> gpd.GeoDataFrame:
+def _run_emerging(args: argparse.Namespace, ctx: AreaContext, months: list[str], *,
+                  unit_kind: str, source: str) -> gpd.GeoDataFrame:
     """Load the units and the counts' source for ``--method emerging`` (edge), then compute."""
-    from spatial.datasets import RBKC, load_lsoas, load_wards
+    from spatial.datasets import RBKC
     from spatial.grids import square_grid
     from spatial.layers import stored_area_layer
     from spatial.store.queries import area_counts, incident_frame
 
+    engine, area = ctx.engine, ctx.outline
     if unit_kind == "grid":
         units = square_grid(area, cell_size_m=args.cell_size)
     elif unit_kind == "wards":
-        units = load_wards((args.borough,), data_dir=data_dir)
+        units = ctx.wards
     elif unit_kind == "lsoas":
-        units = load_lsoas((args.borough,), data_dir=data_dir)
+        units = ctx.lsoas
     else:
         units = stored_area_layer(engine, unit_kind)
         if units is None:
@@ -144,9 +141,9 @@ def _run_emerging(args: argparse.Namespace, engine: Any, area: gpd.GeoDataFrame,
                    "--id-column ID` and re-ingest the incidents so they are attributed to it")
             raise SchemaError(msg)
     if source == "mps":
-        if unit_kind not in ("wards", "lsoas") or args.borough != RBKC:
+        if unit_kind not in ("wards", "lsoas") or ctx.districts != (RBKC,):
             msg = (f"--source mps needs --units wards or lsoas in RBKC ({RBKC}); got --units {unit_kind} "
-                   f"--borough {args.borough}")
+                   f"in {', '.join(ctx.districts)} (area {ctx.name})")
             raise SchemaError(msg)
         kind = "ward" if unit_kind == "wards" else "lsoa"
         return compute_emerging(units, unit_kind=unit_kind, months=months, mps_counts=area_counts(engine, area_type=kind),

@@ -31,10 +31,16 @@ import argparse
 import getpass
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hotspot_cli.options import add_area_option
 from tasking._errors import TaskingError
 from tasking.formats import DOCUMENT_FORMATS, EXPORT_KINDS
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tasking.context import AreaContext
 
 __all__ = ["add_parser", "run"]
 
@@ -51,8 +57,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="add sensitive-category counts by ward for the plan's months (small counts shown as 'fewer than 5')")
     p.add_argument("--user", default=None, help="who is exporting (default: the login name); recorded in the audit")
     p.add_argument("--role", default="analyst", help="the exporter's role (default analyst); recorded in the audit")
+    add_area_option(p)
     p.set_defaults(func=run)
     return p
+
+
+def _plan_context(engine: Engine, plan: dict[str, Any], area: str | None,
+                  data_dir: Path | None) -> AreaContext | None:
+    """The plan's area (``--area``, else the one the plan records, else the active area) limited to the plan's
+    districts; ``None`` when the plan names no borough or none of its districts is in that area."""
+    from tasking.context import open_area
+
+    inputs = plan.get("inputs") or {}
+    name = area or (str(inputs["area"]) if inputs.get("area") else None)
+    if name and inputs.get("area") and name != inputs["area"]:
+        msg = f"--area {name} differs from the plan's area {inputs['area']}; drop --area"
+        raise TaskingError(msg)
+    ctx = open_area(engine, name, data_dir)
+    codes = [str(c) for c in inputs.get("districts") or ([inputs["borough"]] if inputs.get("borough") else [])]
+    mine = tuple(c for c in ctx.profile.district_codes if c in codes)
+    if not mine:
+        return None
+    return ctx.with_districts(mine)
 
 
 def _read_json(path: str, what: str) -> Any:
@@ -94,32 +120,25 @@ def run(args: argparse.Namespace) -> int:
     review = _read_json(args.review, "--review") if args.review else None
     settings = settings_from_args(args)
     engine = connect(settings.database_url)
+    ctx = _plan_context(engine, plan, args.area, settings.data_dir)
     sensitive = None
     if args.sensitive_aggregates:
-        from spatial.datasets import load_wards
         from spatial.store.queries import ward_category_counts
 
         months = [str(m) for m in (plan.get("inputs") or {}).get("months", [])]
-        borough_ = (plan.get("inputs") or {}).get("borough")
-        codes = load_wards((str(borough_),), data_dir=settings.data_dir)["ward_code"].tolist() if borough_ else None
+        codes = ctx.wards["ward_code"].tolist() if ctx is not None else None
         counts = ward_category_counts(engine, months=months or None, ward_codes=codes or None)
         sensitive = counts[counts["sensitive"].astype(bool)][["ward_code", "category", "count"]]
     area = parks = wards = None
-    borough = (plan.get("inputs") or {}).get("borough")
-    if args.format in DOCUMENT_FORMATS and borough:
-        from spatial.datasets import load_boroughs, load_wards
+    if args.format in DOCUMENT_FORMATS and ctx is not None:
         from tasking.pipeline import read_parks
 
-        area = load_boroughs((str(borough),), data_dir=settings.data_dir)
-        if len(area):
-            wards = load_wards((str(borough),), data_dir=settings.data_dir)
-            parks, _ = read_parks(engine, area, settings.data_dir)
-        else:
-            area = None
+        area, wards = ctx.outline, ctx.wards
+        parks, _ = read_parks(engine, area, settings.data_dir)
     user = args.user or getpass.getuser()
     res = export_pack(plan, args.out, format=args.format, user=user, role=args.role, engine=engine,
                       recommendations=rec, review=review, sensitive_counts=sensitive, area=area, wards=wards,
-                      parks=parks)
+                      parks=parks, area_label=ctx.label if ctx is not None else None)
     where = (f"meeting {res.meeting_id}, version {res.version}" if res.meeting_id is not None
              else "plan not saved to a meeting")
     print(f"pack: wrote {res.path} ({res.kind}, {res.bytes:,} bytes, sha256 {res.sha256[:16]}...)")

@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hotspot_cli.options import hotspot_methods
+from hotspot_cli.options import add_area_option, add_district_option, hotspot_methods
 from spatial.schema import MONTH, SENSITIVE, WARD_CODE
 from tasking._errors import TaskingError
 
@@ -53,9 +53,6 @@ if TYPE_CHECKING:  # the heavy modules load only when the command runs (fast --h
 
 __all__ = ["add_parser", "read_plan", "run"]
 
-_DEFAULT_BOROUGH = "E09000020"  # Royal Borough of Kensington and Chelsea
-
-
 def read_plan(path: str | Path) -> dict[str, Any]:
     """Read an ``allocate`` plan JSON and check the parts ``recommend`` needs.
 
@@ -63,7 +60,7 @@ def read_plan(path: str | Path) -> dict[str, Any]:
     -------
     dict
         ``method``, ``hotspot_share``, ``cell_size_m``, ``harm_index``,
-        ``months``, ``borough`` (or None) and ``candidate_ids``.
+        ``months``, ``borough`` (or None), ``area`` (or None: plans made before areas) and ``candidate_ids``.
 
     Raises
     ------
@@ -101,7 +98,7 @@ def read_plan(path: str | Path) -> dict[str, Any]:
     return {"method": method, "hotspot_share": float(inputs.get("hotspot_share", 0.05)),
             "cell_size_m": float(inputs.get("cell_size_m", 150.0)),
             "harm_index": str(inputs.get("harm_index", "cchi")), "months": [str(m) for m in inputs["months"]],
-            "borough": inputs.get("borough"), "candidate_ids": ids}
+            "borough": inputs.get("borough"), "area": inputs.get("area"), "candidate_ids": ids}
 
 
 # ----------------------------------------------------------------------------
@@ -114,7 +111,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="hotspot method (default kde, as allocate)")
     p.add_argument("--months", type=int, default=12,
                    help="latest months with real coverage to use (default 12; design changes are for lasting problems)")
-    p.add_argument("--borough", default=None, help=f"borough GSS code (default {_DEFAULT_BOROUGH}, RBKC)")
+    add_area_option(p)
+    add_district_option(p, what="the advice")
     p.add_argument("--plan", help="allocate plan JSON: advise on its candidates with its hotspot settings and months")
     p.add_argument("--top", type=int, default=3, help="measures per hotspot (default 3)")
     p.add_argument("--out", help="write .geojson / .gpkg (one feature per hotspot) or .csv (one row per recommendation)")
@@ -153,13 +151,8 @@ def run(args: argparse.Namespace) -> int:
     from spatial.config import settings_from_args
     from spatial.store import connect
     from spatial.store.queries import incident_frame
-    from tasking.pipeline import (
-        borough_boundaries,
-        build_recommendations,
-        coverage_months,
-        read_estates,
-        read_parks,
-    )
+    from tasking.context import open_area
+    from tasking.pipeline import build_recommendations, coverage_months, read_estates, read_parks
 
     kind = _out_kind(args.out)
     if args.top < 1:
@@ -167,21 +160,27 @@ def run(args: argparse.Namespace) -> int:
         raise TaskingError(msg)
     settings = settings_from_args(args)
     plan = read_plan(args.plan) if args.plan else None
-    borough = args.borough or (plan or {}).get("borough") or _DEFAULT_BOROUGH
-    if plan and plan.get("borough") and args.borough and args.borough != plan["borough"]:
-        msg = f"--borough {args.borough} differs from the plan's borough {plan['borough']}; drop --borough"
+    plan_key = (plan or {}).get("borough")
+    if plan and plan_key and args.borough and args.borough != plan_key:
+        msg = f"--borough {args.borough} differs from the plan's borough {plan_key}; drop --borough"
         raise TaskingError(msg)
+    if plan and plan.get("area") and args.area and args.area != plan["area"]:
+        msg = f"--area {args.area} differs from the plan's area {plan['area']}; drop --area"
+        raise TaskingError(msg)
+    engine = connect(settings.database_url)
+    ctx = open_area(engine, args.area or (plan or {}).get("area"), settings.data_dir)
+    district = args.borough or (plan_key if plan_key in ctx.profile.district_codes else None)
     try:
-        wards, area = borough_boundaries(borough, settings.data_dir)
+        ctx = ctx.narrow(district)
     except TaskingError as exc:
         raise TaskingError(f"--{exc}") from None
-    engine = connect(settings.database_url)
+    borough, wards, area = ctx.key, ctx.wards, ctx.outline
     every = incident_frame(engine, include_sensitive=bool(args.include_sensitive))
     every = every[every[WARD_CODE].isin(wards["ward_code"])]
     sens = every[SENSITIVE].astype(bool)
     incidents = every[~sens]
     if incidents.empty:
-        msg = (f"the store has no non-sensitive incidents in borough {borough}; "
+        msg = (f"the store has no non-sensitive incidents in {ctx.label} ({borough}); "
                "run `hotspot-tasking ingest --bundled` first (or ingest your own data)")
         raise TaskingError(msg)
     months = plan["months"] if plan else coverage_months(incidents, args.months)
@@ -207,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
                  "estates: none loaded (council data; `hotspot-tasking layers estates FILE ...`), so estates are "
                  "recognised only from location names")
     notes.append("each measure is a prompt for a site survey with a Designing Out Crime Officer, not a specification")
-    extra = {"borough": borough, "months": months, "plan": args.plan, "n_incidents": len(incidents),
+    extra = {"borough": borough, "area": ctx.name, "districts": list(ctx.districts), "months": months, "plan": args.plan, "n_incidents": len(incidents),
              "notes": notes}
     if kind in ("geojson", "gpkg"):
         _write_gis(table, args.out, extra, method=method)

@@ -303,7 +303,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from spatial.store.retention import purge
 
     settings = settings_from_args(args)
-    months = args.months if args.months is not None else settings.retention_months
+    months = args.months
+    if months is None:  # the area's own retention period (--area, else the active area), else the deployment's
+        from spatial.area_profiles import resolve_area
+
+        months = resolve_area(connect(settings.database_url), getattr(args, "area", None)).retention_months
+    if months is None:
+        months = settings.retention_months
     if months is None:
         print("hotspot-tasking purge: give --months N or set HOTSPOT_RETENTION_MONTHS (the council's retention "
               "period in whole months)", file=sys.stderr)
@@ -389,6 +395,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("purge", help="remove incidents and quarantined rows older than the retention period")
     p.add_argument("--months", type=int, help="retention period in whole months (default $HOTSPOT_RETENTION_MONTHS)")
     p.add_argument("--dry-run", action="store_true", help="report what would be removed, change nothing")
+    add_area_option(p)  # the area's retention period when --months is not given
     p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("db", help="database schema: init, upgrade or show the revision")

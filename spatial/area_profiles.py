@@ -46,7 +46,7 @@ __all__ = [
     "District", "LayerSource", "AreaProfile", "AreaLayers", "DEFAULT_AREA", "BUNDLED_AREAS_DIR",
     "bundled_profiles", "read_boundary", "read_population", "read_area_layers", "derive_districts",
     "vintage_label", "save_area", "list_areas", "get_area", "use_area", "active_area_name", "resolve_area",
-    "area_layers", "valid_area_name",
+    "area_layers", "valid_area_name", "store_roster",
 ]
 
 #: The area used when none is chosen: the bundled RBKC area (today's behaviour).
@@ -603,7 +603,7 @@ def get_area(engine: Engine | None, name: str) -> AreaProfile:
     """
     bundled = bundled_profiles()
     if name in bundled:
-        return bundled[name]
+        return _with_stored_roster(engine, bundled[name])
     if engine is not None:
         for stored, _, text in _stored(engine):
             if stored == name:
@@ -631,6 +631,37 @@ def use_area(engine: Engine, name: str) -> AreaProfile:
                 conn.execute(insert(T.area_profiles).values(name=name, bundled=True, active=True,
                                                             profile_json=profile.to_json(), created_at=_now()))
         conn.execute(update(T.area_profiles).where(T.area_profiles.c.name == name).values(active=True))
+    return profile
+
+
+def _with_stored_roster(engine: Engine | None, profile: AreaProfile) -> AreaProfile:
+    """A bundled profile with the roster stored for it in the database (``roster init --area NAME``), if any."""
+    if engine is None:
+        return profile
+    for name, _, text in _stored(engine):
+        if name == profile.name:
+            stored = json.loads(text).get("roster_yaml")
+            if stored:
+                return dataclasses.replace(profile, roster_yaml=str(stored))
+    return profile
+
+
+def store_roster(engine: Engine, name: str, roster_yaml: str) -> AreaProfile:
+    """Store ``roster_yaml`` as area ``name``'s roster (a bundled area's too: its row in ``area_profiles``).
+
+    The caller validates the roster (:func:`tasking.resources.roster_from_mapping`); returns the profile with it.
+    """
+    from spatial.store import tables as T
+
+    profile = dataclasses.replace(get_area(engine, name), roster_yaml=roster_yaml)
+    with engine.begin() as conn:
+        exists = conn.execute(select(T.area_profiles.c.name).where(T.area_profiles.c.name == name)).first()
+        if exists:
+            conn.execute(update(T.area_profiles).where(T.area_profiles.c.name == name)
+                         .values(profile_json=profile.to_json()))
+        else:
+            conn.execute(insert(T.area_profiles).values(name=name, bundled=profile.bundled, active=False,
+                                                        profile_json=profile.to_json(), created_at=_now()))
     return profile
 
 

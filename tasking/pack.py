@@ -1108,7 +1108,7 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
                 decisions: pd.DataFrame | None = None, review: Any = None, review_notes: pd.DataFrame | None = None,
                 sensitive_counts: pd.DataFrame | None = None, area: Any = None, wards: Any = None, parks: Any = None,
                 estates: Any = None, meeting_id: int | None = None, version: int | None = None,
-                now: dt.datetime | None = None) -> ExportResult:
+                now: dt.datetime | None = None, area_label: str | None = None) -> ExportResult:
     """Write the pack (``pdf``, ``html``) or the plan (``csv``, ``geojson``) to ``out`` and audit it.
 
     With an ``engine`` the export is recorded in ``export_audit`` (who, role,
@@ -1119,7 +1119,8 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
     notes are included when not given.  Without an engine nothing is audited.
 
     ``area`` (borough polygon) is drawn on the map; when not given, the bundled
-    boundary of the plan's borough is used if there is one.
+    boundary of the plan's borough is used if there is one.  ``area_label`` is the area's name
+    written in the pack (default: the borough's name from ``area``).
 
     Raises
     ------
@@ -1172,6 +1173,8 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
             parks = _bundled_parks(area)
         ward_names = (dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
                       if wards is not None and {"ward_code", "ward_name"} <= set(wards.columns) else None)
+        if area_label:
+            borough_name = area_label
         if engine is not None and meeting_id is not None:
             if decisions is None:
                 mine = list_decisions(engine, meeting_id=meeting_id)

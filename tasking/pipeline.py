@@ -42,11 +42,16 @@ from .names import place_names, ward_label
 from .resources import DeployedCamera, Roster
 
 if TYPE_CHECKING:  # the selection module loads scipy; only the type is needed here
+    from sqlalchemy import Engine
+
     from spatial.forecast_select import ChoiceStore
 
+    from .context import AreaContext
+
 __all__ = [
-    "DEMO_PARKS_NOTE", "ESTATES_NONE_NOTE", "MIN_FORECAST_MONTHS", "MIN_TREND_MONTHS", "PLAN_METHODS", "PLAN_MONTHS",
-    "RECOMMEND_METHODS", "PlanInputs", "add_trends", "borough_boundaries", "borough_incidents",
+    "DEMO_PARKS_NOTE", "ESTATES_NONE_NOTE", "PARKS_NONE_NOTE", "MIN_FORECAST_MONTHS", "MIN_TREND_MONTHS", "PLAN_METHODS", "PLAN_MONTHS",
+    "RECOMMEND_METHODS", "PlanInputs", "add_trends", "area_incidents", "borough_boundaries", "borough_incidents",
+    "context_for", "scope_coverage",
     "build_recommendations", "cluster_column", "coverage_months", "finish_plan", "forecast_and_trends",
     "plan_hotspots", "plan_week", "read_estates", "read_parks", "read_plan_inputs",
 ]
@@ -63,6 +68,8 @@ MIN_TREND_MONTHS: Final = 4
 DEMO_PARKS_NOTE: Final = (
     "DEMO parks: the Historic England registered parks touching the borough, not the council's parks "
     "(load yours with `hotspot-tasking layers parks FILE --id-column ...`)")
+#: Said of the parks layer when neither the council's own nor a bundled park lies in the area.
+PARKS_NONE_NOTE: Final = "none: parks are council data (load with `hotspot-tasking layers parks FILE ...`)"
 #: Said of the estates layer when the council's own is not loaded.
 ESTATES_NONE_NOTE: Final = "none: estates are council data (load with `hotspot-tasking layers estates FILE ...`)"
 _UNKNOWN_BOROUGH = "borough {!r} is not in the bundled boundaries; use one of E09000020, E09000033, E09000013"
@@ -449,7 +456,10 @@ def build_recommendations(incidents: pd.DataFrame, *, area: gpd.GeoDataFrame, wa
 class PlanInputs:
     """What a plan or a hotspot map is made from (everything in EPSG:27700).
 
-    ``incidents`` are non-sensitive only, in the borough's wards and ``months``.
+    ``incidents`` are non-sensitive only, in the scope's wards and ``months``.
+    ``borough`` is the key the plan is stored under (:attr:`tasking.context.AreaContext.key`:
+    the district's GSS code for one district, else the area's name); ``districts`` the
+    districts covered and ``area`` the area's name.
     """
 
     borough: str
@@ -461,6 +471,10 @@ class PlanInputs:
     parks_note: str
     estates: gpd.GeoDataFrame | None
     estates_note: str
+    districts: tuple[str, ...] = ()
+    area_name: str = "rbkc"
+    area_label: str = ""
+    ward_vintage: str = ""
 
 
 def borough_boundaries(borough: str, data_dir: Path | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -487,6 +501,54 @@ def borough_incidents(engine: Any, wards: gpd.GeoDataFrame, borough: str) -> pd.
     return incidents
 
 
+def context_for(source: AreaContext | Engine, *, borough: str | None = None,
+                data_dir: Path | None = None) -> AreaContext:
+    """``source`` when it is an area context (narrowed to ``borough``), else the area of ``source`` (a store)
+    holding ``borough``: the active area when it does, else the first area listed that does.
+
+    Raises
+    ------
+    TaskingError
+        If no area holds ``borough`` (the message lists the areas' districts).
+    """
+    from spatial.area_profiles import list_areas
+
+    from .context import AreaContext, open_area
+
+    if isinstance(source, AreaContext):
+        return source.narrow(borough)
+    if borough is None:
+        return open_area(source, data_dir=data_dir)
+    areas = list_areas(source)
+    ordered = [p for p, active in areas if active] + [p for p, active in areas if not active]
+    for profile in ordered:
+        if borough in profile.district_codes:
+            return open_area(source, profile.name, data_dir, district=borough)
+    known = sorted({c for p, _ in areas for c in p.district_codes})
+    msg = f"borough {borough!r} is not in any area; use one of {', '.join(known)} (or --area NAME)"
+    raise TaskingError(msg)
+
+
+def area_incidents(ctx: AreaContext) -> pd.DataFrame:
+    """Every stored non-sensitive incident in the scope's wards; :class:`TaskingError` when there are none."""
+    inc = ctx.incidents()
+    incidents = inc[inc[WARD_CODE].isin(ctx.wards["ward_code"])]
+    if incidents.empty:
+        where = f"borough {ctx.districts[0]}" if len(ctx.districts) == 1 else f"area {ctx.name}"
+        msg = (f"the store has no non-sensitive incidents in {where}; run `hotspot-tasking ingest --bundled"
+               + ("" if ctx.name == "rbkc" else f" --area {ctx.name}") + "` first (or ingest your own data)")
+        raise TaskingError(msg)
+    return incidents
+
+
+def scope_coverage(ctx: AreaContext) -> list[str]:
+    """Every month with real coverage of the scope's non-sensitive incidents, oldest first ([] for none)."""
+    try:
+        return coverage_months(area_incidents(ctx), 10_000)
+    except TaskingError:
+        return []
+
+
 def read_parks(engine: Any, area: gpd.GeoDataFrame, data_dir: Path | None) -> tuple[gpd.GeoDataFrame | None, str]:
     from spatial.datasets import load_registered_parks
     from spatial.layers import stored_area_layer
@@ -504,6 +566,8 @@ def read_parks(engine: Any, area: gpd.GeoDataFrame, data_dir: Path | None) -> tu
     reg["park_id"] = reg["park_id"].astype(str)
     union = area.geometry.union_all()
     reg = reg[reg.intersects(union)][["park_id", "park_name", "geometry"]].reset_index(drop=True)
+    if reg.empty:  # the bundled registered parks are RBKC's: another area has none until it loads its own
+        return None, PARKS_NONE_NOTE
     return reg, DEMO_PARKS_NOTE
 
 
@@ -517,18 +581,20 @@ def read_estates(engine: Any) -> tuple[gpd.GeoDataFrame | None, str]:
     return estates.rename(columns={"area_id": "estate_id", "name": "estate_name"}), "council estates layer (stored)"
 
 
-def read_plan_inputs(engine: Any, *, borough: str, data_dir: Path | None = None, months: Sequence[str] | None = None,
-                     latest: int = PLAN_MONTHS, groups: Sequence[str] | None = None) -> PlanInputs:
+def read_plan_inputs(source: AreaContext | Engine, *, borough: str | None = None, data_dir: Path | None = None,
+                     months: Sequence[str] | None = None, latest: int = PLAN_MONTHS,
+                     groups: Sequence[str] | None = None) -> PlanInputs:
     """Read a plan's (or a hotspot map's) inputs from the store: the one reader of ``allocate`` and the pages.
 
     Parameters
     ----------
-    engine
-        The store.
+    source
+        The area context (:func:`tasking.context.open_area`), or a store whose area holding
+        ``borough`` is used (:func:`context_for`).
     borough
-        Borough GSS code (its bundled wards and outline are used).
+        Narrow the scope to this district of the area (GSS code).
     data_dir
-        Bundled data folder (default: the repository's ``data/``).
+        Bundled data folder when ``source`` is a store (default: the repository's ``data/``).
     months
         The months to use; default: the latest ``latest`` months with real coverage.
     latest
@@ -539,13 +605,14 @@ def read_plan_inputs(engine: Any, *, borough: str, data_dir: Path | None = None,
     Raises
     ------
     TaskingError
-        If the borough is unknown, ``latest`` is below 1, or the store holds no
-        non-sensitive incident of the borough (in the months and groups asked for).
+        If the borough is not in the area, ``latest`` is below 1, or the store holds no
+        non-sensitive incident of the scope (in the months and groups asked for).
     """
     from spatial.schema import load_taxonomy
 
-    wards, area = borough_boundaries(borough, data_dir)
-    incidents = borough_incidents(engine, wards, borough)
+    ctx = context_for(source, borough=borough, data_dir=data_dir)
+    wards, area = ctx.wards, ctx.outline
+    incidents = area_incidents(ctx)
     chosen = list(months) if months else coverage_months(incidents, latest)
     incidents = incidents[incidents[MONTH].astype(str).isin(chosen)]
     if groups:
@@ -554,20 +621,23 @@ def read_plan_inputs(engine: Any, *, borough: str, data_dir: Path | None = None,
         incidents = incidents[incidents[CATEGORY].isin(slugs)]
     if incidents.empty:
         what = f" of the groups {sorted(groups)}" if groups else ""
-        msg = f"the store has no non-sensitive incidents{what} in borough {borough} in {chosen}; pick other months"
+        where = f"borough {ctx.districts[0]}" if len(ctx.districts) == 1 else f"area {ctx.name}"
+        msg = f"the store has no non-sensitive incidents{what} in {where} in {chosen}; pick other months"
         raise TaskingError(msg)
-    parks, parks_note = read_parks(engine, area, data_dir)
-    estates, estates_note = read_estates(engine)
-    return PlanInputs(borough=borough, months=tuple(chosen), incidents=incidents.reset_index(drop=True),
+    parks, parks_note = read_parks(ctx.engine, area, ctx.data_dir)
+    estates, estates_note = read_estates(ctx.engine)
+    return PlanInputs(borough=ctx.key, months=tuple(chosen), incidents=incidents.reset_index(drop=True),
                       wards=wards, area=area, parks=parks, parks_note=parks_note, estates=estates,
-                      estates_note=estates_note)
+                      estates_note=estates_note, districts=ctx.districts, area_name=ctx.name,
+                      area_label=ctx.label, ward_vintage=ctx.ward_vintage)
 
 
 def finish_plan(plan: dict[str, Any], inputs: PlanInputs, *, week: str) -> dict[str, Any]:
     """Record where the plan's inputs came from (borough, months, parks, estates) and warn about stale data."""
     months = list(inputs.months)
     plan["inputs"].update({"borough": inputs.borough, "months": months, "parks": inputs.parks_note,
-                           "estates": inputs.estates_note})
+                           "estates": inputs.estates_note, "area": inputs.area_name,
+                           "districts": list(inputs.districts or (inputs.borough,))})
     if months and months[-1] < f"{week[:4]}":
         plan["notes"].append(f"the newest incident month in the store is {months[-1]}, older than week {week}: "
                              "the plan shows how the method works on the bundled data, not a current picture")

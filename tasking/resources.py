@@ -221,6 +221,8 @@ class Planning:
     trend_multipliers: Mapping[str, float] = field(default_factory=dict)
     concern_multipliers: Mapping[str, float] = field(default_factory=dict)
     max_concern_multiplier: float = 2.0
+    #: Minimum presence per ward the plan asks for by default: a visit every ``day``, once a ``week``, or ``none``.
+    presence: Literal["day", "week", "none"] = "day"
 
     def trend_multiplier(self, trend_class: str | None) -> float:
         """Multiplier for a trend class (the ``default`` entry, else 1, when unknown)."""
@@ -476,12 +478,23 @@ def roster_from_mapping(data: Mapping[str, Any], *, where: str = "<mapping>") ->
     for k, v in {**trend, **concern}.items():
         if not v >= 0:
             raise r.fail(f"planning multiplier {k!r}", f"must be >= 0, got {v!r}")
+    presence_text = str(r.get(pl, "presence", "planning", default="day", kind=str))
+    presence: Literal["day", "week", "none"]
+    if presence_text == "day":
+        presence = "day"
+    elif presence_text == "week":
+        presence = "week"
+    elif presence_text == "none":
+        presence = "none"
+    else:
+        raise r.fail("planning.presence", f"must be day, week or none, got {presence_text!r}")
     planning = Planning(default_time_split=tuple(bands),
                         default_day_shares=tuple(float(v) / float(sum(days)) for v in days),
                         min_timed_incidents=r.integer(pl, "min_timed_incidents", "planning", default=50),
                         profile_shrinkage=r.number(pl, "profile_shrinkage", "planning", default=20.0),
                         trend_multipliers=trend, concern_multipliers=concern,
-                        max_concern_multiplier=r.number(pl, "max_concern_multiplier", "planning", default=2.0))
+                        max_concern_multiplier=r.number(pl, "max_concern_multiplier", "planning", default=2.0),
+                        presence=presence)
 
     return Roster(
         borough_code=borough, shifts=tuple(shifts),

@@ -97,3 +97,28 @@ def test_allocation_and_greedy_do_not_import_each_other():
     assert "tasking.allocation" not in greedy and not any(m.startswith("tasking.allocation") for m in greedy)
     assert not any(m.startswith(("tasking.allocation", "tasking.greedy")) for m in problem)
     assert "tasking.problem" in greedy
+
+
+def test_no_page_writes_sql_and_every_page_starts_from_the_page_context():
+    # issue 12 item 4: pages call the service object (ui/service.py); the store is read in tasking/, spatial/
+    pages = sorted((REPO / "ui" / "pages").glob("*.py"))
+    assert len(pages) == 8
+    bad, no_context = [], []
+    for path in pages:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        for n in calls:
+            name = n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+            if name in ("text", "select", "execute", "read_sql", "connect"):
+                bad.append(f"{path.name}:{n.lineno} {name}(")
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        if "sqlalchemy" in {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}:
+            bad.append(f"{path.name}: imports sqlalchemy")
+        if not any(isinstance(n.func, ast.Attribute) and n.func.attr == "page_context" for n in calls) \
+                or "service" not in imported:
+            no_context.append(path.name)
+        if any(isinstance(n.func, ast.Attribute) and n.func.attr in ("engine", "data_version", "database_key")
+               and isinstance(n.func.value, ast.Name) and n.func.value.id == "cached" for n in calls):
+            bad.append(f"{path.name}: opens the engine itself (the preamble lives in ui.service.page_context)")
+    assert not bad, "\n".join(bad)
+    assert not no_context, no_context

@@ -78,8 +78,12 @@ def _safe_name(name: str) -> str:
 
 
 def ingest_uploads(engine, uploads: Sequence[Upload], *, folder: Path, settings: Settings, now: pd.Timestamp,
-                   progress: Callable[[int, int, str], None] | None = None) -> UploadOutcome:
+                   progress: Callable[[int, int, str], None] | None = None, wards: gpd.GeoDataFrame | None = None,
+                   lsoas: gpd.GeoDataFrame | None = None) -> UploadOutcome:
     """Write ``uploads`` to ``folder`` and ingest each data file as ``hotspot-tasking ingest`` does.
+
+    ``wards`` and ``lsoas`` are the area's layers (the page's area): its outline plus 250 m is the area of
+    interest, as ``ingest --area NAME``; default: the store's active area.
 
     A ``.yaml`` upload is the column mapping of the council files uploaded
     with it; police.uk and MPS files are recognised by their header and read
@@ -125,7 +129,7 @@ def ingest_uploads(engine, uploads: Sequence[Upload], *, folder: Path, settings:
         if not out.errors:
             out.errors.append("no data file among the uploads")
         return out
-    attributor = default_attributor(engine, settings)
+    attributor = default_attributor(engine, settings, wards=wards, lsoas=lsoas)
     for i, path in enumerate(data_paths):
         if progress is not None:
             progress(i, len(data_paths), path.name)

@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from spatial._errors import HotspotError
-from spatial.store import tables as T
 from tasking import records
 from tasking._errors import TaskingError
 from tasking.allocation import Exclusion, Pin, WarmStart
@@ -161,20 +160,11 @@ def _pin(p: PinTuple) -> Pin:
 # store readers
 # ----------------------------------------------------------------------------
 def data_version(engine: Engine) -> str:
-    """A text that changes whenever the data behind a plan or a hotspot map changes.
+    """A text that changes whenever the data behind a plan or a hotspot map changes
+    (:func:`tasking.context.data_version`)."""
+    from tasking.context import data_version as version
 
-    It combines the latest ingest id and the number of ingests (every ingest,
-    complete or not, gets a row) with the row count and size of the stored
-    estates and parks layers.  Cached results are keyed on it, so a new ingest
-    or layer is picked up at the next page run without a restart.
-    """
-    with engine.connect() as conn:
-        last, n = conn.execute(select(func.max(T.ingests.c.ingest_id), func.count()).select_from(T.ingests)).one()
-        layers = conn.execute(
-            select(T.area_layers.c.layer, func.count(), func.sum(func.length(T.area_layers.c.geom_wkb)))
-            .group_by(T.area_layers.c.layer).order_by(T.area_layers.c.layer)).all()
-    parts = [f"ingest {last or 0}/{n}"] + [f"{layer} {k}/{size or 0}" for layer, k, size in layers]
-    return "; ".join(parts)
+    return version(engine)
 
 
 def coverage(engine: Engine, *, borough: str, data_dir: Path | None = None) -> list[str]:
@@ -211,7 +201,7 @@ class PlanOutcome:
 
 def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[PinTuple] = (),
                exclusions: Sequence[str] = (), time_limit_s: float = 60.0,
-               mip_rel_gap: float = 0.01, presence: Literal["day", "week", "none"] = "day",
+               mip_rel_gap: float = 0.01, presence: Literal["day", "week", "none"] | None = None,
                previous: Mapping[str, Any] | None = None) -> PlanOutcome:
     """The week's plan from ``inputs``, exactly as ``hotspot-tasking allocate`` makes it (pure).
 
@@ -219,7 +209,8 @@ def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[
     candidate exclusions).  A plan that cannot be made - a pin that breaks a
     rule, a candidate that no longer exists - is not an exception here: the
     outcome carries the solver's message (which names the pin and the rule),
-    so a page can show it and let the chair change the pin.  ``previous`` (e.g. the week's plan
+    so a page can show it and let the chair change the pin.  ``presence`` is the ward presence rule
+    (default: the roster's ``planning.presence``).  ``previous`` (e.g. the week's plan
     without pins) starts HiGHS from that plan; the agents of pins it does not have are re-planned.
     """
     warm = None
@@ -231,7 +222,9 @@ def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[
         plan = plan_week(inputs.incidents, roster=roster, wards=inputs.wards, area=inputs.area, week=week,
                          parks=inputs.parks, estates=inputs.estates, pins=[_pin(p) for p in pins],
                          exclusions=[Exclusion(str(c)) for c in exclusions], time_limit_s=time_limit_s,
-                         mip_rel_gap=mip_rel_gap, presence=presence, warm_start=warm)
+                         mip_rel_gap=mip_rel_gap,
+                         presence=presence if presence is not None else roster.planning.presence,
+                         warm_start=warm)
     except HotspotError as exc:  # TaskingError and InfeasibleAllocationError included
         return PlanOutcome(plan=None, error=str(exc))
     finish_plan(plan, inputs, week=week)

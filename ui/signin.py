@@ -236,12 +236,16 @@ def sidebar(viewer: Viewer) -> None:
             st.rerun()
 
 
-def page_viewer(page: str) -> Viewer:
-    """The viewer of ``page``; stops the page with an error (before any data is read) if they may not open it."""
+def page_viewer(page: str, viewer: Viewer | None = None) -> Viewer:
+    """The viewer of ``page``; stops the page with an error (before any data is read) if they may not open it.
+
+    ``viewer`` is the one app.py read for this run (``current_viewer`` is read once per run); without it
+    (a page run on its own) the session is read here.
+    """
     if page not in PAGES:
         msg = f"page {page!r} is not one of {', '.join(PAGES)}"
         raise ValueError(msg)
-    viewer = current_viewer()
+    viewer = viewer if viewer is not None else current_viewer()
     if viewer is None:
         st.warning("Sign in to see this page.")
         st.stop()

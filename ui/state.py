@@ -34,7 +34,7 @@ __all__ = [
     "IDENTITY", "SIGNIN_NAME", "SIGNIN_PASSWORD", "SIGNIN_SUBMIT", "SIGN_OUT_BUTTON", "SSO_BUTTON", "SSO_REFUSED",
     "JUST_SIGNED_IN", "SESSION_TOKEN", "COOKIE_CLEAR", "SESSION_ENDED", "TASKING_OPENED_APPROVED",
     "TASKING_PRESENCE", "TASKING_MAP", "PATROL_DONE_PREFIX",
-    "VIEW_PAGE", "VIEW_AUDITED",
+    "VIEW_PAGE", "VIEW_AUDITED", "AREA", "AREA_INPUT", "RUN_VIEWER",
     "default_month", "keep_valid", "keep_range", "today", "restore",
 ]
 
@@ -86,6 +86,11 @@ SESSION_ENDED: Final = "app.session.ended"
 #: The page of the current page view, and whether its view of sensitive aggregates was audited.
 VIEW_PAGE: Final = "app.view.page"
 VIEW_AUDITED: Final = "app.view.audited"
+#: The area every page shows (its name; remembered in the session), and the sidebar picker's widget key.
+AREA: Final = "app.area"
+AREA_INPUT: Final = "app.area.input"
+#: The viewer read by app.py once per run (``ui.signin.current_viewer``), passed to the page it runs.
+RUN_VIEWER: Final = "app.run.viewer"
 
 # ---------------------------------------------------------------- Tasking page
 #: ISO week ("YYYY-Www") being planned, and its select box.
@@ -248,7 +253,7 @@ ALL_KEYS: Final = (
     OVERVIEW_SOURCE, OVERVIEW_PERIOD, OVERVIEW_GROUP, OVERVIEW_WARD, HOTSPOTS_BOROUGH, HOTSPOTS_WARDS, HOTSPOTS_PLACE,
     IDENTITY, SIGNIN_NAME, SIGNIN_PASSWORD, SIGNIN_SUBMIT, SIGN_OUT_BUTTON, SSO_BUTTON, SSO_REFUSED, VIEW_PAGE,
     JUST_SIGNED_IN, SESSION_TOKEN, COOKIE_CLEAR, SESSION_ENDED, TASKING_OPENED_APPROVED,
-    VIEW_AUDITED, TASKING_PRESENCE, TASKING_MAP,
+    VIEW_AUDITED, TASKING_PRESENCE, TASKING_MAP, AREA, AREA_INPUT, RUN_VIEWER,
 )
 
 

@@ -151,7 +151,9 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
     plan["timings_s"]["greedy"] = g.seconds
     plan["inputs"].update({"borough": borough, "months": months, "parks": parks_note,
                            "estates": "council estates layer (stored)" if estates is not None else
-                           "none: estates are council data (load with `hotspot-tasking layers estates FILE ...`)"})
+                           "none: estates are council data (load with `hotspot-tasking layers estates FILE ...`)",
+                           # issue 14 (any area): the plan now also records its area and districts
+                           "area": "rbkc", "districts": [borough]})
     if months and months[-1] < f"{week[:4]}":
         plan["notes"].append(f"the newest incident month in the store is {months[-1]}, older than week {week}: "
                              "the plan shows how the method works on the bundled data, not a current picture")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import shapely
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
-from ui import cached, cctv, maps, planning, signin, state, tables
+from ui import cctv, maps, planning, service, state, tables
 from ui.text import md_escape
 
 ATTRIBUTION = (
@@ -17,25 +16,10 @@ ATTRIBUTION = (
     "(police.uk, ONS); Contains OS data © Crown copyright and database right; harm: Cambridge Crime Harm Index."
 )
 
-settings = cached.settings()
-st.title("CCTV planning")
-viewer = signin.page_viewer("cctv")
-
-try:
-    engine = cached.engine(settings.database_url)
-except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
-    st.stop()
-db = cached.database_key(engine)
-data_dir = str(settings.data_dir)
-version = cached.data_version(engine)
-roster_file = cached.roster_path()
-try:
-    roster = cached.roster(roster_file)
-except HotspotError as exc:
-    st.error(f"Cannot read the roster {roster_file}: {md_escape(exc)}")
-    st.stop()
-borough = roster.borough_code
+pc = service.page_context("cctv", 'CCTV planning')
+viewer, engine, svc, version = pc.viewer, pc.engine, pc.service, pc.version
+roster = pc.require_roster()
+borough = pc.borough  # the key of the area's meetings (RBKC: the roster's borough)
 session = st.session_state
 today = state.today(session)
 dep = roster.deployable_cctv
@@ -43,11 +27,11 @@ fixed_cams = roster.fixed_cctv
 
 try:
     with st.spinner("Reading harm in the monitored hours…"):
-        demand, months = cached.cctv_demand(engine, db, version, data_dir, roster_file)
+        demand, months = svc.cctv_demand(version)
 except HotspotError as exc:
     st.warning(f"No harm to site cameras on: {md_escape(exc)}")
     st.stop()
-wards = cached.wards((borough,), data_dir)
+wards = svc.wards(version)
 st.caption(f"Harm per week in the control room's monitored hours ({fixed_cams.monitored_start:%H:%M} to "
            f"{fixed_cams.monitored_end:%H:%M}), non-sensitive incidents of {tables.period_label(list(months))}, "
            f"on 50 m cells; a camera covers {dep.coverage_radius_m:g} m (fixed: {fixed_cams.coverage_radius_m:g} m). "

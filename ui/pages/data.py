@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
 from spatial.forecast import BASELINES, DEFAULT_METHOD, FORECASTERS
 from tasking import access
-from ui import cached, data_admin, signin, state
+from ui import data_admin, service, signin, state
 from ui.text import md_escape
 
 ATTRIBUTION = (
@@ -20,23 +19,8 @@ ATTRIBUTION = (
     "(police.uk, ONS); Contains OS data © Crown copyright and database right; PAI after Chainey et al. (2008)."
 )
 
-settings = cached.settings()
-st.title("Data")
-viewer = signin.page_viewer("data")
-
-try:
-    engine = cached.engine(settings.database_url)
-except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
-    st.stop()
-db = cached.database_key(engine)
-data_dir = str(settings.data_dir)
-try:
-    roster = cached.roster(cached.roster_path())
-except HotspotError as exc:
-    st.error(f"Cannot read the roster: {md_escape(exc)}")
-    st.stop()
-borough = roster.borough_code
+pc = service.page_context("data", "Data")
+viewer, engine, svc, settings = pc.viewer, pc.engine, pc.service, pc.settings
 session = st.session_state
 
 # ---------------------------------------------------------------- upload and ingest
@@ -57,8 +41,9 @@ if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=no
 
     with tempfile.TemporaryDirectory(prefix="hotspot-upload-") as tmp:
         outcome = data_admin.ingest_uploads(engine, uploads, folder=Path(tmp), settings=settings,
-                                            now=pd.Timestamp.now(tz="Europe/London"), progress=_progress)
-    cached.clear()
+                                            now=pd.Timestamp.now(tz="Europe/London"), progress=_progress,
+                                            wards=pc.area.layers.wards, lsoas=pc.area.layers.lsoas)
+    svc.clear()
     for message in outcome.errors:
         st.error(md_escape(message))
     if outcome.reports:
@@ -81,7 +66,7 @@ if st.button("Ingest", type="primary", key=state.DATA_INGEST_BUTTON, disabled=no
             st.error(f"Not reconciled: {line}.")
 
 # ---------------------------------------------------------------- store status
-version = cached.data_version(engine)
+version = svc.version()  # again: the ingest above may have changed it
 st.header("What is stored")
 counts = access.source_month_counts(viewer, engine)
 if counts.empty:
@@ -128,13 +113,13 @@ if st.button("Run the backtest", key=state.DATA_BACKTEST_BUTTON):
 if session.get(state.DATA_BACKTEST_SHOW):
     try:
         with st.spinner("Reading the points…"):
-            bt = cached.backtest_data(engine, db, version, borough, data_dir)
+            bt = svc.backtest_data(version)
         st.info(f"Backtest data: {md_escape(bt.label)}.", icon=":material/info:")
         bar = st.progress(0.0, text="Backtest…")
         parts = []
         for i, m in enumerate(methods):
             bar.progress(i / len(methods), text=f"Backtest: {m} ({i + 1} of {len(methods)})")
-            parts.append(cached.backtest_method(engine, db, version, borough, data_dir, m))
+            parts.append(svc.backtest_method(version, m))
         bar.progress(1.0, text=f"Backtest done: {len(methods)} forecasters")
     except HotspotError as exc:
         st.warning(f"No backtest: {md_escape(exc)}")
@@ -153,7 +138,7 @@ if session.get(state.DATA_BACKTEST_SHOW):
                    f"counts, kernel densities and blends; {', '.join(BASELINES)} are the baselines. "
                    "Monthly data: a month ahead, never a week.")
         st.subheader("Which forecaster each crime group uses here")
-        st.markdown("\n".join(f"- {t}" for t in cached.forecast_choices(engine, db, version, borough, data_dir)))
+        st.markdown("\n".join(f"- {t}" for t in svc.forecast_choices(version)))
 
 st.divider()
 st.caption(ATTRIBUTION)

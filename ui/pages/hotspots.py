@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
 from spatial.schema import load_taxonomy
 from tasking import access
-from ui import analysis, cached, maps, planning, signin, state, tables
+from ui import analysis, maps, planning, service, state, tables
 from ui.text import md_escape
 
 ATTRIBUTION = (
@@ -21,41 +20,26 @@ METHODS = {"kde": "KDE hot cells (the tasking plan's places)", "gistar": "Gi* ho
            "dbscan": "DBSCAN clusters"}
 
 taxonomy = load_taxonomy()
-settings = cached.settings()
-st.title("Hotspots")
-viewer = signin.page_viewer("hotspots")
-
-try:
-    engine = cached.engine(settings.database_url)
-except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
-    st.stop()
-db = cached.database_key(engine)
-data_dir = str(settings.data_dir)
-version = cached.data_version(engine)
-try:
-    roster = cached.roster(cached.roster_path())
-except HotspotError as exc:
-    st.error(f"Cannot read the roster: {md_escape(exc)}")
-    st.stop()
+pc = service.page_context("hotspots", "Hotspots")
+viewer, svc, version = pc.viewer, pc.service, pc.version
+roster = pc.roster  # None when the area has no roster yet: hotspots need none
 session = st.session_state
-covered = cached.borough_coverage(engine, db, version, data_dir)
-# a neighbour is offered when it has the months emerging hotspots need, not for the few boundary points
+covered = svc.scopes(version)
+home = pc.borough  # the area's default scope: the roster's borough (RBKC), or the whole area
+# a district is offered when it has the months emerging hotspots need, not for the few boundary points
 # that a police.uk pull of the roster's borough carries into it
-boroughs = [roster.borough_code, *[b for b, m in covered.items()
-                                   if b != roster.borough_code and len(m) >= analysis.MIN_EMERGING_MONTHS]]
-borough_frame = cached.wards(tuple(boroughs), data_dir).drop_duplicates("borough_code")
-borough_names = dict(zip(borough_frame["borough_code"], borough_frame["borough_name"], strict=True))
+boroughs = [home, *[b for b, m in covered.items() if b != home and len(m) >= analysis.MIN_EMERGING_MONTHS]]
 if len(boroughs) > 1:
-    labels = {b: borough_names.get(b, b) + (" (the roster's)" if b == roster.borough_code else " (demo)")
-              for b in boroughs}
+    own = " (the roster's)" if roster is not None and home == roster.borough_code else " (the whole area)"
+    labels = {b: svc.scope_label(version, b) + (own if b == home else
+                                                " (demo)" if pc.area.name == "rbkc" else "") for b in boroughs}
     state.keep_valid(session, state.HOTSPOTS_BOROUGH, boroughs)
     with st.sidebar:
         borough = st.selectbox("Borough", boroughs, key=state.HOTSPOTS_BOROUGH, format_func=labels.__getitem__,
-                               help="The roster's borough, or a bundled neighbour with 12 months of police.uk data "
-                                    "(Westminster, Hammersmith & Fulham), where emerging hotspots can be computed.")
+                               help="The area's own scope, or one of its districts with the months of police.uk "
+                                    "data emerging hotspots need.")
 else:
-    borough = roster.borough_code
+    borough = home
 
 months = covered.get(borough, [])
 if not months:
@@ -82,7 +66,7 @@ with st.sidebar:
                             help="Sensitive categories are not offered: they never make a point layer.")
     method = st.radio("Designing Out Crime advice for", list(METHODS), format_func=METHODS.__getitem__,
                       key=state.HOTSPOTS_METHOD)
-    ward_frame = cached.wards((borough,), data_dir)
+    ward_frame = svc.wards(version, borough)
     ward_options = tables.ward_names(ward_frame.sort_values("ward_name"))
     state.keep_valid(session, state.HOTSPOTS_WARDS, ward_options)
     picked_wards = st.multiselect("Wards", list(ward_options), format_func=ward_options.__getitem__,
@@ -98,14 +82,15 @@ st.info("Hotspots, clusters and the ward harm shading are built from non-sensiti
 
 try:
     with st.spinner(f"Finding hotspots in {tables.period_label(period)}…"):
-        layers = cached.hotspot_layers(engine, db, version, borough, data_dir, period, tuple(picked), method)
+        layers = svc.hotspot_layers(version, period, tuple(picked), method, borough)
 except HotspotError as exc:
     st.warning(f"No hotspots for this selection: {md_escape(exc)}")
     st.stop()
 
 ward_names = tables.ward_names(layers.wards)
 layers = analysis.limit_to_wards(layers, picked_wards)
-cameras = analysis.camera_layers(roster, borough=borough) if access.can(viewer, "cameras") else None
+cameras = (analysis.camera_layers(roster, borough=roster.borough_code if borough == home else borough)
+           if roster is not None and access.can(viewer, "cameras") else None)
 tiles_url, tiles_attribution = maps.tiles_from_env()
 if tiles_url and not tiles_attribution:
     st.warning(f"{maps.TILES_URL_ENV} is set but {maps.TILES_ATTRIBUTION_ENV} is not: the base map is left off.")
@@ -123,7 +108,7 @@ st_folium(fmap, key=state.HOTSPOTS_MAP, height=620, use_container_width=True, re
 st.caption(f"{layers.n_incidents:,} non-sensitive incidents, {tables.period_label(period)}; harm weighted by the "
            "Cambridge Crime Harm Index on 150 m cells. Click a green marker for its ranked measures.")
 with st.expander("Forecaster this area uses for each crime group (backtest on its own months)"):
-    st.markdown("\n".join(f"- {md_escape(t)}" for t in cached.forecast_choices(engine, db, version, borough, data_dir)))
+    st.markdown("\n".join(f"- {md_escape(t)}" for t in svc.forecast_choices(version)))
 
 # ---------------------------------------------------------------- layer notices
 if layers.emerging is None or len(layers.emerging) == 0:
@@ -162,7 +147,7 @@ else:
     place_id = st.selectbox("Hot place (hottest first)", list(choices), format_func=choices.__getitem__,
                             key=state.HOTSPOTS_PLACE)
     try:
-        panel = cached.place_panel(engine, db, version, borough, data_dir, period, tuple(picked), method, place_id)
+        panel = svc.place_panel(version, period, tuple(picked), method, place_id, borough)
     except HotspotError as exc:
         st.warning(f"No detail for this place: {md_escape(exc)}")
     else:

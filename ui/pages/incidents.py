@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
-from spatial._errors import HotspotError
-from spatial.datasets import DEMO_BOROUGHS, RBKC
 from spatial.schema import load_taxonomy
 from tasking import access
-from ui import cached, maps, signin, state, tables
-from ui.text import md_escape
+from ui import maps, service, signin, state, tables
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -19,23 +15,12 @@ ATTRIBUTION = (
 )
 
 taxonomy = load_taxonomy()
-settings = cached.settings()
-
-st.title("Incidents map")
-viewer = signin.page_viewer("incidents")
-
-try:
-    engine = cached.engine(settings.database_url)
-except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
-    st.stop()
-db = cached.database_key(engine)
-data_dir = str(settings.data_dir)
-
-all_months = cached.months(engine, db)
+pc = service.page_context("incidents", "Incidents map")
+viewer, engine, svc, version = pc.viewer, pc.engine, pc.service, pc.version
+all_months = svc.months()
 if not all_months:
     st.warning(
-        "The database holds no incidents yet. Load the bundled RBKC and neighbour data with "
+        "The database holds no incidents yet. Load the bundled data of the area with "
         "`hotspot-tasking ingest --bundled` (or your own police.uk files with "
         "`hotspot-tasking ingest FILES`), then reload this page."
     )
@@ -45,13 +30,18 @@ if not all_months:
 # ---------------------------------------------------------------- sidebar filters
 with st.sidebar:
     st.header("Filters")
-    neighbours = st.toggle(
-        "Show neighbouring demo boroughs", key=state.NEIGHBOURS,
-        help="Adds the wards of Westminster and Hammersmith & Fulham (bundled demo data).",
-    )
-    boroughs = DEMO_BOROUGHS if neighbours else (RBKC,)
-    ward_frame = cached.wards(boroughs, data_dir)
-    ward_names = tables.ward_labels(ward_frame, with_borough=neighbours)
+    own, every = pc.area.districts, pc.area.profile.district_codes
+    neighbours = False
+    if len(every) > len(own):
+        neighbours = st.toggle(
+            "Show neighbouring demo boroughs" if pc.area.name == "rbkc" else "Show every district of the area",
+            key=state.NEIGHBOURS,
+            help=("Adds the wards of Westminster and Hammersmith & Fulham (bundled demo data)."
+                  if pc.area.name == "rbkc" else "Adds the wards of the area's other districts."),
+        )
+    ward_frame = pc.area.layers.wards if neighbours else pc.area.wards
+    with_borough = neighbours or len(own) > 1
+    ward_names = tables.ward_labels(ward_frame, with_borough=with_borough)
     state.keep_valid(st.session_state, state.WARDS, ward_names)
     picked = st.multiselect(
         "Wards", options=list(ward_names), format_func=ward_names.__getitem__, key=state.WARDS,
@@ -59,7 +49,7 @@ with st.sidebar:
     )
     ward_codes = tuple(picked) or tuple(ward_names)
 
-    mappable = cached.mappable_months(engine, db, ward_codes)
+    mappable = svc.mappable_months(ward_codes)
     state.keep_valid(st.session_state, state.MONTH, all_months)
     st.session_state.setdefault(state.MONTH, state.default_month(all_months, mappable))
     month = st.selectbox(
@@ -75,7 +65,7 @@ with st.sidebar:
         help="Sensitive categories are not listed: they are never mapped, only counted by ward.",
     )
     if st.button("Reload data", help="Read the database again (after an ingest)."):
-        cached.clear()
+        svc.clear()
         st.rerun()
 
 # ---------------------------------------------------------------- map
@@ -88,9 +78,9 @@ st.info(
 
 points = access.points_for(viewer, access.map_points(viewer, engine, ward_codes=list(ward_codes), months=[month],
                                                      categories=list(categories) or None))
-estates = cached.area_layer(engine, db, "estates")
-parks = cached.area_layer(engine, db, "parks")
-reference_parks = cached.registered_parks(data_dir) if parks is None else None  # only until the council's own
+estates = svc.area_layer("estates")
+parks = svc.area_layer("parks")
+reference_parks = svc.registered_parks(version) if parks is None else None  # only until the council's own
 layers = {
     "Housing estates": estates,
     "Parks and open spaces": parks,
@@ -138,7 +128,7 @@ st.subheader(f"Incidents by ward and category, {month}")
 counts = access.ward_counts(viewer, engine, ward_codes=list(ward_codes), months=[month])
 st.dataframe(
     tables.ward_category_table(counts, ward_frame, ward_codes=ward_codes, categories=categories,
-                               with_borough=neighbours, taxonomy=taxonomy),
+                               with_borough=with_borough, taxonomy=taxonomy),
     width="stretch",
 )
 signin.audit_sensitive_view(viewer, "incidents", detail={"month": month, "wards": len(ward_codes)})

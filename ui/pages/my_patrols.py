@@ -8,30 +8,17 @@ before the page gets it); the chair and analyst may choose any agent.
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
 from tasking import access, records
-from ui import cached, maps, planning, signin, state, tables
+from ui import maps, planning, service, state, tables
 from ui.text import md_escape
 
-settings = cached.settings()
-st.title("My patrols")
-viewer = signin.page_viewer("my_patrols")
-
-try:
-    engine = cached.engine(settings.database_url)
-except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
-    st.stop()
-data_dir = str(settings.data_dir)
-try:
-    roster = cached.roster(cached.roster_path())
-except HotspotError as exc:
-    st.error(f"Cannot read the roster: {md_escape(exc)}")
-    st.stop()
-borough = roster.borough_code
+pc = service.page_context("my_patrols", 'My patrols')
+viewer, engine, svc, version = pc.viewer, pc.engine, pc.service, pc.version
+roster = pc.require_roster()
+borough = pc.borough  # the key of the area's meetings (RBKC: the roster's borough)
 session = st.session_state
 today = state.today(session)
 
@@ -69,7 +56,7 @@ if found is None:
                "weekly tasking meeting; until then no patrols are tasked for this week.")
     st.stop()
 plan_version, plan = found
-wards = cached.wards((borough,), data_dir)
+wards = svc.wards(version)
 ward_names = tables.ward_names(wards)
 mine = planning.agent_assignments(plan, access.agent_assignments_for(viewer, plan, agent))
 shifts = {s.name: f"{s.start:%H:%M} to {s.end:%H:%M}" for s in roster.shifts}

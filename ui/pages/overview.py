@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
-from ui import cached, overview, signin, state
+from ui import overview, service, signin, state
 from ui.text import md_escape
 
 ATTRIBUTION = (
@@ -15,28 +14,12 @@ ATTRIBUTION = (
     "IMD 2019: MHCLG, OGL v3.0; Contains OS data © Crown copyright and database right"
 )
 
-settings = cached.settings()
-st.title("Overview")
-viewer = signin.page_viewer("overview")
+pc = service.page_context("overview", "Overview")
+viewer, svc, version = pc.viewer, pc.service, pc.version
+wards = svc.wards(version)
+borough_name = pc.area.label  # the roster's borough (RBKC), or the area's name
 
-try:
-    engine = cached.engine(settings.database_url)
-except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
-    st.stop()
-db = cached.database_key(engine)
-data_dir = str(settings.data_dir)
-version = cached.data_version(engine)
-try:
-    roster = cached.roster(cached.roster_path())
-except HotspotError as exc:
-    st.error(f"Cannot read the roster: {md_escape(exc)}")
-    st.stop()
-borough = roster.borough_code
-wards = cached.wards((borough,), data_dir)
-borough_name = str(wards["borough_name"].iloc[0]) if len(wards) else borough
-
-available = {src: cached.overview_months(engine, db, version, borough, data_dir, src) for src in overview.SOURCES}
+available = {src: svc.overview_months(version, src) for src in overview.SOURCES}
 if not any(available.values()):
     st.warning("The database holds no data for the borough yet. Load the bundled data with "
                "`hotspot-tasking ingest --bundled` (police.uk points and the MPS ward series), then reload this page.")
@@ -72,7 +55,7 @@ st.info("Violence and sexual offences and safeguarding categories appear only as
 # ---------------------------------------------------------------- comparison
 try:
     with st.spinner("Counting…"):
-        cmp = cached.overview_comparison(engine, db, version, borough, data_dir, source, first, last)
+        cmp = svc.overview_comparison(version, source, first, last)
 except HotspotError as exc:
     st.warning(f"No comparison for this selection: {md_escape(exc)}")
     st.stop()
@@ -114,7 +97,7 @@ else:
     group = c1.selectbox("Offence group", groups, key=state.OVERVIEW_GROUP,
                          format_func=lambda g: g if g == overview.ALL_GROUPS else overview.GROUP_LABELS[g])
     ward = c2.selectbox("Ward", list(ward_options), format_func=ward_options.__getitem__, key=state.OVERVIEW_WARD)
-    trend, by_group = cached.overview_trends(engine, db, version, borough, data_dir, group, ward)
+    trend, by_group = svc.overview_trends(version, group, ward)
     where = ward_options[ward]
     st.markdown(f"**{overview.GROUP_LABELS.get(group, group)}, {where}: monthly count and 12-month rolling mean**")
     st.line_chart(trend, y_label="offences per month")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
 from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.review import delivery
-from ui import cached, maps, planning, review, signin, state, tables
+from ui import maps, planning, review, service, state, tables
 from ui.text import md_escape
 
 ATTRIBUTION = (
@@ -18,25 +17,11 @@ ATTRIBUTION = (
     "(police.uk, ONS); Contains OS data © Crown copyright and database right; WDQ after Bowers and Johnson (2003)."
 )
 
-settings = cached.settings()
-st.title("Review of last week")
-viewer = signin.page_viewer("review")
+pc = service.page_context("review", 'Review of last week')
+viewer, engine, svc, version = pc.viewer, pc.engine, pc.service, pc.version
 user = viewer.user  # recorded on review notes and decision changes
-
-try:
-    engine = cached.engine(settings.database_url)
-except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
-    st.stop()
-db = cached.database_key(engine)
-data_dir = str(settings.data_dir)
-version = cached.data_version(engine)
-try:
-    roster = cached.roster(cached.roster_path())
-except HotspotError as exc:
-    st.error(f"Cannot read the roster: {md_escape(exc)}")
-    st.stop()
-borough = roster.borough_code
+roster = pc.require_roster()
+borough = pc.borough  # the key of the area's meetings (RBKC: the roster's borough)
 session = st.session_state
 today = state.today(session)
 
@@ -68,9 +53,9 @@ st.caption(f"Meeting {meeting_id} for {planning.week_label(week)}: approved plan
            f"status {meeting['status']}.")
 
 # ---------------------------------------------------------------- which incidents
-wards = cached.wards((borough,), data_dir)
-incidents = cached.review_incidents(engine, db, version, borough, data_dir)
-held = cached.review_months(engine, db, version, borough, data_dir)
+wards = svc.wards(version)
+incidents = svc.review_incidents(version)
+held = svc.review_months(version)
 newest = max(held) if held else None
 week_share = review.week_overlap(incidents, week)
 after_options = ([review.WEEK_PERIOD] if week_share > 0 else []) + list(held)
@@ -113,7 +98,7 @@ error = None
 try:
     if periods is not None:
         with st.spinner("Comparing tasked and untasked places…"):
-            result, tasked = cached.week_review(engine, db, version, meeting_id, plan_version, borough, data_dir,
+            result, tasked = svc.week_review(version, meeting_id, plan_version,
                                                 week, periods.before, periods.after, periods.after_is_week)
 except HotspotError as exc:
     error = str(exc)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
@@ -11,29 +10,14 @@ from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
 from tasking.formats import EXPORT_FORMATS
-from ui import cached, maps, planning, signin, state, tables
+from ui import maps, planning, service, state, tables
 from ui.text import md_escape
 
-settings = cached.settings()
-st.title("Tasking")
-viewer = signin.page_viewer("tasking")
+pc = service.page_context("tasking", "Tasking")
+viewer, engine, svc, version = pc.viewer, pc.engine, pc.service, pc.version
 user = viewer.user  # recorded on the approval, the decisions and every export
-
-try:
-    engine = cached.engine(settings.database_url)
-except (HotspotError, SQLAlchemyError) as exc:
-    st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
-    st.stop()
-db = cached.database_key(engine)
-data_dir = str(settings.data_dir)
-version = cached.data_version(engine)
-roster_file = cached.roster_path()
-try:
-    roster = cached.roster(roster_file)
-except HotspotError as exc:
-    st.error(f"Cannot read the roster {roster_file}: {md_escape(exc)}")
-    st.stop()
-borough = roster.borough_code
+roster = pc.require_roster()
+borough = pc.borough  # the key of the area's meetings (RBKC: the roster's borough)
 today = state.today(st.session_state)
 session = st.session_state
 session.setdefault(state.TASKING_PINS, [])
@@ -121,8 +105,8 @@ pins = tuple(tuple(p) for p in session[state.TASKING_PINS])
 exclusions = tuple(session[state.TASKING_EXCLUSIONS])
 with st.status(f"Building the plan for {week}…", expanded=False) as status:
     st.write("Hotspots of harm → candidate places → allocation (HiGHS) → greedy baseline → independent check.")
-    presence = "day" if keep_presence else "none"
-    outcome = cached.week_plan(engine, db, version, data_dir, roster_file, week, pins, exclusions, presence)
+    presence = None if keep_presence else "none"
+    outcome = svc.week_plan(version, week, pins, exclusions, presence)
     if outcome.plan is None:
         status.update(label=f"No plan for {week}", state="error")
     else:
@@ -130,8 +114,8 @@ with st.status(f"Building the plan for {week}…", expanded=False) as status:
                       state="complete")
 
 plan = outcome.plan
-base = plan if plan is not None else cached.week_plan(engine, db, version, data_dir, roster_file, week, (), ()).plan
-wards = cached.wards((borough,), data_dir)
+base = plan if plan is not None else svc.week_plan(version, week, (), ()).plan
+wards = svc.wards(version)
 ward_names = tables.ward_names(wards)
 
 if plan is None:
@@ -153,7 +137,7 @@ else:
                     + "\n".join(f"- {md_escape(t)}" for t in view.changes))
     else:
         st.caption("No approved plan for the week before, so there is nothing to compare with.")
-    st_folium(maps.patrol_map(planning.plan_places(plan), wards, label_top=6,
+    st_folium(maps.patrol_map(planning.plan_places(plan), pc.area.wards, label_top=6,
                               static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or "")),
               key=state.TASKING_MAP, height=460, use_container_width=True, returned_objects=[])
     if len(view.departures):
@@ -164,7 +148,7 @@ else:
             col.metric(label, value, help=help_text)
         st.markdown("\n".join(f"- **{md_escape(label)}**: {md_escape(text)}"
                                for label, text in tables.METRIC_SENTENCES))
-        summary, notes = tables.plan_summary(plan, borough_name=str(wards["borough_name"].iloc[0]))
+        summary, notes = tables.plan_summary(plan, borough_name=pc.area.label)
         st.markdown("\n".join(f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in summary.items()))
         st.markdown("**Notes and assumptions**")
         st.markdown("\n".join(f"- {md_escape(n)}" for n in notes))
@@ -282,15 +266,16 @@ if meeting is not None:
 # ---------------------------------------------------------------- exports
 st.header("Pack and exports")
 months = tuple(plan["inputs"]["months"])
-inputs = cached.plan_inputs(engine, db, version, borough, data_dir, months, 1, ())
-recommendations, rec_note = cached.plan_recommendations(
-    engine, db, version, borough, data_dir, months, tuple(str(c["candidate_id"]) for c in plan["candidates"]))
+inputs = svc.plan_inputs(version, months, 1, ())
+recommendations, rec_note = svc.plan_recommendations(
+    version, months, tuple(str(c["candidate_id"]) for c in plan["candidates"]))
 
 
 def _export(fmt: planning.ExportFormat):
     def make() -> bytes:
         return access.export_bytes(viewer, plan, format=fmt, engine=engine, wards=inputs.wards,
-                                   parks=inputs.parks, recommendations=recommendations)
+                                   parks=inputs.parks, recommendations=recommendations, area=inputs.area,
+                                   area_label=pc.area.label)
     return make
 
 

@@ -1,0 +1,246 @@
+"""Every command on another area than RBKC: the bundled West Kent area and a London area made with ``area create``.
+
+West Kent: three months of its real police.uk files are ingested with ``--area west-kent``; then ``hotspots``,
+``roster init``, ``allocate``, ``recommend``, ``pack`` and ``evaluate`` run on it, and their outputs are checked
+against the area's own layers (not against numbers written here).  London: an area of one borough (Islington) is
+created from the London-wide 2018 ward file and the 2021 LSOAs; a month of the Met's London-wide extract is
+ingested into it, every in-area row stored and only the rows outside it counted as outside (recomputed here
+from the raw file), and ``hotspots``/``allocate`` run on it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hotspot_cli.main import main as cli_main
+
+REPO = Path(__file__).resolve().parents[1]
+WK_DIR = REPO / "data" / "policeuk" / "west_kent"
+WK_MONTHS = ("2025-10", "2025-11", "2025-12")
+SHARED = Path("/work/shared/data") if Path("/work/shared/data").is_dir() else REPO.parent / "shared" / "data"
+LONDON_WARDS = SHARED / "boundaries" / "london_wards_2018.gpkg"
+LONDON_LSOAS = SHARED / "boundaries" / "london_lsoa_2021_gen20.gpkg"
+LONDON_API = SHARED / "policeuk" / "london_api"
+ISLINGTON = "E09000019"  # a borough the extract covers (its police.uk API pull asked for every ward)
+WEEK = "2026-W49"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = cli_main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _cli(*argv: str) -> int:
+    return cli_main(list(argv))
+
+
+@pytest.fixture(scope="module")
+def wk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A store holding three West Kent months (ingested with --area west-kent), a starter roster and a plan."""
+    tmp = tmp_path_factory.mktemp("westkent")
+    db = f"sqlite:///{tmp / 'h.sqlite'}"
+    files = [str(p) for p in sorted(WK_DIR.iterdir()) if p.name[:7] in WK_MONTHS]
+    assert len(files) == 3
+    assert _cli("--database", db, "ingest", "--area", "west-kent", "--quiet", *files) == 0
+    return {"db": db, "tmp": str(tmp)}
+
+
+@pytest.fixture(scope="module")
+def wk_plan(wk: dict[str, str]) -> dict[str, str]:
+    """``roster init --area west-kent`` then ``allocate --area west-kent`` (presence per week: rural wards)."""
+    db, tmp = wk["db"], Path(wk["tmp"])
+    assert _cli("--database", db, "roster", "init", "--area", "west-kent") == 0
+    plan = tmp / "plan.json"
+    assert _cli("--database", db, "allocate", "--area", "west-kent", "--week", WEEK, "--out", str(plan),
+                "--presence", "week", "--time-limit", "10") == 0
+    return {**wk, "plan": str(plan)}
+
+
+def _west_kent():
+    from tasking.context import open_area
+
+    return open_area(None, "west-kent")
+
+
+# ------------------------------------------------------------------ West Kent
+def test_hotspots_on_west_kent_cover_the_three_districts(wk: dict[str, str], capsys, tmp_path: Path) -> None:
+    from spatial.store import connect
+    from spatial.store.queries import incident_frame
+
+    out = tmp_path / "wk.geojson"
+    code, text, err = run(capsys, "--database", wk["db"], "hotspots", "--area", "west-kent", "--method", "kde",
+                          "--period", "2025-10..2025-12", "--out", str(out))
+    assert code == 0, err
+    fc = json.loads(out.read_text())
+    ctx = _west_kent()
+    assert fc["params"]["area"] == "west-kent" and fc["params"]["borough"] == "west-kent"
+    assert fc["params"]["districts"] == ["E07000111", "E07000115", "E07000116"]
+    # every stored non-sensitive incident of the three months inside the area's districts is used
+    inc = incident_frame(connect(wk["db"]), include_sensitive=False)
+    x, y = inc["x"].to_numpy(float), inc["y"].to_numpy(float)
+    inside = shapely.contains_xy(shapely.union_all(np.asarray(ctx.outline.geometry.values, dtype=object)), x, y)
+    assert fc["params"]["n_incidents_used"] == int(inside.sum()) > 1000
+    cells = gpd.GeoDataFrame.from_features(fc["features"], crs=4326).to_crs(27700)
+    assert cells["is_hotspot"].sum() > 0
+    assert cells.union_all().within(ctx.layers.outline().buffer(200))  # the grid is West Kent's, not RBKC's
+
+
+def test_hotspots_narrowed_to_one_district_and_a_district_outside_the_area(wk, capsys, tmp_path: Path) -> None:
+    out = tmp_path / "tm.geojson"
+    code, _, err = run(capsys, "--database", wk["db"], "hotspots", "--area", "west-kent", "--district", "E07000115",
+                       "--method", "gistar", "--period", "2025-12", "--out", str(out))
+    assert code == 0, err
+    fc = json.loads(out.read_text())
+    assert fc["params"]["borough"] == "E07000115" and fc["params"]["districts"] == ["E07000115"]
+    tm = _west_kent().narrow("E07000115").outline.union_all()
+    cells = gpd.GeoDataFrame.from_features(fc["features"], crs=4326).to_crs(27700)
+    assert cells.union_all().within(tm.buffer(200))
+    code, _, err = run(capsys, "--database", wk["db"], "hotspots", "--area", "west-kent", "--borough", "E09000020",
+                       "--method", "kde", "--period", "2025-12", "--out", str(out))
+    assert code == 2
+    assert "not in area 'west-kent'" in err and "E07000111 (Sevenoaks)" in err and "E07000116" in err
+
+
+def test_allocate_without_a_roster_says_how_to_make_one(capsys, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'h.sqlite'}"  # the bundled West Kent area has no roster until roster init
+    code, _, err = run(capsys, "--database", db, "allocate", "--area", "west-kent", "--week", WEEK,
+                       "--out", str(tmp_path / "p.json"))
+    assert code == 2 and "has no roster" in err and "hotspot-tasking roster init --area west-kent" in err
+    assert not (tmp_path / "p.json").exists()
+    code, out, err = run(capsys, "--database", db, "roster", "init", "--area", "west-kent")
+    assert code == 0 and "72 patrol officers" in out
+    code, _, err = run(capsys, "--database", db, "roster", "init", "--area", "west-kent")
+    assert code == 2 and "already has a roster" in err
+    code, _, err = run(capsys, "--database", db, "roster", "init", "--area", "rbkc")
+    assert code == 2 and "tasking/data/rbkc_roster.yaml" in err
+
+
+@pytest.mark.slow
+def test_allocate_on_west_kent_with_its_starter_roster(wk_plan: dict[str, str]) -> None:
+    from spatial.area_profiles import get_area
+    from spatial.store import connect
+    from tasking.context import roster_of
+
+    plan = json.loads(Path(wk_plan["plan"]).read_text())
+    ctx = _west_kent()
+    roster = roster_of(get_area(connect(wk_plan["db"]), "west-kent"))
+    assert roster is not None and len(roster.wardens) == len(ctx.layers.wards) == 72
+    assert plan["inputs"]["area"] == "west-kent" and plan["inputs"]["borough"] == "west-kent"
+    assert plan["inputs"]["districts"] == ["E07000111", "E07000115", "E07000116"]
+    assert plan["inputs"]["months"] == list(WK_MONTHS)
+    assert plan["check"]["ok"] and plan["assignments"]
+    ids = {a.agent_id for a in roster.agents}
+    assert {a["agent_id"] for a in plan["assignments"]} <= ids
+    wards = set(ctx.layers.wards["ward_code"])
+    assert {c["ward_code"] for c in plan["candidates"]} <= wards
+    # the parks layer: the RBKC registered parks lie nowhere near West Kent, so none is used
+    assert plan["inputs"]["parks"].startswith("none")
+
+
+@pytest.mark.slow
+def test_recommend_and_pack_on_the_west_kent_plan(wk_plan: dict[str, str], capsys, tmp_path: Path) -> None:
+    rec = tmp_path / "rec.geojson"
+    code, _, err = run(capsys, "--database", wk_plan["db"], "recommend", "--plan", wk_plan["plan"], "--out", str(rec))
+    assert code == 0, err
+    fc = json.loads(rec.read_text())
+    plan = json.loads(Path(wk_plan["plan"]).read_text())
+    assert fc["params"]["area"] == "west-kent" and fc["params"]["months"] == plan["inputs"]["months"]
+    planned = {c["candidate_id"] for c in plan["candidates"]}
+    assert fc["features"] and {f["properties"]["candidate_id"] for f in fc["features"]} <= planned
+    html = tmp_path / "pack.html"
+    code, out, err = run(capsys, "--database", wk_plan["db"], "pack", "--plan", wk_plan["plan"], "--format", "html",
+                         "--recommendations", str(rec), "--out", str(html), "--user", "tester")
+    assert code == 0, err
+    text = html.read_text(encoding="utf-8")
+    assert "West Kent (Sevenoaks, Tonbridge and Malling, Tunbridge Wells)" in text
+    assert "Kensington" not in text
+    code, _, err = run(capsys, "--database", wk_plan["db"], "pack", "--plan", wk_plan["plan"], "--format", "html",
+                       "--area", "rbkc", "--out", str(tmp_path / "x.html"))
+    assert code == 2 and "differs from the plan's area west-kent" in err
+
+
+def test_evaluate_on_the_area_backtests_its_stored_incidents(wk: dict[str, str], capsys) -> None:
+    code, out, err = run(capsys, "--database", wk["db"], "evaluate", "--area", "west-kent", "--min-train", "2",
+                         "--methods", "last_period", "long_run_kde", "--cell-size", "500")
+    assert code == 0, err
+    assert "area west-kent" in out and "months 2025-10..2025-12" in out and "1 origins" in out
+    code, _, err = run(capsys, "--database", wk["db"], "evaluate", "--area", "nowhere")
+    assert code == 2 and "no area named 'nowhere'" in err
+
+
+def test_purge_takes_the_areas_retention_period(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("HOTSPOT_RETENTION_MONTHS", raising=False)
+    db = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    code, out, err = run(capsys, "--database", db, "area", "create", "tm",
+                         "--wards", str(REPO / "data" / "boundaries" / "west_kent_wards_2013.gpkg"),
+                         "--lsoas", str(REPO / "data" / "boundaries" / "west_kent_lsoa_2021.gpkg"),
+                         "--district-code", "E07000115", "--retention-months", "24")
+    assert code == 0, err
+    code, out, err = run(capsys, "--database", db, "purge", "--area", "tm", "--dry-run")
+    assert code == 0, err
+    assert "Retention 24 months" in out
+    code, out, err = run(capsys, "--database", db, "purge", "--dry-run")  # RBKC (active) sets none, nor the env
+    assert code == 2 and "give --months N" in err
+
+
+# ------------------------------------------------------------------ a London area made with area create
+def _raw_month(path: Path) -> pd.DataFrame:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LONDON_API.is_dir() or not LONDON_WARDS.is_file(), reason="the shared London extract")
+def test_a_created_london_area_ingests_the_mets_file_and_plans(tmp_path: Path, capsys) -> None:
+    from spatial.area_profiles import area_layers, get_area
+    from spatial.store import connect
+    from spatial.store.queries import incident_frame
+
+    db = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    code, out, err = run(capsys, "--database", db, "area", "create", "islington", "--wards", str(LONDON_WARDS),
+                         "--lsoas", str(LONDON_LSOAS), "--district-code", ISLINGTON, "--use")
+    assert code == 0, err
+    assert "starter roster" in out and "2018 wards" in out
+    engine = connect(db)
+    profile = get_area(engine, "islington")
+    layers = area_layers(engine, profile)
+    assert set(layers.wards["borough_code"]) == {ISLINGTON} and profile.roster_yaml
+
+    month = LONDON_API / "2018-06-london-street-police-uk-api.csv.gz"
+    code, out, err = run(capsys, "--database", db, "ingest", "--quiet", str(month))
+    assert code == 0, err
+    rep = pd.read_sql("SELECT rows_read, stored, duplicates, quarantined, outside FROM ingests", engine).iloc[0]
+    raw = _raw_month(month)
+    lon, lat = pd.to_numeric(raw["longitude"], errors="coerce"), pd.to_numeric(raw["latitude"], errors="coerce")
+    located = (lon.notna() & lat.notna()).to_numpy()
+    pts = gpd.GeoSeries(gpd.points_from_xy(lon[located], lat[located]), crs=4326).to_crs(27700)
+    inside = shapely.contains_xy(layers.outline().buffer(250), pts.x.to_numpy(), pts.y.to_numpy())
+    assert rep["rows_read"] == len(raw) > 40_000
+    assert rep["quarantined"] == int((~located).sum())  # only rows without a location are bad input
+    assert rep["outside"] == int((~inside).sum()) > 30_000  # the rest of London: counted, not kept
+    assert rep["stored"] + rep["duplicates"] == int(inside.sum()) > 1000  # every in-area row is stored
+    assert len(incident_frame(engine, include_sensitive=True)) == rep["stored"]
+
+    out_file = tmp_path / "islington.geojson"
+    code, _, err = run(capsys, "--database", db, "hotspots", "--method", "kde", "--period", "2018-06",
+                       "--out", str(out_file))
+    assert code == 0, err
+    fc = json.loads(out_file.read_text())
+    assert fc["params"]["area"] == "islington" and fc["params"]["borough"] == ISLINGTON
+    plan_file = tmp_path / "plan.json"
+    code, out, err = run(capsys, "--database", db, "allocate", "--week", WEEK, "--out", str(plan_file),
+                         "--presence", "week", "--time-limit", "10", "--no-cctv")
+    assert code == 0, err
+    plan = json.loads(plan_file.read_text())
+    assert plan["inputs"]["area"] == "islington" and plan["inputs"]["borough"] == ISLINGTON and plan["check"]["ok"]
+    assert {c["ward_code"] for c in plan["candidates"]} <= set(layers.wards["ward_code"])

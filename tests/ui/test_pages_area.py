@@ -1,0 +1,125 @@
+"""The dashboard on another area: the sidebar's area picker switches every page to West Kent (AppTest).
+
+The store holds the small RBKC extract and three real West Kent months (ingested with ``--area west-kent``);
+``roster init --area west-kent`` gives West Kent its starter roster.  Switching the picker changes the
+Overview's area name, the Hotspots page's wards and counts (recomputed here from the store) and the Tasking
+page's plan (West Kent's patrol officers on West Kent's places); the choice is remembered across pages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from _signin import sign_in
+from streamlit.testing.v1 import AppTest
+
+from hotspot_cli.main import main as cli_main
+from spatial.store import connect
+from spatial.store.queries import incident_frame
+from ui import maps, planning, state
+from ui.text import md_unescape
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "app.py")
+WK_DIR = REPO / "data" / "policeuk" / "west_kent"
+WK_MONTHS = ("2025-10", "2025-11", "2025-12")
+WK_LABEL = "West Kent (Sevenoaks, Tonbridge and Malling, Tunbridge Wells)"
+OVERVIEW, HOTSPOTS, TASKING = "ui/pages/overview.py", "ui/pages/hotspots.py", "ui/pages/tasking.py"
+TIMEOUT_S = 400  # the West Kent plan: 72 patrol officers on a loaded 2-core machine
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    tmp = tmp_path_factory.mktemp("area-pages")
+    url = f"sqlite:///{tmp / 'hotspot.sqlite'}"
+    assert cli_main(["--database", url, "ingest", "--quiet", str(REPO / "data" / "policeuk" / "rbkc_api_2018-06")]) == 0
+    files = [str(p) for p in sorted(WK_DIR.iterdir()) if p.name[:7] in WK_MONTHS]
+    assert cli_main(["--database", url, "ingest", "--area", "west-kent", "--quiet", *files]) == 0
+    assert cli_main(["--database", url, "roster", "init", "--area", "west-kent"]) == 0
+    return url
+
+
+def _app(url: str, page: str, monkeypatch: pytest.MonkeyPatch, **session: object) -> AppTest:
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
+    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
+    at = sign_in(AppTest.from_file(APP, default_timeout=TIMEOUT_S), url)
+    at.session_state[state.TODAY] = "2026-11-23"
+    for key, value in session.items():
+        at.session_state[getattr(state, key)] = value
+    at.switch_page(page)
+    at.run()
+    _ok(at)
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _texts(at: AppTest) -> str:
+    out: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
+        out += [md_unescape(str(e.value)) for e in getattr(at, kind)]
+    return "\n".join(out)
+
+
+def test_the_area_picker_switches_the_overview_and_is_remembered(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(store, OVERVIEW, monkeypatch)
+    picker = at.selectbox(key=state.AREA_INPUT)
+    assert picker.value == "rbkc"
+    assert {"Kensington and Chelsea (with Westminster and Hammersmith & Fulham)", WK_LABEL} <= set(picker.options)
+    assert "Kensington and Chelsea" in _texts(at)
+    picker.set_value("west-kent").run()
+    _ok(at)
+    text = _texts(at)
+    assert at.session_state[state.AREA] == "west-kent"
+    assert f"{WK_LABEL}:" in text and "Kensington" not in text
+    at.switch_page(HOTSPOTS).run()  # another page opens on the area chosen
+    _ok(at)
+    assert at.selectbox(key=state.AREA_INPUT).value == "west-kent"
+
+
+def test_hotspots_on_west_kent_are_west_kents(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasking.context import open_area
+
+    at = _app(store, HOTSPOTS, monkeypatch, AREA="west-kent")
+    ctx = open_area(connect(store), "west-kent")
+    (component,) = at.get("component_instance")
+    script = json.loads(component.proto.json_args)["script"]
+    wk_wards = set(ctx.layers.wards["ward_code"])
+    shown = set(re.findall(r'"ward_code": "(E05\d{6})"', script))
+    assert shown == wk_wards  # every West Kent ward shaded, no RBKC ward
+    inc = incident_frame(connect(store), include_sensitive=False)
+    n = int((inc["ward_code"].isin(wk_wards) & (inc["month"] == WK_MONTHS[-1])).sum())
+    assert n > 500
+    assert any(md_unescape(c.value).startswith(f"{n:,} non-sensitive incidents, {WK_MONTHS[-1]}") for c in at.caption)
+
+
+def test_tasking_on_an_area_without_a_roster_says_how_to_make_one(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    connect(url)
+    at = _app(url, TASKING, monkeypatch, AREA="west-kent")
+    warnings = " ".join(md_unescape(w.value) for w in at.warning)
+    assert "has no roster yet" in warnings and "hotspot-tasking roster init --area west-kent" in warnings
+    assert all(b.key != state.BUILD_BUTTON for b in at.button)  # nothing to build
+
+
+@pytest.mark.slow
+def test_tasking_builds_a_west_kent_plan(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasking.context import open_area
+
+    at = _app(store, TASKING, monkeypatch, AREA="west-kent")
+    at.button(key=state.BUILD_BUTTON).click().run()
+    _ok(at)
+    assert at.metric, [e.value for e in at.error]
+    text = _texts(at)
+    assert WK_LABEL in text and "Kensington" not in text
+    assignments = at.dataframe[0].value
+    ctx = open_area(connect(store), "west-kent")
+    officers = {a.agent_id for a in ctx.roster.agents}
+    assert len(assignments) > 20 and set(assignments["Agent"]) <= officers
