@@ -850,8 +850,8 @@ def solve(problem: AllocationProblem, *, time_limit_s: float = 60.0, mip_rel_gap
     mip_rel_gap
         Stop when the relative gap between the best plan and the bound is at most this.
     fallback_greedy
-        When the time limit stops the solver, return the greedy plan if it is
-        better than the solver's incumbent (the bound and gap then refer to it).
+        Return the greedy plan if it is better than the solver's plan (at the time
+        limit, or a hair better than a plan within the gap); the bound and gap then refer to it.
     warm_start
         A previous plan of the week: HiGHS is run through ``highspy`` from it (scipy's ``milp``
         takes no starting solution), so a re-solve after a pin stops as soon as the bound proves
@@ -942,13 +942,13 @@ def _solve_patrol(problem: AllocationProblem, *, time_limit_s: float, mip_rel_ga
     if freed is not None:
         notes.append("re-solved with HiGHS (highspy) from the previous plan: agents other than "
                      f"{freed or 'none'} started where that plan had them")
-    if res.status != 0 and fallback_greedy:
-        # scipy's milp takes no starting solution: when the time limit stops the search early, keep
-        # the greedy plan if it is better (so a returned plan is never worse than the baseline)
-
+    if fallback_greedy:
+        # a plan within the gap (or the incumbent at the time limit) can still be a hair below the greedy
+        # baseline: keep the greedy plan then, so a returned plan is never worse than the baseline
         g = greedy(problem)
-        if g.complete and g.objective > value:
-            notes.append(f"the solver stopped at the time limit with a plan worth {value:.4g}; the greedy plan "
+        if g.complete and g.objective > value + 1e-9:
+            why = "stopped at the time limit" if res.status != 0 else f"stopped within the gap ({mip_rel_gap:g})"
+            notes.append(f"the solver {why} with a plan worth {value:.4g}; the greedy plan "
                          f"({g.objective:.4g}) is returned instead and the bound still applies")
             status += "; greedy plan kept (better than the solver's incumbent)"
             visits, duty_idx, value, harm_cov = g.visits, g.duty_index, g.objective, g.harm_covered
