@@ -920,6 +920,10 @@ def _solve_patrol(problem: AllocationProblem, *, time_limit_s: float, mip_rel_ga
                f"raise time_limit_s (was {time_limit_s:g} s)")
         raise TaskingError(msg)
     dual = -float(res.mip_dual_bound) if res.mip_dual_bound is not None else float("nan")
+    # the model's tiny tie-breaking costs (no useless visits, no idle duty) are in the solver's bound but not in
+    # the plan's value: add their largest possible total so the bound is one on the plan's own objective
+    penalties = np.maximum(model.c, 0.0)
+    dual += float(np.sum(penalties * np.where(np.isfinite(model.var_ub), model.var_ub, 0.0)))
     size = {"variables": len(model.c), "integer_variables": int(model.integrality.sum()),
             "constraints": int(model.A.shape[0]), "nonzeros": int(model.A.nnz), "visit_variables": int(model.n_x),
             "nodes": int(res.mip_node_count or 0)}
