@@ -279,6 +279,9 @@ ALLOWED_STORE_CALLS: dict[tuple[str, str], str] = {
                                                                "requires the review capability before it reads them",
     ("ui/cached.py", "spatial.store.queries.months_available"): "month lists (no counts)",
     ("ui/cached.py", "tasking.records.load_plan"): "shared plan cache; access.plan_view filters it per role",
+    ("ui/service.py", "spatial.store.queries.area_counts"): "MPS ward series: aggregates, suppressed by league_table",
+    ("ui/service.py", "spatial.store.queries.incident_frame"): "Overview's counts: aggregated into ward and group "
+                                                                "tables with small and secondary suppression",
     ("ui/planning.py", "spatial.store.queries.incident_frame"): "non-sensitive rows for the plan (staff pages)",
     ("ui/review.py", "spatial.store.queries.incident_frame"): "non-sensitive rows for the review (staff pages)",
     ("ui/signin.py", "spatial.store.accounts.*"): "signing in is before there is a viewer",
