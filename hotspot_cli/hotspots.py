@@ -109,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         incidents = incident_frame(engine, include_sensitive=False, months=months)
         res = compute_hotspots(incidents, area, method=args.method, months=months, cell_size_m=args.cell_size,
                                category_groups=args.category_group, harm_index=args.harm, seed=args.seed)
-    export_hotspots(res, args.out, period=args.period, area=ctx.name if len(ctx.districts) != 1 else ctx.key)
+    res.attrs["params"] = {**res.attrs.get("params", {}), "area_name": ctx.name, "districts": list(ctx.districts)}
+    export_hotspots(res, args.out, period=args.period, area=ctx.key)
     n_hot = int(res["is_hotspot"].sum())
     print(f"{args.method}: {len(res)} units, {n_hot} hotspots, {res.attrs['params']['n_incidents_used']:,} incidents "
           f"-> {args.out}")

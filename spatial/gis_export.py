@@ -221,7 +221,9 @@ def run_parameters(params: Mapping[str, object], *, method: str, period: str, ar
     """The run's parameters as text: the standard keys first, then every other parameter (JSON text).
 
     Standard keys: ``method``, ``bandwidth_m``, ``permutations``, ``fdr``,
-    ``fdr_alpha``, ``period``, ``area``, ``generated_at`` (UTC, ISO 8601).
+    ``fdr_alpha``, ``period``, ``area`` (the district code, or the area's name when it has
+    several), ``area_name``, ``districts`` (JSON list), ``n_incidents_used``, ``generated_at``
+    (UTC, ISO 8601).
     ``fdr_alpha`` is the FDR level of the hot/cold decision: ``alpha`` for
     emerging, ``1 - hotspot_level`` for Gi*.
     """
@@ -232,7 +234,8 @@ def run_parameters(params: Mapping[str, object], *, method: str, period: str, ar
     std: dict[str, object] = {
         "method": method, "bandwidth_m": params.get("bandwidth_m"), "permutations": params.get("permutations"),
         "fdr": params.get("fdr"), "fdr_alpha": alpha if params.get("fdr") not in (None, "none") else None,
-        "period": period, "area": area, "generated_at": when.isoformat(),
+        "period": period, "area": area, "area_name": params.get("area_name"), "districts": params.get("districts"),
+        "n_incidents_used": params.get("n_incidents_used"), "generated_at": when.isoformat(),
     }
     out = {k: ("" if v is None else (v if isinstance(v, str) else json.dumps(plain(v), default=str)))
            for k, v in std.items()}
@@ -243,7 +246,7 @@ def run_parameters(params: Mapping[str, object], *, method: str, period: str, ar
 
 
 _STANDARD_RUN_FIELDS: tuple[str, ...] = ("method", "bandwidth_m", "permutations", "fdr", "fdr_alpha", "period",
-                                          "area", "generated_at")
+                                          "area", "area_name", "districts", "n_incidents_used", "generated_at")
 
 
 # ----------------------------------------------------------------------------

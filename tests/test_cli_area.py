@@ -73,6 +73,13 @@ def _west_kent():
 
 
 # ------------------------------------------------------------------ West Kent
+def _run_params(fc: dict) -> dict[str, str]:
+    """The run's parameters as the GeoJSON carries them: ``run_*`` fields, the same on every feature."""
+    props = [{k[4:]: v for k, v in f["properties"].items() if k.startswith("run_")} for f in fc["features"]]
+    assert props and all(p == props[0] for p in props)
+    return props[0]
+
+
 def test_hotspots_on_west_kent_cover_the_three_districts(wk: dict[str, str], capsys, tmp_path: Path) -> None:
     from spatial.store import connect
     from spatial.store.queries import incident_frame
@@ -82,14 +89,15 @@ def test_hotspots_on_west_kent_cover_the_three_districts(wk: dict[str, str], cap
                           "--period", "2025-10..2025-12", "--out", str(out))
     assert code == 0, err
     fc = json.loads(out.read_text())
+    params = _run_params(fc)
     ctx = _west_kent()
-    assert fc["params"]["area"] == "west-kent" and fc["params"]["borough"] == "west-kent"
-    assert fc["params"]["districts"] == ["E07000111", "E07000115", "E07000116"]
+    assert params["area"] == "west-kent" and params["area_name"] == "west-kent"
+    assert params["districts"] == ["E07000111", "E07000115", "E07000116"]  # GDAL writes the JSON list as one
     # every stored non-sensitive incident of the three months inside the area's districts is used
     inc = incident_frame(connect(wk["db"]), include_sensitive=False)
     x, y = inc["x"].to_numpy(float), inc["y"].to_numpy(float)
     inside = shapely.contains_xy(shapely.union_all(np.asarray(ctx.outline.geometry.values, dtype=object)), x, y)
-    assert fc["params"]["n_incidents_used"] == int(inside.sum()) > 1000
+    assert int(params["n_incidents_used"]) == int(inside.sum()) > 1000
     cells = gpd.GeoDataFrame.from_features(fc["features"], crs=4326).to_crs(27700)
     assert cells["is_hotspot"].sum() > 0
     assert cells.union_all().within(ctx.layers.outline().buffer(200))  # the grid is West Kent's, not RBKC's
@@ -101,7 +109,9 @@ def test_hotspots_narrowed_to_one_district_and_a_district_outside_the_area(wk, c
                        "--method", "gistar", "--period", "2025-12", "--out", str(out))
     assert code == 0, err
     fc = json.loads(out.read_text())
-    assert fc["params"]["borough"] == "E07000115" and fc["params"]["districts"] == ["E07000115"]
+    params = _run_params(fc)
+    assert params["area"] == "E07000115" and params["districts"] == ["E07000115"]
+    assert params["area_name"] == "west-kent"
     tm = _west_kent().narrow("E07000115").outline.union_all()
     cells = gpd.GeoDataFrame.from_features(fc["features"], crs=4326).to_crs(27700)
     assert cells.union_all().within(tm.buffer(200))
@@ -154,7 +164,8 @@ def test_recommend_and_pack_on_the_west_kent_plan(wk_plan: dict[str, str], capsy
     assert code == 0, err
     fc = json.loads(rec.read_text())
     plan = json.loads(Path(wk_plan["plan"]).read_text())
-    assert fc["params"]["area"] == "west-kent" and fc["params"]["months"] == plan["inputs"]["months"]
+    params, months = _run_params(fc), plan["inputs"]["months"]
+    assert params["area"] == "west-kent" and params["period"] == f"{months[0]}..{months[-1]}"
     planned = {c["candidate_id"] for c in plan["candidates"]}
     assert fc["features"] and {f["properties"]["candidate_id"] for f in fc["features"]} <= planned
     html = tmp_path / "pack.html"
@@ -236,7 +247,8 @@ def test_a_created_london_area_ingests_the_mets_file_and_plans(tmp_path: Path, c
                        "--out", str(out_file))
     assert code == 0, err
     fc = json.loads(out_file.read_text())
-    assert fc["params"]["area"] == "islington" and fc["params"]["borough"] == ISLINGTON
+    params = _run_params(fc)
+    assert params["area_name"] == "islington" and params["area"] == ISLINGTON
     plan_file = tmp_path / "plan.json"
     code, out, err = run(capsys, "--database", db, "allocate", "--week", WEEK, "--out", str(plan_file),
                          "--presence", "week", "--time-limit", "10", "--no-cctv")
