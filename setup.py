@@ -23,6 +23,12 @@ ASSETS = (("data", "data"), ("static", "static"), ("app.py", "app.py"), ("ui/pag
 
 class BuildWithAssets(build_py):
     def run(self) -> None:
+        if not getattr(self, "editable_mode", False):
+            # start from an empty build/lib: a module renamed or deleted in the source (say a migration)
+            # must not reach the wheel from an earlier build
+            lib = Path(self.build_lib)
+            if lib.exists():
+                shutil.rmtree(lib)
         super().run()
         if getattr(self, "editable_mode", False):
             return
