@@ -33,9 +33,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spatial import schema as S
 from spatial._errors import HotspotError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["COMMANDS", "add_parsers", "run_evaluate", "run_forecast", "run_ward_evaluate"]
 
@@ -143,10 +147,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         backtest_groups,
         borough_boundary,
         default_backtest_data,
-        markdown_table,
         read_policeuk_quick,
         square_grid,
-        winners_at,
     )
 
     paths: list[Path] = []
@@ -177,10 +179,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
           f"{len(grid)} cells of {args.cell_size:g} m{' inside the boroughs' if boundary is not None else ''}, "
           f"min_train {args.min_train} -> {len(res['target'].unique())} origins; proactive categories excluded; "
           f"mean over origins ({secs:.1f} s)\n")
-    print(markdown_table(res))
-    print("\nChosen method vs best baseline, hit rate at 5 % of area:\n")
-    print(winners_at(res).to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else
-          winners_at(res).to_string(index=False))
+    _print_backtest(res)
     return 0
 
 
@@ -190,7 +189,7 @@ def _run_area_evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from hotspot_cli.options import open_context
-    from spatial.backtest import backtest_groups, markdown_table, square_grid, winners_at
+    from spatial.backtest import backtest_groups, square_grid
 
     t0 = time.perf_counter()
     try:
@@ -225,11 +224,18 @@ def _run_area_evaluate(args: argparse.Namespace) -> int:
           f"months {months[0]}..{months[-1]}, {len(grid)} cells of {args.cell_size:g} m inside the area, "
           f"min_train {args.min_train} -> {len(res['target'].unique())} origins; proactive categories excluded; "
           f"mean over origins ({secs:.1f} s)\n")
+    _print_backtest(res)
+    return 0
+
+
+def _print_backtest(res: pd.DataFrame) -> None:
+    """The backtest table and the chosen method against the best baseline (every ``evaluate`` variant)."""
+    from spatial.backtest import markdown_table, winners_at
+
     print(markdown_table(res))
     print("\nChosen method vs best baseline, hit rate at 5 % of area:\n")
     print(winners_at(res).to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else
           winners_at(res).to_string(index=False))
-    return 0
 
 
 def _has_tabulate() -> bool:
