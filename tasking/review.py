@@ -706,7 +706,8 @@ def displacement_areas(tasked: gpd.GeoDataFrame | gpd.GeoSeries, area: gpd.GeoDa
         msg = "no tasked places: the plan tasked nothing that has a polygon, so there is no response area"
         raise TaskingError(msg)
     r = shapely.intersection(shapely.union_all(geoms), whole)
-    d = shapely.intersection(shapely.difference(shapely.buffer(r, buffer_m), r), whole)
+    # 32 segments a quarter circle: the drawn ring is within 0.08 m of buffer_m (counts use exact distance)
+    d = shapely.intersection(shapely.difference(shapely.buffer(r, buffer_m, quad_segs=32), r), whole)
     c = shapely.difference(whole, shapely.union_all([r, d]))
     out = gpd.GeoDataFrame({"zone": ["R", "D", "C"]}, geometry=[r, d, c], crs=BNG)
     out["area_m2"] = out.area
@@ -724,12 +725,24 @@ class Displacement:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _zone_sums(zones: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, w: np.ndarray, h: np.ndarray) -> dict[str, tuple[float, float]]:
-    out = {}
-    for zone, geom in zip(zones["zone"], zones.geometry):
-        inside = shapely.contains_xy(geom, x, y) if len(x) else np.zeros(0, bool)
-        out[zone] = (float(w[inside].sum()), float(h[inside].sum()))
-    return out
+def _zone_sums(zones: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, w: np.ndarray, h: np.ndarray, *,
+               area: shapely.Geometry, buffer_m: float) -> dict[str, tuple[float, float]]:
+    """Counts and harm in R, D and C, each point placed by its exact distance to R.
+
+    The drawn ring D is a polygonised buffer, whose arcs fall up to about a
+    metre short of ``buffer_m``; an incident 249.6 m from a corner of R would
+    drop out of it.  So points are placed by distance: in R (its boundary
+    included), else in D when within ``buffer_m`` of R, else in C; points
+    outside ``area`` count nowhere.
+    """
+    if not len(x):
+        return {z: (0.0, 0.0) for z in ("R", "D", "C")}
+    r = zones.set_index("zone").geometry["R"]
+    inside = shapely.intersects_xy(area, x, y)
+    in_r = inside & shapely.intersects_xy(r, x, y)
+    near = inside & ~in_r & shapely.dwithin(r, shapely.points(x, y), buffer_m)
+    rest = inside & ~in_r & ~near
+    return {z: (float(w[m].sum()), float(h[m].sum())) for z, m in (("R", in_r), ("D", near), ("C", rest))}
 
 
 def displacement_check(tasked: gpd.GeoDataFrame, area: gpd.GeoDataFrame, before: pd.DataFrame,
@@ -739,13 +752,17 @@ def displacement_check(tasked: gpd.GeoDataFrame, area: gpd.GeoDataFrame, before:
 
     ``tasked`` are the tasked places' polygons (R), ``area`` the borough; the
     buffer ring D is 0-``buffer_m`` around R and C the rest of the borough
-    (:func:`displacement_areas`).  ``before``/``after`` as in
+    (:func:`displacement_areas`); each incident is placed by its exact distance
+    to R, not by the polygonised ring.  ``before``/``after`` as in
     :func:`tasked_vs_control` (periods of any length: the WDQ compares each
     zone with the control, so lengths cancel).
     """
     zones = displacement_areas(tasked, area, buffer_m=buffer_m)
-    sb = _zone_sums(zones, *_prepare(before, harm_index=harm_index, include_sensitive=include_sensitive, name="before"))
-    sa = _zone_sums(zones, *_prepare(after, harm_index=harm_index, include_sensitive=include_sensitive, name="after"))
+    whole = shapely.union_all(np.asarray(area.geometry.values, dtype=object))
+    sb = _zone_sums(zones, *_prepare(before, harm_index=harm_index, include_sensitive=include_sensitive, name="before"),
+                    area=whole, buffer_m=buffer_m)
+    sa = _zone_sums(zones, *_prepare(after, harm_index=harm_index, include_sensitive=include_sensitive, name="after"),
+                    area=whole, buffer_m=buffer_m)
     res = {}
     for k, m in ((0, "incidents"), (1, "harm")):
         res[m] = wdq(Rb=sb["R"][k], Ra=sa["R"][k], Db=sb["D"][k], Da=sa["D"][k], Cb=sb["C"][k], Ca=sa["C"][k])

@@ -118,6 +118,27 @@ def test_displacement_zones_and_wdq_from_points():
     with pytest.raises(TaskingError, match="buffer_m was 0"):
         displacement_areas(tasked, area, buffer_m=0)
 
+def test_displacement_places_incidents_by_exact_distance_not_by_the_drawn_ring():
+    """An incident 249.95 m off a corner of R is in the 250 m ring D, one 250.05 m off it is in C.
+
+    The drawn ring is a polygon: between its vertices the arc is cut short by up to
+    250 (1 - cos(pi/128)) = 0.075 m, so the first point lies just outside the polygon.
+    """
+    area, tasked = _area_and_tasked()
+    zones = displacement_areas(tasked, area, buffer_m=250)
+    angle = math.radians(45 + 90 / 64)  # half-way between two vertices of the corner's arc
+    corner = (1100, 1100)
+    near = (corner[0] + 249.95 * math.cos(angle), corner[1] + 249.95 * math.sin(angle))
+    far = (corner[0] + 250.05 * math.cos(angle), corner[1] + 250.05 * math.sin(angle))
+    ring = zones.geometry.iloc[1]
+    assert not ring.contains(shapely.Point(X0 + near[0], Y0 + near[1]))  # the polygon misses it ...
+    on_edge = (1000, 1100)  # ... and a point on R's boundary is in R, not lost between R and D
+    before = inc(many(3, *near) + many(2, *far) + many(4, *on_edge))
+    after = inc(many(1, *near) + many(5, *far) + many(6, *on_edge))
+    w = displacement_check(tasked, area, before, after, buffer_m=250).incidents
+    assert (w.Rb, w.Ra, w.Db, w.Da, w.Cb, w.Ca) == (4, 6, 3, 1, 2, 5)
+
+
 
 # --------------------------------------------------------------------------
 # (a) tasked against comparable untasked places

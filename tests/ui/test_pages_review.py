@@ -141,7 +141,8 @@ def test_comparison_and_wdq_count_the_chosen_months_in_the_zones(reviewed: dict[
     assert "long before the reviewed week 2026-W47" in text
     assert "Few incidents in 2018-05" in text  # 36 hand-made rows against 1,600 real ones
 
-    # the zones, rebuilt here: R = tasked places (cells of the plan) inside the borough, D = 250 m ring, C = rest
+    # the zones, rebuilt here: R = tasked places (cells of the plan) inside the borough, D = within 250 m of R
+    # by exact distance (the drawn ring is a polygon whose arcs fall short), C = the rest of the borough
     plan, inputs = reviewed["plan"], reviewed["inputs"]
     size = float(plan["inputs"]["cell_size_m"])
     boxes = []
@@ -156,15 +157,18 @@ def test_comparison_and_wdq_count_the_chosen_months_in_the_zones(reviewed: dict[
               if c["candidate_id"] in visited and c["candidate_id"].startswith("PK-")]
     borough = load_boroughs((RBKC,)).geometry.union_all()
     r = shapely.union_all(boxes).intersection(borough)
-    d = r.buffer(250).difference(r).intersection(borough)
-    c_ = borough.difference(shapely.union_all([r, d]))
     inc = incident_frame(connect(reviewed["url"]))  # non-sensitive only
     inc = inc[inc["ward_code"].isin(set(load_wards((RBKC,))["ward_code"]))]
     counts = {}
     for month in ("2018-05", "2018-06"):
         m = inc[inc["month"] == month]
-        for name, zone in (("R", r), ("D", d), ("C", c_)):
-            counts[name, month] = int(shapely.contains_xy(zone, m["x"].to_numpy(), m["y"].to_numpy()).sum())
+        pts = shapely.points(m["x"].to_numpy(), m["y"].to_numpy())
+        in_borough = shapely.intersects(borough, pts)
+        metres = shapely.distance(r, pts)  # exact distance to the tasked places: 0 inside R
+        zone = {"R": in_borough & (metres == 0), "D": in_borough & (metres > 0) & (metres <= 250),
+                "C": in_borough & (metres > 250)}
+        for name, inside in zone.items():
+            counts[name, month] = int(inside.sum())
     wdq = _frame(at, "Measure").set_index("Measure").loc["Incidents"]
     assert (wdq["Tasked R before"], wdq["Tasked R after"]) == (counts["R", "2018-05"], counts["R", "2018-06"])
     assert (wdq["Buffer D before"], wdq["Buffer D after"]) == (counts["D", "2018-05"], counts["D", "2018-06"])
