@@ -33,6 +33,7 @@ command in :mod:`hotspot_cli.main` and :func:`run` returns the exit status.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from hotspot_cli.options import add_area_option, add_district_option, open_context
@@ -44,6 +45,7 @@ from spatial.analysis import (
     compute_hotspots,
     export_hotspots,
     parse_period,
+    period_gap_note,
 )
 
 if TYPE_CHECKING:
@@ -97,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     ctx, _settings = open_context(args)
     engine = ctx.engine
     area = ctx.outline
+    gap = period_gap_note(months, _held_months(ctx))
+    if gap:
+        print(f"warning: {gap}", file=sys.stderr)
     unit_kind = getattr(args, "units", "grid") or "grid"
     source = getattr(args, "source", "incidents") or "incidents"
     if args.method != "emerging" and (unit_kind != "grid" or source != "incidents"):
@@ -118,6 +123,14 @@ def run(args: argparse.Namespace) -> int:
         classes = res["trend_class"].value_counts()
         print("; ".join(f"{c}: {n}" for c, n in classes.items()))
     return 0
+
+
+def _held_months(ctx: AreaContext) -> set[str]:
+    """The months the store holds incidents of (any category) in the scope's wards."""
+    from spatial.store.queries import month_category_counts
+
+    counts = month_category_counts(ctx.engine, ward_codes=[str(c) for c in ctx.wards["ward_code"]])
+    return {str(m) for m in counts.index} if len(counts) else set()
 
 
 def _run_emerging(args: argparse.Namespace, ctx: AreaContext, months: list[str], *,

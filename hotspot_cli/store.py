@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,33 @@ __all__ = ["add_parsers", "load_sensitive_slugs"]
 
 _KINDS = {"police-uk": None, "police-uk-street": "police-uk-street", "police-uk-api": "police-uk-api",
           "mps": "mps-wide"}
+
+
+def short_path(path: str | Path, width: int = 44) -> str:
+    """A file's name, cut before its last ten characters to ``width`` (``--json`` gives full paths).
+
+    Examples
+    --------
+    >>> short_path("/data/neighbours_api/2017-07-westminster-hammersmith-fulham-police-uk-api.csv.gz")
+    '2017-07-westminster-hammersmith...api.csv.gz'
+    >>> short_path("/tmp/a.csv")
+    'a.csv'
+    """
+    name = Path(path).name
+    if len(name) <= width:
+        return name
+    return name[: width - 13] + "..." + name[-10:]
+
+
+def _report_view(rows: pd.DataFrame, *, verbose: bool) -> pd.DataFrame:
+    """The ingest table as printed: what reconciles and nothing happened in is left out unless ``verbose``."""
+    out = rows.rename(columns={"outside the area": "outside"})
+    if not verbose and len(out):
+        drop = ["seconds"]
+        drop += [c for c in ("outside",) if not out[c].any()]
+        drop += ["reconciles"] if (out["reconciles"] == "yes").all() else []
+        out = out.drop(columns=drop)
+    return out
 
 
 def _print_table(df: pd.DataFrame, title: str) -> None:
@@ -84,7 +112,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                                        attributor=attributor, progress=bar.update)
         except StoreWriteError as exc:  # a full disk: report what was stored, then which file failed and why
             failure, reports = exc, exc.reports
-    rows = pd.DataFrame([{"file": r.path, "kind": r.kind, "status": r.status, "read": r.rows_read,
+    rows = pd.DataFrame([{"file": short_path(r.path), "kind": r.kind, "status": r.status, "read": r.rows_read,
                           "stored": r.stored, "duplicates": r.duplicates, "quarantined": r.quarantined,
                           "outside the area": r.outside, "reconciles": "yes" if r.reconciles else "NO", "seconds": round(r.seconds, 2)}
                          for r in reports])
@@ -93,10 +121,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     else:
         if len(rows) > 30 and not args.verbose:
             shown = rows[rows["status"] != "complete"]
-            _print_table(shown, f"Ingest report: {len(rows)} files ({len(shown)} not complete shown; --verbose for all)")
+            _print_table(_report_view(shown, verbose=False),
+                         f"Ingest report: {len(rows)} files ({len(shown)} not complete shown; --verbose for all)")
         else:
-            _print_table(rows, "Ingest report")
+            _print_table(_report_view(rows, verbose=args.verbose), "Ingest report")
         tot = rows[["read", "stored", "duplicates", "quarantined", "outside the area"]].sum()
+        if len(rows) and (rows["reconciles"] == "yes").all() and not args.verbose:
+            print("Every file reconciles (read = stored + duplicates + quarantined + outside the area).")
         print(f"\nTotal: {tot['read']:,} rows read = {tot['stored']:,} stored + {tot['duplicates']:,} duplicates "
               f"+ {tot['quarantined']:,} quarantined"
               + (f" + {tot['outside the area']:,} outside the area" if tot["outside the area"] else ""))
@@ -107,7 +138,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             if r.status != "complete":
                 print(f"REJECTED {r.message}", file=sys.stderr)
             for note in r.notes:
-                print(f"note: {Path(r.path).name}: {note}")
+                print(textwrap.fill(f"note: {Path(r.path).name}: {note}", width=100, subsequent_indent="  "))
         if tot["quarantined"]:
             side = f" --database sqlite:///{Path(args.parquet).resolve() / '_ingest.sqlite'}" if args.parquet else ""
             print(f"See the quarantined rows with: hotspot-tasking{side} quarantine")

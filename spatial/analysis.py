@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # importing this module stays light (the command line's --hel
 
 __all__ = ["COVERAGE_SHARE", "HOTSPOT_METHODS", "UNIT_KINDS", "HotspotMethod", "compute_emerging", "compute_hotspots",
            "covered_months",
-           "export_hotspots", "hotspot_layer", "parse_period", "run_hotspot_method", "select_incidents"]
+           "export_hotspots", "hotspot_layer", "parse_period", "period_gap_note", "run_hotspot_method", "select_incidents"]
 
 Method = Literal["kde", "gistar", "dbscan"]
 UnitKind = Literal["grid", "wards", "lsoas", "estates", "parks"]
@@ -214,6 +214,28 @@ def select_incidents(incidents: pd.DataFrame, area: gpd.GeoDataFrame | None, *, 
         msg = "no incidents match the period, area and categories; check `hotspot-tasking status`"
         raise HotspotError(msg)
     return df
+
+
+def period_gap_note(asked: list[str], held: list[str] | set[str]) -> str:
+    """A warning when a period asks for months the store does not hold ('' when every month is held).
+
+    Examples
+    --------
+    >>> period_gap_note(["2017-07", "2017-08", "2017-09"], {"2017-09", "2018-01"})
+    '--period asks for 3 months but the store holds 1 of them (2017-09): the results use that month only; missing: 2017-07, 2017-08'
+    >>> period_gap_note(["2018-06"], ["2018-06"])
+    ''
+    """
+    have = [m for m in asked if m in set(held)]
+    if len(have) == len(asked):
+        return ""
+    missing = [m for m in asked if m not in set(held)]
+    shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+    if not have:
+        return f"--period asks for {len(asked)} month(s) and the store holds none of them; missing: {shown}"
+    which = ", ".join(have[:6]) + (" ..." if len(have) > 6 else "")
+    return (f"--period asks for {len(asked)} months but the store holds {len(have)} of them ({which}): the results "
+            f"use {'that month' if len(have) == 1 else 'those months'} only; missing: {shown}")
 
 
 def compute_hotspots(incidents: pd.DataFrame, area: gpd.GeoDataFrame, *, method: Method,

@@ -58,6 +58,23 @@ def test_ingest_prints_the_reconciliation(url, capsys):
     assert B.SMALL_STREET.name in out
 
 
+def test_ingest_report_fits_a_terminal_and_verbose_shows_everything(url, tmp_path, capsys):
+    """The table names files, not full paths, and fits 110 columns; ``--verbose`` adds seconds and reconciles."""
+    bad, _ = bad_rows_file(tmp_path)
+    code, out, err = run(capsys, "--database", url, "ingest", str(B.SMALL_STREET), str(bad), "--quiet")
+    assert code == 0, err
+    assert max(len(ln) for ln in out.splitlines()) <= 110, out
+    header = next(ln for ln in out.splitlines() if ln.strip().startswith("file"))
+    assert header.split() == ["file", "kind", "status", "read", "stored", "duplicates", "quarantined"]
+    assert str(B.SMALL_STREET.parent) not in out and B.SMALL_STREET.name in out and bad.name in out
+    assert "Every file reconciles (read = stored + duplicates + quarantined + outside the area)." in out
+    code, out, err = run(capsys, "--database", f"sqlite:///{tmp_path}/v.sqlite", "ingest", str(B.SMALL_STREET),
+                         "--quiet", "--verbose")
+    assert code == 0, err
+    header = next(ln for ln in out.splitlines() if ln.strip().startswith("file"))
+    assert header.split()[-3:] == ["outside", "reconciles", "seconds"] and "Every file reconciles" not in out
+
+
 def test_ingest_json_report(url, capsys):
     code, out, _err = run(capsys, "--database", url, "ingest", str(B.SMALL_STREET), "--json", "--quiet")
     assert code == 0

@@ -32,6 +32,7 @@ def test_quickstart_loads_the_data_and_makes_one_chair_account(tmp_path):
     home = tmp_path / "home"
     first = _run(home)
     assert first.returncode == 0, first.stderr[-2000:]
+    assert re.search(r"the dashboard will be on http://127\.0\.0\.1:(\d+)", first.stdout)  # 8501 or the next free
     shown = re.search(r"sign in as 'chair' with password (\S+)", first.stdout)
     assert shown, first.stdout[-2000:]
     secret = home / "first-sign-in.txt"
@@ -67,3 +68,19 @@ def test_quickstart_with_area_west_kent_loads_west_kent(tmp_path):
     engine.dispose()
     bad = _run(tmp_path / "other", "--area")
     assert bad.returncode != 0
+
+
+def test_quickstart_refuses_a_port_in_use_before_any_work(tmp_path):
+    """``--port N`` with N taken stops at once with the reason; a bad value is refused too."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        run = _run(tmp_path / "home", "--port", str(port))
+    assert run.returncode != 0
+    assert f"quickstart: port {port} is in use (or not a port); choose another with --port N" in run.stderr
+    assert not (tmp_path / "home" / "hotspot.sqlite").exists()  # stopped before loading anything
+    bad = _run(tmp_path / "home", "--port", "eighty")
+    assert bad.returncode == 2 and "--port was 'eighty'; give a number" in bad.stderr

@@ -50,7 +50,7 @@ from tasking.review import (
 from .planning import iso_week
 
 __all__ = ["WEEK_PERIOD", "BUFFER_M", "ReviewPeriods", "reviewable_weeks", "default_review_week",
-           "default_periods", "month_weeks", "review_incidents", "week_overlap", "period_statement", "run_review",
+           "default_periods", "week_before_months", "month_weeks", "review_incidents", "week_overlap", "period_statement", "run_review",
            "delivery_tables", "comparison_table", "wdq_table", "decision_choices", "wdq_explanation", "tasked_places",
            "thin_months", "notes_table"]
 
@@ -102,20 +102,47 @@ class ReviewPeriods:
     after_is_week: bool = False
 
 
-def default_periods(months: Sequence[str], *, before_months: int = 3) -> ReviewPeriods | None:
+def default_periods(months: Sequence[str], *, before_months: int = 3,
+                    unreliable: Collection[str] = ()) -> ReviewPeriods | None:
     """After = the newest month held, before = up to ``before_months`` months before it; None with < 2 months.
+
+    Months in ``unreliable`` (probably incomplete, or published low: :func:`thin_months`,
+    :func:`spatial.low_months.incident_low_months`) are passed over while at least two
+    reliable months are held; with fewer, every month is used (and the page warns).
 
     Examples
     --------
     >>> default_periods(["2018-03", "2018-04", "2018-05", "2018-06"], before_months=2)
     ReviewPeriods(before=('2018-04', '2018-05'), after=('2018-06',), after_is_week=False)
+    >>> default_periods(["2018-10", "2018-11", "2018-12", "2019-01"], unreliable=["2018-11", "2018-12"])
+    ReviewPeriods(before=('2018-10',), after=('2019-01',), after_is_week=False)
+    >>> default_periods(["2018-05", "2018-06"], unreliable=["2018-05"]).before  # nothing better held
+    ('2018-05',)
     >>> default_periods(["2018-06"]) is None
     True
     """
     ms = sorted(months)
     if len(ms) < 2:
         return None
-    return ReviewPeriods(before=tuple(ms[:-1][-before_months:]), after=(ms[-1],))
+    bad = set(unreliable)
+    good = [m for m in ms if m not in bad]
+    use = good if len(good) >= 2 else ms
+    return ReviewPeriods(before=tuple(use[:-1][-before_months:]), after=(use[-1],))
+
+
+def week_before_months(months: Sequence[str], *, unreliable: Collection[str] = (), n: int = 3) -> tuple[str, ...]:
+    """The ``n`` newest months held, reliable ones first choice: the "before" of a review of the week itself.
+
+    Examples
+    --------
+    >>> week_before_months(["2024-07", "2024-08", "2024-09", "2024-10"], unreliable=["2024-09"])
+    ('2024-07', '2024-08', '2024-10')
+    >>> week_before_months(["2024-09"], unreliable=["2024-09"])
+    ('2024-09',)
+    """
+    ms = sorted(months)
+    good = [m for m in ms if m not in set(unreliable)]
+    return tuple((good or ms)[-n:])
 
 
 def month_weeks(months: Collection[str]) -> float:

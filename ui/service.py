@@ -185,6 +185,10 @@ class AreaService:
         inc = self.review_incidents(version)
         return {str(k): int(v) for k, v in inc["month"].astype(str).value_counts().sort_index().items()}
 
+    def review_unreliable_months(self, version: str) -> dict[str, str]:
+        """Months held that a review should not lean on, each with why: probably incomplete or published low."""
+        return _review_unreliable(self, self.key, version)
+
     def week_review(self, version: str, meeting_id: int, plan_version: int, week: str, before: tuple[str, ...],
                     after: tuple[str, ...], after_is_week: bool) -> tuple[WeekReview, gpd.GeoDataFrame]:
         """The approved plan's comparison and displacement check and its tasked places."""
@@ -285,6 +289,18 @@ def _plan_recommendations(_svc: AreaService, key: str, version: str, months: tup
 @st.cache_data(max_entries=8, show_spinner=False)
 def _review_incidents(_svc: AreaService, key: str, version: str) -> pd.DataFrame:
     return review.review_incidents(_svc.engine, wards=_svc.context(version).wards)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _review_unreliable(_svc: AreaService, key: str, version: str) -> dict[str, str]:
+    from spatial.low_months import incident_low_months
+
+    held = _svc.review_months(version)
+    out = {m: "under a tenth of the busiest month held: probably incomplete"
+           for m in review.thin_months(held, list(held))}
+    for m in incident_low_months(_svc.review_incidents(version)) if len(held) >= 3 else []:
+        out.setdefault(m, "far below the months either side in every category: published low")
+    return dict(sorted(out.items()))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -69,10 +69,12 @@ if len(after_options) < 2:
                f"({', '.join(held) or 'none'}): the before/after comparison and the displacement check need two "
                "periods. Ingest another month (Data page, or `hotspot-tasking ingest`). Delivery is shown below.")
 else:
-    default = review.default_periods(list(held)) or review.ReviewPeriods(before=tuple(held)[:1],
-                                                                       after=(review.WEEK_PERIOD,))
+    unreliable = svc.review_unreliable_months(version)
+    default = review.default_periods(list(held), unreliable=unreliable) or review.ReviewPeriods(
+        before=tuple(held)[:1], after=(review.WEEK_PERIOD,))
     if week_share > 0:
-        default = review.ReviewPeriods(before=tuple(held)[-3:], after=(review.WEEK_PERIOD,))
+        default = review.ReviewPeriods(before=review.week_before_months(list(held), unreliable=unreliable),
+                                       after=(review.WEEK_PERIOD,))
     state.keep_valid(session, state.REVIEW_BEFORE, list(held))
     state.keep_valid(session, state.REVIEW_AFTER, after_options)
     session.setdefault(state.REVIEW_BEFORE, list(default.before))
@@ -87,10 +89,12 @@ else:
     periods = review.ReviewPeriods(before=tuple(sorted(before)),
                                    after=() if after_is_week else tuple(sorted(after)), after_is_week=after_is_week)
     st.info(review.period_statement(periods, week=week, newest_month=newest), icon=":material/event:")
-    thin = review.thin_months(held, [*periods.before, *periods.after])
-    if thin:
-        st.warning("Few incidents in " + ", ".join(thin) + " (under a tenth of the busiest month held): the month is "
-                   "probably incomplete, so changes against it are not reliable.")
+    chosen = [m for m in unreliable if m in {*periods.before, *periods.after}]
+    if chosen:
+        st.warning("Not reliable: " + "; ".join(f"{m} ({unreliable[m]})" for m in chosen)
+                   + ". Changes against such a month are not reliable"
+                   + (", and the store holds no better month to compare." if len(held) - len(unreliable) < 2
+                      else "; the default comparison leaves it out."))
 
 result = None
 tasked = None

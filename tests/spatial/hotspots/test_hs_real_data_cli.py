@@ -113,3 +113,21 @@ def test_hotspots_command_end_to_end(tmp_path, method):
                                           r"\.geojson or \.json"):
         run(args)
     assert not (tmp_path / "x.shp").exists()
+
+
+def test_a_period_longer_than_the_store_holds_is_said(tmp_path, capsys):
+    """A 12-month --period on a store holding one month warns, naming the month used and the months missing."""
+    from hotspot_cli.main import main as cli_main
+
+    url = f"sqlite:///{tmp_path}/h.sqlite"
+    assert cli_main(["--database", url, "ingest", str(RBKC_API), "--quiet"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "kde.geojson"
+    assert cli_main(["--database", url, "hotspots", "--method", "kde", "--period", "2017-07..2018-06",
+                     "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert ("warning: --period asks for 12 months but the store holds 1 of them (2018-06): the results use that "
+            "month only; missing: 2017-07, 2017-08, 2017-09, 2017-10, 2017-11, 2017-12 and 5 more") in err
+    assert cli_main(["--database", url, "hotspots", "--method", "kde", "--period", "2018-06",
+                     "--out", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
