@@ -52,7 +52,7 @@ __all__ = ["Role", "ROLES", "CAPABILITIES", "PAGES", "AccessDenied", "Viewer", "
            "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "quarantine_rows", "recent_ingests", "plan_view",
            "own_plan", "approved_plan", "agent_assignments_for", "patrol_logs", "decisions", "review_notes",
            "approve_plan", "add_decision", "update_decision", "add_review_note", "mark_reviewed", "log_patrol",
-           "export_bytes", "POINT_COLUMNS"]
+           "export_bytes", "hotspot_export_bytes", "POINT_COLUMNS"]
 
 Role = Literal["chair", "analyst", "cctv", "warden", "partner"]
 
@@ -392,4 +392,28 @@ def export_bytes(viewer: Viewer, plan: Mapping[str, Any], *, format: ExportKind,
     with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
         out = Path(tmp) / f"tasking-{plan['week']}.{format}"
         export_pack(plan, out, format=format, user=viewer.user, role=viewer.role, engine=engine, now=now, **pack)
+        return out.read_bytes()
+
+
+def hotspot_export_bytes(viewer: Viewer, result: Any, *, period: str, area: str, engine: Engine | None,
+                         now: dt.datetime | None = None) -> bytes:
+    """A hotspot result as a GeoPackage for QGIS/ArcGIS, written and audited as ``viewer``.
+
+    The file is the one ``hotspot-tasking hotspots --out FILE.gpkg`` writes
+    (:func:`spatial.analysis.export_hotspots`: EPSG:27700, the method's layer,
+    ``run_parameters``, a QGIS style).  Hotspots are built from non-sensitive
+    incidents only, so the audit records no sensitive aggregates.  Chair and
+    analyst only, as every other export.
+    """
+    require(viewer, "export", what="export hotspot layers")
+    from spatial.analysis import export_hotspots
+
+    when = now or dt.datetime.now(dt.UTC)
+    method = str(result.attrs.get("params", {}).get("method", "hotspots"))
+    with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
+        out = Path(tmp) / f"hotspots-{method}-{period}.gpkg"
+        counts = export_hotspots(result, out, period=period, area=area, generated_at=when)
+        if engine is not None:
+            records.record_export(engine, user=viewer.user, role=viewer.role, kind="gpkg", path=out,
+                                  row_counts=counts, includes_sensitive_aggregates=False, now=when)
         return out.read_bytes()

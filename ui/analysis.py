@@ -19,7 +19,7 @@ bandwidth, no hot place to advise on) leaves its layer empty and says why in
 from __future__ import annotations
 
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
@@ -76,6 +76,8 @@ class HotspotLayers:
     emerging: gpd.GeoDataFrame | None = None
     #: Why the emerging layer is empty, or what it was computed from.
     emerging_note: str = ""
+    #: Each method's whole result (every cell or cluster, with ``attrs["params"]``), for the GIS download.
+    results: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: Every cell's emerging class (cell id -> class; empty when not computed), for the hotspot panel.
     cell_classes: pd.Series | None = None
     #: The council's estates (``estate_id, estate_name``) or None when not loaded.
@@ -122,11 +124,13 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
     wards[["count", "harm"]] = wards[["count", "harm"]].fillna(0.0)
 
     grid = square_grid(inputs.area, cell_size_m=cell_size_m)
+    k_full = g_full = d_full = None
     try:
         k, _ = run_hotspot_method("kde", inc, inputs.area, weights=weights, hotspot_share=hotspot_share, seed=seed,
                                   grid=grid)
         kde_cells = k.loc[k["is_hotspot"], ["cell_id", "density", "kde_count", k.geometry.name]].reset_index(drop=True)
         kde_params = k.attrs.get("params", {})
+        k_full = k
     except HotspotError as exc:
         kde_cells, kde_params = _empty(["cell_id", "density", "kde_count"], crs), {}
         notes.append(f"KDE not computed: {exc}")
@@ -136,6 +140,7 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
                          ["cell_id", "gi_class", "gi_z", "harm", g.geometry.name]].reset_index(drop=True)
         gi_cells["gi_class"] = gi_cells["gi_class"].astype(str)
         gi_params = g.attrs.get("params", {})
+        g_full = g
     except HotspotError as exc:
         gi_cells, gi_params = _empty(["cell_id", "gi_class", "gi_z", "harm"], crs), {}
         notes.append(f"Gi* not computed: {exc}")
@@ -143,6 +148,7 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
         d, _ = run_hotspot_method("dbscan", inc, inputs.area, weights=weights, seed=seed)
         clusters = d[["cluster_id", "n_incidents", "top_categories", d.geometry.name]].reset_index(drop=True)
         db_params = d.attrs.get("params", {})
+        d_full = d
     except HotspotError as exc:
         clusters, db_params = _empty(["cluster_id", "n_incidents", "top_categories"], crs), {}
         notes.append(f"DBSCAN not computed: {exc}")
@@ -157,20 +163,39 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
         ranked = pd.DataFrame(columns=["candidate_id", "rank", "measure", "cpted_principle", "why"])
         notes.append(f"Designing Out Crime advice not computed: {exc}")
     notes.append(f"parks: {inputs.parks_note}")
-    emerging, em_note, classes = _emerging(inc, inputs, grid, harm_index=harm_index)
+    emerging, em_note, classes, em_full = _emerging(inc, inputs, grid, harm_index=harm_index)
     notes.append(f"emerging hotspots: {em_note}")
+    results = {name: r for name, r in (("gistar", g_full), ("kde", k_full), ("dbscan", d_full), ("emerging", em_full))
+               if r is not None and len(r)}
     return HotspotLayers(
-        wards=wards, gi_cells=gi_cells, kde_cells=kde_cells, clusters=clusters, places=places, ranked=ranked,
-        months=inputs.months, n_incidents=len(inc), method=method, notes=tuple(notes),
+        results=results, wards=wards, gi_cells=gi_cells, kde_cells=kde_cells, clusters=clusters, places=places,
+        ranked=ranked, months=inputs.months, n_incidents=len(inc), method=method, notes=tuple(notes),
         params={"harm_index": harm_index, "cell_size_m": cell_size_m, "kde": kde_params, "gistar": gi_params,
                 "dbscan": db_params},
         emerging=emerging, emerging_note=em_note, cell_classes=classes, estates=inputs.estates,
         estates_note=inputs.estates_note, parks=inputs.parks, parks_note=inputs.parks_note)
 
 
+#: The hotspot results the page offers as GIS downloads: key of ``HotspotLayers.results`` -> label.
+GIS_DOWNLOADS: Final[dict[str, str]] = {"gistar": "Gi* hot and cold cells (every cell, with gi_bin)",
+                                        "kde": "KDE hot cells (every cell)", "dbscan": "DBSCAN clusters",
+                                        "emerging": "Emerging-hotspot classes (every cell)"}
+
+
+def gis_result(layers: HotspotLayers, name: str, *, area_name: str, districts: Sequence[str],
+               category_groups: Sequence[str] = ()) -> gpd.GeoDataFrame:
+    """One method's whole result with the run's parameters as ``hotspot-tasking hotspots`` records them."""
+    res = layers.results[name].copy()
+    res.attrs["params"] = {**layers.results[name].attrs.get("params", {}), "method": name,
+                           "months": list(layers.months), "category_groups": list(category_groups) or "all",
+                           "harm_index": layers.params.get("harm_index"), "n_incidents_used": layers.n_incidents,
+                           "sensitive_included": False, "area_name": area_name, "districts": list(districts)}
+    return res
+
+
 def _emerging(inc: pd.DataFrame, inputs: PlanInputs, grid: gpd.GeoDataFrame, *,
-              harm_index: str) -> tuple[gpd.GeoDataFrame, str, pd.Series]:
-    """Cells with an emerging-hotspot pattern, a note, and every cell's class (empty below the month minimum)."""
+              harm_index: str) -> tuple[gpd.GeoDataFrame, str, pd.Series, gpd.GeoDataFrame | None]:
+    """Cells with a pattern, a note, every cell's class (empty below the month minimum), and the whole result."""
     from spatial.low_months import incident_low_months, low_months_note, without_low_months
 
     months = sorted(inc[MONTH].astype(str).unique())
@@ -182,14 +207,14 @@ def _emerging(inc: pd.DataFrame, inputs: PlanInputs, grid: gpd.GeoDataFrame, *,
                 f"and this selection has {len(months)} ({', '.join(months)}). The bundled police.uk points cover June "
                 "2018 only for RBKC, and July 2017 to June 2018 for Westminster and Hammersmith & Fulham: pick a "
                 "longer period, one of those boroughs, or load more months")
-        return _empty(cols, inputs.area.crs), note, pd.Series(dtype=object)
+        return _empty(cols, inputs.area.crs), note, pd.Series(dtype=object), None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "fewer than 10 periods" is said in the note instead
             em = compute_emerging(grid, unit_kind="grid", months=months, incidents=inc, area=inputs.area,
                                   harm_index=harm_index)
     except HotspotError as exc:
-        return _empty(cols, inputs.area.crs), f"not computed: {exc}", pd.Series(dtype=object)
+        return _empty(cols, inputs.area.crs), f"not computed: {exc}", pd.Series(dtype=object), None
     em = em.assign(trend_class=em["trend_class"].astype(str))
     classes = pd.Series(em["trend_class"].to_numpy(), index=em["cell_id"].astype(str).to_numpy())
     shown = em.loc[em["trend_class"] != "no pattern", [*cols, em.geometry.name]].reset_index(drop=True)
@@ -197,7 +222,7 @@ def _emerging(inc: pd.DataFrame, inputs: PlanInputs, grid: gpd.GeoDataFrame, *,
             f"over {len(months)} months ({months[0]} to {months[-1]})"
             + ("; fewer than 10 months, so the trend test has little power" if len(months) < 10 else "")
             + (f". {low_months_note(low)}" if low else ""))
-    return shown, note, classes
+    return shown, note, classes, em
 
 
 # ----------------------------------------------------------------------------

@@ -291,6 +291,11 @@ def test_hotspots_page_draws_every_layer_from_non_sensitive_incidents(store: str
     assert len(safe) < len(every[every["ward_code"].isin(rbkc)])  # the store does hold sensitive rows
     assert any(c.value.startswith(f"{len(safe):,} non-sensitive incidents, 2018-06") for c in at.caption)
     assert "violent-crime" not in script and "Violence" not in script
+    # the chair may download each method's whole result for QGIS (one month: no emerging classes)
+    assert at.radio(key=state.HOTSPOTS_GIS_LAYER).options == [analysis.GIS_DOWNLOADS[k] for k in ("gistar", "kde",
+                                                                                                    "dbscan")]
+    assert [b.proto.label for b in at.get("download_button")] == ["GeoPackage"]
+    assert "Each download is recorded in the export audit." in "\n".join(c.value for c in at.caption)
 
 
 def test_hotspots_category_group_filter_recomputes_the_layers(store: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -207,6 +207,8 @@ def test_sensitive_views_are_audited_once_per_page_view(store, monkeypatch) -> N
     rows = audit.list_audit(engine, action="view-sensitive", actor="test-partner")
     assert len(rows) == before + 1 and rows.iloc[0]["target"] == "overview" and rows.iloc[0]["role"] == "partner"
     at.switch_page(PAGE_FILES["hotspots"]).run()
+    assert not at.get("download_button")  # a partner sees the hotspots but may not download layers
+    assert not any(e.label.startswith("Download for QGIS") for e in at.expander)
     at.switch_page(PAGE_FILES["overview"]).run()  # a new view of the page
     assert len(audit.list_audit(engine, action="view-sensitive", actor="test-partner")) == before + 2
 

@@ -107,6 +107,28 @@ fmap = maps.hotspots_map(layers.wards, gi_cells=layers.gi_cells, kde_cells=layer
 st_folium(fmap, key=state.HOTSPOTS_MAP, height=620, use_container_width=True, returned_objects=[])
 st.caption(f"{layers.n_incidents:,} non-sensitive incidents, {tables.period_label(period)}; harm weighted by the "
            "Cambridge Crime Harm Index on 150 m cells. Click a green marker for its ranked measures.")
+if access.can(viewer, "export") and layers.results:
+    with st.expander("Download for QGIS or ArcGIS (GeoPackage)"):
+        scope_ctx = svc.scope(version, borough)
+        offered = {k: v for k, v in analysis.GIS_DOWNLOADS.items() if k in layers.results}
+        state.keep_valid(session, state.HOTSPOTS_GIS_LAYER, offered)
+        gis_pick = st.radio("Layer", list(offered), format_func=offered.__getitem__, key=state.HOTSPOTS_GIS_LAYER,
+                            horizontal=True)
+        gis_period = period[0] if len(period) == 1 else f"{period[0]}..{period[-1]}"
+
+        def _gis_file() -> bytes:
+            res = analysis.gis_result(layers, gis_pick, area_name=scope_ctx.name, districts=scope_ctx.districts,
+                                      category_groups=picked)
+            return access.hotspot_export_bytes(viewer, res, period=gis_period, area=scope_ctx.key,
+                                               engine=pc.engine)
+
+        st.download_button("GeoPackage", data=_gis_file, file_name=f"hotspots-{gis_pick}-{gis_period}.gpkg",
+                           mime="application/geopackage+sqlite3", on_click="ignore",
+                           key=f"{state.DOWNLOAD_PREFIX}hotspots_gpkg")
+        st.caption("The whole area's cells or clusters for this period (the ward filter is not applied), in British "
+                   "National Grid (EPSG:27700) with a QGIS style and the run's parameters in the run_parameters "
+                   "table: the file `hotspot-tasking hotspots --out FILE.gpkg` writes. Non-sensitive incidents "
+                   "only. Each download is recorded in the export audit.")
 with st.expander("Forecaster this area uses for each crime group (backtest on its own months)"):
     st.markdown("\n".join(f"- {md_escape(t)}" for t in svc.forecast_choices(version)))
 
