@@ -235,3 +235,30 @@ def test_no_export_holds_a_sensitive_incident_and_counts_are_suppressed(store, n
     if fmt in ("html", "pdf"):  # the packs carry the sensitive ward counts, 1-4 suppressed as on screen
         small = counts[counts["display"] == "fewer than 5"]
         assert len(small) > 0 and "fewer than 5" in body and "&lt;5" not in body
+
+
+@pytest.mark.parametrize("method", ["gistar", "dbscan"])
+def test_the_hotspot_geopackage_holds_no_sensitive_incident(store, needles, tmp_path, method: str) -> None:
+    """The Hotspots page's GIS download (every cell, or clusters drawn around incidents) leaks nothing sensitive."""
+    import pyogrio
+
+    from ui import analysis
+
+    engine = store["engine"]
+    inputs = planning.read_inputs(engine, borough="E09000020", months=["2018-06"])
+    layers = analysis.hotspot_layers(inputs)
+    res = analysis.gis_result(layers, method, area_name="rbkc", districts=["E09000020"])
+    data = access.hotspot_export_bytes(access.Viewer("Export Chair", "chair"), res, period="2018-06",
+                                       area="E09000020", engine=engine)
+    path = tmp_path / f"{method}.gpkg"
+    path.write_bytes(data)
+    body = []
+    for name, _ in pyogrio.list_layers(path):
+        df = pyogrio.read_dataframe(path, layer=name)
+        if hasattr(df, "geometry"):  # coordinates in metres and in degrees, as the needles hold them
+            body += [df.drop(columns="geometry").to_csv(), df.to_json(), df.to_crs(4326).to_json()]
+        else:
+            body.append(df.to_csv())
+    text_ = "\n".join(body)
+    assert len(text_) > 1000
+    assert _leaks(text_, needles) == [], method
