@@ -65,6 +65,9 @@ __all__ = [
     "build_candidates",
     "cctv_demand",
     "demo_camera_sites",
+    "proposed_camera_sites",
+    "incident_window_weeks",
+    "PROPOSED_SOURCE",
     "harm_column",
     "patrol_patches",
     "shift_shares",
@@ -365,11 +368,7 @@ def build_candidates(hotspots: gpd.GeoDataFrame, incidents: pd.DataFrame, *, war
     inc, x, y = inc[ok].reset_index(drop=True), x[ok], y[ok]
     w = harm_weight(inc[CATEGORY], index=harm_index)
     if window_weeks is None:
-        n_months = inc[MONTH].astype(str).nunique() if MONTH in inc.columns else 0
-        if n_months == 0:
-            msg = "window_weeks was not given and the incidents have no month column to infer it from"
-            raise TaskingError(msg)
-        window_weeks = n_months * _WEEKS_PER_MONTH
+        window_weeks = incident_window_weeks(inc)
     if not window_weeks > 0:
         msg = f"window_weeks was {window_weeks!r}; give a positive number of weeks"
         raise TaskingError(msg)
@@ -523,6 +522,28 @@ def build_candidates(hotspots: gpd.GeoDataFrame, incidents: pd.DataFrame, *, war
 # ----------------------------------------------------------------------------
 # CCTV
 # ----------------------------------------------------------------------------
+def incident_window_weeks(incidents: pd.DataFrame) -> float:
+    """Weeks the incidents span: their number of months x 365.25 / 12 / 7 (the plan's harm-per-week divisor).
+
+    The CCTV page divides by the same, so its figures and the plan's are on one scale.
+
+    Raises
+    ------
+    TaskingError
+        If the incidents have no month column or no rows.
+
+    Examples
+    --------
+    >>> round(incident_window_weeks(pd.DataFrame({"month": ["2018-05", "2018-06", "2018-06"]})), 4)
+    8.6964
+    """
+    n_months = incidents[MONTH].astype(str).nunique() if MONTH in incidents.columns else 0
+    if n_months == 0:
+        msg = "window_weeks was not given and the incidents have no month column to infer it from"
+        raise TaskingError(msg)
+    return float(n_months * _WEEKS_PER_MONTH)
+
+
 def cctv_demand(incidents: pd.DataFrame, *, monitored: Shift, planning: Planning, harm_index: HarmIndex = "cchi",
                 window_weeks: float, cell_size_m: float = 50.0) -> pd.DataFrame:
     """Harm demand points for CCTV siting: weekly harm in the monitored hours per lattice cell.
@@ -560,6 +581,38 @@ def cctv_demand(incidents: pd.DataFrame, *, monitored: Shift, planning: Planning
     out["harm_monitored_week"] = out["harm_week"] * share
     out.attrs = {"monitored_share": share, "profile_source": source, "cell_size_m": cell_size_m}
     return out
+
+
+#: The source of a stand-in camera site (no surveyed mounting site loaded).
+PROPOSED_SOURCE = "proposed — needs a site survey"
+
+
+def proposed_camera_sites(demand: pd.DataFrame, *, n: int = 15, cell_size_m: float = 150.0,
+                   weight: str = "harm_monitored_week") -> tuple[CameraSite, ...]:
+    """Stand-in camera sites at the centres of the ``n`` hottest ``cell_size_m`` cells, labelled :data:`PROPOSED_SOURCE`.
+
+    Used when the roster holds no surveyed mounting sites, by the weekly plan and
+    the CCTV page alike, so both rank and place cameras on one set of sites.
+    ``demand`` is :func:`cctv_demand`'s (harm per week in the monitored hours).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"x": [10.0, 20.0, 400.0], "y": [10.0, 30.0, 10.0], "harm_monitored_week": [1.0, 2.0, 1.5]})
+    >>> [(s.site_id, s.x, s.y) for s in proposed_camera_sites(d, n=1)]
+    [('P-c0_0', 75.0, 75.0)]
+    """
+    if n < 1 or not cell_size_m > 0:
+        msg = f"n ({n!r}) must be 1 or more and cell_size_m ({cell_size_m!r}) positive"
+        raise TaskingError(msg)
+    if demand.empty:
+        return ()
+    col = np.floor(demand["x"].to_numpy(float) / cell_size_m).astype(np.int64)
+    row = np.floor(demand["y"].to_numpy(float) / cell_size_m).astype(np.int64)
+    cells = (pd.DataFrame({"col": col, "row": row, "w": demand[weight].to_numpy(float)})
+             .groupby(["col", "row"], as_index=False)["w"].sum())
+    cells = cells[cells["w"] > 0].sort_values(["w", "col", "row"], ascending=[False, True, True]).head(n)
+    return tuple(CameraSite(f"P-c{c}_{r}", (c + 0.5) * cell_size_m, (r + 0.5) * cell_size_m, PROPOSED_SOURCE)
+                 for c, r in zip(cells["col"], cells["row"], strict=True))
 
 
 def demo_camera_sites(candidates: pd.DataFrame, *, place_types: Sequence[str] = ("street", "estate")) -> tuple[CameraSite, ...]:

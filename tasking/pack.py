@@ -565,7 +565,9 @@ def _solver_lines(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     ]
     if plan.get("cctv_objective") is not None:
         out.append(("CCTV", f"{_fmt(plan.get('cctv_objective'))} per week",
-                    "the harm near the week's deployable camera sites, on the same harm scale."))
+                    "harm per week in the control room's monitored hours within reach of the week's deployable "
+                    "cameras: the figure the CCTV page shows for the same sites (crime harm days, without the "
+                    "patrol priorities)."))
     return out
 
 

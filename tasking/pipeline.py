@@ -29,7 +29,7 @@ from spatial.schema import CATEGORY, MONTH, WARD_CODE
 
 from ._errors import TaskingError
 from .allocation import Exclusion, Pin, WarmStart, build_cctv_problem, build_problem, solve
-from .candidates import build_candidates, cctv_demand, demo_camera_sites
+from .candidates import build_candidates, cctv_demand, proposed_camera_sites
 from .check import check_plan
 from .design_out import (
     DesignOutSettings,
@@ -238,13 +238,14 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
         notes.append(low_months_note(low))
     cctv_problem = None
     if cctv:
-        sites = roster.deployable_cctv.sites
-        if not sites:
-            sites = demo_camera_sites(cands)
-            notes.append(f"{len(sites)} camera sites GENERATED at candidate centroids for the demo: mounting sites "
-                         "are council data and none are bundled")
         demand = cctv_demand(incidents, monitored=roster.fixed_cctv.monitored, planning=roster.planning,
                              harm_index=harm_index, window_weeks=cands.attrs["window_weeks"])  # type: ignore[arg-type]
+        sites = roster.deployable_cctv.sites
+        if not sites:  # the CCTV page ranks these same sites, on the same harm
+            sites = proposed_camera_sites(demand)
+            notes.append(f"{len(sites)} camera sites PROPOSED at the hottest 150 m cells of harm in the monitored "
+                         "hours (the CCTV page's list): mounting sites are council data, none are loaded, and each "
+                         "needs a site survey")
         cctv_problem = build_cctv_problem(demand, roster=roster, week=week, sites=sites, deployed=deployed)
     problem = build_problem(roster, cands, week=week, wards=wards, pins=pins, exclusions=exclusions,
                             presence=presence, cctv=cctv_problem)

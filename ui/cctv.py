@@ -10,9 +10,11 @@ camera is "covered" and never counted again for a deployable camera.
 
 Camera sites and fixed camera positions are council data (the roster's
 ``deployable_cctv.sites`` and ``fixed_cctv.cameras``; see
-``tasking/data/README.md``).  Without sites, :func:`proposed_sites` puts
-stand-ins at the centres of the hottest 150 m cells, labelled
-:data:`PROPOSED_SOURCE`.
+``tasking/data/README.md``).  Without sites, the page and the weekly plan both
+use :func:`tasking.candidates.proposed_camera_sites` (here ``proposed_sites``):
+stand-ins at the centres of the 15 hottest 150 m cells of monitored-hours
+harm, labelled :data:`PROPOSED_SOURCE`, so the page ranks the sites the plan
+places cameras on, on the same harm scale.
 """
 
 from __future__ import annotations
@@ -29,14 +31,14 @@ import shapely
 
 from tasking._errors import TaskingError
 from tasking.allocation import iso_week_dates
-from tasking.candidates import cctv_demand
+from tasking.candidates import PROPOSED_SOURCE, cctv_demand
+from tasking.candidates import proposed_camera_sites as proposed_sites
 from tasking.resources import CameraSite, DeployedCamera, Roster
 
 __all__ = ["PROPOSED_SOURCE", "ROSTER_EXAMPLE", "DEPLOYED_COLUMNS", "WhatIf", "demand_for", "proposed_sites",
            "covered", "site_ranking", "what_if", "read_deployed", "weeks_served", "redeploy_list"]
 
 #: Source label of a site proposed at a hot cell centre (no mounting survey behind it).
-PROPOSED_SOURCE: Final = "proposed — needs a site survey"
 #: Columns of the deployed-cameras CSV (as ``hotspot-tasking allocate --deployed``); ``x``, ``y`` optional.
 DEPLOYED_COLUMNS: Final = ("camera_id", "site_id", "since_week")
 #: How to add camera sites to a roster file (shown on the page when none are loaded).
@@ -66,30 +68,6 @@ def demand_for(incidents: pd.DataFrame, *, roster: Roster, window_weeks: float) 
     """
     return cctv_demand(incidents, monitored=roster.fixed_cctv.monitored, planning=roster.planning,
                        window_weeks=window_weeks)
-
-
-def proposed_sites(demand: pd.DataFrame, *, n: int = 15, cell_size_m: float = 150.0,
-                   weight: str = "harm_monitored_week") -> tuple[CameraSite, ...]:
-    """Stand-in sites at the centres of the ``n`` hottest ``cell_size_m`` cells, labelled :data:`PROPOSED_SOURCE`.
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"x": [10.0, 20.0, 400.0], "y": [10.0, 30.0, 10.0], "harm_monitored_week": [1.0, 2.0, 1.5]})
-    >>> [(s.site_id, s.x, s.y) for s in proposed_sites(d, n=1)]
-    [('P-c0_0', 75.0, 75.0)]
-    """
-    if n < 1 or not cell_size_m > 0:
-        msg = f"n ({n!r}) must be 1 or more and cell_size_m ({cell_size_m!r}) positive"
-        raise TaskingError(msg)
-    if demand.empty:
-        return ()
-    col = np.floor(demand["x"].to_numpy(float) / cell_size_m).astype(np.int64)
-    row = np.floor(demand["y"].to_numpy(float) / cell_size_m).astype(np.int64)
-    cells = (pd.DataFrame({"col": col, "row": row, "w": demand[weight].to_numpy(float)})
-             .groupby(["col", "row"], as_index=False)["w"].sum())
-    cells = cells[cells["w"] > 0].sort_values(["w", "col", "row"], ascending=[False, True, True]).head(n)
-    return tuple(CameraSite(f"P-c{c}_{r}", (c + 0.5) * cell_size_m, (r + 0.5) * cell_size_m, PROPOSED_SOURCE)
-                 for c, r in zip(cells["col"], cells["row"], strict=True))
 
 
 def covered(demand: pd.DataFrame, xy: Sequence[tuple[float, float]], radius_m: float) -> np.ndarray:

@@ -320,7 +320,11 @@ def _week_review(_svc: AreaService, key: str, version: str, meeting_id: int, pla
 def _cctv_demand(_svc: AreaService, key: str, version: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
     ros = _svc.context(version).require_roster()
     inputs = _svc.plan_inputs(version, (), planning.PLAN_MONTHS, ())
-    return cctv.demand_for(inputs.incidents, roster=ros, window_weeks=review.month_weeks(inputs.months)), inputs.months
+    from tasking.candidates import incident_window_weeks
+
+    # the plan's divisor (months x 365.25/12/7), so the page's harm per week is the plan's
+    return (cctv.demand_for(inputs.incidents, roster=ros, window_weeks=incident_window_weeks(inputs.incidents)),
+            inputs.months)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

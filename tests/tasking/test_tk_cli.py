@@ -58,7 +58,10 @@ def test_allocate_writes_an_explained_checked_plan(rbkc_db, tmp_path, capsys):
     assert next(u for u in plan["unassigned"] if u["candidate_id"] == other)["reason"] == "excluded by the chair"
     assert all(r["place_type"] == "park" for r in a if r["kind"] == "parks_police")
     assert all(r["place_type"] != "park" for r in a if r["kind"] == "warden")
-    assert all(c["site_source"].startswith("GENERATED") for c in plan["cameras"])
+    from tasking.candidates import PROPOSED_SOURCE
+
+    assert plan["cameras"] and all(c["site_source"] == PROPOSED_SOURCE and c["site_id"].startswith("P-c")
+                                   for c in plan["cameras"])
     assert {"build", "solve", "greedy", "total"} <= set(plan["timings_s"])
     printed = capsys.readouterr().out
     assert "gap" in printed and "greedy" in printed

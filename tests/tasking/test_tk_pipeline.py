@@ -79,7 +79,7 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
     from spatial.store import connect
     from spatial.store.queries import incident_frame
     from tasking.allocation import build_cctv_problem, build_problem, solve
-    from tasking.candidates import build_candidates, cctv_demand, demo_camera_sites
+    from tasking.candidates import build_candidates, cctv_demand, proposed_camera_sites
     from tasking.check import check_plan
     from tasking.greedy import greedy
     from tasking.pipeline import forecast_and_trends
@@ -112,13 +112,14 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
                              parks=parks, estates=estates, concerns=None, harm_index="cchi", cell_harm_week=cell_harm)
     timings["candidates"] = time.perf_counter() - t
     notes: list[str] = [fc_note, f"time-of-day split: {cands.attrs['profile_source']}"]
-    sites = roster.deployable_cctv.sites
-    if not sites:
-        sites = demo_camera_sites(cands)
-        notes.append(f"{len(sites)} camera sites GENERATED at candidate centroids for the demo: mounting sites "
-                     "are council data and none are bundled")
     demand = cctv_demand(incidents, monitored=roster.fixed_cctv.monitored, planning=roster.planning,
                          harm_index="cchi", window_weeks=cands.attrs["window_weeks"])
+    sites = roster.deployable_cctv.sites
+    if not sites:  # since 2026-12 the plan uses the CCTV page's proposed sites (issue 15 item 9)
+        sites = proposed_camera_sites(demand)
+        notes.append(f"{len(sites)} camera sites PROPOSED at the hottest 150 m cells of harm in the monitored "
+                     "hours (the CCTV page's list): mounting sites are council data, none are loaded, and each "
+                     "needs a site survey")
     cctv_problem = build_cctv_problem(demand, roster=roster, week=week, sites=sites, deployed=())
     problem = build_problem(roster, cands, week=week, wards=wards, pins=(), exclusions=(), presence="day",
                             cctv=cctv_problem)

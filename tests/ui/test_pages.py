@@ -140,7 +140,8 @@ def test_tasking_builds_next_weeks_plan_with_summary_and_assignments(store: str,
     assert "**Greedy comparison**: greedy baseline" in text
     assert "Kensington and Chelsea" in text
     # the DEMO and assumption notes of the plan are on the page
-    assert "GENERATED at candidate centroids for the demo" in text
+    assert "camera sites PROPOSED at the hottest 150 m cells of harm in the monitored hours (the CCTV page's list)" \
+        in text
     assert "DEMO parks" in text and "not the council's parks" in text
     assert "time-of-day split" in text and "older than week 2026-W49" in text
 

@@ -53,7 +53,7 @@ def demand(store: str) -> pd.DataFrame:
     inc = incident_frame(connect(store))
     inc = inc[inc["ward_code"].isin(set(load_wards((RBKC,))["ward_code"])) & (inc["month"] == "2018-06")]
     ros = load_roster(ROSTER)
-    return cctv_demand(inc, monitored=ros.fixed_cctv.monitored, planning=ros.planning, window_weeks=30 / 7)
+    return cctv_demand(inc, monitored=ros.fixed_cctv.monitored, planning=ros.planning, window_weeks=365.25 / 12 / 7)  # the plan's scale
 
 
 def _page(url: str, monkeypatch: pytest.MonkeyPatch, *, roster: Path | None = ROSTER, **session: Any) -> AppTest:
@@ -205,6 +205,24 @@ def test_without_sites_the_page_says_so_and_proposes_hot_cells(store: str, monke
     assert (ranking["Covered by fixed /wk"] == 0).all()
     script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
     assert script.count("L.circleMarker(") == 15 and script.count("L.circle(") == 0
+    assert any("The weekly plan places its deployable cameras on these same sites" in w.value for w in at.warning)
+
+    # the weekly plan on the same store and roster puts its cameras on sites of this list, and its CCTV figure is
+    # the page's what-if figure for those cameras: one set of sites, one harm scale (issue 15 item 9)
+    ros = load_roster(planning.roster_path())
+    plan = planning.build_plan(planning.read_inputs(connect(store), borough=RBKC), roster=ros, week="2026-W49").plan
+    assert plan is not None
+    ranked = ranking.set_index("Site")
+    placed = [c for c in plan["cameras"] if c.get("site_id")]
+    assert placed and {c["site_id"] for c in placed} <= set(ranked.index)
+    for c in placed:
+        assert (c["x"], c["y"]) == (ranked.loc[c["site_id"], "x"], ranked.loc[c["site_id"], "y"])
+    page_demand = cctv.demand_for(
+        planning.read_inputs(connect(store), borough=RBKC).incidents, roster=ros,
+        window_weeks=365.25 / 12 / 7)  # one month, on the plan's scale
+    figure = cctv.what_if(page_demand, [(c["site_id"], c["x"], c["y"]) for c in placed], fixed=[],
+                          radius_m=ros.deployable_cctv.coverage_radius_m, fixed_radius_m=1.0)
+    assert plan["cctv_objective"] == pytest.approx(figure.covered_cameras, rel=1e-6)
 
 
 def test_no_sensitive_incident_is_in_the_demand_or_on_the_map(store: str, demand: pd.DataFrame,

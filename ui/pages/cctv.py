@@ -42,7 +42,8 @@ sites = list(dep.sites)
 if not sites:
     st.warning("No camera mounting sites are loaded: they are council data and none are bundled. The sites below "
                "are **proposed — needs a site survey**: centres of the 15 hottest 150 m cells, not surveyed "
-               "mounting points (power, fixings, sight lines).")
+               "mounting points (power, fixings, sight lines). The weekly plan places its deployable cameras on "
+               "these same sites, on the same harm (per week, in the monitored hours).")
     with st.expander("How to load your camera sites and fixed cameras"):
         st.markdown("Add them to a copy of the roster file (`tasking/data/rbkc_roster.yaml`; every value is "
                     "described in `tasking/data/README.md`) and start the dashboard with `HOTSPOT_ROSTER` set to it "
