@@ -205,6 +205,30 @@ class Plan:
         b = self.inputs.get("borough")
         return None if b is None else str(b)
 
+    @property
+    def shifts(self) -> tuple[str, ...]:
+        """The plan's shift names in roster order.
+
+        Plans written since 2026-12 hold them as ``inputs.shifts``; older stored
+        plans do not, and their shifts are read from the candidates'
+        ``harm_<shift>`` keys, else from the duty and assignment rows.
+        """
+        listed = self.inputs.get("shifts")
+        if listed:
+            return tuple(str(s) for s in listed)
+        names: list[str] = []
+        for c in self.candidates:
+            for k in c.extra:
+                if k.startswith("harm_") and k.count("_") == 1 and k[5:] not in names:
+                    names.append(k[5:])
+            if names:
+                return tuple(names)
+        rows: tuple[DutyShift | Assignment, ...] = (*self.duty, *self.assignments)
+        for r in rows:
+            if r.shift and r.shift not in names:
+                names.append(str(r.shift))
+        return tuple(names)
+
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Plan:
         """Read a plan dict: what ``plan_week`` returns and what every stored plan version holds.
