@@ -8,9 +8,13 @@ change.  Keys the types do not name are kept in ``extra`` and written back in
 their place; keys a plan lacks (hand-made or older plans) stay absent.
 
 Status (issue 12 item 2): the types and the round trip exist and are tested on
-the bundled plan and on a plan stored by today's records code; records, pack,
-review and the UI still read the dict (their next step is to call
-``Plan.from_json`` once at the edge).
+the bundled plan and on plans stored by today's records code and in the older
+shape; :func:`tasking.records.load_plan` reads every stored plan through
+:meth:`Plan.from_json` (a malformed one is refused) and
+:func:`tasking.records.load_typed_plan` returns the typed plan;
+:attr:`Plan.shifts` replaces parsing ``harm_<shift>`` keys.  Pack, review and
+the UI still read the dict (their next step is to call ``Plan.from_json`` once
+at the edge).
 """
 
 from __future__ import annotations

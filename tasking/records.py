@@ -172,11 +172,13 @@ def plan_shifts(plan: Plan | Mapping[str, Any]) -> list[str]:
     --------
     >>> plan_shifts({"week": "2026-W10", "inputs": {"shifts": ["early", "late"]}})
     ['early', 'late']
-    >>> plan_shifts({"week": "2026-W10", "candidates": [{"harm_early": 1.0, "harm_late": 2.0, "harm_Mon_early": 0.1}]})
+    >>> plan_shifts({"candidates": [{"harm_early": 1.0, "harm_late": 2.0, "harm_Mon_early": 0.1}]})
     ['early', 'late']
     """
-    p = plan if isinstance(plan, Plan) else Plan.from_json(plan)
-    return list(p.shifts)
+    if isinstance(plan, Plan):
+        return list(plan.shifts)
+    # the pack and the pages also pass partial plan dicts (no week): their shifts read the same way
+    return list(Plan.from_json(plan if "week" in plan else {**plan, "week": ""}).shifts)
 
 
 def file_sha256(path: str | Path) -> str:
