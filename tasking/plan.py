@@ -8,9 +8,13 @@ change.  Keys the types do not name are kept in ``extra`` and written back in
 their place; keys a plan lacks (hand-made or older plans) stay absent.
 
 Status (issue 12 item 2): the types and the round trip exist and are tested on
-the bundled plan and on a plan stored by today's records code; records, pack,
-review and the UI still read the dict (their next step is to call
-``Plan.from_json`` once at the edge).
+the bundled plan and on plans stored by today's records code and in the older
+shape; :func:`tasking.records.load_plan` reads every stored plan through
+:meth:`Plan.from_json` (a malformed one is refused) and
+:func:`tasking.records.load_typed_plan` returns the typed plan;
+:attr:`Plan.shifts` replaces parsing ``harm_<shift>`` keys.  Pack, review and
+the UI still read the dict (their next step is to call ``Plan.from_json`` once
+at the edge).
 """
 
 from __future__ import annotations
@@ -204,6 +208,30 @@ class Plan:
         """The plan's borough (``inputs.borough``)."""
         b = self.inputs.get("borough")
         return None if b is None else str(b)
+
+    @property
+    def shifts(self) -> tuple[str, ...]:
+        """The plan's shift names in roster order.
+
+        Plans written since 2026-12 hold them as ``inputs.shifts``; older stored
+        plans do not, and their shifts are read from the candidates'
+        ``harm_<shift>`` keys, else from the duty and assignment rows.
+        """
+        listed = self.inputs.get("shifts")
+        if listed:
+            return tuple(str(s) for s in listed)
+        names: list[str] = []
+        for c in self.candidates:
+            for k in c.extra:
+                if k.startswith("harm_") and k.count("_") == 1 and k[5:] not in names:
+                    names.append(k[5:])
+            if names:
+                return tuple(names)
+        rows: tuple[DutyShift | Assignment, ...] = (*self.duty, *self.assignments)
+        for r in rows:
+            if r.shift and r.shift not in names:
+                names.append(str(r.shift))
+        return tuple(names)
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Plan:

@@ -63,6 +63,7 @@ from spatial.store import tables as T
 
 from ._errors import EditConflict, TaskingError
 from .formats import EXPORT_KINDS, ExportKind
+from .plan import Plan
 from .problem import iso_week_dates
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "list_plan_versions",
     "list_review_notes",
     "load_plan",
+    "load_typed_plan",
     "log_patrol",
     "mark_reviewed",
     "plan_digest",
@@ -159,27 +161,24 @@ def _legacy_digest(plan: Mapping[str, Any]) -> str:
     return hashlib.sha256(_canonical(content).encode("utf-8")).hexdigest()
 
 
-def plan_shifts(plan: Mapping[str, Any]) -> list[str]:
-    """Shift names of a plan: from its candidates' ``harm_<shift>`` keys, else its duty and assignments.
+def plan_shifts(plan: Plan | Mapping[str, Any]) -> list[str]:
+    """Shift names of a plan in roster order (:attr:`tasking.plan.Plan.shifts`).
+
+    A plan written by today's pipeline lists them in ``inputs.shifts``; an
+    older stored plan's are read from its candidates' ``harm_<shift>`` keys,
+    else from its duty and assignments.
 
     Examples
     --------
+    >>> plan_shifts({"week": "2026-W10", "inputs": {"shifts": ["early", "late"]}})
+    ['early', 'late']
     >>> plan_shifts({"candidates": [{"harm_early": 1.0, "harm_late": 2.0, "harm_Mon_early": 0.1}]})
     ['early', 'late']
     """
-    names: list[str] = []
-    for c in plan.get("candidates") or []:
-        for k in c:
-            if k.startswith("harm_") and k.count("_") == 1 and k[5:] not in names:
-                names.append(k[5:])
-        if names:
-            return names
-    for key in ("duty", "assignments"):
-        for r in plan.get(key) or []:
-            s = r.get("shift")
-            if s and s not in names:
-                names.append(str(s))
-    return names
+    if isinstance(plan, Plan):
+        return list(plan.shifts)
+    # the pack and the pages also pass partial plan dicts (no week): their shifts read the same way
+    return list(Plan.from_json(plan if "week" in plan else {**plan, "week": ""}).shifts)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -549,7 +548,33 @@ def load_plan(engine: Engine, meeting_id: int, version: int | None = None) -> di
         msg = (f"version {row.version} of meeting {meeting_id}: the stored plan does not match its sha256 "
                f"{row.plan_sha256[:12]}...; the record was altered outside hotspot-tasking")
         raise TaskingError(msg)
+    _typed(plan, meeting_id, int(row.version))
     return plan
+
+
+def _typed(plan: Any, meeting_id: int, version: int) -> Plan:
+    """The stored plan dict read through :meth:`Plan.from_json`, or a clear error naming the meeting and version."""
+    try:
+        return Plan.from_json(plan)
+    except (ValueError, TypeError, AttributeError, KeyError) as e:
+        msg = (f"version {version} of meeting {meeting_id}: the stored plan is not a plan hotspot-tasking can "
+               f"read ({e}); save the week's plan again")
+        raise TaskingError(msg) from e
+
+
+def load_typed_plan(engine: Engine, meeting_id: int, version: int | None = None) -> Plan:
+    """The stored plan of ``version`` (default: the latest) as a typed :class:`~tasking.plan.Plan`.
+
+    The same checks as :func:`load_plan` (the version exists, its sha256
+    matches, its JSON reads as a plan); ``Plan.to_json()`` gives back the dict
+    :func:`load_plan` returns, key for key.
+
+    Raises
+    ------
+    TaskingError
+        As :func:`load_plan`.
+    """
+    return Plan.from_json(load_plan(engine, meeting_id, version))
 
 
 def approve(engine: Engine, meeting_id: int, version: int, *, approved_by: str, role: str,

@@ -143,7 +143,9 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
                  "cells", "n_incidents",
                  "expected_harm_week", "top_categories", "trend_class", "concerns", "priority"]
                 + [f"harm_{s.name}" for s in roster.shifts]].to_dict(orient="records")],
-        "inputs": {"roster": roster.source, "hotspot_method": method, "hotspot_share": 0.05,
+        # issue 12 item 2: the plan lists its shifts (roster order) instead of readers parsing harm_<shift> keys
+        "inputs": {"roster": roster.source, "shifts": [s.name for s in roster.shifts], "hotspot_method": method,
+                   "hotspot_share": 0.05,
                    "cell_size_m": 150.0, "harm_index": "cchi", "presence": "day",
                    "window_weeks": cands.attrs["window_weeks"], "n_incidents": len(incidents),
                    "pins": [], "pin_specs": [], "exclusions": [], "assumptions": "tasking/data/README.md"},
@@ -263,3 +265,9 @@ def test_the_bundled_plan_round_trips_through_the_typed_plan(plans):
     assert len(typed.assignments) == len(new["assignments"]) > 10
     assert all(isinstance(a.visits, int) and a.visits >= 1 for a in typed.assignments)
     assert {a.candidate_id for a in typed.assignments} <= {c.candidate_id for c in typed.candidates}
+    # the plan lists the roster's shifts, and they are those the older harm_<shift> parse finds
+    from tasking.resources import load_roster
+
+    assert typed.shifts == tuple(s.name for s in load_roster().shifts) and len(typed.shifts) >= 2
+    legacy = {**new, "inputs": {k: v for k, v in new["inputs"].items() if k != "shifts"}}
+    assert Plan.from_json(legacy).shifts == typed.shifts

@@ -80,3 +80,58 @@ def test_a_plan_stored_by_todays_records_code_loads_through_the_typed_plan(db_ur
         assert R.save_plan_version(engine, meeting, plan.to_json(), created_by="clerk", now=NOW) == version
     finally:
         engine.dispose()
+
+
+def test_a_plans_shifts_come_from_its_inputs_and_older_plans_fall_back_to_their_keys():
+    d = P.make_plan()
+    assert "shifts" not in d["inputs"]  # the older shape: shifts only as candidates' harm_<shift> keys
+    assert Plan.from_json(d).shifts == ("early", "late") and R.plan_shifts(d) == ["early", "late"]
+    # today's pipeline lists them (roster order wins over key order)
+    d["inputs"]["shifts"] = ["late", "early"]
+    assert Plan.from_json(d).shifts == ("late", "early") and R.plan_shifts(Plan.from_json(d)) == ["late", "early"]
+    # no list and no harm_<shift> keys: the duty and assignment rows name them, in order of first use
+    d = P.make_plan()
+    for c in d["candidates"]:
+        for k in [k for k in c if k.startswith("harm_")]:
+            del c[k]
+    assert R.plan_shifts(d) == list(dict.fromkeys(r["shift"] for r in d["duty"] + d["assignments"]))
+    assert R.plan_shifts({"week": P.WEEK}) == []
+
+
+def test_stored_plans_of_todays_and_the_older_shape_load_as_equal_typed_plans(db_url):
+    from sqlalchemy import update
+
+    from spatial.store import tables as T
+    from tasking._errors import TaskingError
+
+    engine = connect(db_url)
+    try:
+        new_d = P.make_plan()
+        new_d["inputs"]["shifts"] = ["early", "late"]  # what today's plan_week writes
+        old_d = P.make_plan()  # the older shape: no inputs.shifts
+        m_new = R.create_meeting(engine, week=P.WEEK, borough=P.BOROUGH, chair="Chair A", created_by="clerk", now=NOW)
+        v_new = R.save_plan_version(engine, m_new, new_d, created_by="clerk", now=NOW)
+        m_old = R.create_meeting(engine, week="2026-W49", borough=P.BOROUGH, chair="Chair A", created_by="clerk",
+                                 now=NOW)
+        v_old = R.save_plan_version(engine, m_old, {**old_d, "week": "2026-W49"}, created_by="clerk", now=NOW)
+        t_new = R.load_typed_plan(engine, m_new, v_new)
+        t_old = R.load_typed_plan(engine, m_old)
+        assert isinstance(t_new, Plan) and t_new.to_json() == R.load_plan(engine, m_new, v_new) == new_d
+        assert t_old.to_json() == {**old_d, "week": "2026-W49"}
+        # where they overlap they are equal; only the week and the new key differ
+        assert t_new.assignments == t_old.assignments and t_new.duty == t_old.duty
+        assert t_new.candidates == t_old.candidates and t_new.unassigned == t_old.unassigned
+        assert t_new.cameras == t_old.cameras and t_new.report == t_old.report and t_new.notes == t_old.notes
+        assert {k: v for k, v in t_new.inputs.items() if k != "shifts"} == dict(t_old.inputs)
+        assert t_new.shifts == t_old.shifts == ("early", "late")
+        assert (t_new.week, t_old.week) == (P.WEEK, "2026-W49")
+        # a stored plan whose JSON is not a plan (its sha256 made to match) is refused naming meeting and version
+        bad = {**old_d, "week": "2026-W49", "assignments": [1, 2]}
+        with engine.begin() as conn:
+            conn.execute(update(T.plan_versions).where(T.plan_versions.c.meeting_id == m_old)
+                         .values(plan_json=json.dumps(bad), plan_sha256=R.plan_digest(bad)))
+        for read in (R.load_plan, R.load_typed_plan):
+            with pytest.raises(TaskingError, match=f"version {v_old} of meeting {m_old}: the stored plan is not a plan"):
+                read(engine, m_old, v_old)
+    finally:
+        engine.dispose()
