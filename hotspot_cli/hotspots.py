@@ -126,11 +126,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _held_months(ctx: AreaContext) -> set[str]:
-    """The months the store holds incidents of (any category) in the scope's wards."""
-    from spatial.store.queries import month_category_counts
+    """The months the store holds non-sensitive incidents of (what hotspots use) in the scope's wards."""
+    from spatial.store.queries import months_available
 
-    counts = month_category_counts(ctx.engine, ward_codes=[str(c) for c in ctx.wards["ward_code"]])
-    return {str(m) for m in counts.index} if len(counts) else set()
+    return set(months_available(ctx.engine, include_sensitive=False,
+                                ward_codes=[str(c) for c in ctx.wards["ward_code"]]))
 
 
 def _run_emerging(args: argparse.Namespace, ctx: AreaContext, months: list[str], *,
