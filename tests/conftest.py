@@ -42,6 +42,8 @@ from _pgserver import (  # noqa: E402
 
 _PG_FIXTURES = frozenset({"pg_server", "pg_url", "pg_database_factory", "fresh_pg_url"})
 _started_servers: list[PgServer] = []
+#: The process's own ``__main__`` (pytest's, or an xdist worker's), as it was when the suite started.
+_REAL_MAIN = sys.modules.get("__main__")
 
 
 # --------------------------------------------------------------------------
@@ -127,6 +129,23 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 def _major(server: PgServer) -> str:
     return server.bindir.parent.name if server.bindir.parent.name.isdigit() else "N"
+
+
+# --------------------------------------------------------------------------
+# process state a test must not leave behind
+# --------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _main_module_restored() -> Iterator[None]:
+    """Put back ``sys.modules["__main__"]`` after each test.
+
+    Streamlit's script runner (AppTest) installs the app as ``__main__`` and leaves it there, so a
+    later test in the same process that spawns workers (Dask's nannies, multiprocessing) would
+    re-run ``app.py`` in each child and the child would die.  Under ``pytest -n`` any test may
+    follow a page test in the same worker.
+    """
+    yield
+    if _REAL_MAIN is not None and sys.modules.get("__main__") is not _REAL_MAIN:
+        sys.modules["__main__"] = _REAL_MAIN
 
 
 # --------------------------------------------------------------------------

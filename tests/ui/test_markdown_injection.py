@@ -30,7 +30,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pytest
-from _signin import sign_in
+from _apptest import open_page
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
@@ -38,7 +38,7 @@ from hotspot_cli.main import main as cli_main
 from spatial.store import connect
 from tasking import access, records
 from tasking.resources import load_roster
-from ui import maps, planning, state
+from ui import planning
 from ui.text import md_escape, md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
@@ -187,28 +187,12 @@ def _seen(texts: list[tuple[str, str]]) -> set[str]:
     return {p for _, t in texts for p in PAYLOADS if p in md_unescape(t)}
 
 
-def _render(store: dict[str, Any], role: str, page: str, monkeypatch: pytest.MonkeyPatch,
-            **session: Any) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", store["url"])
-    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    user = USER if role == "chair" else None
-    at = sign_in(AppTest.from_file(APP, default_timeout=240), store["url"], role=role, user=user,
-                 agent_id=store["warden"] if role == "warden" else None)
-    at.session_state[state.TODAY] = TODAY.isoformat()
-    at.session_state[state.TASKING_SHOW] = True
-    at.session_state[state.TASKING_WEEK] = WEEK
-    at.session_state[state.TASKING_WEEK_INPUT] = WEEK
-    at.session_state[state.PATROL_WEEK] = WEEK
-    at.session_state[state.PATROL_AGENT] = store["warden"]
-    at.session_state[state.PATROL_AGENT_INPUT] = store["warden"]
-    at.session_state[state.DATA_BACKTEST_SHOW] = False
-    for key, value in session.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE_FILES[page])
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def _render(store: dict[str, Any], role: str, page: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    return open_page(store["url"], PAGE_FILES[page], monkeypatch, today=TODAY, role=role,
+                     user=USER if role == "chair" else None,
+                     agent_id=store["warden"] if role == "warden" else None, timeout_s=240,
+                     TASKING_SHOW=True, TASKING_WEEK=WEEK, TASKING_WEEK_INPUT=WEEK, PATROL_WEEK=WEEK,
+                     PATROL_AGENT=store["warden"], PATROL_AGENT_INPUT=store["warden"], DATA_BACKTEST_SHOW=False)
 
 
 def _check(at: AppTest, role: str, page: str) -> set[str]:

@@ -23,7 +23,11 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pytest
-from _signin import sign_in
+from _apptest import assert_ok as _ok
+from _apptest import folium_script as _folium_script
+from _apptest import metric as _metric
+from _apptest import open_page
+from _apptest import texts as _texts
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
@@ -77,39 +81,8 @@ def patrol_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[st
 
 def _page(url: str, page: str, monkeypatch: pytest.MonkeyPatch, *, today: dt.date = TODAY,
           user: str | None = None, role: str = "chair", agent_id: str | None = None, **session: Any) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = sign_in(AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S), url, user=user, role=role, agent_id=agent_id)
-    at.session_state[state.TODAY] = today.isoformat()
-    for key, value in session.items():
-        at.session_state[getattr(state, key)] = value
-    at.switch_page(page)
-    at.run()
-    _ok(at)
-    return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _texts(at: AppTest) -> list[str]:
-    """Every text the page shows (not the widgets' option lists)."""
-    out: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
-        out += [md_unescape(str(e.value)) for e in getattr(at, kind)]
-    return out
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _folium_script(at: AppTest) -> str:
-    """The folium script inside the page's st_folium component."""
-    (component,) = at.get("component_instance")
-    return json.loads(component.proto.json_args)["script"]
+    return open_page(url, page, monkeypatch, today=today, user=user, role=role, agent_id=agent_id,
+                     timeout_s=APP_TIMEOUT_S, **session)
 
 
 def _built(url: str, monkeypatch: pytest.MonkeyPatch, *, user: str | None = None, **session: Any) -> AppTest:

@@ -13,13 +13,14 @@ import re
 from pathlib import Path
 
 import pytest
-from _signin import sign_in
+from _apptest import assert_ok as _ok
+from _apptest import open_page, texts
 from streamlit.testing.v1 import AppTest
 
 from hotspot_cli.main import main as cli_main
 from spatial.store import connect
 from spatial.store.queries import incident_frame
-from ui import maps, planning, state
+from ui import state
 from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,28 +44,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _app(url: str, page: str, monkeypatch: pytest.MonkeyPatch, **session: object) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = sign_in(AppTest.from_file(APP, default_timeout=TIMEOUT_S), url)
-    at.session_state[state.TODAY] = "2026-11-23"
-    for key, value in session.items():
-        at.session_state[getattr(state, key)] = value
-    at.switch_page(page)
-    at.run()
-    _ok(at)
-    return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+    return open_page(url, page, monkeypatch, timeout_s=TIMEOUT_S, **session)
 
 
 def _texts(at: AppTest) -> str:
-    out: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
-        out += [md_unescape(str(e.value)) for e in getattr(at, kind)]
-    return "\n".join(out)
+    return "\n".join(texts(at))
 
 
 def test_the_area_picker_switches_the_overview_and_is_remembered(store: str, monkeypatch: pytest.MonkeyPatch) -> None:

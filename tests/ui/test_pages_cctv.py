@@ -17,7 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from _signin import sign_in
+from _apptest import assert_ok as _ok
+from _apptest import frame as _frame
+from _apptest import metric_number as _metric
+from _apptest import open_page
 from streamlit.testing.v1 import AppTest
 
 from hotspot_cli.main import main as cli_main
@@ -57,32 +60,7 @@ def demand(store: str) -> pd.DataFrame:
 
 
 def _page(url: str, monkeypatch: pytest.MonkeyPatch, *, roster: Path | None = ROSTER, **session: Any) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    if roster is None:
-        monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    else:
-        monkeypatch.setenv(planning.ROSTER_ENV, str(roster))
-    at = sign_in(AppTest.from_file(APP, default_timeout=180), url)
-    at.session_state[state.TODAY] = TODAY.isoformat()
-    for key, value in session.items():
-        at.session_state[getattr(state, key)] = value
-    at.switch_page(PAGE)
-    at.run()
-    _ok(at)
-    return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _metric(at: AppTest, label: str) -> float:
-    return float(next(m.value for m in at.metric if m.label == label).replace(",", ""))
-
-
-def _frame(at: AppTest, first_column: str) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if list(d.value.columns)[0] == first_column)
+    return open_page(url, PAGE, monkeypatch, today=TODAY, roster=roster, timeout_s=180, **session)
 
 
 def _within(d: pd.DataFrame, x: float, y: float, r: float) -> np.ndarray:

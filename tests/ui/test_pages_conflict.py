@@ -13,13 +13,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from _signin import sign_in
+from _apptest import open_page
 from streamlit.testing.v1 import AppTest
 
 from hotspot_cli.main import main as cli_main
 from spatial.store import connect
 from tasking import records
-from ui import maps, planning, state
+from ui import state
 from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,15 +38,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _session(url: str, monkeypatch: pytest.MonkeyPatch, user: str) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = sign_in(AppTest.from_file(APP, default_timeout=120), url, user=user)
-    at.session_state[state.TODAY] = TODAY.isoformat()
-    at.session_state[state.TASKING_SHOW] = True
-    at.switch_page("ui/pages/tasking.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(url, "ui/pages/tasking.py", monkeypatch, today=TODAY, user=user, timeout_s=120, TASKING_SHOW=True)
     assert at.metric, [e.value for e in at.error]
     return at
 

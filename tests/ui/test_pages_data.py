@@ -9,7 +9,6 @@ Expected counts are worked out here from the files with pandas.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import os
 import tracemalloc
@@ -19,12 +18,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from _signin import sign_in
+from _apptest import assert_ok as _ok
+from _apptest import frame as _frame
+from _apptest import open_page
 from streamlit.testing.v1 import AppTest
 
 from spatial.store import connect
 from spatial.store.queries import incident_frame, quarantine_rows
-from ui import data_admin, maps, planning, state
+from ui import data_admin, state
 from ui.text import md_unescape
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,25 +42,7 @@ def _head(path: Path, n: int) -> bytes:
 
 
 def _page(url: str, monkeypatch: pytest.MonkeyPatch, **session: Any) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = sign_in(AppTest.from_file(APP, default_timeout=240), url)
-    at.session_state[state.TODAY] = dt.date(2026, 11, 23).isoformat()
-    for key, value in session.items():
-        at.session_state[getattr(state, key)] = value
-    at.switch_page(PAGE)
-    at.run()
-    _ok(at)
-    return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _frame(at: AppTest, first_column: str) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if list(d.value.columns)[0] == first_column)
+    return open_page(url, PAGE, monkeypatch, timeout_s=240, **session)
 
 
 def _ingest(at: AppTest, files: list[tuple[str, bytes, str]]) -> AppTest:

@@ -30,6 +30,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _apptest import assert_ok as _ok
+from _apptest import folium_script as _folium_script
+from _apptest import frame, open_page, texts
 from _signin import sign_in
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
@@ -97,28 +100,11 @@ def council(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _page(url: str, page: str, monkeypatch: pytest.MonkeyPatch, **session: Any) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = sign_in(AppTest.from_file(APP, default_timeout=APP_TIMEOUT_S), url)
-    for key, value in session.items():
-        at.session_state[getattr(state, key)] = value
-    at.switch_page(page)
-    at.run()
-    _ok(at)
-    return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+    return open_page(url, page, monkeypatch, today=None, timeout_s=APP_TIMEOUT_S, **session)
 
 
 def _texts(at: AppTest) -> list[str]:
-    out: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
-        out += [md_unescape(str(e.value)) for e in getattr(at, kind)]
-    out += [f"{m.label} {m.value}" for m in at.metric]
-    return out
+    return texts(at, metrics=True)
 
 
 def _everything(at: AppTest) -> str:
@@ -130,12 +116,7 @@ def _everything(at: AppTest) -> str:
 
 
 def _table(at: AppTest, first_column: str) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if d.value.columns[0] == first_column)
-
-
-def _folium_script(at: AppTest) -> str:
-    (component,) = at.get("component_instance")
-    return json.loads(component.proto.json_args)["script"]
+    return frame(at, first_column)
 
 
 def _read_mps(path: Path) -> pd.DataFrame:

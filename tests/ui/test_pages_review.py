@@ -19,7 +19,11 @@ from typing import Any
 import pandas as pd
 import pytest
 import shapely
-from _signin import sign_in
+from _apptest import assert_ok as _ok
+from _apptest import frame as _frame
+from _apptest import metric as _metric
+from _apptest import open_page
+from _apptest import texts as _texts
 from streamlit.testing.v1 import AppTest
 
 from hotspot_cli.main import main as cli_main
@@ -75,36 +79,7 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _page(url: str, monkeypatch: pytest.MonkeyPatch, *, user: str | None = None, role: str = "chair",
           **session: Any) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = sign_in(AppTest.from_file(APP, default_timeout=180), url, user=user, role=role)
-    at.session_state[state.TODAY] = TODAY.isoformat()
-    for key, value in session.items():
-        at.session_state[getattr(state, key)] = value
-    at.switch_page(PAGE)
-    at.run()
-    _ok(at)
-    return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _texts(at: AppTest) -> list[str]:
-    out: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
-        out += [md_unescape(str(e.value)) for e in getattr(at, kind)]
-    return out
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _frame(at: AppTest, first_column: str) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if list(d.value.columns)[0] == first_column)
+    return open_page(url, PAGE, monkeypatch, today=TODAY, user=user, role=role, timeout_s=180, **session)
 
 
 def test_delivery_figures_equal_the_logs_counted_by_hand(reviewed: dict[str, Any],

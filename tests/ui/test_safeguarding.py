@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from _signin import sign_in
+from _apptest import open_page
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Dataframe
@@ -38,7 +38,7 @@ from hotspot_cli.main import main as cli_main
 from spatial.store import audit, connect
 from tasking import access
 from tasking.resources import load_roster
-from ui import maps, planning, state
+from ui import planning, state
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -130,20 +130,10 @@ def _haystack(at: AppTest) -> str:
 
 
 def _render(store: dict[str, Any], role: str, page: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", store["url"])
-    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
-    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
-    at = sign_in(AppTest.from_file(APP, default_timeout=240), store["url"], role=role,
-                 agent_id=store["warden"] if role == "warden" else None)
-    at.session_state[state.TODAY] = TODAY.isoformat()
-    at.session_state[state.TASKING_SHOW] = True  # the Tasking page builds its plan at once
-    at.session_state[state.PATROL_WEEK] = WEEK
-    at.session_state[state.PATROL_AGENT] = store["warden"]
-    at.session_state[state.DATA_BACKTEST_SHOW] = False
-    at.switch_page(PAGE_FILES[page])
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(store["url"], PAGE_FILES[page], monkeypatch, today=TODAY, role=role,
+                     agent_id=store["warden"] if role == "warden" else None, timeout_s=240,
+                     TASKING_SHOW=True,  # the Tasking page builds its plan at once
+                     PATROL_WEEK=WEEK, PATROL_AGENT=store["warden"], DATA_BACKTEST_SHOW=False)
 
 
 # --------------------------------------------------------------------------
