@@ -111,6 +111,14 @@ class CameraMove(_Row):
     status: str | None = None
     site_source: str | None = None
 
+    @property
+    def xy(self) -> tuple[float, float]:
+        """The point in British National Grid metres (``TypeError`` when the row has none, as reading the dict did)."""
+        if self.x is None or self.y is None:
+            msg = f"camera {self.camera_id!r} has no x/y; give a plan from plan_week / `hotspot-tasking allocate`"
+            raise TypeError(msg)
+        return float(self.x), float(self.y)
+
 
 @dataclass(frozen=True)
 class Candidate(_Row):
@@ -119,6 +127,8 @@ class Candidate(_Row):
     candidate_id: str = ""
     place_type: str | None = None
     name: str | None = None
+    #: The name people use (plans since place names exist; older plans: absent, see tasking.names).
+    place_name: str | None = None
     ward_code: str | None = None
     ward_name: str | None = None
     x: float | None = None
@@ -127,6 +137,14 @@ class Candidate(_Row):
     expected_harm_week: float | None = None
     #: A street patch's grid cells, ``"c<col>_<row>,..."`` (plans since issue 5; absent: only the id's cell).
     cells: str | None = None
+
+    @property
+    def xy(self) -> tuple[float, float]:
+        """The point in British National Grid metres (``TypeError`` when the row has none, as reading the dict did)."""
+        if self.x is None or self.y is None:
+            msg = f"candidate {self.candidate_id!r} has no x/y; give a plan from plan_week / `hotspot-tasking allocate`"
+            raise TypeError(msg)
+        return float(self.x), float(self.y)
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def candidate_polygons(plan: Plan | Mapping[str, Any], *, parks: gpd.GeoDataFram
             if all(b is not None for b in boxes):
                 geom = shapely.union_all(boxes)
             else:
-                geom = shapely.Point(_number(c.x), _number(c.y)).buffer(size / 2, cap_style="square")
+                geom = shapely.Point(*c.xy).buffer(size / 2, cap_style="square")
                 source = f"square of {size:g} m around the candidate point (ids are not grid cells)"
         elif cid[:3] in layers:
             geom = layers[cid[:3]].get(cid[3:])
