@@ -88,6 +88,8 @@ class DutyShift(_Row):
     day: str | None = None
     date: str | None = None
     shift: str | None = None
+    tasked_minutes: float | None = None
+    patrol_minutes: float | None = None
 
 
 @dataclass(frozen=True)
