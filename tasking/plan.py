@@ -7,14 +7,19 @@ writes exactly that dict back, key for key, so digests of stored plans do not
 change.  Keys the types do not name are kept in ``extra`` and written back in
 their place; keys a plan lacks (hand-made or older plans) stay absent.
 
-Status (issue 12 item 2): the types and the round trip exist and are tested on
-the bundled plan and on plans stored by today's records code and in the older
-shape; :func:`tasking.records.load_plan` reads every stored plan through
-:meth:`Plan.from_json` (a malformed one is refused) and
-:func:`tasking.records.load_typed_plan` returns the typed plan;
-:attr:`Plan.shifts` replaces parsing ``harm_<shift>`` keys.  Pack, review and
-the UI still read the dict (their next step is to call ``Plan.from_json`` once
-at the edge).
+Readers: :mod:`tasking.review`, :mod:`tasking.pack`, :mod:`tasking.records`,
+:func:`tasking.names.plan_place_names` and :mod:`ui.planning` take a
+:class:`Plan` (or, during the transition, its dict, read once with
+:meth:`Plan.coerce`) and read attributes.  A field's default is what those
+readers took for an absent key in older stored plans (``visits`` 1, ``why``
+``""``, ``objective_units``, ``inputs.cell_size_m`` 150 m, ``inputs.harm_index``
+``"cchi"``); where readers differed (an assignment without ``place_type`` takes
+its candidate's, a candidate without one is a street patch in the review) they
+ask :meth:`_Row.has`.  :func:`tasking.records.load_plan` refuses a stored plan
+that does not read, :func:`tasking.records.save_plan_version` one that would
+not; :attr:`Plan.shifts` replaces parsing ``harm_<shift>`` keys.  Still on the
+dict: :mod:`tasking.explain`, :mod:`tasking.access`, :mod:`tasking.check` and
+the other pages.
 """
 
 from __future__ import annotations
