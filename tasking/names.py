@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .plan import Plan
+
 __all__ = [
     "GENERIC_LOCATIONS",
     "candidate_streets",
@@ -303,7 +305,7 @@ def place_names(candidates: pd.DataFrame, incidents: pd.DataFrame, *, ward_names
     return pd.Series(_unique(names, streets, wards, xy, kinds), index=candidates.index, dtype=object)
 
 
-def plan_place_names(plan: Mapping[str, Any], *, ward_names: Mapping[str, str] | None = None) -> dict[str, str]:
+def plan_place_names(plan: Plan | Mapping[str, Any], *, ward_names: Mapping[str, str] | None = None) -> dict[str, str]:
     """Candidate id -> the name to show, for any stored plan.
 
     Plans made since place names exist carry ``place_name``; older plans get
@@ -317,19 +319,19 @@ def plan_place_names(plan: Mapping[str, Any], *, ward_names: Mapping[str, str] |
     """
     out: dict[str, str] = {}
     ward_names = ward_names or {}
-    for c in plan.get("candidates") or []:
-        cid = str(c["candidate_id"])
-        if c.get("place_name"):
-            out[cid] = str(c["place_name"])
+    for c in Plan.coerce(plan).candidates:
+        cid = str(c.candidate_id)
+        if c.place_name:
+            out[cid] = str(c.place_name)
             continue
-        code = str(c.get("ward_code") or "")
-        ward = ward_label(c.get("ward_name") or ward_names.get(code, code))
+        code = str(c.ward_code or "")
+        ward = ward_label(c.ward_name or ward_names.get(code, code))
         if cid.startswith("WP-"):
             out[cid] = f"ward presence: {ward}"
-        elif c.get("place_type") in ("park", "estate") and c.get("name"):
-            out[cid] = f"{tidy_layer_name(c['name'])}, {ward}" if ward else tidy_layer_name(c["name"])
+        elif c.place_type in ("park", "estate") and c.name:
+            out[cid] = f"{tidy_layer_name(c.name)}, {ward}" if ward else tidy_layer_name(c.name)
         else:
-            base = str(c.get("name") or cid)
+            base = str(c.name or cid)
             out[cid] = f"{base}, {ward}" if ward else base
     return out
 

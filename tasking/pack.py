@@ -57,6 +57,7 @@ from spatial.store.queries import suppressed_label
 
 from ._errors import TaskingError
 from .formats import EXPORT_KINDS, ExportKind
+from .plan import Plan
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
@@ -151,58 +152,61 @@ def _to_lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lon), np.asarray(lat)
 
 
-def _check_plan(plan: Any) -> None:
-    if not isinstance(plan, Mapping):
+def _check_plan(plan: Any) -> Plan:
+    """The plan (a :class:`~tasking.plan.Plan` or its dict) read once as a Plan, once it has what a pack needs."""
+    if not isinstance(plan, (Plan, Mapping)):
         msg = f"plan was a {type(plan).__name__}; give the plan dict (plan_week, or the allocate JSON loaded)"
         raise TaskingError(msg)
     for key in ("week", "assignments", "candidates"):
-        if key not in plan:
+        if not (plan.has(key) if isinstance(plan, Plan) else key in plan):
             msg = f"plan.{key} is missing; give a complete plan from plan_week / `hotspot-tasking allocate`"
             raise TaskingError(msg)
+    return Plan.coerce(plan)
 
 
-def _assignments(plan: Mapping[str, Any]) -> pd.DataFrame:
+def _assignments(plan: Plan | Mapping[str, Any]) -> pd.DataFrame:
     """One row per assignment with the candidate's name, ward and coordinates (BNG and WGS84)."""
     from .names import plan_place_names
 
-    _check_plan(plan)
-    cands = {str(c["candidate_id"]): c for c in plan["candidates"]}
-    shown = plan_place_names(plan)
+    p = _check_plan(plan)
+    cands = {str(c.candidate_id): c for c in p.candidates}
+    shown = plan_place_names(p)
     rows = []
-    for a in plan["assignments"]:
-        cid = str(a["candidate_id"])
+    for a in p.assignments:
+        cid = str(a.candidate_id)
         c = cands.get(cid)
         if c is None:
             msg = f"plan.assignments names candidate {cid!r}, which is not in plan.candidates"
             raise TaskingError(msg)
-        rows.append({"week": plan["week"], "agent_id": a["agent_id"], "kind": a.get("kind"), "day": a.get("day"),
-                     "date": a.get("date"), "shift": a.get("shift"), "candidate_id": cid, "place_name": shown[cid],
-                     "place_type": a.get("place_type", c.get("place_type")), "name": c.get("name"),
-                     "ward_code": a.get("ward_code", c.get("ward_code")),
-                     "ward_name": c.get("ward_name"),
-                     "visits": int(a.get("visits", 1)),
-                     "minutes": a.get("minutes"), "expected_harm_shift": a.get("expected_harm_shift"),
-                     "value": a.get("value"), "x_bng": float(c["x"]), "y_bng": float(c["y"]), "why": a.get("why", "")})
+        # an assignment without its own place type or ward (older plans) has its candidate's
+        rows.append({"week": p.week, "agent_id": a.agent_id, "kind": a.kind, "day": a.day,
+                     "date": a.date, "shift": a.shift, "candidate_id": cid, "place_name": shown[cid],
+                     "place_type": a.place_type if a.has("place_type") else c.place_type, "name": c.name,
+                     "ward_code": a.ward_code if a.has("ward_code") else c.ward_code,
+                     "ward_name": c.ward_name,
+                     "visits": int(a.visits),
+                     "minutes": a.minutes, "expected_harm_shift": a.expected_harm_shift,
+                     "value": a.value, "x_bng": c.xy[0], "y_bng": c.xy[1], "why": a.why})
     df = pd.DataFrame(rows, columns=[c for c in ASSIGNMENT_COLUMNS if c not in ("lon", "lat")])
     if len(df):
         lon, lat = _to_lonlat(df["x_bng"].to_numpy(), df["y_bng"].to_numpy())
         df["lon"], df["lat"] = np.round(lon, 6), np.round(lat, 6)
     else:
         df["lon"], df["lat"] = [], []
-    shift_order = {s: i for i, s in enumerate(_shift_names(plan))}
+    shift_order = {s: i for i, s in enumerate(_shift_names(p))}
     df["_d"] = df["day"].map({d: i for i, d in enumerate(_DAYS)})
     df["_s"] = df["shift"].map(shift_order)
     df = df.sort_values(["agent_id", "_d", "_s", "candidate_id"], kind="stable").drop(columns=["_d", "_s"])
     return df[list(ASSIGNMENT_COLUMNS)].reset_index(drop=True)
 
 
-def _shift_names(plan: Mapping[str, Any]) -> list[str]:
+def _shift_names(plan: Plan) -> list[str]:
     from .records import plan_shifts
 
     return plan_shifts(plan)
 
 
-def plan_csv(plan: Mapping[str, Any]) -> str:
+def plan_csv(plan: Plan | Mapping[str, Any]) -> str:
     """Return the plan as CSV text: one row per assignment, columns :data:`ASSIGNMENT_COLUMNS` (reasons in ``why``).
 
     Text cells a spreadsheet would run as a formula are neutralised (:mod:`spatial.csv_safe`).
@@ -212,7 +216,7 @@ def plan_csv(plan: Mapping[str, Any]) -> str:
     return str(to_csv(_assignments(plan), index=False, lineterminator="\n"))
 
 
-def plan_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
+def plan_geojson(plan: Plan | Mapping[str, Any]) -> dict[str, Any]:
     """Return the plan as a GeoJSON FeatureCollection: one Point feature per assignment, EPSG:4326.
 
     Each feature sits at its candidate's representative point (lon/lat, 6
@@ -223,18 +227,19 @@ def plan_geojson(plan: Mapping[str, Any]) -> dict[str, Any]:
     """
     from .records import plan_digest
 
-    df = _assignments(plan)
-    digest = plan_digest(plan)
+    p = _check_plan(plan)
+    df = _assignments(p)
+    digest = plan_digest(p)
     feats = []
     for r in df.to_dict(orient="records"):
         props = {k: _jsonable(v) for k, v in r.items() if k not in ("lon", "lat")}
         props["plan_sha256"] = digest
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
                       "properties": props})
-    return {"type": "FeatureCollection", "name": f"tasking_plan_{plan['week']}", "features": feats}
+    return {"type": "FeatureCollection", "name": f"tasking_plan_{p.week}", "features": feats}
 
 
-def plan_gpkg_layers(plan: Mapping[str, Any], *, parks: Any = None, estates: Any = None,
+def plan_gpkg_layers(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: Any = None,
                      recommendations: pd.DataFrame | None = None) -> tuple[dict[str, Any], list[str]]:
     """The plan's GeoPackage layers (EPSG:27700) and notes on what could not be drawn (pure).
 
@@ -254,13 +259,14 @@ def plan_gpkg_layers(plan: Mapping[str, Any], *, parks: Any = None, estates: Any
 
     from .review import candidate_polygons
 
-    patches = candidate_polygons(plan, parks=parks, estates=estates)
+    p = _check_plan(plan)
+    patches = candidate_polygons(p, parks=parks, estates=estates)
     notes = list(patches.attrs.get("notes", []))
     layers: dict[str, Any] = {"patrol_patches": layer_for_gis(patches, kind="patrol_patches")}
-    df = _assignments(plan).drop(columns=["lon", "lat"])
+    df = _assignments(p).drop(columns=["lon", "lat"])
     pts = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["x_bng"], df["y_bng"]), crs=27700)
     layers["assignments"] = layer_for_gis(pts, kind="assignments")
-    cams = pd.DataFrame(list(plan.get("cameras") or []))
+    cams = pd.DataFrame([c.to_json() for c in p.cameras])
     if len(cams) and {"x", "y"} <= set(cams.columns):
         placed = cams.dropna(subset=["x", "y"]).reset_index(drop=True)
         if len(placed) < len(cams):
@@ -360,7 +366,7 @@ class Pack:
         return out
 
 
-def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None = None,
+def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame | None = None,
                decisions: pd.DataFrame | None = None, review: Any = None, review_notes: pd.DataFrame | None = None,
                sensitive_counts: pd.DataFrame | None = None, map_png: bytes | None = None,
                borough_name: str | None = None, meeting: Mapping[str, Any] | None = None,
@@ -372,7 +378,7 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
     Parameters
     ----------
     plan
-        The plan dict (``plan_week`` / ``allocate`` JSON).
+        The plan: a :class:`~tasking.plan.Plan` or its dict (``plan_week`` / ``allocate`` JSON).
     recommendations
         Designing Out Crime table (:func:`tasking.design_out.recommend` or the
         ``recommend`` CLI's GeoJSON read back): ``candidate_id``, ``top_measure``,
@@ -400,26 +406,26 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
     from .explain import plan_sentences
     from .names import place_reason, plan_place_names
 
-    _check_plan(plan)
-    week = str(plan["week"])
-    inputs = plan.get("inputs") or {}
-    greedy = plan.get("greedy") or {}
-    shown = plan_place_names(plan, ward_names=ward_names)
+    p = _check_plan(plan)
+    week = p.week
+    inputs = p.inputs
+    r = p.report
+    shown = plan_place_names(p, ward_names=ward_names)
     summary = {
-        "Week": week + (f" ({plan['dates'][0]} to {plan['dates'][-1]})" if plan.get("dates") else ""),
+        "Week": week + (f" ({p.dates[0]} to {p.dates[-1]})" if p.dates else ""),
         "Borough": borough_name or str(inputs.get("borough") or "-"),
         "Plan version": (f"{version}" if version is not None else "not saved")
         + (f", approved by {approved['approved_by']} ({approved.get('role', '')}) at {approved['approved_at']}"
            if approved else ", not approved"),
-        "Objective": f"{_fmt(plan.get('objective'))} ({plan.get('objective_units', 'priority-weighted harm covered')})",
-        "Bound and gap": f"bound {_fmt(plan.get('dual_bound'))}, gap {_fmt((plan.get('gap') or 0) * 100, 2)}% "
-                         f"({_status_words(plan.get('status'))})",
-        "Greedy comparison": (f"greedy baseline {_fmt(greedy.get('objective'))}; the optimised plan covers "
-                              f"{_pct(plan.get('milp_vs_greedy'))} more" if plan.get("milp_vs_greedy") is not None
-                              else f"greedy baseline {_fmt(greedy.get('objective'))}"),
-        "Harm covered": f"{_fmt(plan.get('harm_covered'))} per week; CCTV {_fmt(plan.get('cctv_objective'))} per week",
-        "Checker": "all constraints verified" if (plan.get("check") or {}).get("ok") else
-        "FAILED: " + "; ".join((plan.get("check") or {}).get("violations", [])[:5]),
+        "Objective": f"{_fmt(r.objective)} ({p.objective_units})",
+        "Bound and gap": f"bound {_fmt(r.bound)}, gap {_fmt((r.gap or 0) * 100, 2)}% "
+                         f"({_status_words(r.status)})",
+        "Greedy comparison": (f"greedy baseline {_fmt(r.greedy_value)}; the optimised plan covers "
+                              f"{_pct(r.milp_vs_greedy)} more" if r.milp_vs_greedy is not None
+                              else f"greedy baseline {_fmt(r.greedy_value)}"),
+        "Harm covered": f"{_fmt(r.harm_covered)} per week; CCTV {_fmt(r.cctv_objective)} per week",
+        "Checker": "all constraints verified" if r.check_ok else
+        "FAILED: " + "; ".join(list(r.violations)[:5]),
         "Data": f"{_fmt(inputs.get('n_incidents'))} non-sensitive incidents, months {', '.join(inputs.get('months', [])) or '-'}; "
                 f"hotspots by {inputs.get('hotspot_method', '-')} on {_fmt(inputs.get('cell_size_m'), 0)} m cells; "
                 f"harm index {inputs.get('harm_index', '-')}",
@@ -432,20 +438,21 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
     if generated_at is not None:
         summary["Generated"] = pd.Timestamp(generated_at).tz_convert("Europe/London").strftime("%Y-%m-%d %H:%M %Z") \
             + (f" by {generated_by}" if generated_by else "")
-    notes = list(plan.get("notes") or [])
+    notes = list(p.notes)
     for k in ("parks", "estates", "roster", "assumptions"):
         if inputs.get(k):
             notes.append(f"{k}: {inputs[k]}")
 
-    assign = _assignments(plan)
+    assign = _assignments(p)
     visits = assign.groupby("candidate_id")["visits"].sum() if len(assign) else pd.Series(dtype=int)
     visit_minutes = ((assign["minutes"].astype(float) / assign["visits"].clip(lower=1)).groupby(assign["candidate_id"])
                      .first() if len(assign) and assign["minutes"].notna().any() else pd.Series(dtype=float))
-    hs = pd.DataFrame(list(plan["candidates"]))
+    hs = pd.DataFrame([c.to_json() for c in p.candidates])
     n_months = len(inputs.get("months") or []) or None
     hs["place_name"] = hs["candidate_id"].astype(str).map(shown)
-    hs["why"] = [place_reason(c, months=n_months, visit_minutes=_minutes_or_none(visit_minutes.get(str(c["candidate_id"]))))
-                 for c in plan["candidates"]]
+    hs["why"] = [place_reason(c.to_json(), months=n_months,
+                              visit_minutes=_minutes_or_none(visit_minutes.get(str(c.candidate_id))))
+                 for c in p.candidates]
     if "ward_name" not in hs.columns:
         hs["ward_name"] = hs["ward_code"].map(lambda c: (ward_names or {}).get(str(c), str(c)))
     keep = [c for c in ("candidate_id", "place_name", "place_type", "name", "ward_code", "ward_name", "priority",
@@ -456,11 +463,11 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
     hs = hs.sort_values(["priority", "candidate_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
     hs.insert(0, "rank", np.arange(1, len(hs) + 1))
     schedule = _schedule(assign)
-    plain = plan_sentences(plan)
-    solver = _solver_lines(plan)
+    plain = plan_sentences(p.to_json())
+    solver = _solver_lines(p)
 
-    unassigned = pd.DataFrame(list(plan.get("unassigned") or []))
-    cameras = pd.DataFrame(list(plan.get("cameras") or []))
+    unassigned = pd.DataFrame([u.to_json() for u in p.unassigned])
+    cameras = pd.DataFrame([c.to_json() for c in p.cameras])
     rec = None
     if recommendations is not None:
         rec = pd.DataFrame(recommendations).drop(columns=["geometry"], errors="ignore")
@@ -488,11 +495,11 @@ def build_pack(plan: Mapping[str, Any], *, recommendations: pd.DataFrame | None 
                 unassigned=unassigned, cameras=cameras, recommendations=rec, decisions=dec, review=rv,
                 review_notes=None if review_notes is None else pd.DataFrame(review_notes).reset_index(drop=True),
                 sensitive=sens, map_png=map_png,
-                meta={"plan_sha256": _digest(plan), "version": version, "generated_by": generated_by},
+                meta={"plan_sha256": _digest(p), "version": version, "generated_by": generated_by},
                 plain=tuple(plain), solver=tuple(solver), schedule=schedule)
 
 
-def _digest(plan: Mapping[str, Any]) -> str:
+def _digest(plan: Plan) -> str:
     from .records import plan_digest
 
     return plan_digest(plan)
@@ -548,23 +555,22 @@ def _schedule(assign: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def _solver_lines(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+def _solver_lines(plan: Plan) -> list[tuple[str, str, str]]:
     """(label, figure, one sentence) for the solver figures, for the back of the pack."""
-    greedy = plan.get("greedy") or {}
-    chk = plan.get("check") or {}
+    r = plan.report
     out = [
-        ("Harm covered", f"{_fmt(plan.get('objective'))} per week",
+        ("Harm covered", f"{_fmt(r.objective)} per week",
          "the priority-weighted harm the plan's visits are expected to reach (higher is better)."),
-        ("Best possible", f"{_fmt(plan.get('dual_bound'))} (gap {_fmt((plan.get('gap') or 0) * 100, 1)}%)",
+        ("Best possible", f"{_fmt(r.bound)} (gap {_fmt((r.gap or 0) * 100, 1)}%)",
          "no plan within the roster's rules can do better than this; the gap is how far from it this plan may be."),
-        ("Simple rule", f"{_fmt(greedy.get('objective'))}"
-         + (f" (this plan {_pct(plan.get('milp_vs_greedy'))})" if plan.get("milp_vs_greedy") is not None else ""),
+        ("Simple rule", f"{_fmt(r.greedy_value)}"
+         + (f" (this plan {_pct(r.milp_vs_greedy)})" if r.milp_vs_greedy is not None else ""),
          "what filling each shift with the most harmful place first (a greedy rule) reaches, for comparison."),
-        ("Rules checked", "all met" if chk.get("ok") else "FAILED: " + "; ".join(chk.get("violations", [])[:3]),
+        ("Rules checked", "all met" if r.check_ok else "FAILED: " + "; ".join(list(r.violations)[:3]),
          "an independent check of hours, walking range, jurisdictions, pins and exclusions."),
     ]
-    if plan.get("cctv_objective") is not None:
-        out.append(("CCTV", f"{_fmt(plan.get('cctv_objective'))} per week",
+    if r.cctv_objective is not None:
+        out.append(("CCTV", f"{_fmt(r.cctv_objective)} per week",
                     "harm per week in the control room's monitored hours within reach of the week's deployable "
                     "cameras: the figure the CCTV page shows for the same sites (crime harm days, without the "
                     "patrol priorities)."))
@@ -588,7 +594,7 @@ def _exclusion_text(e: Any, shown: Mapping[str, str] | None = None) -> str:
 # ----------------------------------------------------------------------------
 # pure: map
 # ----------------------------------------------------------------------------
-def plan_map_png(plan: Mapping[str, Any], *, area: Any = None, wards: Any = None, parks: Any = None,
+def plan_map_png(plan: Plan | Mapping[str, Any], *, area: Any = None, wards: Any = None, parks: Any = None,
                  estates: Any = None, width_in: float = 10.0, dpi: int = 110, label_top: int = 14) -> bytes:
     """Draw the plan's places on a labelled map and return PNG bytes (matplotlib Agg canvas; no pyplot, no tiles).
 
@@ -610,7 +616,7 @@ def plan_map_png(plan: Mapping[str, Any], *, area: Any = None, wards: Any = None
     from .names import plan_place_names, short_name
     from .review import candidate_polygons
 
-    _check_plan(plan)
+    p = _check_plan(plan)
     fig = Figure(figsize=(width_in, width_in * 0.62), dpi=dpi)
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
@@ -630,7 +636,7 @@ def plan_map_png(plan: Mapping[str, Any], *, area: Any = None, wards: Any = None
     if wards is not None:
         for g in wards.geometry:
             draw(g, facecolor="none", edgecolor="#9aa5b1", linewidth=0.6, zorder=1)
-    polys = candidate_polygons(plan, parks=parks, estates=estates)
+    polys = candidate_polygons(p, parks=parks, estates=estates)
     vmax = max(1, int(polys["planned_visits"].max())) if len(polys) else 1
     from matplotlib import colormaps
 
@@ -640,16 +646,16 @@ def plan_map_png(plan: Mapping[str, Any], *, area: Any = None, wards: Any = None
         edge = "#1b7837" if r["place_type"] == "park" else "#7f2704"
         draw(r.geometry, facecolor=shade, edgecolor=edge, linewidth=0.6, alpha=0.9, zorder=2)
     drawn = set(polys["candidate_id"])
-    rest = [c for c in plan["candidates"] if str(c["candidate_id"]) not in drawn]
+    rest = [c for c in p.candidates if str(c.candidate_id) not in drawn]
     if rest:
-        ax.scatter([float(c["x"]) for c in rest], [float(c["y"]) for c in rest], s=14, marker="o",
+        ax.scatter([c.xy[0] for c in rest], [c.xy[1] for c in rest], s=14, marker="o",
                    facecolor="#4575b4", edgecolor="white", linewidth=0.5, zorder=3)
-    cams = plan.get("cameras") or []
+    cams = p.cameras
     if cams:
-        ax.scatter([float(c["x"]) for c in cams], [float(c["y"]) for c in cams], s=40, marker="^",
+        ax.scatter([c.xy[0] for c in cams], [c.xy[1] for c in cams], s=40, marker="^",
                    facecolor="#542788", edgecolor="white", linewidth=0.6, zorder=4)
-    xs = [float(c["x"]) for c in plan["candidates"]]
-    ys = [float(c["y"]) for c in plan["candidates"]]
+    xs = [c.xy[0] for c in p.candidates]
+    ys = [c.xy[1] for c in p.candidates]
     if area is None and xs:
         pad = 300.0
         ax.set_xlim(min(xs) - pad, max(xs) + pad)
@@ -687,15 +693,15 @@ def plan_map_png(plan: Mapping[str, Any], *, area: Any = None, wards: Any = None
         for name, pt in zip(wards["ward_name"].astype(str), reps, strict=True):
             place_text(float(pt.x), float(pt.y), name, offsets=[(0, 0), (0, -10), (0, 10)], ha="center",
                        va="center", fontsize=6.5, color="#6b7785", style="italic", zorder=5)
-    names = plan_place_names(plan)
+    names = plan_place_names(p)
     visits = polys.set_index("candidate_id")["planned_visits"] if len(polys) else pd.Series(dtype=int)
-    ranked = sorted(plan["candidates"], key=lambda c: (-float(c.get("priority") or 0), str(c["candidate_id"])))
+    ranked = sorted(p.candidates, key=lambda c: (-float(c.priority or 0), str(c.candidate_id)))
     tasked_rank = [(i, c) for i, c in enumerate(ranked, start=1)
-                   if int(visits.get(str(c["candidate_id"]), 0) or 0) > 0 or str(c["candidate_id"]) not in drawn]
+                   if int(visits.get(str(c.candidate_id), 0) or 0) > 0 or str(c.candidate_id) not in drawn]
     offsets = [(5, 4), (5, -10), (-5, 4), (-5, -10), (6, -3), (-6, -3), (0, 9), (0, -14)]
     for i, c in tasked_rank[:label_top]:
-        short = short_name(names.get(str(c["candidate_id"]), str(c["candidate_id"])))
-        x, y = float(c["x"]), float(c["y"])
+        short = short_name(names.get(str(c.candidate_id), str(c.candidate_id)))
+        x, y = c.xy
         box = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
         for text in (f"{i} {short}", str(i)):
             ha = "left"
@@ -1072,7 +1078,7 @@ def _bundled_parks(area: Any) -> Any:
     return reg[reg.intersects(area.geometry.union_all())][["park_id", "park_name", "geometry"]].reset_index(drop=True)
 
 
-def _resolve_record(engine: Any, plan: Mapping[str, Any], meeting_id: int | None,
+def _resolve_record(engine: Any, plan: Plan, meeting_id: int | None,
                     version: int | None) -> tuple[int | None, int | None, dict[str, Any] | None, dict[str, Any] | None]:
     """Meeting, version, meeting record and approval of this plan in the store (when it is saved there)."""
     from .records import (
@@ -1085,9 +1091,9 @@ def _resolve_record(engine: Any, plan: Mapping[str, Any], meeting_id: int | None
 
     if engine is None:
         return meeting_id, version, None, None
-    borough = (plan.get("inputs") or {}).get("borough")
+    borough = plan.borough
     if meeting_id is None and borough:
-        meeting_id = find_meeting(engine, week=str(plan["week"]), borough=str(borough))
+        meeting_id = find_meeting(engine, week=plan.week, borough=str(borough))
     if meeting_id is None:
         return None, version, None, None
     meeting = get_meeting(engine, meeting_id)
@@ -1105,7 +1111,7 @@ def _resolve_record(engine: Any, plan: Mapping[str, Any], meeting_id: int | None
     return meeting_id, version, meeting, approval
 
 
-def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, user: str, role: str,
+def export_pack(plan: Plan | Mapping[str, Any], out: str | Path, *, format: Format, user: str, role: str,
                 engine: Any = None, recommendations: pd.DataFrame | None = None,
                 decisions: pd.DataFrame | None = None, review: Any = None, review_notes: pd.DataFrame | None = None,
                 sensitive_counts: pd.DataFrame | None = None, area: Any = None, wards: Any = None, parks: Any = None,
@@ -1138,26 +1144,26 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
         if not isinstance(v, str) or not v.strip():
             msg = f"{name} is empty; every export is audited with who made it and in what role"
             raise TaskingError(msg)
-    _check_plan(plan)
+    p = _check_plan(plan)
     if now is None:
         now = dt.datetime.now(dt.UTC)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    meeting_id, version, meeting, approval = _resolve_record(engine, plan, meeting_id, version)
+    meeting_id, version, meeting, approval = _resolve_record(engine, p, meeting_id, version)
     if format == "csv":
-        data = plan_csv(plan).encode("utf-8")
-        counts = {"assignments": len(plan["assignments"])}
+        data = plan_csv(p).encode("utf-8")
+        counts = {"assignments": len(p.assignments)}
         sensitive = False
     elif format == "geojson":
-        data = json.dumps(plan_geojson(plan), indent=1, ensure_ascii=False).encode("utf-8")
-        counts = {"assignments": len(plan["assignments"])}
+        data = json.dumps(plan_geojson(p), indent=1, ensure_ascii=False).encode("utf-8")
+        counts = {"assignments": len(p.assignments)}
         sensitive = False
     elif format == "gpkg":
-        data, counts = _plan_gpkg(plan, path, parks=parks, estates=estates, recommendations=recommendations,
+        data, counts = _plan_gpkg(p, path, parks=parks, estates=estates, recommendations=recommendations,
                                   now=now, user=user, role=role)
         sensitive = False
     else:
-        borough = (plan.get("inputs") or {}).get("borough")
+        borough = p.borough
         borough_name = None
         if area is None and borough:
             from spatial.datasets import load_boroughs
@@ -1181,12 +1187,12 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
             if decisions is None:
                 mine = list_decisions(engine, meeting_id=meeting_id)
                 carried = list_decisions(engine, borough=meeting["borough"], status="open",  # type: ignore[index]
-                                         before_week=str(plan["week"]))
+                                         before_week=p.week)
                 decisions = pd.concat([carried, mine], ignore_index=True)
             if review_notes is None:
                 review_notes = list_review_notes(engine, meeting_id)
-        png = plan_map_png(plan, area=area, wards=wards, parks=parks, estates=estates)
-        pack = build_pack(plan, recommendations=recommendations, decisions=decisions, review=review,
+        png = plan_map_png(p, area=area, wards=wards, parks=parks, estates=estates)
+        pack = build_pack(p, recommendations=recommendations, decisions=decisions, review=review,
                           review_notes=review_notes, sensitive_counts=sensitive_counts, map_png=png,
                           borough_name=borough_name, meeting=meeting, version=version, approved=approval,
                           generated_at=now, generated_by=f"{user} ({role})", ward_names=ward_names)
@@ -1202,14 +1208,14 @@ def export_pack(plan: Mapping[str, Any], out: str | Path, *, format: Format, use
     export_id = None
     if engine is not None:
         export_id = record_export(engine, user=user, role=role, kind=format, path=path, row_counts=counts,
-                                  includes_sensitive_aggregates=sensitive, week=str(plan["week"]),
-                                  meeting_id=meeting_id, version=version, plan_sha256=plan_digest(plan), now=now)
+                                  includes_sensitive_aggregates=sensitive, week=p.week,
+                                  meeting_id=meeting_id, version=version, plan_sha256=plan_digest(p), now=now)
     return ExportResult(path=path, kind=format, sha256=sha, bytes=len(data), row_counts=counts,
                         includes_sensitive_aggregates=sensitive, export_id=export_id, meeting_id=meeting_id,
                         version=version)
 
 
-def _plan_gpkg(plan: Mapping[str, Any], path: Path, *, parks: Any, estates: Any, recommendations: Any,
+def _plan_gpkg(plan: Plan, path: Path, *, parks: Any, estates: Any, recommendations: Any,
                now: dt.datetime, user: str, role: str) -> tuple[bytes, dict[str, int]]:
     """Write the plan's GeoPackage (edge) and return its bytes and rows per layer."""
     from spatial.gis_export import run_parameters, write_gis
@@ -1217,10 +1223,10 @@ def _plan_gpkg(plan: Mapping[str, Any], path: Path, *, parks: Any, estates: Any,
     from .records import plan_digest
 
     layers, notes = plan_gpkg_layers(plan, parks=parks, estates=estates, recommendations=recommendations)
-    inputs = plan.get("inputs") or {}
+    inputs = plan.inputs
     months = [str(m) for m in inputs.get("months") or []]
     period = f"{months[0]}..{months[-1]}" if len(months) > 1 else (months[0] if months else "")
-    params = {"week": str(plan["week"]), "plan_sha256": plan_digest(plan), "hotspot_share": inputs.get("hotspot_share"),
+    params = {"week": plan.week, "plan_sha256": plan_digest(plan), "hotspot_share": inputs.get("hotspot_share"),
               "cell_size_m": inputs.get("cell_size_m"), "harm_index": inputs.get("harm_index"),
               "exported_by": f"{user} ({role})", "notes": notes}
     run = run_parameters(params, method=str(inputs.get("hotspot_method", "")), period=period,
@@ -1229,25 +1235,25 @@ def _plan_gpkg(plan: Mapping[str, Any], path: Path, *, parks: Any, estates: Any,
     return path.read_bytes(), counts
 
 
-def write_html(plan: Mapping[str, Any], out: str | Path, *, user: str, role: str, engine: Any = None,
+def write_html(plan: Plan | Mapping[str, Any], out: str | Path, *, user: str, role: str, engine: Any = None,
                **kw: Any) -> ExportResult:
     """:func:`export_pack` with ``format="html"``."""
     return export_pack(plan, out, format="html", user=user, role=role, engine=engine, **kw)
 
 
-def write_pdf(plan: Mapping[str, Any], out: str | Path, *, user: str, role: str, engine: Any = None,
+def write_pdf(plan: Plan | Mapping[str, Any], out: str | Path, *, user: str, role: str, engine: Any = None,
               **kw: Any) -> ExportResult:
     """:func:`export_pack` with ``format="pdf"``."""
     return export_pack(plan, out, format="pdf", user=user, role=role, engine=engine, **kw)
 
 
-def write_csv(plan: Mapping[str, Any], out: str | Path, *, user: str, role: str, engine: Any = None,
+def write_csv(plan: Plan | Mapping[str, Any], out: str | Path, *, user: str, role: str, engine: Any = None,
               **kw: Any) -> ExportResult:
     """:func:`export_pack` with ``format="csv"``."""
     return export_pack(plan, out, format="csv", user=user, role=role, engine=engine, **kw)
 
 
-def write_geojson(plan: Mapping[str, Any], out: str | Path, *, user: str, role: str, engine: Any = None,
+def write_geojson(plan: Plan | Mapping[str, Any], out: str | Path, *, user: str, role: str, engine: Any = None,
                   **kw: Any) -> ExportResult:
     """:func:`export_pack` with ``format="geojson"``."""
     return export_pack(plan, out, format="geojson", user=user, role=role, engine=engine, **kw)

@@ -7,25 +7,33 @@ writes exactly that dict back, key for key, so digests of stored plans do not
 change.  Keys the types do not name are kept in ``extra`` and written back in
 their place; keys a plan lacks (hand-made or older plans) stay absent.
 
-Status (issue 12 item 2): the types and the round trip exist and are tested on
-the bundled plan and on plans stored by today's records code and in the older
-shape; :func:`tasking.records.load_plan` reads every stored plan through
-:meth:`Plan.from_json` (a malformed one is refused) and
-:func:`tasking.records.load_typed_plan` returns the typed plan;
-:attr:`Plan.shifts` replaces parsing ``harm_<shift>`` keys.  Pack, review and
-the UI still read the dict (their next step is to call ``Plan.from_json`` once
-at the edge).
+Readers: :mod:`tasking.review`, :mod:`tasking.pack`, :mod:`tasking.records`,
+:func:`tasking.names.plan_place_names` and :mod:`ui.planning` take a
+:class:`Plan` (or, during the transition, its dict, read once with
+:meth:`Plan.coerce`) and read attributes.  A field's default is what those
+readers took for an absent key in older stored plans (``visits`` 1, ``why``
+``""``, ``objective_units``, ``inputs.cell_size_m`` 150 m, ``inputs.harm_index``
+``"cchi"``); where readers differed (an assignment without ``place_type`` takes
+its candidate's, a candidate without one is a street patch in the review) they
+ask :meth:`_Row.has`.  :func:`tasking.records.load_plan` refuses a stored plan
+that does not read, :func:`tasking.records.save_plan_version` one that would
+not; :attr:`Plan.shifts` replaces parsing ``harm_<shift>`` keys.  Still on the
+dict: :mod:`tasking.explain`, :mod:`tasking.access`, :mod:`tasking.check` and
+the other pages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 __all__ = ["Assignment", "CCTVSiting", "CameraMove", "Candidate", "DutyShift", "Plan", "SolverReport", "UnassignedPlace"]
 
 R = TypeVar("R", bound="_Row")
+
+#: What a plan's objective measures when the plan does not say (``objective_units`` absent).
+OBJECTIVE_UNITS = "priority-weighted harm covered"
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,10 @@ class _Row:
         typed = {n: d[n] for n in names if n in d}
         extra = {k: v for k, v in d.items() if k not in typed}
         return cls(**typed, extra=extra, keys=tuple(d))
+
+    def has(self, name: str) -> bool:
+        """Whether the row's JSON held ``name`` (readers that gave an absent key another default than the field's)."""
+        return name in self.keys
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -64,10 +76,13 @@ class Assignment(_Row):
     day: str | None = None
     date: str | None = None
     shift: str | None = None
-    visits: int = 0
+    #: Absent in a stored row: 1 visit, as every reader of the plan dict counted it (``a.get("visits", 1)``).
+    visits: int = 1
     minutes: float | None = None
+    expected_harm_shift: float | None = None
     value: float | None = None
-    why: str | None = None
+    #: Absent: no reason given (``""``, as the pack and the pages read it).
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,8 @@ class DutyShift(_Row):
     day: str | None = None
     date: str | None = None
     shift: str | None = None
+    tasked_minutes: float | None = None
+    patrol_minutes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,14 @@ class CameraMove(_Row):
     status: str | None = None
     site_source: str | None = None
 
+    @property
+    def xy(self) -> tuple[float, float]:
+        """The point in British National Grid metres (``TypeError`` when the row has none, as reading the dict did)."""
+        if self.x is None or self.y is None:
+            msg = f"camera {self.camera_id!r} has no x/y; give a plan from plan_week / `hotspot-tasking allocate`"
+            raise TypeError(msg)
+        return float(self.x), float(self.y)
+
 
 @dataclass(frozen=True)
 class Candidate(_Row):
@@ -109,11 +134,24 @@ class Candidate(_Row):
     candidate_id: str = ""
     place_type: str | None = None
     name: str | None = None
+    #: The name people use (plans since place names exist; older plans: absent, see tasking.names).
+    place_name: str | None = None
     ward_code: str | None = None
+    ward_name: str | None = None
     x: float | None = None
     y: float | None = None
     priority: float | None = None
     expected_harm_week: float | None = None
+    #: A street patch's grid cells, ``"c<col>_<row>,..."`` (plans since issue 5; absent: only the id's cell).
+    cells: str | None = None
+
+    @property
+    def xy(self) -> tuple[float, float]:
+        """The point in British National Grid metres (``TypeError`` when the row has none, as reading the dict did)."""
+        if self.x is None or self.y is None:
+            msg = f"candidate {self.candidate_id!r} has no x/y; give a plan from plan_week / `hotspot-tasking allocate`"
+            raise TypeError(msg)
+        return float(self.x), float(self.y)
 
 
 @dataclass(frozen=True)
@@ -200,8 +238,24 @@ class Plan:
     report: SolverReport = field(default_factory=SolverReport)
     inputs: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: What the objective measures (absent in a stored plan: the words the pack has always printed).
+    objective_units: str | None = OBJECTIVE_UNITS
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
     keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def has(self, name: str) -> bool:
+        """Whether the plan's JSON held the top-level key ``name``."""
+        return name in self.keys
+
+    @property
+    def cell_size_m(self) -> Any:
+        """The grid cell size the plan was built on (``inputs.cell_size_m``; absent: 150 m, the default grid)."""
+        return self.inputs.get("cell_size_m", 150.0)
+
+    @property
+    def harm_index(self) -> Any:
+        """The harm index the plan was built with (``inputs.harm_index``; absent: ``"cchi"``)."""
+        return self.inputs.get("harm_index", "cchi")
 
     @property
     def borough(self) -> str | None:
@@ -234,6 +288,28 @@ class Plan:
         return tuple(names)
 
     @classmethod
+    def coerce(cls, plan: Plan | Mapping[str, Any]) -> Plan:
+        """``plan`` as a :class:`Plan`: itself, or a plan dict read once with :meth:`from_json`.
+
+        The pages, the pack and their doctests also pass partial plan dicts
+        without a ``week``: those read with week ``""`` and write back without
+        it (:meth:`to_json` gives the same dict).
+
+        Raises
+        ------
+        ValueError
+            If ``plan`` is neither a :class:`Plan` nor a mapping.
+        """
+        if isinstance(plan, Plan):
+            return plan
+        if not isinstance(plan, Mapping):
+            msg = f"plan was a {type(plan).__name__}; give a Plan or the plan dict (plan_week, or the allocate JSON)"
+            raise ValueError(msg)
+        if "week" in plan:
+            return cls.from_json(plan)
+        return replace(cls.from_json({**plan, "week": ""}), keys=tuple(plan))
+
+    @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Plan:
         """Read a plan dict: what ``plan_week`` returns and what every stored plan version holds.
 
@@ -246,10 +322,11 @@ class Plan:
             msg = "a plan is a JSON object with at least a 'week' (the dict written by `hotspot-tasking allocate`)"
             raise ValueError(msg)
         rows = {k: tuple(t.from_json(r) for r in d[k]) for k, t in _ROWS.items() if k in d}
-        known = {"week", "dates", "inputs", "notes", *_ROWS, *_REPORT_KEYS}
+        known = {"week", "dates", "inputs", "notes", "objective_units", *_ROWS, *_REPORT_KEYS}
         return cls(week=str(d["week"]), dates=tuple(d.get("dates", ())), **rows,  # type: ignore[arg-type]
                    report=SolverReport.from_json(d), inputs=dict(d.get("inputs") or {}),
-                   notes=tuple(d.get("notes", ())), extra={k: v for k, v in d.items() if k not in known},
+                   notes=tuple(d.get("notes", ())), objective_units=d.get("objective_units", OBJECTIVE_UNITS),
+                   extra={k: v for k, v in d.items() if k not in known},
                    keys=tuple(d))
 
     def to_json(self) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def plan_digest(plan: Mapping[str, Any]) -> str:
+def plan_digest(plan: Plan | Mapping[str, Any]) -> str:
     """sha256 (hex) of a plan's content: canonical JSON (sorted keys) without ``timings_s``.
 
     Two solves that give the same plan have the same digest although their
@@ -148,6 +148,8 @@ def plan_digest(plan: Mapping[str, Any]) -> str:
     ...     {**a, "greedy": {"objective": 5, "seconds": 1.7}})
     True
     """
+    if isinstance(plan, Plan):
+        plan = plan.to_json()
     content = {k: v for k, v in plan.items() if k not in _VOLATILE_KEYS}
     for key, drop in _VOLATILE_NESTED.items():
         if isinstance(content.get(key), Mapping):
@@ -395,7 +397,8 @@ def mark_reviewed(engine: Engine, meeting_id: int, *, by: str, now: dt.datetime 
 # ----------------------------------------------------------------------------
 # plan versions and approval
 # ----------------------------------------------------------------------------
-def _check_plan(plan: Any, meeting: Mapping[str, Any]) -> None:
+def _check_plan(plan: Any, meeting: Mapping[str, Any]) -> Plan:
+    """The plan dict read as a :class:`Plan` once its shape, week and borough fit the meeting."""
     if not isinstance(plan, Mapping):
         msg = f"plan was a {type(plan).__name__}; give the dict plan_week returns (or the allocate JSON, loaded)"
         raise TaskingError(msg)
@@ -403,18 +406,23 @@ def _check_plan(plan: Any, meeting: Mapping[str, Any]) -> None:
         if key not in plan:
             msg = f"plan.{key} is missing; give a complete plan from plan_week / `hotspot-tasking allocate`"
             raise TaskingError(msg)
-    if plan["week"] != meeting["week"]:
-        msg = (f"plan.week was {plan['week']!r} but meeting {meeting['meeting_id']} is for {meeting['week']!r}; "
+    try:
+        p = Plan.from_json(plan)
+    except (ValueError, TypeError, AttributeError, KeyError) as e:
+        msg = f"the plan is not a plan hotspot-tasking can read ({e}); give the dict plan_week returns"
+        raise TaskingError(msg) from e
+    if p.week != meeting["week"]:
+        msg = (f"plan.week was {p.week!r} but meeting {meeting['meeting_id']} is for {meeting['week']!r}; "
                "save the plan to that week's meeting")
         raise TaskingError(msg)
-    borough = (plan.get("inputs") or {}).get("borough")
-    if borough and borough != meeting["borough"]:
-        msg = (f"plan.inputs.borough was {borough!r} but meeting {meeting['meeting_id']} is for borough "
+    if p.borough and p.borough != meeting["borough"]:
+        msg = (f"plan.inputs.borough was {p.borough!r} but meeting {meeting['meeting_id']} is for borough "
                f"{meeting['borough']!r}")
         raise TaskingError(msg)
+    return p
 
 
-def save_plan_version(engine: Engine, meeting_id: int, plan: Mapping[str, Any], *, created_by: str,
+def save_plan_version(engine: Engine, meeting_id: int, plan: Plan | Mapping[str, Any], *, created_by: str,
                       note: str | None = None, now: dt.datetime | None = None,
                       base_version: int = ANY_VERSION) -> int:
     """Store ``plan`` as the meeting's next version and return the version number (1, 2, ...).
@@ -438,12 +446,14 @@ def save_plan_version(engine: Engine, meeting_id: int, plan: Mapping[str, Any], 
         If ``base_version`` is given and is no longer the latest version.
     """
     by = _text(created_by, "created_by", max_len=120)
+    if isinstance(plan, Plan):
+        plan = plan.to_json()
     digest = plan_digest(plan) if isinstance(plan, Mapping) else ""
     pv = T.plan_versions.c
     try:
         with engine.begin() as conn:
             meeting = _meeting_for_write(conn, meeting_id)
-            _check_plan(plan, meeting)
+            p = _check_plan(plan, meeting)
             if meeting["status"] == "reviewed":
                 msg = (f"meeting_id {meeting_id} ({meeting['week']}) is reviewed and closed; plan next week in "
                        "that week's meeting")
@@ -454,13 +464,12 @@ def save_plan_version(engine: Engine, meeting_id: int, plan: Mapping[str, Any], 
                 return int(last.version)  # the same plan: nothing to lose, whoever saved it
             _check_base(conn, meeting_id, base_version, what="saved")
             version = 1 if last is None else int(last.version) + 1
-            inputs = plan.get("inputs") or {}
             conn.execute(insert(T.plan_versions).values(
                 meeting_id=meeting_id, version=version, created_at=_now(now), created_by=by,
                 plan_json=_canonical(dict(plan)), plan_sha256=digest,
-                objective=_float(plan.get("objective")), dual_bound=_float(plan.get("dual_bound")),
-                gap=_float(plan.get("gap")), pins_json=_canonical(list(inputs.get("pins") or [])),
-                exclusions_json=_canonical(list(inputs.get("exclusions") or [])),
+                objective=_float(p.report.objective), dual_bound=_float(p.report.bound),
+                gap=_float(p.report.gap), pins_json=_canonical(list(p.inputs.get("pins") or [])),
+                exclusions_json=_canonical(list(p.inputs.get("exclusions") or [])),
                 note=_text(note, "note", required=False)))
             if meeting["status"] != "draft":
                 conn.execute(update(T.meetings).where(T.meetings.c.meeting_id == meeting_id).values(status="draft"))
@@ -765,23 +774,23 @@ def list_decisions(engine: Engine, *, meeting_id: int | None = None, borough: st
 # ----------------------------------------------------------------------------
 # patrol logs
 # ----------------------------------------------------------------------------
-def _match(plan: Mapping[str, Any], agent_id: str, candidate_id: str, day: str, shift: str) -> tuple[bool, int | None, str]:
+def _match(plan: Plan, agent_id: str, candidate_id: str, day: str, shift: str) -> tuple[bool, int | None, str]:
     """Is this patrol in the plan?  ``(planned, planned_visits, note)``."""
-    rows = plan.get("assignments") or []
-    hit = [r for r in rows if r.get("agent_id") == agent_id and r.get("candidate_id") == candidate_id
-           and str(r.get("date")) == day and r.get("shift") == shift]
+    rows = plan.assignments
+    hit = [r for r in rows if r.agent_id == agent_id and r.candidate_id == candidate_id
+           and str(r.date) == day and r.shift == shift]
     if hit:
-        n = int(sum(int(r.get("visits", 1)) for r in hit))
+        n = int(sum(int(r.visits) for r in hit))
         return True, n, f"in the approved plan: {n} visit{'s' if n != 1 else ''} planned"
-    agents = {r.get("agent_id") for r in rows} | {r.get("agent_id") for r in plan.get("duty") or []}
-    cands = {c.get("candidate_id") for c in plan.get("candidates") or []} | {r.get("candidate_id") for r in rows}
+    agents = {r.agent_id for r in rows} | {r.agent_id for r in plan.duty}
+    cands = {c.candidate_id for c in plan.candidates} | {r.candidate_id for r in rows}
     if agent_id not in agents:
         return False, None, f"unplanned: agent {agent_id} has no duty in the approved plan"
     if candidate_id not in cands:
         return False, None, f"unplanned: {candidate_id} is not a candidate of the approved plan"
-    mine = [r for r in rows if r.get("agent_id") == agent_id and r.get("candidate_id") == candidate_id]
+    mine = [r for r in rows if r.agent_id == agent_id and r.candidate_id == candidate_id]
     if mine:
-        when = ", ".join(f"{r.get('date')} {r.get('shift')}" for r in mine[:4]) + (" ..." if len(mine) > 4 else "")
+        when = ", ".join(f"{r.date} {r.shift}" for r in mine[:4]) + (" ..." if len(mine) > 4 else "")
         return False, None, f"unplanned: {agent_id} was planned at {candidate_id} on {when}, not {day} {shift}"
     return False, None, f"unplanned: {agent_id} was not planned at {candidate_id} this week"
 
@@ -842,7 +851,7 @@ def log_patrol(engine: Engine, meeting_id: int, *, agent_id: str, candidate_id: 
     if found is None:
         version, planned, planned_visits, why = None, False, None, "unplanned: the meeting has no approved plan yet"
     else:
-        version, plan = found
+        version, plan = found[0], Plan.from_json(found[1])
         shifts = plan_shifts(plan)
         if shifts and shift_ not in shifts:
             msg = f"shift was {shift_!r} but the approved plan's shifts are {shifts}"
@@ -970,7 +979,7 @@ class ApprovalResult:
     already_approved: bool
 
 
-def approve_week_plan(engine: Engine, plan: Mapping[str, Any], *, user: str, role: str = "chair",
+def approve_week_plan(engine: Engine, plan: Plan | Mapping[str, Any], *, user: str, role: str = "chair",
                       note: str | None = None, now: dt.datetime | None = None,
                       base_version: int = ANY_VERSION) -> ApprovalResult:
     """Find or create the week's meeting, save ``plan`` as its latest version and approve it.
@@ -990,11 +999,15 @@ def approve_week_plan(engine: Engine, plan: Mapping[str, Any], *, user: str, rol
     if not isinstance(user, str) or not user.strip():
         msg = "user is empty; type your name before approving (it is recorded on the approval)"
         raise TaskingError(msg)
-    borough = (plan.get("inputs") or {}).get("borough")
+    p = Plan.coerce(plan)
+    borough = p.borough
     if not borough:
         msg = "plan.inputs.borough is missing; build the plan with ui.planning.build_plan"
         raise TaskingError(msg)
-    week = str(plan["week"])
+    if not p.has("week"):
+        msg = "plan.week is missing; give a complete plan from plan_week / `hotspot-tasking allocate`"
+        raise TaskingError(msg)
+    week = p.week
     meeting_id = find_meeting(engine, week=week, borough=str(borough))
     created = meeting_id is None
     if meeting_id is None:

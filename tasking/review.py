@@ -1,6 +1,7 @@
 """Review of a finished week: tasked places against comparable untasked ones, delivery, displacement.
 
-Pure functions over (Geo)DataFrames and the plan dict (no files, no database,
+Pure functions over (Geo)DataFrames and the typed plan (:class:`tasking.plan.Plan`,
+or its dict, read once at the top of each function; no files, no database,
 no clock).  Three questions, one function each, and :func:`review_week` to run
 them together:
 
@@ -74,6 +75,7 @@ from spatial.projection import require_bng
 from spatial.schema import BNG, CATEGORY, OCCURRED_FROM, OCCURRED_TO, SENSITIVE, X, Y
 
 from ._errors import TaskingError
+from .plan import Plan
 
 __all__ = [
     "WDQ_BANDS",
@@ -111,6 +113,11 @@ WDQ_BANDS: dict[str, str] = {
 # ----------------------------------------------------------------------------
 # geometry
 # ----------------------------------------------------------------------------
+def _number(v: Any) -> float:
+    """A plan's JSON number as a float (``None`` raises ``TypeError``, as reading the dict did)."""
+    return float(v)
+
+
 def _cell_box(cell_id: str, size: float) -> shapely.Geometry | None:
     m = _CELL.match(cell_id.strip())
     if not m:
@@ -119,7 +126,7 @@ def _cell_box(cell_id: str, size: float) -> shapely.Geometry | None:
     return shapely.box(c * size, r * size, (c + 1) * size, (r + 1) * size)
 
 
-def candidate_polygons(plan: Mapping[str, Any], *, parks: gpd.GeoDataFrame | None = None,
+def candidate_polygons(plan: Plan | Mapping[str, Any], *, parks: gpd.GeoDataFrame | None = None,
                        estates: gpd.GeoDataFrame | None = None,
                        cell_size_m: float | None = None) -> gpd.GeoDataFrame:
     """Polygons of a plan's candidates, rebuilt from ids, cell lists and the layers given.
@@ -127,7 +134,7 @@ def candidate_polygons(plan: Mapping[str, Any], *, parks: gpd.GeoDataFrame | Non
     Parameters
     ----------
     plan
-        A plan dict (``plan_week`` / ``allocate`` JSON).
+        A :class:`~tasking.plan.Plan` or a plan dict (``plan_week`` / ``allocate`` JSON).
     parks, estates
         Layers with ``park_id`` / ``estate_id`` and geometry (EPSG:27700), for
         ``PK-`` and ``ES-`` candidates.
@@ -151,7 +158,8 @@ def candidate_polygons(plan: Mapping[str, Any], *, parks: gpd.GeoDataFrame | Non
     >>> g.loc[0, "geometry"].bounds, float(g.loc[0, "geometry"].area), bool(g.loc[0, "tasked"])
     ((1500.0, 3000.0, 1800.0, 3150.0), 45000.0, True)
     """
-    size = float(cell_size_m if cell_size_m is not None else (plan.get("inputs") or {}).get("cell_size_m", 150.0))
+    p = Plan.coerce(plan)
+    size = float(cell_size_m if cell_size_m is not None else p.cell_size_m)
     if not size > 0:
         msg = f"cell_size_m was {size!r}; give a positive number of metres"
         raise TaskingError(msg)
@@ -164,18 +172,18 @@ def candidate_polygons(plan: Mapping[str, Any], *, parks: gpd.GeoDataFrame | Non
                 raise TaskingError(msg)
             layers[prefix] = dict(zip(layer[col].astype(str), layer.geometry))
     visits: dict[str, int] = {}
-    for a in plan.get("assignments") or []:
-        visits[str(a["candidate_id"])] = visits.get(str(a["candidate_id"]), 0) + int(a.get("visits", 1))
+    for a in p.assignments:
+        visits[str(a.candidate_id)] = visits.get(str(a.candidate_id), 0) + int(a.visits)
     rows, notes = [], []
     skipped_wp, skipped_layer = 0, []
-    for c in plan.get("candidates") or []:
-        cid = str(c["candidate_id"])
+    for c in p.candidates:
+        cid = str(c.candidate_id)
         geom, source = None, ""
         if cid.startswith("WP-"):
             skipped_wp += 1
             continue
         if cid.startswith("ST-"):
-            cells = [s for s in str(c.get("cells") or "").split(",") if s.strip()]
+            cells = [s for s in str(c.cells or "").split(",") if s.strip()]
             source = "grid cells"
             if not cells:
                 cells, source = [cid[3:]], "hottest cell only (the plan has no cell list)"
@@ -183,7 +191,7 @@ def candidate_polygons(plan: Mapping[str, Any], *, parks: gpd.GeoDataFrame | Non
             if all(b is not None for b in boxes):
                 geom = shapely.union_all(boxes)
             else:
-                geom = shapely.Point(float(c["x"]), float(c["y"])).buffer(size / 2, cap_style="square")
+                geom = shapely.Point(*c.xy).buffer(size / 2, cap_style="square")
                 source = f"square of {size:g} m around the candidate point (ids are not grid cells)"
         elif cid[:3] in layers:
             geom = layers[cid[:3]].get(cid[3:])
@@ -191,9 +199,11 @@ def candidate_polygons(plan: Mapping[str, Any], *, parks: gpd.GeoDataFrame | Non
         if geom is None:
             skipped_layer.append(cid)
             continue
-        rows.append({"candidate_id": cid, "place_type": c.get("place_type", "street"), "name": c.get("name"),
-                     "ward_code": c.get("ward_code"), "priority": float(c.get("priority", np.nan)),
-                     "expected_harm_week": float(c.get("expected_harm_week", np.nan)),
+        # older plans' candidates without a place_type are street patches; absent figures are NaN
+        rows.append({"candidate_id": cid, "place_type": c.place_type if c.has("place_type") else "street",
+                     "name": c.name, "ward_code": c.ward_code,
+                     "priority": _number(c.priority if c.has("priority") else np.nan),
+                     "expected_harm_week": _number(c.expected_harm_week if c.has("expected_harm_week") else np.nan),
                      "tasked": visits.get(cid, 0) > 0, "planned_visits": visits.get(cid, 0),
                      "geometry_source": source, "geometry": geom})
     if skipped_wp:
@@ -496,14 +506,14 @@ class Delivery:
 _KEY = ["agent_id", "candidate_id", "date", "shift"]
 
 
-def delivery(plan: Mapping[str, Any], logs: pd.DataFrame) -> Delivery:
+def delivery(plan: Plan | Mapping[str, Any], logs: pd.DataFrame) -> Delivery:
     """Planned against delivered patrols from the plan's assignments and patrol logs.
 
     Parameters
     ----------
     plan
-        The approved plan (``assignments`` with ``agent_id, candidate_id,
-        date, shift, visits, minutes``).
+        The approved plan (a :class:`~tasking.plan.Plan` or its dict; ``assignments``
+        with ``agent_id, candidate_id, date, shift, visits, minutes``).
     logs
         Patrol logs with ``agent_id, candidate_id, date`` (ISO text or date),
         ``shift, visits`` and optionally ``minutes`` (e.g.
@@ -525,7 +535,8 @@ def delivery(plan: Mapping[str, Any], logs: pd.DataFrame) -> Delivery:
     >>> d.totals["planned_visits"], d.totals["delivered_visits"], d.totals["delivery_rate"], d.totals["unplanned_visits"]
     (4, 2, 0.5, 1)
     """
-    assign = pd.DataFrame(list(plan.get("assignments") or []))
+    # the rows as stored: an assignment without ``visits`` plans none here (the column is required)
+    assign = pd.DataFrame([a.to_json() for a in Plan.coerce(plan).assignments])
     if assign.empty:
         assign = pd.DataFrame(columns=[*_KEY, "visits", "minutes"])
     missing = [c for c in [*_KEY, "visits"] if c not in assign.columns]
@@ -807,7 +818,7 @@ class WeekReview:
         return d
 
 
-def review_week(plan: Mapping[str, Any], *, units: gpd.GeoDataFrame, area: gpd.GeoDataFrame,
+def review_week(plan: Plan | Mapping[str, Any], *, units: gpd.GeoDataFrame, area: gpd.GeoDataFrame,
                 before: pd.DataFrame, after: pd.DataFrame, before_weeks: float, after_weeks: float,
                 logs: pd.DataFrame | None = None, buffer_m: float = 250.0,
                 method: Literal["nearest", "decile"] = "nearest", n_controls: int = 3,
@@ -819,15 +830,16 @@ def review_week(plan: Mapping[str, Any], *, units: gpd.GeoDataFrame, area: gpd.G
     ones form the response area of the WDQ.  ``harm_index`` defaults to the
     plan's.
     """
-    hi = harm_index or (plan.get("inputs") or {}).get("harm_index", "cchi")
+    p = Plan.coerce(plan)
+    hi = harm_index or p.harm_index
     comp = tasked_vs_control(units, before, after, before_weeks=before_weeks, after_weeks=after_weeks,
                              method=method, n_controls=n_controls, harm_index=hi, include_sensitive=include_sensitive)
     tasked = units[units["tasked"].astype(bool)]
     disp = displacement_check(tasked, area, before, after, buffer_m=buffer_m, harm_index=hi,
                               include_sensitive=include_sensitive)
-    dl = delivery(plan, logs) if logs is not None else None
+    dl = delivery(p, logs) if logs is not None else None
     notes = list(units.attrs.get("notes", []))
     if dl is None:
         notes.append("no patrol logs given: delivery not assessed")
-    return WeekReview(week=str(plan.get("week", "")), comparison=comp, displacement=disp, delivery=dl,
+    return WeekReview(week=p.week, comparison=comp, displacement=disp, delivery=dl,
                       notes=tuple(notes))

@@ -52,6 +52,7 @@ from tasking.pipeline import (
     plan_week,
     read_plan_inputs,
 )
+from tasking.plan import Plan
 from tasking.resources import Roster, default_roster_path
 
 __all__ = [
@@ -330,8 +331,7 @@ def latest_instructions(engine: Engine, *, week: str, borough: str,
             return None
         versions = versions[versions["version"] == found[0]]
     last = versions.sort_values("version").iloc[-1]
-    plan = records.load_plan(engine, meeting_id, int(last["version"]))
-    inputs = plan.get("inputs") or {}
+    inputs = Plan.from_json(records.load_plan(engine, meeting_id, int(last["version"]))).inputs
     exclusions = tuple(str(e["candidate_id"]) for e in inputs.get("exclusions") or []
                        if e.get("agent_id") is None and e.get("day") is None and e.get("shift") is None)
     return StoredInstructions(int(last["version"]), str(last["created_by"]), _pins_of(inputs), exclusions)
@@ -353,11 +353,11 @@ _AGENT_COLUMNS: Final = ("date", "day", "shift", "candidate_id", "name", "place_
                          "minutes", "why", "reason", "x", "y")
 
 
-def _shift_order(plan: Mapping[str, Any]) -> dict[str, int]:
+def _shift_order(plan: Plan) -> dict[str, int]:
     return {s: i for i, s in enumerate(records.plan_shifts(plan))}
 
 
-def agent_assignments(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
+def agent_assignments(plan: Plan | Mapping[str, Any], agent_id: str) -> pd.DataFrame:
     """The assignments of ``agent_id`` only, by date and shift, with each place's name and plain reason.
 
     Columns ``date, day, shift, candidate_id, name, place_type, ward_code, visits, minutes, why``.
@@ -373,53 +373,58 @@ def agent_assignments(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
     >>> agent_assignments(plan, "W01")[["day", "name", "visits"]].values.tolist()
     [['Mon', 'hot patch', 2]]
     """
-    names = {str(c["candidate_id"]): c for c in plan.get("candidates") or []}
-    shown = place_names(plan)
+    p = Plan.coerce(plan)
+    names = {str(c.candidate_id): c for c in p.candidates}
+    shown = place_names(p)
+    months = len(p.inputs.get("months") or []) or None
     rows = []
-    for a in plan.get("assignments") or []:
-        if a.get("agent_id") != agent_id:
+    for a in p.assignments:
+        if a.agent_id != agent_id:
             continue
-        c = names.get(str(a.get("candidate_id")), {})
-        n = int(a.get("visits", 1))
-        per_visit = float(a["minutes"]) / n if a.get("minutes") is not None and n > 0 else None
-        rows.append({"date": str(a.get("date")), "day": a.get("day"), "shift": a.get("shift"),
-                     "candidate_id": str(a.get("candidate_id")),
-                     "name": shown.get(str(a.get("candidate_id")), str(a.get("candidate_id"))),
-                     "place_type": a.get("place_type", c.get("place_type")),
-                     "ward_code": a.get("ward_code", c.get("ward_code")), "visits": n,
-                     "minutes": a.get("minutes"), "why": a.get("why", ""),
-                     "reason": place_reason(c or {"candidate_id": a.get("candidate_id")},
-                                            visit_minutes=round(per_visit) if per_visit else None,
-                                            months=len((plan.get("inputs") or {}).get("months") or []) or None),
-                     "x": c.get("x"), "y": c.get("y")})
+        c = names.get(str(a.candidate_id))
+        n = int(a.visits)
+        per_visit = float(a.minutes) / n if a.minutes is not None and n > 0 else None
+        # an assignment without its own place type or ward (older plans) has its candidate's
+        rows.append({"date": str(a.date), "day": a.day, "shift": a.shift,
+                     "candidate_id": str(a.candidate_id),
+                     "name": shown.get(str(a.candidate_id), str(a.candidate_id)),
+                     "place_type": a.place_type if a.has("place_type") else (c.place_type if c else None),
+                     "ward_code": a.ward_code if a.has("ward_code") else (c.ward_code if c else None), "visits": n,
+                     "minutes": a.minutes, "why": a.why,
+                     "reason": place_reason(c.to_json() if c else {"candidate_id": a.candidate_id},
+                                            visit_minutes=round(per_visit) if per_visit else None, months=months),
+                     "x": c.x if c else None, "y": c.y if c else None})
     df = pd.DataFrame(rows, columns=list(_AGENT_COLUMNS))
-    order = _shift_order(plan)
+    order = _shift_order(p)
     df["_s"] = df["shift"].map(order)
     return (df.sort_values(["date", "_s", "candidate_id"], kind="stable").drop(columns="_s")
             .reset_index(drop=True))
 
 
-def agent_duty(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
+def agent_duty(plan: Plan | Mapping[str, Any], agent_id: str) -> pd.DataFrame:
     """The duty shifts of ``agent_id`` (``date, day, shift, tasked_minutes, patrol_minutes``), by date and shift."""
+    p = Plan.coerce(plan)
     cols = ["date", "day", "shift", "tasked_minutes", "patrol_minutes"]
-    rows = [{c: r.get(c) for c in cols} for r in plan.get("duty") or [] if r.get("agent_id") == agent_id]
+    rows = [{"date": r.date, "day": r.day, "shift": r.shift, "tasked_minutes": r.tasked_minutes,
+             "patrol_minutes": r.patrol_minutes} for r in p.duty if r.agent_id == agent_id]
     df = pd.DataFrame(rows, columns=cols)
-    df["_s"] = df["shift"].map(_shift_order(plan))
+    df["_s"] = df["shift"].map(_shift_order(p))
     return df.sort_values(["date", "_s"], kind="stable").drop(columns="_s").reset_index(drop=True)
 
 
-def agent_places(plan: Mapping[str, Any], agent_id: str) -> pd.DataFrame:
+def agent_places(plan: Plan | Mapping[str, Any], agent_id: str) -> pd.DataFrame:
     """The places ``agent_id`` visits this week (``candidate_id, name, place_type, ward_code, x, y, visits``).
 
     ``x``/``y`` are British National Grid metres; ``visits`` is the week's total.
     """
-    mine = agent_assignments(plan, agent_id)
+    p = Plan.coerce(plan)
+    mine = agent_assignments(p, agent_id)
     visits = mine.groupby("candidate_id", sort=False)["visits"].sum()
-    cands = [c for c in plan.get("candidates") or [] if str(c["candidate_id"]) in visits.index]
+    cands = [c for c in p.candidates if str(c.candidate_id) in visits.index]
     cols = ["candidate_id", "name", "place_type", "ward_code", "x", "y"]
-    shown = place_names(plan)
-    df = pd.DataFrame([{**{k: c.get(k) for k in cols}, "name": shown[str(c["candidate_id"])]} for c in cands],
-                      columns=cols)
+    shown = place_names(p)
+    df = pd.DataFrame([{"candidate_id": c.candidate_id, "name": shown[str(c.candidate_id)], "place_type": c.place_type,
+                        "ward_code": c.ward_code, "x": c.x, "y": c.y} for c in cands], columns=cols)
     df["visits"] = df["candidate_id"].map(visits).astype("Int64")
     return df.sort_values("visits", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -478,22 +483,23 @@ def patrol_weeks(today: dt.date, approved: Collection[str], *, before: int = 2, 
     return sorted(set(week_choices(today, before=before, after=after)) | set(approved), reverse=True)
 
 
-def place_names(plan: Mapping[str, Any]) -> dict[str, str]:
+def place_names(plan: Plan | Mapping[str, Any]) -> dict[str, str]:
     """Candidate id -> the place name people use (``tasking.names.plan_place_names``)."""
     return plan_place_names(plan)
 
 
-def plan_places(plan: Mapping[str, Any]) -> pd.DataFrame:
+def plan_places(plan: Plan | Mapping[str, Any]) -> pd.DataFrame:
     """Every place of the plan with visits (``candidate_id, name, place_type, ward_code, x, y, visits``), most first."""
+    p = Plan.coerce(plan)
     visits: dict[str, int] = {}
-    for a in plan.get("assignments") or []:
-        visits[str(a["candidate_id"])] = visits.get(str(a["candidate_id"]), 0) + int(a.get("visits", 1))
-    shown = place_names(plan)
+    for a in p.assignments:
+        visits[str(a.candidate_id)] = visits.get(str(a.candidate_id), 0) + int(a.visits)
+    shown = place_names(p)
     cols = ["candidate_id", "name", "place_type", "ward_code", "x", "y", "visits"]
-    rows = [{"candidate_id": str(c["candidate_id"]), "name": shown[str(c["candidate_id"])],
-             "place_type": c.get("place_type"), "ward_code": c.get("ward_code"), "x": c.get("x"), "y": c.get("y"),
-             "visits": visits[str(c["candidate_id"])]}
-            for c in plan.get("candidates") or [] if str(c["candidate_id"]) in visits]
+    rows = [{"candidate_id": str(c.candidate_id), "name": shown[str(c.candidate_id)],
+             "place_type": c.place_type, "ward_code": c.ward_code, "x": c.x, "y": c.y,
+             "visits": visits[str(c.candidate_id)]}
+            for c in p.candidates if str(c.candidate_id) in visits]
     df = pd.DataFrame(rows, columns=cols)
     return df.sort_values("visits", ascending=False, kind="stable").reset_index(drop=True)
 
