@@ -64,6 +64,14 @@ class _Row:
         return out
 
 
+def _point(x: float | None, y: float | None, label: str) -> tuple[float, float]:
+    """A row's point in British National Grid metres; ``TypeError`` naming ``label`` when it has none."""
+    if x is None or y is None:
+        msg = f"{label} has no x/y; give a plan from plan_week / `hotspot-tasking allocate`"
+        raise TypeError(msg)
+    return float(x), float(y)
+
+
 @dataclass(frozen=True)
 class Assignment(_Row):
     """One agent's visits to one place in one shift, with the reason."""
@@ -121,10 +129,7 @@ class CameraMove(_Row):
     @property
     def xy(self) -> tuple[float, float]:
         """The point in British National Grid metres (``TypeError`` when the row has none, as reading the dict did)."""
-        if self.x is None or self.y is None:
-            msg = f"camera {self.camera_id!r} has no x/y; give a plan from plan_week / `hotspot-tasking allocate`"
-            raise TypeError(msg)
-        return float(self.x), float(self.y)
+        return _point(self.x, self.y, f"camera {self.camera_id!r}")
 
 
 @dataclass(frozen=True)
@@ -148,10 +153,7 @@ class Candidate(_Row):
     @property
     def xy(self) -> tuple[float, float]:
         """The point in British National Grid metres (``TypeError`` when the row has none, as reading the dict did)."""
-        if self.x is None or self.y is None:
-            msg = f"candidate {self.candidate_id!r} has no x/y; give a plan from plan_week / `hotspot-tasking allocate`"
-            raise TypeError(msg)
-        return float(self.x), float(self.y)
+        return _point(self.x, self.y, f"candidate {self.candidate_id!r}")
 
 
 @dataclass(frozen=True)
