@@ -5,7 +5,7 @@
     hotspot-tasking allocate --week 2026-W48 [--pin W01:ST-c3504_1190:Mon:late[:VISITS] ...]
         [--exclude CANDIDATE[:DAY[:SHIFT]] ...] [--roster my_roster.yaml] [--months 1]
         [--method kde|gistar] [--hotspot-share 0.05] [--concerns concerns.csv]
-        [--deployed cameras.csv] [--presence day|week|none] [--time-limit 60] [--gap 0.01]
+        [--deployed cameras.csv] [--presence day|week|none] [--time-limit 60] [--gap 0.02]
         --out plan.json
 
 Incidents are read with ``incident_frame(engine, include_sensitive=False)``
@@ -120,6 +120,8 @@ def _read_deployed(path: str) -> list[DeployedCamera]:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``allocate`` sub-command."""
+    from tasking.allocation import PLAN_GAP
+
     p = subparsers.add_parser("allocate", help="allocate wardens, parks police and deployable CCTV for a week")
     p.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
     p.add_argument("--pin", action="append", default=[], help="AGENT:CANDIDATE:DAY:SHIFT[:VISITS] (repeatable)")
@@ -142,7 +144,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "every day)")
     p.add_argument("--no-cctv", action="store_true", help="skip CCTV siting")
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (default 60)")
-    p.add_argument("--gap", type=float, default=0.01, help="relative optimality gap to stop at (default 0.01)")
+    p.add_argument("--gap", type=float, default=PLAN_GAP, help=f"relative optimality gap to stop at (default {PLAN_GAP:g})")
     p.set_defaults(func=run)
     return p
 

@@ -48,7 +48,11 @@ def test_allocate_writes_an_explained_checked_plan(rbkc_db, tmp_path, capsys):
     assert args.func(args) == 0
     plan = json.loads(out.read_text(encoding="utf-8"))
     assert plan["check"]["ok"], plan["check"]["violations"]
-    assert plan["gap"] < 0.01 and plan["dual_bound"] >= plan["objective"] - 1e-6
+    from tasking.allocation import PLAN_GAP
+
+    # solved to the default gap, not stopped by the time limit
+    assert plan["status"].startswith("optimal within") and plan["gap"] <= PLAN_GAP
+    assert plan["dual_bound"] >= plan["objective"] - 1e-6
     assert plan["objective"] >= plan["greedy"]["objective"] - 1e-6
     a = plan["assignments"]
     assert all(r["why"] for r in a)

@@ -123,7 +123,7 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
     cctv_problem = build_cctv_problem(demand, roster=roster, week=week, sites=sites, deployed=())
     problem = build_problem(roster, cands, week=week, wards=wards, pins=(), exclusions=(), presence="day",
                             cctv=cctv_problem)
-    alloc = solve(problem, time_limit_s=time_limit_s, mip_rel_gap=0.01)
+    alloc = solve(problem, time_limit_s=time_limit_s, mip_rel_gap=0.02)
     g = greedy(problem)
     chk = check_plan(problem, alloc.assignments, alloc.duty, alloc.cameras)
     chk_g = check_plan(problem, g.assignments, g.duty)
@@ -231,7 +231,7 @@ def _strip(plan: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_new_layer_builds_the_old_plan_key_by_key(plans):
     old, new = plans
-    assert old["status"] == new["status"] and "time limit" not in str(old["status"])  # both solved, not stopped
+    assert old["status"] == new["status"] and "time limit" not in str(old["status"]).lower()  # both solved, not stopped
     assert len(old["assignments"]) > 10 and len(old["candidates"]) > 10  # a real plan, not an empty one
     assert list(old["timings_s"]) == list(new["timings_s"])  # the same stages are timed
     _same(_strip(old), _strip(new))
