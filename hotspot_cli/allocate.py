@@ -42,6 +42,9 @@ if TYPE_CHECKING:  # the heavy modules load only when the command runs (fast --h
     from tasking.problem import Exclusion, Pin
     from tasking.resources import DeployedCamera
 
+#: ``tasking.allocation.PLAN_GAP`` as the help prints it (a test keeps the two the same).
+GAP_HELP = "0.02"
+
 __all__ = ["add_parser", "parse_exclusion", "parse_pin", "run"]
 
 
@@ -120,8 +123,6 @@ def _read_deployed(path: str) -> list[DeployedCamera]:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``allocate`` sub-command."""
-    from tasking.allocation import PLAN_GAP
-
     p = subparsers.add_parser("allocate", help="allocate wardens, parks police and deployable CCTV for a week")
     p.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
     p.add_argument("--pin", action="append", default=[], help="AGENT:CANDIDATE:DAY:SHIFT[:VISITS] (repeatable)")
@@ -144,7 +145,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "every day)")
     p.add_argument("--no-cctv", action="store_true", help="skip CCTV siting")
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (default 60)")
-    p.add_argument("--gap", type=float, default=PLAN_GAP, help=f"relative optimality gap to stop at (default {PLAN_GAP:g})")
+    # the default is tasking.allocation.PLAN_GAP, read when the command runs (the parser stays light)
+    p.add_argument("--gap", type=float, default=None,
+                   help=f"relative optimality gap to stop at (default {GAP_HELP}, the weekly plan's default)")
     p.set_defaults(func=run)
     return p
 
@@ -154,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from spatial.store.forecast_choices import DbChoiceStore
+    from tasking.allocation import PLAN_GAP
     from tasking.pipeline import finish_plan, plan_week, read_plan_inputs
 
     pins = [parse_pin(t) for t in args.pin]
@@ -172,8 +176,10 @@ def run(args: argparse.Namespace) -> int:
                      deployed=deployed, method=args.method, hotspot_share=args.hotspot_share,
                      cell_size_m=args.cell_size, harm_index=args.harm,
                      presence=args.presence or roster.planning.presence,
-                     time_limit_s=args.time_limit, mip_rel_gap=args.gap, cctv=not args.no_cctv,
-                     choice_store=DbChoiceStore(ctx.engine) if ctx.engine is not None else None, area_key=ctx.key)
+                     time_limit_s=args.time_limit, mip_rel_gap=PLAN_GAP if args.gap is None else args.gap,
+                     cctv=not args.no_cctv,
+                     choice_store=DbChoiceStore(ctx.engine) if ctx.engine is not None else None, area_key=ctx.key,
+                     low_months=inputs.low_months)
     plan["timings_s"]["total"] = time.perf_counter() - t0
     finish_plan(plan, inputs, week=args.week)
     Path(args.out).write_text(json.dumps(plan, indent=2, default=str), encoding="utf-8")

@@ -28,7 +28,7 @@ import pandas as pd
 from spatial._errors import SchemaError
 
 __all__ = ["low_months", "low_month_table", "without_low_months", "ASB_CATEGORIES", "incident_month_counts",
-           "incident_low_months", "low_months_note"]
+           "incident_low_months", "low_months_note", "league_incidents", "league_note"]
 
 #: Category names of anti-social behaviour (the canonical slug and police.uk's wording).
 ASB_CATEGORIES: tuple[str, ...] = ("anti-social-behaviour", "Anti-social behaviour")
@@ -184,3 +184,57 @@ def low_months_note(low: Sequence[str]) -> str:
         return ""
     return (f"Left out of baselines, forecasts and trends: {', '.join(low)} - far below the months either side "
             "in every crime category (published incomplete by police.uk), so they would drag averages down.")
+
+
+def league_incidents(incidents: pd.DataFrame, *, low: Sequence[str] | None = None, min_months: int = 3,
+                     month: str = "month") -> tuple[pd.DataFrame, list[str]]:
+    """The incidents a league table counts: without the months published low, and those months.
+
+    A league ranks areas by counts and rates over a period; a month published
+    incomplete would lower every rate by a share that depends on how much of the
+    period it is.  ``low`` is the area's low months when the caller already knows
+    them (found on the whole store, e.g. by :func:`low_months` on
+    :func:`spatial.store.queries.month_category_counts`); otherwise they are looked
+    for in ``incidents`` when they hold at least ``min_months`` months (fewer
+    cannot show a month far below its neighbours).  Only months inside the
+    incidents are dropped, and never all of them: a period made only of low
+    months is counted as it is (the caller's note says so).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = [("2024-%02d" % m, c) for m in range(1, 8) for c, n in (("burglary", 50), ("drugs", 30))
+    ...         for _ in range(n if m != 4 else n // 3)]
+    >>> kept, dropped = league_incidents(pd.DataFrame(rows, columns=["month", "category"]))
+    >>> dropped, len(kept), sorted(kept["month"].unique())[:4]
+    (['2024-04'], 480, ['2024-01', '2024-02', '2024-03', '2024-05'])
+    """
+    if incidents.empty or month not in incidents.columns:
+        return incidents, []
+    held = incidents[month].astype(str)
+    n_held = held.nunique()
+    if low is None:
+        counts = incident_month_counts(incidents, month=month) if n_held >= min_months else pd.DataFrame()
+        low = low_months(counts) if not counts.empty else []
+    inside = sorted(set(low) & set(held))
+    if not inside or len(inside) == n_held:
+        return incidents, []
+    return incidents.loc[~held.isin(inside)], inside
+
+
+def league_note(low: Sequence[str], *, kept_months: int, table: str = "The league table") -> str:
+    """What a league's caption says when it left low months out ('' when none).
+
+    Examples
+    --------
+    >>> league_note(["2018-11"], kept_months=11)[:62]
+    'The league table leaves out 2018-11 (published low by police.u'
+    >>> league_note([], kept_months=12)
+    ''
+    """
+    if not low:
+        return ""
+    months = ", ".join(low)
+    return (f"{table} leaves out {months} (published low by police.uk: far below the months either side in every "
+            f"category); its counts and rates are over the other {kept_months} month{'s' if kept_months != 1 else ''}"
+            " of the period.")

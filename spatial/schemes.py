@@ -45,6 +45,7 @@ apportioned residents sum to the LSOAs' population.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import geopandas as gpd
@@ -54,6 +55,7 @@ import shapely
 
 from ._errors import SchemaError
 from .hotspots.league import area_counts_from_incidents, league_table
+from .low_months import league_incidents
 from .not_asb import not_asb_slugs, split_not_asb
 from .projection import require_bng
 from .schema import CATEGORY, ESTATE_ID
@@ -164,7 +166,8 @@ def apportion_residents(units: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, popula
 def scheme_league(incidents: pd.DataFrame, schemes: gpd.GeoDataFrame, *, residents: pd.Series | None = None,
                   residents_method: ApportionMethod = "area", suppress_sensitive: bool = True,
                   sort_by: Literal["harm", "count", "rate"] = "harm", by_category: bool = False,
-                  harm_index: Literal["cchi", "ons_css"] = "cchi") -> pd.DataFrame:
+                  harm_index: Literal["cchi", "ons_css"] = "cchi",
+                  low_months: Sequence[str] | None = None) -> pd.DataFrame:
     """League table of schemes: counts, harm, one headline rate and the denominator it used.
 
     Parameters
@@ -186,6 +189,10 @@ def scheme_league(incidents: pd.DataFrame, schemes: gpd.GeoDataFrame, *, residen
         counts become "fewer than 5", with secondary suppression).
     sort_by
         ``harm``, ``count`` or ``rate`` (the headline rate; rank 1 = highest).
+    low_months
+        The area's months published low; ``None`` looks for them in ``incidents``
+        (:func:`spatial.low_months.league_incidents`).  They are left out of the
+        counts and rates (``attrs["low_months"]``, ``attrs["months_counted"]``).
 
     Returns
     -------
@@ -214,7 +221,9 @@ def scheme_league(incidents: pd.DataFrame, schemes: gpd.GeoDataFrame, *, residen
         raise SchemaError(msg)
     ids = schemes["area_id"].astype(str)
     asb, apart = split_not_asb(incidents)
-    counts = area_counts_from_incidents(asb[asb[ESTATE_ID].isin(set(ids))], area_col=ESTATE_ID,
+    # months published low (police.uk rows, found on the whole frame) would lower every scheme's rate
+    counted, low = league_incidents(asb, low=low_months)
+    counts = area_counts_from_incidents(counted[counted[ESTATE_ID].isin(set(ids))], area_col=ESTATE_ID,
                                         harm_index=harm_index)
     homes = (pd.Series(schemes["homes"].to_numpy(dtype=float), index=ids) if "homes" in schemes.columns else None)
     names = pd.Series(schemes["name"].astype(str).to_numpy(), index=ids)
@@ -244,4 +253,6 @@ def scheme_league(incidents: pd.DataFrame, schemes: gpd.GeoDataFrame, *, residen
     lt.attrs["n_unattributed"] = int((~asb[ESTATE_ID].isin(set(ids))).sum())
     lt.attrs["not_asb_categories"] = sorted(not_asb_slugs())
     lt.attrs["suppress_sensitive"] = bool(suppress_sensitive)
+    lt.attrs["low_months"] = list(low)
+    lt.attrs["months_counted"] = int(counted["month"].astype(str).nunique()) if "month" in counted.columns else 0
     return lt

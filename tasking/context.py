@@ -34,7 +34,7 @@ from sqlalchemy import Engine, func, select
 from spatial.area_profiles import DEFAULT_AREA, AreaLayers, AreaProfile, area_layers, resolve_area
 
 from ._errors import TaskingError
-from .resources import Roster, load_roster, roster_from_mapping
+from .resources import Patroller, Roster, load_roster, roster_from_mapping
 
 __all__ = ["AOI_MARGIN_M", "AreaContext", "context_version", "data_version", "open_area", "roster_of", "scope_key"]
 
@@ -249,7 +249,7 @@ class AreaContext:
             listed = ", ".join(f"{d.code} ({d.name})" for d in self.profile.districts)
             msg = f"district {district!r} is not in area {self.name!r}; its districts are {listed}"
             raise TaskingError(msg)
-        return replace(self, districts=(district,))
+        return replace(self, districts=(district,), roster=_scoped_roster(self.roster, self.layers, (district,)))
 
     def with_districts(self, codes: Sequence[str]) -> AreaContext:
         """The same context covering ``codes`` (each must be a district of the area)."""
@@ -258,7 +258,7 @@ class AreaContext:
             listed = ", ".join(self.profile.district_codes)
             msg = f"districts {list(codes)} are not all in area {self.name!r}; its districts are {listed}"
             raise TaskingError(msg)
-        return replace(self, districts=tuple(codes))
+        return replace(self, districts=tuple(codes), roster=_scoped_roster(self.roster, self.layers, tuple(codes)))
 
     def require_roster(self) -> Roster:
         """The roster, or a :class:`TaskingError` saying how to make one."""
@@ -267,11 +267,30 @@ class AreaContext:
                    f"number an assumption) with `hotspot-tasking roster init --area {self.name}`, or give your own "
                    "with --roster FILE")
             raise TaskingError(msg)
+        if not self.roster.agents:
+            names = ", ".join(self.district_names.get(d, d) for d in self.districts)
+            msg = (f"no patroller of the roster ({self.roster.source}) has a home ward in {names}: the scope's plan "
+                   "would have nobody to send; add officers with home wards there, or plan the whole area")
+            raise TaskingError(msg)
         return self.roster
 
     def with_roster(self, roster: Roster | None) -> AreaContext:
         """The context with another roster (scope recomputed from its home wards)."""
         return replace(self, roster=roster, districts=_default_scope(self.profile, self.layers, roster))
+
+    def low_months(self) -> tuple[str, ...]:
+        """The area's months published low (:mod:`spatial.low_months`), found on every stored non-sensitive
+        incident of its wards, whatever the scope: one district alone may be too small to show them
+        (Tonbridge and Malling's 2018-11 is 5 of 6 categories below, the whole of West Kent's 6 of 6)."""
+        cached = self._cache.get("low_months")
+        if not isinstance(cached, tuple):
+            from spatial.low_months import incident_low_months
+
+            inc = self.incidents() if self.engine is not None else pd.DataFrame()
+            held = inc["month"].astype(str).nunique() if len(inc) else 0
+            cached = tuple(incident_low_months(inc)) if held >= 3 else ()
+            self._cache["low_months"] = cached
+        return cached
 
     def incidents(self) -> pd.DataFrame:
         """Every stored non-sensitive incident of the whole area (read once per context; a copy each call)."""
@@ -287,6 +306,28 @@ class AreaContext:
             cached = inc[inc[WARD_CODE].isin(self.layers.wards["ward_code"])].reset_index(drop=True)
             self._cache["incidents"] = cached
         return cached
+
+
+def _scoped_roster(roster: Roster | None, layers: AreaLayers, districts: Sequence[str]) -> Roster | None:
+    """The roster of a narrower scope: the patrollers whose home ward is in ``districts``, and those without one.
+
+    A West Kent starter roster has a patrol officer in every ward of the three districts; a plan for
+    Tonbridge and Malling alone plans its own officers, not Sevenoaks' (whose home wards are not in
+    its wards layer).  Patrollers without a home ward (parks police) are kept.  ``None`` stays ``None``.
+    """
+    if roster is None:
+        return None
+    by_ward = dict(zip(layers.wards["ward_code"].astype(str), layers.wards["borough_code"].astype(str), strict=True))
+    keep = set(districts)
+
+    def mine(a: Patroller) -> bool:
+        return a.home_ward_code is None or by_ward.get(str(a.home_ward_code)) in keep
+
+    wardens = tuple(a for a in roster.wardens if mine(a))
+    parks = tuple(a for a in roster.parks_police if mine(a))
+    if len(wardens) == len(roster.wardens) and len(parks) == len(roster.parks_police):
+        return roster
+    return replace(roster, wardens=wardens, parks_police=parks)
 
 
 def _default_scope(profile: AreaProfile, layers: AreaLayers, roster: Roster | None) -> tuple[str, ...]:

@@ -200,21 +200,26 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
               presence: Literal["day", "week", "none"] = "day", time_limit_s: float = 60.0,
               mip_rel_gap: float = PLAN_GAP, cctv: bool = True, seed: int = 12345,
               use_forecast: bool = True, choice_store: ChoiceStore | None = None,
-              area_key: str | None = None, warm_start: WarmStart | None = None) -> dict[str, Any]:
+              area_key: str | None = None, warm_start: WarmStart | None = None,
+              low_months: Sequence[str] | None = None) -> dict[str, Any]:
     """Hotspots -> candidates -> MILP + greedy + checker, as a JSON-ready plan (pure).
 
     ``incidents`` must already be limited to the borough and period.  Camera
     sites come from the roster; when it has none (the bundled default: sites are
     council data), demonstration sites are generated at candidate centroids and
     labelled so.  ``warm_start`` (a previous plan of the week, e.g. before the chair's last pin)
-    starts HiGHS from that plan (:class:`tasking.allocation.WarmStart`).
+    starts HiGHS from that plan (:class:`tasking.allocation.WarmStart`).  ``low_months`` are the
+    area's months published low (``PlanInputs.low_months``); ``None`` looks for them in ``incidents``.
     """
     from spatial.low_months import incident_low_months, low_months_note
 
     timings: dict[str, float] = {}
     # Months published low (far below their neighbours in every category) would pull every per-week
     # baseline down: they are left out of the whole plan, and its notes say so.
-    low = incident_low_months(incidents) if MONTH in incidents.columns and CATEGORY in incidents.columns else []
+    if low_months is not None and MONTH in incidents.columns:
+        low = sorted(set(low_months) & set(incidents[MONTH].astype(str)))
+    else:
+        low = incident_low_months(incidents) if MONTH in incidents.columns and CATEGORY in incidents.columns else []
     if low:
         incidents = incidents.loc[~incidents[MONTH].astype(str).isin(low)]
     t = time.perf_counter()
@@ -476,6 +481,9 @@ class PlanInputs:
     area_name: str = "rbkc"
     area_label: str = ""
     ward_vintage: str = ""
+    #: The area's months published low (:meth:`tasking.context.AreaContext.low_months`); ``None``: not
+    #: known, so each consumer looks for them in ``incidents``.
+    low_months: tuple[str, ...] | None = None
 
 
 def borough_boundaries(borough: str, data_dir: Path | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -630,7 +638,7 @@ def read_plan_inputs(source: AreaContext | Engine, *, borough: str | None = None
     return PlanInputs(borough=ctx.key, months=tuple(chosen), incidents=incidents.reset_index(drop=True),
                       wards=wards, area=area, parks=parks, parks_note=parks_note, estates=estates,
                       estates_note=estates_note, districts=ctx.districts, area_name=ctx.name,
-                      area_label=ctx.label, ward_vintage=ctx.ward_vintage)
+                      area_label=ctx.label, ward_vintage=ctx.ward_vintage, low_months=ctx.low_months())
 
 
 def finish_plan(plan: dict[str, Any], inputs: PlanInputs, *, week: str) -> dict[str, Any]:

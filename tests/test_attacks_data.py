@@ -471,7 +471,7 @@ def test_a_partner_cannot_derive_any_suppressed_ward_count_from_the_overview_pag
     series = overview.mps_ward_series(area_counts(connect(url), area_type="ward"))
     month = series[(series["month"] == series["month"].max()) & series["sensitive"].astype(bool)]
     truth = month.groupby("area_code")["count"].sum()
-    names = dict(zip(league["Ward"], league["Ward"], strict=True))
+    names = dict(zip(league["Ward (2018 boundaries)"], league["Ward (2018 boundaries)"], strict=True))
     from spatial.datasets import load_wards
 
     w = load_wards(("E09000020",))
@@ -487,7 +487,7 @@ def test_a_partner_cannot_derive_any_suppressed_ward_count_from_the_overview_pag
     for k, s in enumerate(shown):
         if s == "fewer than 5":
             lo, hi = b[(k, 0)]
-            assert hi - lo >= 1, (league["Ward"].iloc[k], lo, hi)
+            assert hi - lo >= 1, (league["Ward (2018 boundaries)"].iloc[k], lo, hi)
 
 
 def test_security_md_lists_every_store_read_that_bypasses_access() -> None:

@@ -32,6 +32,7 @@ from spatial.analysis import compute_emerging, run_hotspot_method
 from spatial.grids import square_grid
 from spatial.harm import harm_weight
 from spatial.hotspots import area_counts_from_incidents, league_table, time_profile
+from spatial.low_months import league_incidents, league_note
 from spatial.schema import CATEGORY, MONTH, SOURCE, X, Y
 from tasking.pipeline import PlanInputs, build_recommendations
 from tasking.resources import Roster
@@ -114,7 +115,12 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
     notes: list[str] = []
     weights = harm_weight(inc[CATEGORY], index=harm_index)  # type: ignore[arg-type]
 
-    league = league_table(area_counts_from_incidents(inc, harm_index=harm_index),  # type: ignore[arg-type]
+    # months published low stay out of the ward league's counts and rates (they would lower every rate)
+    league_inc, league_low = league_incidents(inc, low=inputs.low_months)
+    if league_low:
+        notes.append(league_note(league_low, kept_months=league_inc[MONTH].astype(str).nunique(),
+                                 table="The ward league"))
+    league = league_table(area_counts_from_incidents(league_inc, harm_index=harm_index),  # type: ignore[arg-type]
                           population=population, areas=list(inputs.wards["ward_code"]))
     keep = ["area_code", "count", "harm"] + (["harm_per_1000"] if "harm_per_1000" in league.columns else [])
     wards = inputs.wards[["ward_code", "ward_name", inputs.wards.geometry.name]].merge(

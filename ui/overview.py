@@ -51,6 +51,7 @@ from spatial.hotspots import (
     league_table,
 )
 from spatial.hotspots.league import SUPPRESS_BELOW
+from spatial.low_months import league_note
 from spatial.schema import MONTH, WARD_CODE, Taxonomy, load_taxonomy
 from spatial.series import RBKC_WARD_PRIORITY, mps_major_table, splice_series
 from spatial.store import tables as T
@@ -543,11 +544,15 @@ def _headline(by_group: pd.DataFrame) -> tuple[tuple[str, str, str | None], ...]
 def build_comparison(*, source: Source, first: str, last: str, ward_names: Mapping[str, str],
                      months_with_data: Sequence[str], series: pd.DataFrame | None = None,
                      incidents: pd.DataFrame | None = None, population: pd.Series | None = None,
-                     imd: pd.Series | None = None, taxonomy: Taxonomy | None = None) -> Comparison:
+                     imd: pd.Series | None = None, taxonomy: Taxonomy | None = None,
+                     low_months: Sequence[str] = ()) -> Comparison:
     """The comparison of ``first..last`` with the previous period and last year, from one source (pure).
 
     ``series`` (spliced MPS ward series) is needed for ``source="mps"``, ``incidents`` (every stored
-    incident, sensitive included, for aggregation only) for ``"incidents"``.
+    incident, sensitive included, for aggregation only) for ``"incidents"``.  ``low_months`` are the
+    area's months published low (:func:`spatial.low_months.low_months` on the whole store): the ward
+    league leaves those inside this period out of its counts and rates (unless the period is only
+    low months), and a period holding one is named in the coverage notes.
 
     Raises
     ------
@@ -583,7 +588,20 @@ def build_comparison(*, source: Source, first: str, last: str, ward_names: Mappi
                          "sexual offences only): the other groups have no data, not zero crime.")
     by_group = comparison_table(by_period, has, by="group", taxonomy=taxonomy)
     by_ward = comparison_table(by_period, has, by="ward", ward_names=ward_names, taxonomy=taxonomy)
-    league = ward_league(by_period[PERIOD_NAMES[0]], ward_names=ward_names, population=population, imd=imd)
+    low = set(low_months)
+    for name, months in periods.named().items():
+        inside = [m for m in months if m in low and m in set(months_with_data)]
+        if inside:
+            notes.append(f"{name.capitalize()} holds {', '.join(inside)}, published low by police.uk (far below the "
+                         "months either side in every category): its figures are understated.")
+    league_counts = by_period[PERIOD_NAMES[0]]
+    this_months = [m for m in periods.this if m in set(months_with_data)]
+    league_low = [m for m in this_months if m in low]
+    if league_low and len(league_low) < len(this_months):
+        league_counts = counter(data, [m for m in this_months if m not in low], ward_codes=codes)
+        notes.append(league_note(league_low, kept_months=len(this_months) - len(league_low),
+                                 table="The ward league"))
+    league = ward_league(league_counts, ward_names=ward_names, population=population, imd=imd)
     return Comparison(periods=periods, by_group=by_group, by_ward=by_ward, league=league,
                       headline=_headline(by_group), coverage=tuple(notes))
 

@@ -225,7 +225,7 @@ def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[
                          exclusions=[Exclusion(str(c)) for c in exclusions], time_limit_s=time_limit_s,
                          mip_rel_gap=mip_rel_gap,
                          presence=presence if presence is not None else roster.planning.presence,
-                         warm_start=warm)
+                         warm_start=warm, low_months=inputs.low_months)
     except HotspotError as exc:  # TaskingError and InfeasibleAllocationError included
         return PlanOutcome(plan=None, error=str(exc))
     finish_plan(plan, inputs, week=week)

@@ -383,7 +383,8 @@ def _overview_comparison(_svc: AreaService, key: str, version: str, source: str,
     wanted = sorted(set(periods.this) | set(periods.previous) | set(periods.last_year))
     incidents = Q.incident_frame(_svc.engine, include_sensitive=True, months=wanted)
     return overview.build_comparison(source="incidents", first=first, last=last, ward_names=names,
-                                     months_with_data=months_, incidents=incidents, population=population, imd=imd)
+                                     months_with_data=months_, incidents=incidents, population=population, imd=imd,
+                                     low_months=ctx.low_months())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -8,6 +8,7 @@ next to a "fewer than 5" cell would reveal the suppressed count.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,44 @@ from tasking.resources import Roster
 
 __all__ = ["SENSITIVE_SUFFIX", "ward_label", "ward_labels", "ward_category_table", "ward_names", "plan_summary",
            "plan_metrics", "assignments_table", "unassigned_table", "cameras_table", "candidate_labels",
-           "agent_labels", "decisions_table", "recommendations_table", "category_groups", "period_label"]
+           "agent_labels", "decisions_table", "recommendations_table", "category_groups", "period_label",
+           "ward_heading", "with_ward_vintage"]
+
+def ward_heading(vintage: str) -> str:
+    """The header of a ward column, naming the ward boundaries' year (an area's ``ward_vintage``).
+
+    Ward codes and names change at boundary reviews (West Kent's bundled wards are the 2013 ones, RBKC's
+    the 2018 ones), so every ward table says which wards it counts in.
+
+    Examples
+    --------
+    >>> ward_heading("2013 wards"), ward_heading("2018 wards")
+    ('Ward (2013 boundaries)', 'Ward (2018 boundaries)')
+    >>> ward_heading("wards (vintage not given)")
+    'Ward (boundary year not given)'
+    """
+    m = re.search(r"\b((?:19|20)\d\d)\b", vintage or "")
+    return f"Ward ({m.group(1)} boundaries)" if m else "Ward (boundary year not given)"
+
+
+def with_ward_vintage(table: pd.DataFrame, vintage: str) -> pd.DataFrame:
+    """``table`` with its "Ward" column (or index) headed by :func:`ward_heading` (a copy; else unchanged).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Ward": ["Abbey"], "Incidents": [3]})
+    >>> list(with_ward_vintage(t, "2013 wards").columns)
+    ['Ward (2013 boundaries)', 'Incidents']
+    >>> with_ward_vintage(t.set_index("Ward"), "2018 wards").index.name
+    'Ward (2018 boundaries)'
+    """
+    head = ward_heading(vintage)
+    if "Ward" in table.columns:
+        return table.rename(columns={"Ward": head})
+    if table.index.name == "Ward":
+        return table.rename_axis(head)
+    return table
+
 
 #: Appended to the column header of a sensitive category in the count table.
 SENSITIVE_SUFFIX = " (sensitive)"

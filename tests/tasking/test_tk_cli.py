@@ -101,3 +101,15 @@ def test_pin_and_exclusion_parsing():
     with pytest.raises(TaskingError, match="day was"):
         parse_pin("W01:ST-x:Someday:late")
     assert parse_exclusion("ST-x::late").shift == "late"
+
+
+def test_allocate_help_gives_the_plans_default_gap(capsys):
+    from hotspot_cli.allocate import GAP_HELP
+    from tasking.allocation import PLAN_GAP
+
+    assert float(GAP_HELP) == PLAN_GAP
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["allocate", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"(default {PLAN_GAP:g}, the weekly plan's default)" in out
+    assert _parser().parse_args(["allocate", "--week", "2026-W48", "--out", "p.json"]).gap is None

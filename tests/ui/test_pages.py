@@ -119,7 +119,7 @@ def test_tasking_builds_next_weeks_plan_with_summary_and_assignments(store: str,
     assert "time-of-day split" in text and "older than week 2026-W49" in text
 
     assignments = at.dataframe[0].value
-    assert list(assignments.columns) == ["Agent", "Day", "Date", "Shift", "Place", "Type", "Ward", "Visits",
+    assert list(assignments.columns) == ["Agent", "Day", "Date", "Shift", "Place", "Type", "Ward (2018 boundaries)", "Visits",
                                          "Minutes", "Why", "Id"]
     # places by name, not id (issue 15): the id is only in the details column
     assert not assignments["Place"].str.contains(r"^(?:ST|PK|WP|ES)-|hot patch|E0\d{7}", regex=True).any()

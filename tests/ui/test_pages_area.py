@@ -62,6 +62,10 @@ def test_the_area_picker_switches_the_overview_and_is_remembered(store: str, mon
     text = _texts(at)
     assert at.session_state[state.AREA] == "west-kent"
     assert f"{WK_LABEL}:" in text and "Kensington" not in text
+    # the ward tables say which wards they count in: West Kent's bundled wards are the 2013 ones
+    firsts = [list(d.value.columns)[:2] for d in at.dataframe]
+    assert ["Ward (2013 boundaries)", "Count (this period)"] in firsts and ["Rank", "Ward (2013 boundaries)"] in firsts
+    assert not any("Ward" in cols for cols in firsts)
     at.switch_page(HOTSPOTS).run()  # another page opens on the area chosen
     _ok(at)
     assert at.selectbox(key=state.AREA_INPUT).value == "west-kent"
@@ -107,3 +111,4 @@ def test_tasking_builds_a_west_kent_plan(store: str, monkeypatch: pytest.MonkeyP
     ctx = open_area(connect(store), "west-kent")
     officers = {a.agent_id for a in ctx.roster.agents}
     assert len(assignments) > 20 and set(assignments["Agent"]) <= officers
+    assert "Ward (2013 boundaries)" in assignments.columns and "Ward" not in assignments.columns

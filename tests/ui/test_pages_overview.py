@@ -311,7 +311,7 @@ def test_overview_from_stored_incidents_says_which_periods_have_no_data_and_show
     assert may["sensitive"].astype(bool).all() and len(may) > 0
     per_ward = may.groupby("ward_code").size()
     names = dict(zip(load_wards((RBKC,))["ward_code"], load_wards((RBKC,))["ward_name"], strict=True))
-    table = _table(at, "Ward").set_index("Ward")["Count (this period)"]
+    table = _table(at, "Ward (2018 boundaries)").set_index("Ward (2018 boundaries)")["Count (this period)"]
     for code, n in per_ward.items():
         assert table[names[code]] == (str(n) if n >= 5 else "fewer than 5"), (code, n)
     assert str(len(may)) in groups.set_index("Group").loc[overview.ALL_GROUPS, "Count (this period)"].replace(",", "")
@@ -396,13 +396,13 @@ def test_hotspots_page_draws_the_emerging_layer_for_a_chosen_borough(neighbours:
 def test_hotspots_ward_filter_limits_the_map_and_the_hot_places(council: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(council, HOTSPOTS, monkeypatch, HOTSPOTS_PERIOD=("2018-06", "2018-06"))
     every_place = at.dataframe[0].value
-    ward = str(every_place["Ward"].iloc[0])
+    ward = str(every_place["Ward (2018 boundaries)"].iloc[0])
     code = next(c for c, n in zip(load_wards((RBKC,))["ward_code"], load_wards((RBKC,))["ward_name"], strict=True)
                 if n == ward)
     at.multiselect(key=state.HOTSPOTS_WARDS).set_value([code]).run()
     _ok(at)
     places = at.dataframe[0].value
-    assert 0 < len(places) < len(every_place) and set(places["Ward"]) == {ward}
+    assert 0 < len(places) < len(every_place) and set(places["Ward (2018 boundaries)"]) == {ward}
     script = _folium_script(at)
     assert set(re.findall(r'"ward_code": "(E05\d+)"', script)) == {code}
     assert script.count("L.marker(") == len(places)

@@ -154,7 +154,7 @@ advice = tables.recommendations_table(layers.places, layers.ranked, ward_names=w
 if advice.empty:
     st.caption("No place to advise on for this selection.")
 else:
-    st.dataframe(advice, width="stretch", hide_index=True)
+    st.dataframe(tables.with_ward_vintage(advice, pc.area.ward_vintage), width="stretch", hide_index=True)
 st.caption("Each measure is a prompt for a site survey with a Designing Out Crime Officer, not a specification.")
 with st.expander("Method notes"):
     st.markdown("\n".join(f"- {md_escape(n)}" for n in layers.notes))

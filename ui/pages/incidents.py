@@ -127,8 +127,9 @@ if parks is None:
 st.subheader(f"Incidents by ward and category, {month}")
 counts = access.ward_counts(viewer, engine, ward_codes=list(ward_codes), months=[month])
 st.dataframe(
-    tables.ward_category_table(counts, ward_frame, ward_codes=ward_codes, categories=categories,
-                               with_borough=with_borough, taxonomy=taxonomy),
+    tables.with_ward_vintage(tables.ward_category_table(counts, ward_frame, ward_codes=ward_codes,
+                                                        categories=categories, with_borough=with_borough,
+                                                        taxonomy=taxonomy), pc.area.ward_vintage),
     width="stretch",
 )
 signin.audit_sensitive_view(viewer, "incidents", detail={"month": month, "wards": len(ward_codes)})

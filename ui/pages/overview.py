@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from spatial._errors import HotspotError
-from ui import overview, service, signin, state
+from ui import overview, service, signin, state, tables
 from ui.text import md_escape
 
 ATTRIBUTION = (
@@ -72,12 +72,14 @@ for note in cmp.coverage:
 st.markdown("**By category group**")
 st.dataframe(cmp.by_group, width="stretch", hide_index=True, height=overview.table_height(cmp.by_group))
 st.markdown("**By ward**")
-st.dataframe(cmp.by_ward, width="stretch", hide_index=True, height=overview.table_height(cmp.by_ward))
+st.dataframe(tables.with_ward_vintage(cmp.by_ward, pc.area.ward_vintage), width="stretch", hide_index=True,
+             height=overview.table_height(cmp.by_ward))
 st.caption("Harm is the Cambridge Crime Harm Index (days of imprisonment a first offender would get; "
            "spatial/data/harm_weights.md). A change is only given when both figures are shown.")
 
 st.subheader("Ward league table, this period")
-st.dataframe(overview.league_styled(cmp.league), width="stretch", hide_index=True,
+st.dataframe(overview.league_styled(tables.with_ward_vintage(cmp.league, pc.area.ward_vintage)), width="stretch",
+             hide_index=True,
              height=overview.table_height(cmp.league))
 st.caption("Ranked by harm. Rates per 1,000 residents use Census 2021 (best-fit ward totals); IMD 2019 is the "
            "population-weighted mean score of the ward's 2011 LSOAs (higher is more deprived). A ward whose "

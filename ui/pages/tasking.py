@@ -157,7 +157,8 @@ else:
     agent_names = tables.agent_labels(roster)
     shown = st.multiselect("Agents", options=list(agent_names), format_func=agent_names.__getitem__,
                            key=state.TASKING_AGENT_FILTER, placeholder="All agents")
-    st.dataframe(tables.assignments_table(plan, ward_names=ward_names, agents=shown), width="stretch",
+    st.dataframe(tables.with_ward_vintage(tables.assignments_table(plan, ward_names=ward_names, agents=shown),
+                                          pc.area.ward_vintage), width="stretch",
                  hide_index=True, column_config={"Why": st.column_config.TextColumn(width="large")})
 
     st.subheader("Unassigned places")
@@ -165,7 +166,7 @@ else:
     if unassigned.empty:
         st.caption("Every candidate place has at least one visit this week.")
     else:
-        st.dataframe(unassigned, width="stretch", hide_index=True,
+        st.dataframe(tables.with_ward_vintage(unassigned, pc.area.ward_vintage), width="stretch", hide_index=True,
                      column_config={"Reason": st.column_config.TextColumn(width="large")})
 
     st.subheader("Deployable CCTV")
