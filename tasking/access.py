@@ -84,6 +84,7 @@ PAGES: Final[Mapping[str, frozenset[str]]] = {
     "my_patrols": _STAFF | {"warden"},
     "review": _STAFF,
     "cctv": _STAFF | {"cctv"},
+    "schemes": _STAFF,  # a housing association's schemes: league, not-ASB, repeat locations, CCTV ranking
     "data": _STAFF,
 }
 
