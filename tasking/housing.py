@@ -41,15 +41,16 @@ from .resources import CameraSite, Roster
 
 __all__ = ["SCHEME_SITE_SOURCE", "REPORT_PARTS", "RepeatView", "SchemeInputs", "SchemeReport", "scheme_camera_sites",
            "scheme_cctv_ranking", "scheme_report", "repeat_locations_view", "read_scheme_inputs", "SUPPRESS_BELOW",
-           "NO_SCHEMES_LAYER"]
+           "NO_SCHEMES_LAYER", "LOAD_SCHEMES"]
 
 #: Label of a site proposed on a scheme (no mounting survey behind it).
 SCHEME_SITE_SOURCE: Final = "proposed on the scheme at its hottest point - needs a site survey"
 #: Sensitive counts from 1 to SUPPRESS_BELOW - 1 are shown as "fewer than 5".
 SUPPRESS_BELOW: Final = 5
 #: Why no scheme figures can be shown, and the command that loads a schemes layer.
-NO_SCHEMES_LAYER: Final = ("no schemes (estates) layer is loaded; load yours with `hotspot-tasking layers estates "
-                           "FILE --id-column ID --name-column NAME --homes-column HOMES`, then re-ingest the cases")
+LOAD_SCHEMES: Final = ("load yours with `hotspot-tasking layers estates FILE --id-column ID --name-column NAME "
+                       "--homes-column HOMES`, then re-ingest the cases")
+NO_SCHEMES_LAYER: Final = f"no schemes (estates) layer is loaded; {LOAD_SCHEMES}"
 #: The parts of a :class:`SchemeReport` (:func:`scheme_report` ``parts``).
 REPORT_PARTS: Final = ("league", "not_asb", "repeats", "cctv")
 
@@ -254,6 +255,12 @@ def read_scheme_inputs(engine: Engine, *, area: str | None = None, data_dir: Pat
         raise TaskingError(NO_SCHEMES_LAYER)
     profile = resolve_area(engine, area)
     lsoas = area_layers(engine, profile, data_dir=data_dir).lsoas
+    # the layer is the store's: keep the schemes of this area (another area's schemes are not its own)
+    hit = np.unique(lsoas.sindex.query(np.asarray(schemes.geometry.values, dtype=object), predicate="intersects")[0])
+    if len(hit) == 0:
+        msg = f"none of the {len(schemes)} loaded schemes lies in {profile.label}; {LOAD_SCHEMES}"
+        raise TaskingError(msg)
+    schemes = schemes.iloc[hit].reset_index(drop=True)
     pop = lsoas.set_index("lsoa_code")["population"].dropna()
     touched = lsoas[lsoas["lsoa_code"].isin(pop.index)]
     residents = apportion_residents(schemes, touched, pop)

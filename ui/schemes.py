@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from spatial.not_asb import POLICY_REFERENCE
-from tasking.housing import NO_SCHEMES_LAYER, SchemeReport
+from tasking.housing import LOAD_SCHEMES, NO_SCHEMES_LAYER, SchemeReport
 
-__all__ = ["NOT_ASB_WHY", "SORT_LABELS", "SYNTHETIC_WARNING", "cctv_table", "how_to_load", "league_table",
+__all__ = ["NOT_ASB_WHY", "SORT_LABELS", "SYNTHETIC_WARNING", "cctv_table", "how_to_load", "is_missing_schemes", "league_table",
            "not_asb_table", "repeat_counts_table", "repeat_points_table", "sort_choice", "synthetic_warning", "withheld_count"]
 
 #: League orders offered on the page.
@@ -30,6 +30,11 @@ NOT_ASB_WHY: Final = (f"These reports are kept apart: they are not anti-social b
 SYNTHETIC_WARNING: Final = ("SYNTHETIC data: these schemes and/or cases are generated for testing and demonstration "
                             "(their ids, names or source say SYNTHETIC). No figure on this page describes real "
                             "people or places.")
+
+
+def is_missing_schemes(reason: str) -> bool:
+    """Whether ``reason`` (from :func:`tasking.housing.read_scheme_inputs`) says the area has no schemes layer."""
+    return LOAD_SCHEMES in reason
 
 
 def sort_choice(value: object) -> Literal["harm", "count", "rate"]:
@@ -157,13 +162,13 @@ def synthetic_warning(report: SchemeReport) -> str | None:
     return SYNTHETIC_WARNING if report.synthetic else None
 
 
-def how_to_load(area_label: str) -> str:
-    """What the page says when the area has no schemes layer: that, and the command that loads one.
+def how_to_load(area_label: str, reason: str = NO_SCHEMES_LAYER) -> str:
+    """What the page says when the area has no schemes: why (``reason``, with the command that loads them).
 
     Examples
     --------
     >>> "hotspot-tasking layers estates" in how_to_load("Kensington and Chelsea")
     True
     """
-    return (f"{area_label} has no schemes yet: {NO_SCHEMES_LAYER}. A housing association's schemes (estates, "
-            "blocks, sheltered housing) are a polygon file with an id, a name and, ideally, the number of homes.")
+    return (f"No schemes to show for {area_label}: {reason}. A housing association's schemes (estates, blocks, "
+            "sheltered housing) are a polygon file with an id, a name and, ideally, the number of homes.")

@@ -22,7 +22,7 @@ session = st.session_state
 inputs, why_not = svc.scheme_inputs(version)
 if inputs is None:
     st.caption(f"Area: {md_escape(pc.area.label)}")
-    st.info(schemes.how_to_load(pc.area.label) if "no schemes" in why_not
+    st.info(md_escape(schemes.how_to_load(pc.area.label, why_not)) if schemes.is_missing_schemes(why_not)
             else f"The schemes could not be read: {md_escape(why_not)}")
     st.stop()
 
