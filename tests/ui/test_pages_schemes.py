@@ -1,0 +1,144 @@
+"""The Schemes page (AppTest) on a West Kent store holding the SYNTHETIC schemes and case log (issue 14 item 4).
+
+The store is built once: db init, area west-kent, the 12 SYNTHETIC schemes (with homes), the SYNTHETIC
+case log (council-export ingest) and West Kent's starter roster (for the CCTV ranking).  Expected
+figures come from the CSV (csv module), the mapping and the schemes file (shapely), not from the page's
+code.  The same store opened on RBKC (no scheme of RBKC's) shows how to load a schemes layer.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from _apptest import frame, open_page, texts
+from pyproj import Transformer
+from streamlit.testing.v1 import AppTest
+
+from hotspot_cli.main import main as cli_main
+from spatial.ingest import load_mapping
+from spatial.store import audit, connect
+from ui.text import md_unescape
+
+REPO = Path(__file__).resolve().parents[2]
+SYN = REPO / "data" / "synthetic"
+CASES = SYN / "west_kent_cases_SYNTHETIC.csv"
+MAPPING = SYN / "west_kent_cases_SYNTHETIC.mapping.yaml"
+SCHEMES = SYN / "west_kent_schemes_SYNTHETIC.geojson"
+PAGE = "ui/pages/schemes.py"
+WK_LABEL = "West Kent (Sevenoaks, Tonbridge and Malling, Tunbridge Wells)"
+SENSITIVE = {"domestic-abuse", "violent-crime"}
+TIMEOUT_S = 240
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('schemes-page') / 'hotspot.sqlite'}"
+    assert cli_main(["--database", url, "db", "init"]) == 0
+    assert cli_main(["--database", url, "area", "use", "west-kent"]) == 0
+    assert cli_main(["--database", url, "layers", "estates", str(SCHEMES), "--id-column", "scheme_id",
+                     "--name-column", "name", "--homes-column", "homes"]) == 0
+    assert cli_main(["--database", url, "ingest", "--quiet", str(CASES), "--mapping", str(MAPPING)]) == 0
+    assert cli_main(["--database", url, "roster", "init", "--area", "west-kent"]) == 0
+    return url
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict:
+    """Per scheme: ASB cases, sensitive cases and not-ASB reports; the not-ASB total (from the CSV)."""
+    with open(CASES, encoding="utf-8", newline="") as fh:
+        cases = list(csv.DictReader(fh))
+    m = load_mapping(MAPPING)
+    schemes = gpd.read_file(SCHEMES).to_crs(27700)
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    x, y = to_bng.transform(np.array([float(c["Longitude"]) for c in cases]),
+                            np.array([float(c["Latitude"]) for c in cases]))
+    owner = np.full(len(cases), None, dtype=object)
+    for sid, geom in zip(schemes["scheme_id"], schemes.geometry, strict=True):
+        owner[shapely.contains_xy(geom, x, y)] = sid
+    asb, sens, apart = Counter(), Counter(), Counter()
+    for c, o in zip(cases, owner, strict=True):
+        if c["Case Type"] in m.not_asb_values:
+            apart[o] += 1
+        else:
+            asb[o] += 1
+            sens[o] += m.category_values[c["Case Type"]] in SENSITIVE
+    return {"asb": asb, "sensitive": sens, "not_asb": apart, "n_not_asb": sum(apart.values()),
+            "homes": dict(zip(schemes["scheme_id"], schemes["homes"], strict=True)),
+            "names": dict(zip(schemes["scheme_id"], schemes["name"], strict=True))}
+
+
+def _page(url: str, monkeypatch: pytest.MonkeyPatch, role: str = "chair", **session: object) -> AppTest:
+    return open_page(url, PAGE, monkeypatch, role=role, timeout_s=TIMEOUT_S, **session)
+
+
+def test_the_chair_sees_the_league_with_each_rates_basis_and_the_synthetic_warning(store, expected, monkeypatch):
+    at = _page(store, monkeypatch)
+    text = "\n".join(texts(at))
+    assert [t.value for t in at.title] == ["Schemes"] and WK_LABEL in text
+    assert any("SYNTHETIC data" in w.value for w in at.warning)
+    league = frame(at, "Rank")
+    assert len(league) == 12 and set(league["Scheme id"]) == set(expected["homes"])
+    checked = 0
+    for row in league.to_dict(orient="records"):
+        sid = row["Scheme id"]
+        n, s = expected["asb"][sid], expected["sensitive"][sid]
+        assert row["Scheme"] == expected["names"][sid]
+        assert row["Non-sensitive cases"] == n - s
+        assert row["Not-ASB reports (kept apart)"] == expected["not_asb"][sid]
+        homes = expected["homes"][sid]
+        if np.isnan(homes):
+            assert row["Rate basis"] == "per 1,000 residents (Census 2021 by LSOA, apportioned by area)"
+        else:
+            assert row["Rate basis"] == "per 1,000 homes (stock layer)"
+        if 1 <= s <= 4:
+            assert (row["Sensitive cases"], row["ASB cases"], row["Rate"]) == ("fewer than 5", "withheld", "withheld")
+        elif row["ASB cases"] != "withheld":  # (a secondary suppression would withhold it too)
+            assert row["ASB cases"] == f"{n:,}" and row["Sensitive cases"] == str(s)
+            if not np.isnan(homes):
+                assert row["Rate"] == f"{n / homes * 1000:,.1f}"
+                checked += 1
+    assert checked >= 4
+    assert "10 schemes per 1,000 homes (stock layer)" in text and "2 schemes per 1,000 residents" in text
+    # the not-ASB reports, kept apart with the policy's reason
+    assert f"{expected['n_not_asb']:,} reports are not ASB" in text
+    assert "What is not considered as ASB" in text
+    assert int(frame(at, "Category")["Reports"].sum()) == expected["n_not_asb"]
+    # repeat places for staff (non-sensitive only); sensitive ones as counts per scheme and ward
+    places = frame(at, "Place")
+    assert len(places) >= 10 and not places["Categories"].str.contains("domestic-abuse|violent-crime").any()
+    counts = frame(at, "Scheme")
+    assert {"non-sensitive", "sensitive"} <= set(counts["Kind"])
+    # the CCTV ranking: every proposed site needs a survey
+    cctv = next(d.value for d in at.dataframe if "Uncovered harm in reach /wk" in d.value.columns)
+    assert len(cctv) == 12 and "proposed — needs a site survey" in set(cctv["Site"])
+    # seeing sensitive aggregates (suppressed) is audited
+    seen = audit.list_audit(connect(store), action="view-sensitive")
+    assert "schemes" in set(seen["target"])
+
+
+def test_the_analyst_may_open_it_and_sort_by_harm(store, monkeypatch):
+    at = _page(store, monkeypatch, role="analyst", SCHEMES_SORT="harm")
+    harm = frame(at, "Rank")["Harm"]
+    shown = [float(v.replace(",", "")) for v in harm if v != "withheld"]
+    assert len(shown) >= 5 and shown == sorted(shown, reverse=True)
+
+
+@pytest.mark.parametrize("role", ["warden", "partner", "cctv"])
+def test_other_roles_are_refused(store, monkeypatch, role):
+    at = _page(store, monkeypatch, role=role)
+    assert any("The Schemes page is not open to the" in e.value for e in at.error)
+    assert not at.dataframe and not at.warning
+
+
+def test_rbkc_without_schemes_says_how_to_load_them(store, monkeypatch):
+    at = _page(store, monkeypatch, AREA="rbkc")
+    info = md_unescape(" ".join(i.value for i in at.info))
+    assert "No schemes to show for Kensington and Chelsea" in info
+    assert "hotspot-tasking layers estates FILE --id-column ID --name-column NAME --homes-column HOMES" in info
+    assert not at.dataframe and not any("SYNTHETIC" in t for t in texts(at))
