@@ -275,3 +275,23 @@ def test_the_pack_has_a_schemes_section_of_counts_and_no_case_places(store, expe
     assert ">9. Schemes</h2>" in (tmp_path / "pack.html").read_text(encoding="utf-8")
     last = R.list_exports(engine).iloc[-1]
     assert (last["exported_by"], last["kind"]) == ("ana", "html") and bool(last["includes_sensitive_aggregates"])
+
+
+def test_hotspot_tasking_pack_adds_the_section_when_the_area_has_schemes(store, tmp_path, capsys):
+    import json
+
+    url, _ = store
+    plan = P.make_plan()
+    plan["inputs"].update({"area": "west-kent", "borough": "E07000111", "districts": ["E07000111"]})
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    out = tmp_path / "pack.html"
+    assert main(["--database", url, "pack", "--plan", str(path), "--format", "html", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    assert ">9. Schemes</h2>" in page and "SYNTHETIC data" in page
+    assert "schemes 10" in printed and "includes sensitive aggregates" in printed
+    # the plan's CSV has no such section (only documents carry it)
+    csv_out = tmp_path / "plan.csv"
+    assert main(["--database", url, "pack", "--plan", str(path), "--format", "csv", "--out", str(csv_out)]) == 0
+    assert "Schemes" not in csv_out.read_text(encoding="utf-8")
