@@ -56,17 +56,13 @@ def _viewer() -> Viewer:
 
 
 def cmd_league(args: argparse.Namespace) -> int:
-    from tasking.housing import scheme_report
+    from tasking.housing import league_export_table, scheme_report
 
     inp = _inputs(args)
     lt = scheme_report(inp, _viewer(), sort_by=args.sort, parts=("league",)).league
     assert lt is not None  # asked for
-    cols = [c for c in ("rank", "area_code", "area_name", "count", "harm", "sensitive_display", "homes",
-                        "residents", "rate", "rate_basis", "not_asb_reports") if c in lt.columns]
-    shown = lt[cols].rename(columns={"area_code": "scheme_id", "area_name": "scheme", "count": "asb_cases",
-                                     "sensitive_display": "sensitive", "rate": "rate_per_1000"})
     basis = "; ".join(f"{n} per {d}" for d, n in lt.attrs["denominators"].items())
-    _show(shown.round({"harm": 1, "residents": 0, "rate_per_1000": 1}),
+    _show(league_export_table(lt),
           f"Schemes of {inp.area} by {args.sort} (rates: {basis}; not-ASB reports kept apart: "
           f"{lt.attrs['n_not_asb']:,})", args.out)
     return 0

@@ -41,7 +41,7 @@ from .resources import CameraSite, Roster
 
 __all__ = ["SCHEME_SITE_SOURCE", "REPORT_PARTS", "RepeatView", "SchemeInputs", "SchemeReport", "scheme_camera_sites",
            "scheme_cctv_ranking", "scheme_report", "repeat_locations_view", "read_scheme_inputs", "SUPPRESS_BELOW",
-           "NO_SCHEMES_LAYER", "LOAD_SCHEMES"]
+           "NO_SCHEMES_LAYER", "LOAD_SCHEMES", "league_export_table"]
 
 #: Label of a site proposed on a scheme (no mounting survey behind it).
 SCHEME_SITE_SOURCE: Final = "proposed on the scheme at its hottest point - needs a site survey"
@@ -382,3 +382,17 @@ def scheme_report(inputs: SchemeInputs, viewer: Viewer, *, roster: Roster | None
     return SchemeReport(area=inputs.area, months=months_, league=league, not_asb=not_asb,
                         n_not_asb_on_schemes=on_schemes, repeats=repeats, cctv=cctv, cctv_note=note,
                         sources=sources, synthetic=_is_synthetic(inputs), sort_by=sort_by)
+
+
+def league_export_table(league: pd.DataFrame) -> pd.DataFrame:
+    """The league as the ``schemes league`` command prints and writes it (and the Schemes page downloads it).
+
+    ``rank, scheme_id, scheme, asb_cases, harm, sensitive, [homes, residents,] rate_per_1000,
+    rate_basis, not_asb_reports``: harm and the rate to one decimal, residents to whole people;
+    the suppression of :func:`spatial.schemes.scheme_league` is kept (a withheld figure is empty).
+    """
+    cols = [c for c in ("rank", "area_code", "area_name", "count", "harm", "sensitive_display", "homes",
+                        "residents", "rate", "rate_basis", "not_asb_reports") if c in league.columns]
+    shown = league[cols].rename(columns={"area_code": "scheme_id", "area_name": "scheme", "count": "asb_cases",
+                                         "sensitive_display": "sensitive", "rate": "rate_per_1000"})
+    return shown.round({"harm": 1, "residents": 0, "rate_per_1000": 1})

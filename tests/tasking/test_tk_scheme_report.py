@@ -273,7 +273,8 @@ def test_the_pack_has_a_schemes_section_of_counts_and_no_case_places(store, expe
                       engine=engine, schemes=rep)
     assert res.includes_sensitive_aggregates and res.row_counts["schemes"] == 10  # the top 10 of 12 schemes
     assert ">9. Schemes</h2>" in (tmp_path / "pack.html").read_text(encoding="utf-8")
-    last = R.list_exports(engine).iloc[-1]
+    exports = R.list_exports(engine)
+    last = exports.loc[exports["export_id"] == res.export_id].iloc[0]
     assert (last["exported_by"], last["kind"]) == ("ana", "html") and bool(last["includes_sensitive_aggregates"])
 
 
@@ -295,3 +296,26 @@ def test_hotspot_tasking_pack_adds_the_section_when_the_area_has_schemes(store, 
     csv_out = tmp_path / "plan.csv"
     assert main(["--database", url, "pack", "--plan", str(path), "--format", "csv", "--out", str(csv_out)]) == 0
     assert "Schemes" not in csv_out.read_text(encoding="utf-8")
+
+
+def test_the_league_download_is_the_commands_file_and_is_audited(store, tmp_path, capsys):
+    from tasking.access import scheme_league_bytes
+
+    url, inputs = store
+    engine = connect(url)
+    out = tmp_path / "league.csv"
+    assert main(["--database", url, "schemes", "league", "--out", str(out)]) == 0
+    capsys.readouterr()
+    rep = scheme_report(inputs, Viewer("ana", "analyst"), parts=("league",))
+    data = scheme_league_bytes(Viewer("ana", "analyst"), rep, engine=engine)
+    assert data == out.read_bytes()
+    rows = list(csv.DictReader(data.decode("utf-8").splitlines()))
+    assert len(rows) == 12 and {"fewer than 5"} <= {r["sensitive"] for r in rows}
+    assert all(r["asb_cases"] == "" for r in rows if r["sensitive"] == "fewer than 5")  # the total is withheld
+    exports = R.list_exports(engine)
+    last = exports.loc[exports["export_id"].idxmax()]
+    assert (last["exported_by"], last["kind"], bool(last["includes_sensitive_aggregates"])) == ("ana", "csv", True)
+    assert last["file_name"] == "schemes-west-kent.csv"
+    for who in (PARTNER, Viewer("cam", "cctv")):
+        with pytest.raises(AccessDenied, match="may not export the schemes league"):
+            scheme_league_bytes(who, rep, engine=engine)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from spatial.schemes import RATE_BASIS
+from tasking import access
 from tasking.access import can
 from tasking.housing import scheme_report
 from ui import schemes, service, signin, state, tables
@@ -50,6 +51,14 @@ if report.league is not None:
         + ". Homes come from the stock layer; a scheme without a homes count is rated per 1,000 residents, "
         "from Census 2021 usual residents of the LSOAs it overlaps, apportioned by area. Sensitive counts of 1 "
         "to 4 read \"fewer than 5\", and that scheme's total, harm and rate are withheld.")
+    if can(viewer, "export"):
+        def _league_csv() -> bytes:
+            return access.scheme_league_bytes(viewer, report, engine=pc.engine)
+
+        st.download_button("League (CSV)", data=_league_csv, file_name=f"schemes-{pc.area.name}.csv",
+                           mime="text/csv", on_click="ignore", key=f"{state.DOWNLOAD_PREFIX}schemes_csv")
+        st.caption("The file `hotspot-tasking schemes league --out FILE.csv` writes (sensitive counts suppressed the "
+                   "same way). Each download is recorded in the export audit.")
 
 # ---------------------------------------------------------------- not ASB
 st.header("Reports that are not ASB (kept apart)")
