@@ -117,6 +117,8 @@ def test_the_chair_sees_the_league_with_each_rates_basis_and_the_synthetic_warni
     # the CCTV ranking: every proposed site needs a survey
     cctv = next(d.value for d in at.dataframe if "Uncovered harm in reach /wk" in d.value.columns)
     assert len(cctv) == 12 and "proposed — needs a site survey" in set(cctv["Site"])
+    # the league's CSV is offered through the audited export path
+    assert [b.proto.label for b in at.get("download_button")] == ["League (CSV)"]
     # seeing sensitive aggregates (suppressed) is audited
     seen = audit.list_audit(connect(store), action="view-sensitive")
     assert "schemes" in set(seen["target"])
@@ -142,3 +144,44 @@ def test_rbkc_without_schemes_says_how_to_load_them(store, monkeypatch):
     assert "No schemes to show for Kensington and Chelsea" in info
     assert "hotspot-tasking layers estates FILE --id-column ID --name-column NAME --homes-column HOMES" in info
     assert not at.dataframe and not any("SYNTHETIC" in t for t in texts(at))
+
+
+def test_no_sensitive_case_is_placed_on_the_page(store, monkeypatch):
+    """Places and addresses only sensitive cases have (from the CSV) appear nowhere on the chair's page.
+
+    Shown coordinate pairs (``easting,northing`` in the tables) are compared with the CSV's points
+    transformed here, within 5 m (the store's transformation differs from plain pyproj by about 2 m).
+    """
+    import re
+
+    with open(CASES, encoding="utf-8", newline="") as fh:
+        cases = list(csv.DictReader(fh))
+    m = load_mapping(MAPPING)
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+
+    def bng(points: set[tuple[str, str]]) -> np.ndarray:
+        lon, lat = zip(*sorted(points), strict=True)
+        x, y = to_bng.transform(np.array(lon, dtype=float), np.array(lat, dtype=float))
+        return np.column_stack([x, y])
+
+    sens = [c for c in cases if m.category_values[c["Case Type"]] in SENSITIVE]
+    other = [c for c in cases if m.category_values[c["Case Type"]] not in SENSITIVE]
+    at_sens = {(c["Longitude"], c["Latitude"]) for c in sens}
+    at_other = {(c["Longitude"], c["Latitude"]) for c in other}
+    only_places, open_places = bng(at_sens - at_other), bng(at_other)
+    only_texts = {c["Location"] for c in sens} - {c["Location"] for c in other}
+    assert len(only_places) >= 5  # sensitive-only places to look for
+    at = _page(store, monkeypatch)
+    hay = "\n".join([*texts(at), *(d.value.to_csv(index=False) for d in at.dataframe)])
+    shown = np.array([(float(a), float(b)) for a, b in re.findall(r"(?<![\d.])(\d{6}),(\d{6})(?![\d.])", hay)])
+    assert len(shown) >= 10  # the repeat places are shown as points: the scan looks at them
+
+    def nearest(p: np.ndarray, pts: np.ndarray) -> float:
+        return float(np.hypot(pts[:, 0] - p[0], pts[:, 1] - p[1]).min())
+
+    places = frame(at, "Place")
+    listed = np.column_stack([places["Easting"].to_numpy(float), places["Northing"].to_numpy(float)])
+    assert all(nearest(p, open_places) <= 5.0 for p in listed)  # the test finds the places that may show
+    assert {tuple(p) for p in listed} <= {tuple(p) for p in shown}
+    assert [tuple(p) for p in shown if nearest(p, only_places) <= 5.0] == []
+    assert [t for t in only_texts if t in hay] == []
