@@ -37,7 +37,7 @@ from spatial.store import queries as Q
 from tasking import records
 from tasking.access import Viewer
 from tasking.context import AreaContext, context_version, open_area
-from tasking.housing import SchemeInputs
+from tasking.housing import SchemeInputs, SchemeReport
 from tasking.pipeline import build_recommendations, read_plan_inputs, scope_coverage
 from tasking.resources import Roster
 from tasking.review import WeekReview
@@ -214,6 +214,16 @@ class AreaService:
         run on each page run).
         """
         return _scheme_inputs(self, self.key, version)
+
+    def pack_schemes(self, version: str, viewer: Viewer) -> SchemeReport | None:
+        """The schemes report the pack carries (league, not-ASB, repeat counts), or ``None`` without schemes.
+
+        Worked out for ``viewer`` on each call (never cached: the report is filtered by role).
+        """
+        from tasking.housing import scheme_report
+
+        inputs, _ = self.scheme_inputs(version)
+        return None if inputs is None else scheme_report(inputs, viewer, parts=("league", "not_asb", "repeats"))
 
     def forecast_choices(self, version: str) -> list[str]:
         """Which forecaster each crime group uses on :meth:`backtest_data`, one sentence each."""

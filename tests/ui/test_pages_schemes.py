@@ -185,3 +185,27 @@ def test_no_sensitive_case_is_placed_on_the_page(store, monkeypatch):
     assert {tuple(p) for p in listed} <= {tuple(p) for p in shown}
     assert [tuple(p) for p in shown if nearest(p, only_places) <= 5.0] == []
     assert [t for t in only_texts if t in hay] == []
+
+
+def test_the_tasking_pages_pack_carries_the_schemes_of_west_kent_only(store, expected):
+    """What the Tasking page's download passes to the pack: West Kent's report; RBKC (no schemes) nothing."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests" / "tasking"))
+    import _tk_plans as P
+
+    from tasking import access
+    from ui.service import AreaService
+
+    chair = access.Viewer("cath", "chair")
+    wk = AreaService(store, "west-kent", str(REPO / "data"))
+    report = wk.pack_schemes(wk.version(), chair)
+    assert report is not None and report.league is not None and len(report.league) == 12
+    assert report.cctv is None and report.repeats is not None and report.repeats.points is not None
+    assert AreaService(store, "rbkc", str(REPO / "data")).pack_schemes(wk.version(), chair) is None
+    page = access.export_bytes(chair, P.make_plan(), format="html", engine=connect(store),
+                               schemes=report).decode("utf-8")
+    assert ">9. Schemes</h2>" in page and f"{expected['n_not_asb']:,} reports are not ASB" in page
+    with pytest.raises(access.AccessDenied):
+        wk.pack_schemes(wk.version(), access.Viewer("wendy", "warden", "W01"))
+

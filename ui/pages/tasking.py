@@ -10,7 +10,6 @@ from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
 from tasking.formats import EXPORT_FORMATS
-from tasking.housing import scheme_report
 from ui import maps, planning, service, state, tables
 from ui.text import md_escape
 
@@ -272,13 +271,9 @@ recommendations, rec_note = svc.plan_recommendations(
     version, months, tuple(str(c["candidate_id"]) for c in plan["candidates"]))
 
 
-scheme_inputs, _ = svc.scheme_inputs(version)  # a housing association's schemes: a section of the pack
-
-
 def _export(fmt: planning.ExportFormat):
     def make() -> bytes:
-        schemes = (None if scheme_inputs is None else
-                   scheme_report(scheme_inputs, viewer, parts=("league", "not_asb", "repeats")))
+        schemes = svc.pack_schemes(version, viewer)  # a housing association's schemes: a section of the pack
         return access.export_bytes(viewer, plan, format=fmt, engine=engine, wards=inputs.wards,
                                    parks=inputs.parks, recommendations=recommendations, area=inputs.area,
                                    area_label=pc.area.label, schemes=schemes)
