@@ -47,9 +47,10 @@ __all__ = ["SCHEME_SITE_SOURCE", "REPORT_PARTS", "RepeatView", "SchemeInputs", "
 SCHEME_SITE_SOURCE: Final = "proposed on the scheme at its hottest point - needs a site survey"
 #: Sensitive counts from 1 to SUPPRESS_BELOW - 1 are shown as "fewer than 5".
 SUPPRESS_BELOW: Final = 5
-#: Why no scheme figures can be shown, and the command that loads a schemes layer.
+#: How to load a schemes layer (said whenever an area has no schemes).
 LOAD_SCHEMES: Final = ("load yours with `hotspot-tasking layers estates FILE --id-column ID --name-column NAME "
                        "--homes-column HOMES`, then re-ingest the cases")
+#: Why no scheme figures can be shown when the store has no schemes layer, and how to load one.
 NO_SCHEMES_LAYER: Final = f"no schemes (estates) layer is loaded; {LOAD_SCHEMES}"
 #: The parts of a :class:`SchemeReport` (:func:`scheme_report` ``parts``).
 REPORT_PARTS: Final = ("league", "not_asb", "repeats", "cctv")
@@ -254,7 +255,8 @@ def read_scheme_inputs(engine: Engine, *, area: str | None = None, data_dir: Pat
     if schemes is None:
         raise TaskingError(NO_SCHEMES_LAYER)
     profile = resolve_area(engine, area)
-    lsoas = area_layers(engine, profile, data_dir=data_dir).lsoas
+    layers = area_layers(engine, profile, data_dir=data_dir)
+    lsoas = layers.lsoas
     # the layer is the store's: keep the schemes of this area (another area's schemes are not its own)
     hit = np.unique(lsoas.sindex.query(np.asarray(schemes.geometry.values, dtype=object), predicate="intersects")[0])
     if len(hit) == 0:
@@ -266,6 +268,11 @@ def read_scheme_inputs(engine: Engine, *, area: str | None = None, data_dir: Pat
     residents = apportion_residents(schemes, touched, pop)
     incidents = incident_frame(engine, include_sensitive=True, include_not_asb=True,
                                months=list(months) if months else None)
+    # the area's incidents only (a store may hold several areas): in its wards, or on its schemes
+    mine = incidents[WARD_CODE].isin(set(layers.wards["ward_code"].astype(str)))
+    if ESTATE_ID in incidents.columns:
+        mine |= incidents[ESTATE_ID].isin(set(schemes["area_id"].astype(str)))
+    incidents = incidents[mine].reset_index(drop=True)
     return SchemeInputs(schemes=schemes, residents=residents, incidents=incidents, area=profile.name)
 
 

@@ -1,7 +1,8 @@
 """``tasking.housing.scheme_report`` and the pack's Schemes section on the SYNTHETIC West Kent case log (issue 14 item 4).
 
 The store is built once (db init, area west-kent, the 12 SYNTHETIC schemes with homes, the SYNTHETIC
-case log through the council-export ingest).  Every expected figure is worked out here from the CSV
+case log through the council-export ingest, and RBKC's June 2018 police.uk file, which no West Kent
+figure may include).  Every expected figure is worked out here from the CSV
 and the schemes file with the csv module, pyproj and shapely (which scheme holds each case, the
 mapping's categories, areal weighting of Census residents), independently of the code under test.
 """
@@ -53,6 +54,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, SchemeInputs]:
     assert main(["--database", url, "layers", "estates", str(SCHEMES), "--id-column", "scheme_id",
                  "--name-column", "name", "--homes-column", "homes"]) == 0
     assert main(["--database", url, "ingest", "--quiet", str(CASES), "--mapping", str(MAPPING)]) == 0
+    # another area's incidents in the same store (RBKC, June 2018): never part of West Kent's report
+    assert main(["--database", url, "ingest", "--quiet", "--area", "rbkc",
+                 str(REPO / "data" / "policeuk" / "rbkc_api_2018-06")]) == 0
     return url, read_scheme_inputs(connect(url))
 
 
@@ -204,6 +208,15 @@ def test_cctv_ranking_needs_a_roster_and_proposes_sites_on_the_schemes(store, ex
     assert sited["uncovered_harm"].is_monotonic_decreasing
     with pytest.raises(TaskingError, match="unknown parts"):
         scheme_report(inputs, CHAIR, parts=("league", "map"))
+
+
+def test_only_the_areas_incidents_are_read(store, expected):
+    url, inputs = store
+    assert len(inputs.incidents) == len(expected["rows"])  # every case of the log, no RBKC incident
+    assert set(inputs.incidents["source"]) == {"west-kent-cases-SYNTHETIC"}
+    from spatial.store.queries import incident_frame
+
+    assert (incident_frame(connect(url), include_sensitive=True)["source"] != "west-kent-cases-SYNTHETIC").sum() > 1000
 
 
 def test_synthetic_is_flagged_from_the_sources_and_the_schemes(store):
