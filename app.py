@@ -18,7 +18,7 @@ st.session_state[state.RUN_VIEWER] = viewer
 home = identity.default_page(viewer)
 
 
-PAGE_NAMES = ("overview", "incidents", "hotspots", "tasking", "my_patrols", "review", "cctv", "data")
+PAGE_NAMES = ("overview", "incidents", "hotspots", "tasking", "my_patrols", "review", "cctv", "schemes", "data")
 
 
 def _shown(page: str) -> str:
@@ -35,6 +35,7 @@ pages = {name: page for name, page in zip(PAGE_NAMES, [
             visibility=_shown("my_patrols")),
     st.Page("ui/pages/review.py", title="Review", visibility=_shown("review")),
     st.Page("ui/pages/cctv.py", title="CCTV planning", visibility=_shown("cctv")),
+    st.Page("ui/pages/schemes.py", title="Schemes", visibility=_shown("schemes")),
     st.Page("ui/pages/data.py", title="Data", visibility=_shown("data")),
 ], strict=True)}
 page = st.navigation(list(pages.values()))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the parser stays light: heavy imports run in the handlers
     import pandas as pd
 
+    from tasking.access import Viewer
     from tasking.housing import SchemeInputs
 
 __all__ = ["add_parser"]
@@ -48,17 +49,20 @@ def _show(df: pd.DataFrame, title: str, out: str | None) -> None:
         print(f"-> {out}")
 
 
+def _viewer() -> Viewer:
+    from tasking.access import Viewer
+
+    return Viewer(getpass.getuser() or "cli", "analyst")
+
+
 def cmd_league(args: argparse.Namespace) -> int:
-    from spatial.schemes import scheme_league
+    from tasking.housing import league_export_table, scheme_report
 
     inp = _inputs(args)
-    lt = scheme_league(inp.incidents, inp.schemes, residents=inp.residents, sort_by=args.sort)
-    cols = [c for c in ("rank", "area_code", "area_name", "count", "harm", "sensitive_display", "homes",
-                        "residents", "rate", "rate_basis", "not_asb_reports") if c in lt.columns]
-    shown = lt[cols].rename(columns={"area_code": "scheme_id", "area_name": "scheme", "count": "asb_cases",
-                                     "sensitive_display": "sensitive", "rate": "rate_per_1000"})
+    lt = scheme_report(inp, _viewer(), sort_by=args.sort, parts=("league",)).league
+    assert lt is not None  # asked for
     basis = "; ".join(f"{n} per {d}" for d, n in lt.attrs["denominators"].items())
-    _show(shown.round({"harm": 1, "residents": 0, "rate_per_1000": 1}),
+    _show(league_export_table(lt),
           f"Schemes of {inp.area} by {args.sort} (rates: {basis}; not-ASB reports kept apart: "
           f"{lt.attrs['n_not_asb']:,})", args.out)
     return 0
@@ -67,14 +71,12 @@ def cmd_league(args: argparse.Namespace) -> int:
 def cmd_repeats(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from spatial.not_asb import split_not_asb
-    from tasking.access import Viewer
-    from tasking.housing import repeat_locations_view
+    from tasking.housing import scheme_report
 
     inp = _inputs(args)
-    asb, _ = split_not_asb(inp.incidents)
-    view = repeat_locations_view(asb, Viewer(getpass.getuser() or "cli", "analyst"), min_cases=args.min_cases,
-                                 window_days=args.window_days, radius_m=args.radius_m)
+    view = scheme_report(inp, _viewer(), parts=("repeats",), min_cases=args.min_cases,
+                         window_days=args.window_days, radius_m=args.radius_m).repeats
+    assert view is not None  # asked for
     points = view.points if view.points is not None else pd.DataFrame()
     _show(points.round({"x": 0, "y": 0}), f"Repeat locations ({view.rule}); sensitive ones are never listed here",
           args.out)
@@ -83,20 +85,12 @@ def cmd_repeats(args: argparse.Namespace) -> int:
 
 
 def cmd_cctv(args: argparse.Namespace) -> int:
-    from spatial.not_asb import split_not_asb
-    from tasking.candidates import cctv_demand
-    from tasking.housing import scheme_cctv_ranking
+    from tasking.housing import scheme_report
     from tasking.resources import load_roster
 
     inp = _inputs(args)
-    asb, _ = split_not_asb(inp.incidents)
-    asb = asb[~asb["sensitive"].astype(bool)]
-    roster = load_roster(args.roster)
-    months = asb["month"].nunique() or 1
-    demand = cctv_demand(asb, monitored=roster.fixed_cctv.monitored, planning=roster.planning,
-                         window_weeks=months * 52.0 / 12.0)
-    rank = scheme_cctv_ranking(inp.schemes, demand, radius_m=roster.deployable_cctv.coverage_radius_m,
-                               fixed=roster.fixed_cctv.cameras, fixed_radius_m=roster.fixed_cctv.coverage_radius_m)
+    rank = scheme_report(inp, _viewer(), roster=load_roster(args.roster), parts=("cctv",)).cctv
+    assert rank is not None  # asked for, with a roster, as an analyst
     _show(rank.round(2), f"Schemes of {inp.area} for deployable CCTV (harm per week in monitored hours; "
           "proposed sites need a survey)", args.out)
     return 0

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from tasking.context import AreaContext
+    from tasking.housing import SchemeReport
 
 __all__ = ["add_parser", "run"]
 
@@ -93,6 +94,22 @@ def _read_json(path: str, what: str) -> Any:
         raise TaskingError(msg) from exc
 
 
+def _scheme_section(engine: Engine, ctx: AreaContext, *, user: str, role: str,
+                    data_dir: Path | None) -> SchemeReport | None:
+    """The schemes report for the pack when the store has a schemes (estates) layer, else ``None``."""
+    from tasking.access import AccessDenied, Viewer
+    from tasking.housing import read_scheme_inputs, scheme_report
+
+    try:
+        inputs = read_scheme_inputs(engine, area=ctx.profile.name, data_dir=data_dir)
+    except TaskingError:
+        return None  # no schemes layer: the pack has no Schemes section (RBKC's pack is unchanged)
+    try:
+        return scheme_report(inputs, Viewer(user, role), parts=("league", "not_asb", "repeats"))
+    except AccessDenied:
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the pack or plan file, audit it in the store and print what was written; returns 0."""
     import geopandas as gpd
@@ -136,9 +153,11 @@ def run(args: argparse.Namespace) -> int:
         area, wards = ctx.outline, ctx.wards
         parks, _ = read_parks(engine, area, settings.data_dir)
     user = args.user or getpass.getuser()
+    schemes = (_scheme_section(engine, ctx, user=user, role=args.role, data_dir=settings.data_dir)
+               if args.format in DOCUMENT_FORMATS and ctx is not None else None)
     res = export_pack(plan, args.out, format=args.format, user=user, role=args.role, engine=engine,
                       recommendations=rec, review=review, sensitive_counts=sensitive, area=area, wards=wards,
-                      parks=parks, area_label=ctx.label if ctx is not None else None)
+                      parks=parks, area_label=ctx.label if ctx is not None else None, schemes=schemes)
     where = (f"meeting {res.meeting_id}, version {res.version}" if res.meeting_id is not None
              else "plan not saved to a meeting")
     print(f"pack: wrote {res.path} ({res.kind}, {res.bytes:,} bytes, sha256 {res.sha256[:16]}...)")

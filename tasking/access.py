@@ -52,7 +52,7 @@ __all__ = ["Role", "ROLES", "CAPABILITIES", "PAGES", "AccessDenied", "Viewer", "
            "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "quarantine_rows", "recent_ingests", "plan_view",
            "own_plan", "approved_plan", "agent_assignments_for", "patrol_logs", "decisions", "review_notes",
            "approve_plan", "add_decision", "update_decision", "add_review_note", "mark_reviewed", "log_patrol",
-           "export_bytes", "hotspot_export_bytes", "POINT_COLUMNS"]
+           "export_bytes", "hotspot_export_bytes", "scheme_league_bytes", "POINT_COLUMNS"]
 
 Role = Literal["chair", "analyst", "cctv", "warden", "partner"]
 
@@ -84,6 +84,7 @@ PAGES: Final[Mapping[str, frozenset[str]]] = {
     "my_patrols": _STAFF | {"warden"},
     "review": _STAFF,
     "cctv": _STAFF | {"cctv"},
+    "schemes": _STAFF,  # a housing association's schemes: league, not-ASB, repeat locations, CCTV ranking
     "data": _STAFF,
 }
 
@@ -416,4 +417,32 @@ def hotspot_export_bytes(viewer: Viewer, result: Any, *, period: str, area: str,
         if engine is not None:
             records.record_export(engine, user=viewer.user, role=viewer.role, kind="gpkg", path=out,
                                   row_counts=counts, includes_sensitive_aggregates=False, now=when)
+        return out.read_bytes()
+
+
+def scheme_league_bytes(viewer: Viewer, report: Any, *, engine: Engine | None,
+                        now: dt.datetime | None = None) -> bytes:
+    """The schemes league of a :class:`tasking.housing.SchemeReport` as CSV, written and audited as ``viewer``.
+
+    The file is the one ``hotspot-tasking schemes league --out`` writes
+    (:func:`tasking.housing.league_export_table`): sensitive counts of 1-4 read "fewer than 5" and the
+    totals that would reveal them are empty; no case is placed.  It holds sensitive aggregates
+    (suppressed), and the audit says so.  Chair and analyst only, as every other export.
+    """
+    require(viewer, "export", what="export the schemes league")
+    from spatial.csv_safe import to_csv
+
+    from .housing import league_export_table
+
+    if report.league is None:
+        msg = "the report has no league; build it with the 'league' part"
+        raise TaskingError(msg)
+    table = league_export_table(report.league)
+    when = now or dt.datetime.now(dt.UTC)
+    with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
+        out = Path(tmp) / f"schemes-{report.area}.csv"
+        to_csv(table, out, index=False)
+        if engine is not None:
+            records.record_export(engine, user=viewer.user, role=viewer.role, kind="csv", path=out,
+                                  row_counts={"schemes": len(table)}, includes_sensitive_aggregates=True, now=when)
         return out.read_bytes()

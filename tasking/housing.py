@@ -21,10 +21,10 @@ accounts get counts only; wardens get nothing (they see their own patrols).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -37,15 +37,23 @@ from spatial.schema import ESTATE_ID, SENSITIVE, WARD_CODE
 
 from ._errors import TaskingError
 from .access import Viewer, can, require
-from .resources import CameraSite
+from .resources import CameraSite, Roster
 
-__all__ = ["SCHEME_SITE_SOURCE", "RepeatView", "SchemeInputs", "scheme_camera_sites", "scheme_cctv_ranking",
-           "repeat_locations_view", "read_scheme_inputs", "SUPPRESS_BELOW"]
+__all__ = ["SCHEME_SITE_SOURCE", "REPORT_PARTS", "RepeatView", "SchemeInputs", "SchemeReport", "scheme_camera_sites",
+           "scheme_cctv_ranking", "scheme_report", "repeat_locations_view", "read_scheme_inputs", "SUPPRESS_BELOW",
+           "NO_SCHEMES_LAYER", "LOAD_SCHEMES", "league_export_table"]
 
 #: Label of a site proposed on a scheme (no mounting survey behind it).
 SCHEME_SITE_SOURCE: Final = "proposed on the scheme at its hottest point - needs a site survey"
 #: Sensitive counts from 1 to SUPPRESS_BELOW - 1 are shown as "fewer than 5".
 SUPPRESS_BELOW: Final = 5
+#: How to load a schemes layer (said whenever an area has no schemes).
+LOAD_SCHEMES: Final = ("load yours with `hotspot-tasking layers estates FILE --id-column ID --name-column NAME "
+                       "--homes-column HOMES`, then re-ingest the cases")
+#: Why no scheme figures can be shown when the store has no schemes layer, and how to load one.
+NO_SCHEMES_LAYER: Final = f"no schemes (estates) layer is loaded; {LOAD_SCHEMES}"
+#: The parts of a :class:`SchemeReport` (:func:`scheme_report` ``parts``).
+REPORT_PARTS: Final = ("league", "not_asb", "repeats", "cctv")
 
 
 def _within(px: np.ndarray, py: np.ndarray, cx: np.ndarray, cy: np.ndarray, r: float) -> np.ndarray:
@@ -245,14 +253,153 @@ def read_scheme_inputs(engine: Engine, *, area: str | None = None, data_dir: Pat
 
     schemes = stored_area_layer(engine, "estates")
     if schemes is None:
-        msg = ("no schemes (estates) layer is loaded; load yours with `hotspot-tasking layers estates FILE "
-               "--id-column ID --name-column NAME --homes-column HOMES`, then re-ingest the cases")
-        raise TaskingError(msg)
+        raise TaskingError(NO_SCHEMES_LAYER)
     profile = resolve_area(engine, area)
-    lsoas = area_layers(engine, profile, data_dir=data_dir).lsoas
+    layers = area_layers(engine, profile, data_dir=data_dir)
+    lsoas = layers.lsoas
+    # the layer is the store's: keep the schemes of this area (another area's schemes are not its own)
+    hit = np.unique(lsoas.sindex.query(np.asarray(schemes.geometry.values, dtype=object), predicate="intersects")[0])
+    if len(hit) == 0:
+        msg = f"none of the {len(schemes)} loaded schemes lies in {profile.label}; {LOAD_SCHEMES}"
+        raise TaskingError(msg)
+    schemes = schemes.iloc[hit].reset_index(drop=True)
     pop = lsoas.set_index("lsoa_code")["population"].dropna()
     touched = lsoas[lsoas["lsoa_code"].isin(pop.index)]
     residents = apportion_residents(schemes, touched, pop)
     incidents = incident_frame(engine, include_sensitive=True, include_not_asb=True,
                                months=list(months) if months else None)
+    # the area's incidents only (a store may hold several areas): in its wards, or on its schemes
+    mine = incidents[WARD_CODE].isin(set(layers.wards["ward_code"].astype(str)))
+    if ESTATE_ID in incidents.columns:
+        mine |= incidents[ESTATE_ID].isin(set(schemes["area_id"].astype(str)))
+    incidents = incidents[mine].reset_index(drop=True)
     return SchemeInputs(schemes=schemes, residents=residents, incidents=incidents, area=profile.name)
+
+
+# ----------------------------------------------------------------------------
+# One report for the command line, the Schemes page and the pack
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SchemeReport:
+    """What a housing association reads about its schemes, already filtered for one viewer.
+
+    ``league``: one row per scheme (:func:`spatial.schemes.scheme_league`): ASB cases, harm, the
+    headline ``rate`` per 1,000 of the ``denominator`` named in ``rate_basis``, sensitive counts of
+    1-4 shown as "fewer than 5" in ``sensitive_display`` (with the totals that would reveal them
+    withheld), and ``not_asb_reports``.  ``not_asb``: the reports kept apart as not ASB under the
+    landlord's policy, per category (:func:`spatial.not_asb.not_asb_summary`; ``attrs["policy"]``
+    names the policy section).  ``repeats``: :func:`repeat_locations_view` for the viewer.
+    ``cctv``: :func:`scheme_cctv_ranking` (``None`` without a roster or for a role without camera
+    access).  A part not asked for is ``None``.  ``sources`` are the incidents' sources;
+    ``synthetic`` is true when a source, a scheme id or a scheme name says SYNTHETIC.
+    """
+
+    area: str
+    months: tuple[str, ...]
+    league: pd.DataFrame | None
+    not_asb: pd.DataFrame | None
+    n_not_asb_on_schemes: int
+    repeats: RepeatView | None
+    cctv: pd.DataFrame | None
+    cctv_note: str
+    sources: tuple[str, ...]
+    synthetic: bool
+    sort_by: str = "rate"
+
+
+def _is_synthetic(inputs: SchemeInputs) -> bool:
+    texts = [*inputs.schemes["area_id"].astype(str), *inputs.schemes["name"].astype(str)]
+    if "source" in inputs.incidents.columns:
+        texts += [str(v) for v in inputs.incidents["source"].dropna().unique()]
+    return any("SYNTHETIC" in t.upper() for t in texts)
+
+
+def scheme_report(inputs: SchemeInputs, viewer: Viewer, *, roster: Roster | None = None,
+                  sort_by: Literal["harm", "count", "rate"] = "rate", parts: Collection[str] = REPORT_PARTS,
+                  min_cases: int = TRIGGER_MIN_CASES, window_days: float = TRIGGER_WINDOW_DAYS,
+                  radius_m: float = 0.0) -> SchemeReport:
+    """The schemes league, the not-ASB reports kept apart, repeat locations and the CCTV ranking (pure).
+
+    Parameters
+    ----------
+    inputs
+        :func:`read_scheme_inputs`: the schemes layer, apportioned residents and every incident
+        (sensitive and not-ASB ones included: they are counted, never placed).
+    viewer
+        The person the report is for; roles without aggregate access (wardens) are refused.
+    roster
+        The roster whose deployable and fixed CCTV (radius, fixed cameras, monitored hours) rank the
+        schemes for a camera; without it there is no CCTV ranking.
+    sort_by
+        League order: ``harm``, ``count`` or ``rate`` (the headline rate).
+    parts
+        Which of :data:`REPORT_PARTS` to work out (the others are ``None``).
+    min_cases, window_days, radius_m
+        The repeat rule (:func:`repeat_locations_view`).
+
+    Returns
+    -------
+    SchemeReport
+
+    Raises
+    ------
+    AccessDenied
+        For a role without aggregate access.
+    TaskingError
+        For an unknown part.
+    """
+    from spatial.not_asb import not_asb_summary, split_not_asb
+    from spatial.schemes import scheme_league
+
+    require(viewer, "aggregates", what="see the schemes report")
+    unknown = sorted(set(parts) - set(REPORT_PARTS))
+    if unknown:
+        msg = f"unknown parts {unknown}; parts are {', '.join(REPORT_PARTS)}"
+        raise TaskingError(msg)
+    inc = inputs.incidents
+    asb, apart = split_not_asb(inc)
+    ids = set(inputs.schemes["area_id"].astype(str))
+    on_schemes = int(apart[ESTATE_ID].astype(str).isin(ids).sum()) if ESTATE_ID in apart.columns else 0
+    league = (scheme_league(inc, inputs.schemes, residents=inputs.residents, sort_by=sort_by)
+              if "league" in parts else None)
+    not_asb = not_asb_summary(inc) if "not_asb" in parts else None
+    repeats = (repeat_locations_view(asb, viewer, min_cases=min_cases, window_days=window_days, radius_m=radius_m)
+               if "repeats" in parts else None)
+    cctv, note = None, ""
+    if "cctv" in parts:
+        if roster is None:
+            note = (f"the area has no roster, which gives the camera's reach and the monitored hours (make one with "
+                    f"`hotspot-tasking roster init --area {inputs.area}`)")
+        elif not can(viewer, "cameras"):
+            note = f"the {viewer.role} role does not see camera siting"
+        else:
+            from .candidates import cctv_demand
+
+            open_asb = asb[~asb[SENSITIVE].fillna(True).astype(bool)] if SENSITIVE in asb.columns else asb
+            months = open_asb["month"].nunique() or 1
+            demand = cctv_demand(open_asb, monitored=roster.fixed_cctv.monitored, planning=roster.planning,
+                                 window_weeks=months * 52.0 / 12.0)
+            cctv = scheme_cctv_ranking(inputs.schemes, demand, radius_m=roster.deployable_cctv.coverage_radius_m,
+                                       fixed=roster.fixed_cctv.cameras,
+                                       fixed_radius_m=roster.fixed_cctv.coverage_radius_m)
+            note = (f"harm per week in the monitored hours; a deployable camera covers "
+                    f"{roster.deployable_cctv.coverage_radius_m:g} m; every site is proposed and needs a site survey")
+    sources = tuple(sorted(str(v) for v in inc["source"].dropna().unique())) if "source" in inc.columns else ()
+    months_ = tuple(sorted(str(m) for m in inc["month"].dropna().unique())) if "month" in inc.columns else ()
+    return SchemeReport(area=inputs.area, months=months_, league=league, not_asb=not_asb,
+                        n_not_asb_on_schemes=on_schemes, repeats=repeats, cctv=cctv, cctv_note=note,
+                        sources=sources, synthetic=_is_synthetic(inputs), sort_by=sort_by)
+
+
+def league_export_table(league: pd.DataFrame) -> pd.DataFrame:
+    """The league as the ``schemes league`` command prints and writes it (and the Schemes page downloads it).
+
+    ``rank, scheme_id, scheme, asb_cases, harm, sensitive, [homes, residents,] rate_per_1000,
+    rate_basis, not_asb_reports``: harm and the rate to one decimal, residents to whole people;
+    the suppression of :func:`spatial.schemes.scheme_league` is kept (a withheld figure is empty).
+    """
+    cols = [c for c in ("rank", "area_code", "area_name", "count", "harm", "sensitive_display", "homes",
+                        "residents", "rate", "rate_basis", "not_asb_reports") if c in league.columns]
+    shown = league[cols].rename(columns={"area_code": "scheme_id", "area_name": "scheme", "count": "asb_cases",
+                                         "sensitive_display": "sensitive", "rate": "rate_per_1000"})
+    return shown.round({"harm": 1, "residents": 0, "rate_per_1000": 1})

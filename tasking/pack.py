@@ -64,10 +64,12 @@ __all__ = [
     "advice_layer",
     "ExportResult",
     "Pack",
+    "PackSchemes",
     "build_pack",
     "export_pack",
     "pack_html",
     "pack_pdf",
+    "pack_schemes",
     "plan_csv",
     "plan_geojson",
     "plan_gpkg_layers",
@@ -322,6 +324,78 @@ def _pct(v: Any) -> str:
 
 
 @dataclass(frozen=True)
+class PackSchemes:
+    """The pack's Schemes section: the league's top rows, the not-ASB reports, repeat locations as counts only.
+
+    The pack is handed out, so nothing here places a case: no coordinates, no addresses, and
+    sensitive counts of 1-4 read "fewer than 5" (with the totals that would reveal them withheld).
+    """
+
+    area: str
+    months: tuple[str, ...]
+    league: pd.DataFrame
+    n_schemes: int
+    not_asb: pd.DataFrame
+    n_not_asb: int
+    n_not_asb_on_schemes: int
+    policy: str
+    repeats: pd.DataFrame
+    repeat_rule: str
+    synthetic: bool
+    sources: tuple[str, ...]
+
+
+#: League rows the pack shows (the Schemes page shows every scheme).
+PACK_SCHEME_ROWS = 10
+
+
+def _withheld(v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and not math.isfinite(v)):
+        return "withheld"
+    return _fmt(float(v), 1) if not float(v).is_integer() else f"{int(v):,}"
+
+
+def pack_schemes(report: Any, *, top: int = PACK_SCHEME_ROWS) -> PackSchemes:
+    """The pack's Schemes section from a :class:`tasking.housing.SchemeReport` (pure; counts only).
+
+    Raises
+    ------
+    TaskingError
+        If the report has no league or no not-ASB part (build it with every part).
+    """
+    lt, na = report.league, report.not_asb
+    if lt is None or na is None:
+        msg = "the pack's Schemes section needs the report's league and not-ASB parts"
+        raise TaskingError(msg)
+    head = lt.head(top)
+    league = pd.DataFrame({
+        "rank": head["rank"].astype(int).to_numpy(),
+        "scheme": head["area_name"].astype(str).to_numpy(),
+        "asb_cases": [_withheld(v) for v in head["count"]],
+        "sensitive": head["sensitive_display"].astype(str).to_numpy(),
+        "rate": [("withheld" if pd.isna(v) else f"{float(v):,.1f}") for v in head["rate"]],
+        "rate_basis": head["rate_basis"].astype(str).to_numpy(),
+        "not_asb_reports": head["not_asb_reports"].astype(int).to_numpy(),
+    })
+    nas = pd.DataFrame({"category": na["label"].astype(str).to_numpy(), "reports": na["count"].astype(int).to_numpy()})
+    rep = pd.DataFrame(columns=["scheme", "ward_code", "kind", "repeat_locations"])
+    rule = ""
+    if report.repeats is not None:
+        b = report.repeats.by_area
+        rule = str(report.repeats.rule)
+        on = b[b["estate_id"].astype(str) != "(none)"]
+        rep = pd.DataFrame({"scheme": on["estate_id"].astype(str).to_numpy(),
+                            "ward_code": on["ward_code"].astype(str).to_numpy(),
+                            "kind": on["kind"].astype(str).to_numpy(),
+                            "repeat_locations": on["display"].astype(str).to_numpy()})
+    return PackSchemes(area=str(report.area), months=tuple(report.months), league=league, n_schemes=len(lt),
+                       not_asb=nas, n_not_asb=int(na.attrs.get("total", int(na["count"].sum()))),
+                       n_not_asb_on_schemes=int(report.n_not_asb_on_schemes),
+                       policy=str(na.attrs.get("policy", "")), repeats=rep, repeat_rule=rule,
+                       synthetic=bool(report.synthetic), sources=tuple(report.sources))
+
+
+@dataclass(frozen=True)
 class Pack:
     """Everything the pack shows, as plain tables (already suppressed).  See :func:`build_pack`."""
 
@@ -346,6 +420,8 @@ class Pack:
     solver: tuple[tuple[str, str, str], ...] = ()
     #: One row per person and shift: ``agent_id, kind, day, date, shift, places, visits, minutes``.
     schedule: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: A housing association's schemes (counts only), when the area has a schemes layer.
+    schemes: PackSchemes | None = None
 
     @property
     def includes_sensitive_aggregates(self) -> bool:
@@ -353,7 +429,7 @@ class Pack:
         rec = self.recommendations
         in_rec = rec is not None and "incidents" in rec.columns and \
             rec["incidents"].astype(str).str.contains("sensitive").any()
-        return bool((self.sensitive is not None and len(self.sensitive)) or in_rec)
+        return bool((self.sensitive is not None and len(self.sensitive)) or in_rec or self.schemes is not None)
 
     @property
     def row_counts(self) -> dict[str, int]:
@@ -363,6 +439,8 @@ class Pack:
         for k in ("recommendations", "decisions", "review_notes", "sensitive"):
             v = getattr(self, k)
             out[k] = 0 if v is None else len(v)
+        if self.schemes is not None:
+            out["schemes"] = len(self.schemes.league)
         return out
 
 
@@ -372,7 +450,7 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
                borough_name: str | None = None, meeting: Mapping[str, Any] | None = None,
                version: int | None = None, approved: Mapping[str, Any] | None = None,
                generated_at: dt.datetime | None = None, generated_by: str | None = None,
-               ward_names: Mapping[str, str] | None = None) -> Pack:
+               ward_names: Mapping[str, str] | None = None, schemes: Any = None) -> Pack:
     """Gather the pack's tables (pure).
 
     Parameters
@@ -398,6 +476,9 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
         Shown in the header.
     ward_names
         Ward code -> name, for plans made before places carried ``ward_name``.
+    schemes
+        A housing association's :class:`tasking.housing.SchemeReport` (league and not-ASB parts at
+        least): the pack gets a Schemes section of counts (:func:`pack_schemes`); ``None``: no section.
 
     Returns
     -------
@@ -496,7 +577,8 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
                 review_notes=None if review_notes is None else pd.DataFrame(review_notes).reset_index(drop=True),
                 sensitive=sens, map_png=map_png,
                 meta={"plan_sha256": _digest(p), "version": version, "generated_by": generated_by},
-                plain=tuple(plain), solver=tuple(solver), schedule=schedule)
+                plain=tuple(plain), solver=tuple(solver), schedule=schedule,
+                schemes=None if schemes is None else pack_schemes(schemes))
 
 
 def _digest(plan: Plan) -> str:
@@ -904,6 +986,38 @@ def _names_of(pack: Pack) -> dict[str, str]:
     return dict(zip(hs["candidate_id"].astype(str), hs["place_name"].astype(str), strict=True))
 
 
+def _schemes_html(sc: PackSchemes) -> str:
+    """Section 9: the schemes league's top rows, the not-ASB reports kept apart, repeat locations (counts)."""
+    period = f"{sc.months[0]} to {sc.months[-1]}" if sc.months else "-"
+    parts = ['<h2 class="newpage">9. Schemes</h2>']
+    if sc.synthetic:
+        parts.append('<p class="warn">SYNTHETIC data: these schemes and/or cases are generated for testing and '
+                     f"demonstration (sources: {html.escape(', '.join(sc.sources) or '-')}); no figure here describes "
+                     "real people or places.</p>")
+    shown = min(len(sc.league), sc.n_schemes)
+    parts.append(f'<p class="note">Schemes of {html.escape(sc.area)}, cases of {html.escape(period)}: the top '
+                 f"{shown} of {sc.n_schemes} schemes. Each rate says its basis (homes from the stock layer, or "
+                 "residents from Census 2021 apportioned by area). Sensitive counts from 1 to 4 are shown as "
+                 '"fewer than 5" and that scheme\'s total and rate are withheld.</p>')
+    parts.append(_table(sc.league, [("rank", "#"), ("scheme", "Scheme"), ("asb_cases", "ASB cases"),
+                                    ("sensitive", "Sensitive"), ("rate", "Rate"), ("rate_basis", "Rate basis"),
+                                    ("not_asb_reports", "Not ASB")],
+                        num=("rank", "asb_cases", "sensitive", "rate", "not_asb_reports"), small=("rate_basis",),
+                        widths={"rank": 4, "scheme": 30, "asb_cases": 9, "sensitive": 11, "rate": 8,
+                                "rate_basis": 30, "not_asb_reports": 8}))
+    parts.append("<h3>Reports that are not ASB (kept apart)</h3>")
+    parts.append(f"<p>{sc.n_not_asb:,} reports are not ASB ({sc.n_not_asb_on_schemes:,} of them on the schemes): "
+                 f"they are counted but kept out of the league, the hotspots and the plan ({html.escape(sc.policy)})."
+                 "</p>")
+    parts.append(_table(sc.not_asb, [("category", "Category"), ("reports", "Reports")], num=("reports",)))
+    parts.append("<h3>Repeat locations on the schemes (counts only)</h3>")
+    parts.append(f'<p class="note">{html.escape(sc.repeat_rule or "-")}. Counted per scheme and ward; no place is '
+                 'named or mapped in the pack; sensitive cases: 1 to 4 are shown as "fewer than 5".</p>')
+    parts.append(_table(sc.repeats, [("scheme", "Scheme"), ("ward_code", "Ward"), ("kind", "Kind"),
+                                     ("repeat_locations", "Repeat locations")], empty="no repeat location on a scheme"))
+    return "\n".join(parts)
+
+
 def pack_html(pack: Pack) -> str:
     """Render the pack as one self-contained HTML page (inline CSS and map; no script, no external URL)."""
     out: list[str] = ['<!DOCTYPE html>', '<html lang="en-GB"><head><meta charset="utf-8">',
@@ -1021,6 +1135,8 @@ def pack_html(pack: Pack) -> str:
     # 8 review
     out.append("<h2>8. Last week's review</h2>")
     out.append(_review_html(pack.review, pack.review_notes))
+    if pack.schemes is not None:
+        out.append(_schemes_html(pack.schemes))
     out.append(f'<p class="note">Plan sha256 {html.escape(str(pack.meta.get("plan_sha256", "")))}. Contains public '
                "sector information licensed under the Open Government Licence v3.0 (police.uk). Contains OS data "
                "(c) Crown copyright and database right.</p>")
@@ -1116,7 +1232,7 @@ def export_pack(plan: Plan | Mapping[str, Any], out: str | Path, *, format: Form
                 decisions: pd.DataFrame | None = None, review: Any = None, review_notes: pd.DataFrame | None = None,
                 sensitive_counts: pd.DataFrame | None = None, area: Any = None, wards: Any = None, parks: Any = None,
                 estates: Any = None, meeting_id: int | None = None, version: int | None = None,
-                now: dt.datetime | None = None, area_label: str | None = None) -> ExportResult:
+                now: dt.datetime | None = None, area_label: str | None = None, schemes: Any = None) -> ExportResult:
     """Write the pack (``pdf``, ``html``) or the plan (``csv``, ``geojson``) to ``out`` and audit it.
 
     With an ``engine`` the export is recorded in ``export_audit`` (who, role,
@@ -1128,7 +1244,8 @@ def export_pack(plan: Plan | Mapping[str, Any], out: str | Path, *, format: Form
 
     ``area`` (borough polygon) is drawn on the map; when not given, the bundled
     boundary of the plan's borough is used if there is one.  ``area_label`` is the area's name
-    written in the pack (default: the borough's name from ``area``).
+    written in the pack (default: the borough's name from ``area``).  ``schemes`` (a
+    :class:`tasking.housing.SchemeReport`) adds the Schemes section to the pdf and html pack.
 
     Raises
     ------
@@ -1195,7 +1312,8 @@ def export_pack(plan: Plan | Mapping[str, Any], out: str | Path, *, format: Form
         pack = build_pack(p, recommendations=recommendations, decisions=decisions, review=review,
                           review_notes=review_notes, sensitive_counts=sensitive_counts, map_png=png,
                           borough_name=borough_name, meeting=meeting, version=version, approved=approval,
-                          generated_at=now, generated_by=f"{user} ({role})", ward_names=ward_names)
+                          generated_at=now, generated_by=f"{user} ({role})", ward_names=ward_names,
+                          schemes=schemes)
         text = pack_html(pack)
         data = text.encode("utf-8") if format == "html" else pack_pdf(text)
         counts = pack.row_counts

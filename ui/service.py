@@ -37,6 +37,7 @@ from spatial.store import queries as Q
 from tasking import records
 from tasking.access import Viewer
 from tasking.context import AreaContext, context_version, open_area
+from tasking.housing import SchemeInputs, SchemeReport
 from tasking.pipeline import build_recommendations, read_plan_inputs, scope_coverage
 from tasking.resources import Roster
 from tasking.review import WeekReview
@@ -206,6 +207,24 @@ class AreaService:
         """One forecaster's backtest summary on :meth:`backtest_data`."""
         return _backtest_method(self, self.key, version, method)
 
+    def scheme_inputs(self, version: str) -> tuple[SchemeInputs | None, str]:
+        """The area's schemes layer, residents apportioned to it and every incident; or ``None`` and why not.
+
+        The inputs are the same for every viewer (the role filter is :func:`tasking.housing.scheme_report`,
+        run on each page run).
+        """
+        return _scheme_inputs(self, self.key, version)
+
+    def pack_schemes(self, version: str, viewer: Viewer) -> SchemeReport | None:
+        """The schemes report the pack carries (league, not-ASB, repeat counts), or ``None`` without schemes.
+
+        Worked out for ``viewer`` on each call (never cached: the report is filtered by role).
+        """
+        from tasking.housing import scheme_report
+
+        inputs, _ = self.scheme_inputs(version)
+        return None if inputs is None else scheme_report(inputs, viewer, parts=("league", "not_asb", "repeats"))
+
     def forecast_choices(self, version: str) -> list[str]:
         """Which forecaster each crime group uses on :meth:`backtest_data`, one sentence each."""
         return _forecast_choices(self, self.key, version)
@@ -325,6 +344,16 @@ def _cctv_demand(_svc: AreaService, key: str, version: str) -> tuple[pd.DataFram
     # the plan's divisor (months x 365.25/12/7), so the page's harm per week is the plan's
     return (cctv.demand_for(inputs.incidents, roster=ros, window_weeks=incident_window_weeks(inputs.incidents)),
             inputs.months)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _scheme_inputs(_svc: AreaService, key: str, version: str) -> tuple[SchemeInputs | None, str]:
+    from tasking.housing import read_scheme_inputs
+
+    try:
+        return read_scheme_inputs(_svc.engine, area=_svc.area, data_dir=Path(_svc.data_dir)), ""
+    except HotspotError as exc:
+        return None, str(exc)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

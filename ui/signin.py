@@ -31,7 +31,8 @@ __all__ = ["PAGE_TITLES", "audit_sensitive_view", "clear_session_cookie", "curre
 
 #: Titles of the pages (as in app.py), for messages.
 PAGE_TITLES = {"overview": "Overview", "incidents": "Incidents map", "hotspots": "Hotspots", "tasking": "Tasking",
-               "my_patrols": "My patrols", "review": "Review", "cctv": "CCTV planning", "data": "Data"}
+               "my_patrols": "My patrols", "review": "Review", "cctv": "CCTV planning", "schemes": "Schemes",
+               "data": "Data"}
 
 
 def _engine() -> Engine | None:

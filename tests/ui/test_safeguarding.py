@@ -4,7 +4,9 @@ Store: the real RBKC police.uk API file for June 2018 (every category: its
 violent crime rows are sensitive), the real RBKC violence and sexual offences
 files for January to September 2024 (all sensitive), and the hand-made May
 2018 fixture (tests/data, labelled HANDMADE) so the Review page has two
-periods; the 2026-W47 plan is built and approved once.
+periods, with the three hand-made estates loaded first as a schemes layer (so
+the Schemes page shows a league and repeat locations); the 2026-W47 plan is
+built and approved once.
 
 The needles are read from the store with SQL here, not through the code under
 test: every sensitive incident's ``incident_id`` and ``source_ref`` (the
@@ -45,6 +47,7 @@ APP = str(REPO / "app.py")
 JUNE = REPO / "data" / "policeuk" / "rbkc_api_2018-06"
 VSO = REPO / "data" / "policeuk" / "rbkc_vso_2024"
 MAY_HANDMADE = REPO / "tests" / "data" / "police_uk_rbkc_2018-05_HANDMADE"
+ESTATES = REPO / "tests" / "data" / "estates_HANDMADE.geojson"
 TODAY = dt.date(2026, 11, 23)  # 2026-W48: the W47 plan is last week's (Review), W49 is planned (Tasking)
 WEEK = "2026-W47"
 RBKC = "E09000020"
@@ -60,6 +63,9 @@ PAIR = re.compile(r"(?<![\d.])(?=(-?\d+(?:\.\d+)?)(?:\s*,\s*|\s*;\s*|,\s*\"?y\"?
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     url = f"sqlite:///{tmp_path_factory.mktemp('safeguarding') / 'hotspot.sqlite'}"
+    # the hand-made estates as a schemes layer, before the ingest, so the Schemes page has schemes to show
+    assert cli_main(["--database", url, "layers", "estates", str(ESTATES), "--id-column", "estate_id",
+                     "--name-column", "estate_name", "--homes-column", "homes"]) == 0
     assert cli_main(["--database", url, "ingest", str(JUNE), str(VSO), str(MAY_HANDMADE), "--quiet"]) == 0
     engine = connect(url)
     outcome = planning.build_plan(planning.read_inputs(engine, borough=RBKC),

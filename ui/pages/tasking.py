@@ -274,9 +274,10 @@ recommendations, rec_note = svc.plan_recommendations(
 
 def _export(fmt: planning.ExportFormat):
     def make() -> bytes:
+        schemes = svc.pack_schemes(version, viewer)  # a housing association's schemes: a section of the pack
         return access.export_bytes(viewer, plan, format=fmt, engine=engine, wards=inputs.wards,
                                    parks=inputs.parks, recommendations=recommendations, area=inputs.area,
-                                   area_label=pc.area.label)
+                                   area_label=pc.area.label, schemes=schemes)
     return make
 
 
