@@ -56,6 +56,7 @@ def _viewer() -> Viewer:
 
 
 def cmd_league(args: argparse.Namespace) -> int:
+    from spatial.low_months import league_note
     from tasking.housing import league_export_table, scheme_report
 
     inp = _inputs(args)
@@ -65,6 +66,10 @@ def cmd_league(args: argparse.Namespace) -> int:
     _show(league_export_table(lt),
           f"Schemes of {inp.area} by {args.sort} (rates: {basis}; not-ASB reports kept apart: "
           f"{lt.attrs['n_not_asb']:,})", args.out)
+    note = league_note(list(lt.attrs.get("low_months", [])), kept_months=int(lt.attrs.get("months_counted", 0)),
+                       table="The schemes league")
+    if note:
+        print(note)
     return 0
 
 

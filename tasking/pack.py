@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from spatial.jsonable import py_scalar
+from spatial.low_months import league_note
 from spatial.store.queries import suppressed_label
 
 from ._errors import TaskingError
@@ -343,6 +344,8 @@ class PackSchemes:
     repeat_rule: str
     synthetic: bool
     sources: tuple[str, ...]
+    #: What the league left out (months published low; :func:`spatial.low_months.league_note`), or ''.
+    low_months_note: str = ""
 
 
 #: League rows the pack shows (the Schemes page shows every scheme).
@@ -392,7 +395,10 @@ def pack_schemes(report: Any, *, top: int = PACK_SCHEME_ROWS) -> PackSchemes:
                        not_asb=nas, n_not_asb=int(na.attrs.get("total", int(na["count"].sum()))),
                        n_not_asb_on_schemes=int(report.n_not_asb_on_schemes),
                        policy=str(na.attrs.get("policy", "")), repeats=rep, repeat_rule=rule,
-                       synthetic=bool(report.synthetic), sources=tuple(report.sources))
+                       synthetic=bool(report.synthetic), sources=tuple(report.sources),
+                       low_months_note=league_note(list(lt.attrs.get("low_months", [])),
+                                                   kept_months=int(lt.attrs.get("months_counted", 0)),
+                                                   table="The schemes league"))
 
 
 @dataclass(frozen=True)
@@ -1005,6 +1011,8 @@ def _schemes_html(sc: PackSchemes) -> str:
                         num=("rank", "asb_cases", "sensitive", "rate", "not_asb_reports"), small=("rate_basis",),
                         widths={"rank": 4, "scheme": 30, "asb_cases": 9, "sensitive": 11, "rate": 8,
                                 "rate_basis": 30, "not_asb_reports": 8}))
+    if sc.low_months_note:
+        parts.append(f'<p class="note">{html.escape(sc.low_months_note)}</p>')
     parts.append("<h3>Reports that are not ASB (kept apart)</h3>")
     parts.append(f"<p>{sc.n_not_asb:,} reports are not ASB ({sc.n_not_asb_on_schemes:,} of them on the schemes): "
                  f"they are counted but kept out of the league, the hotspots and the plan ({html.escape(sc.policy)})."

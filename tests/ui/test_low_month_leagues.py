@@ -156,3 +156,24 @@ def test_a_district_plan_leaves_out_the_months_found_on_the_whole_area(store: st
     kept = int(inputs.incidents["month"].astype(str).isin(KEPT).sum())
     assert plan["inputs"]["n_incidents"] == kept < len(inputs.incidents)
     assert any(n.startswith("Left out of baselines, forecasts and trends: 2018-11, 2018-12") for n in plan["notes"])
+
+
+def test_the_schemes_report_pack_and_command_say_what_the_league_left_out(store: str, capsys):
+    from tasking.access import Viewer
+    from tasking.housing import read_scheme_inputs, scheme_report
+    from tasking.pack import pack_schemes
+
+    engine = connect(store)
+    report = scheme_report(read_scheme_inputs(engine, area="west-kent"), Viewer("analyst", "analyst"),
+                           parts=("league", "not_asb", "repeats"))
+    sc = pack_schemes(report)
+    want = "The schemes league leaves out 2018-11, 2018-12 (published low"
+    assert sc.low_months_note.startswith(want) and "other 3 months" in sc.low_months_note
+    assert report.months == tuple(sorted(KEPT + LOW))  # the report covers the period; its league does not
+    capsys.readouterr()
+    assert cli_main(["--database", store, "schemes", "league"]) == 0
+    assert want in capsys.readouterr().out
+    # and the pack's Schemes section prints it
+    from tasking.pack import _schemes_html
+
+    assert want in _schemes_html(sc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from spatial.low_months import league_note
 from spatial.schemes import RATE_BASIS
 from tasking import access
 from tasking.access import can
@@ -51,6 +52,10 @@ if report.league is not None:
         + ". Homes come from the stock layer; a scheme without a homes count is rated per 1,000 residents, "
         "from Census 2021 usual residents of the LSOAs it overlaps, apportioned by area. Sensitive counts of 1 "
         "to 4 read \"fewer than 5\", and that scheme's total, harm and rate are withheld.")
+    low_note = league_note(list(report.league.attrs.get("low_months", [])),
+                           kept_months=int(report.league.attrs.get("months_counted", 0)), table="The schemes league")
+    if low_note:
+        st.info(md_escape(low_note), icon=":material/event_busy:")
     if can(viewer, "export"):
         def _league_csv() -> bytes:
             return access.scheme_league_bytes(viewer, report, engine=pc.engine)
@@ -77,9 +82,10 @@ if report.repeats is not None:
         if points.empty:
             st.caption("No non-sensitive repeat location.")
         else:
-            st.dataframe(points, width="stretch", hide_index=True)
+            st.dataframe(tables.with_ward_vintage(points, pc.area.ward_vintage), width="stretch", hide_index=True)
     st.subheader("By scheme and ward")
-    st.dataframe(schemes.repeat_counts_table(report), width="stretch", hide_index=True)
+    st.dataframe(tables.with_ward_vintage(schemes.repeat_counts_table(report), pc.area.ward_vintage),
+                 width="stretch", hide_index=True)
     st.caption("Repeat locations of sensitive cases are never shown as places, to anyone: only counted per scheme "
                "and ward, with 1 to 4 cases shown as \"fewer than 5\".")
 
