@@ -188,26 +188,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(plan: dict[str, Any], out: str) -> None:
-    g = plan["greedy"]
-    print(f"allocate {plan['week']} ({plan['dates'][0]}..{plan['dates'][-1]}) from {plan['inputs']['months']} "
-          f"({plan['inputs']['n_incidents']:,} incidents)")
-    print(f"  patrol objective {plan['objective']:.1f} (bound {plan['dual_bound']:.1f}, gap {plan['gap']:.2%}, "
-          f"{plan['status']}); greedy {g['objective']:.1f}"
-          + (f" (MILP +{plan['milp_vs_greedy']:.1%})" if plan["milp_vs_greedy"] is not None else ""))
-    print(f"  harm covered {plan['harm_covered']:.1f}/week; CCTV covers {plan['cctv_objective']:.1f}/week "
-          f"with {len(plan['cameras'])} cameras")
-    t = plan["timings_s"]
-    print(f"  time: build {t['build']:.2f} s, solve {t['solve']:.2f} s, greedy {t['greedy']:.2f} s, "
-          f"total {t.get('total', 0):.1f} s; checker: {'ok' if plan['check']['ok'] else 'FAILED'}")
-    print(f"  {len(plan['assignments'])} assignments, {len(plan['duty'])} duty shifts, "
-          f"{len(plan['unassigned'])} candidates unassigned")
     from tasking.names import plan_place_names
+    from tasking.plan import Plan
 
-    names = plan_place_names(plan)
-    top = sorted(plan["assignments"], key=lambda r: -r["value"])[:8]
-    for r in top:
-        print(f"    {r['agent_id']:>5} {r['day']} {r['shift']:<5} x{r['visits']} {names[str(r['candidate_id'])]} "
-              f"[{r['candidate_id']}] value {r['value']:.1f}")
-    for n in plan["notes"]:
+    p = Plan.coerce(plan)
+    r, inputs = p.report, p.inputs
+    g = r.greedy_value
+    print(f"allocate {p.week} ({p.dates[0]}..{p.dates[-1]}) from {inputs['months']} "
+          f"({inputs['n_incidents']:,} incidents)")
+    print(f"  patrol objective {r.objective:.1f} (bound {r.bound:.1f}, gap {r.gap:.2%}, "
+          f"{r.status}); greedy {g:.1f}"
+          + (f" (MILP +{r.milp_vs_greedy:.1%})" if r.milp_vs_greedy is not None else ""))
+    print(f"  harm covered {r.harm_covered:.1f}/week; CCTV covers {r.cctv_objective:.1f}/week "
+          f"with {len(p.cameras)} cameras")
+    t = dict(r.timings or {})
+    print(f"  time: build {t['build']:.2f} s, solve {t['solve']:.2f} s, greedy {t['greedy']:.2f} s, "
+          f"total {t.get('total', 0):.1f} s; checker: {'ok' if r.check_ok else 'FAILED'}")
+    print(f"  {len(p.assignments)} assignments, {len(p.duty)} duty shifts, "
+          f"{len(p.unassigned)} candidates unassigned")
+    names = plan_place_names(p)
+    top = sorted(p.assignments, key=lambda a: -float(a.value or 0.0))[:8]
+    for a in top:
+        print(f"    {a.agent_id:>5} {a.day} {a.shift:<5} x{a.visits} {names[str(a.candidate_id)]} "
+              f"[{a.candidate_id}] value {float(a.value or 0.0):.1f}")
+    for n in p.notes:
         print(f"  note: {n}")
     print(f"  -> {out}")

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from hotspot_cli.options import add_area_option
 from tasking._errors import TaskingError
 from tasking.formats import DOCUMENT_FORMATS, EXPORT_KINDS
+from tasking.plan import Plan
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -69,7 +70,7 @@ def _plan_context(engine: Engine, plan: dict[str, Any], area: str | None,
     districts; ``None`` when the plan names no borough or none of its districts is in that area."""
     from tasking.context import open_area
 
-    inputs = plan.get("inputs") or {}
+    inputs = Plan.coerce(plan).inputs
     name = area or (str(inputs["area"]) if inputs.get("area") else None)
     if name and inputs.get("area") and name != inputs["area"]:
         msg = f"--area {name} differs from the plan's area {inputs['area']}; drop --area"
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     if args.sensitive_aggregates:
         from spatial.store.queries import ward_category_counts
 
-        months = [str(m) for m in (plan.get("inputs") or {}).get("months", [])]
+        months = [str(m) for m in Plan.coerce(plan).inputs.get("months", [])]
         codes = ctx.wards["ward_code"].tolist() if ctx is not None else None
         counts = ward_category_counts(engine, months=months or None, ward_codes=codes or None)
         sensitive = counts[counts["sensitive"].astype(bool)][["ward_code", "category", "count"]]

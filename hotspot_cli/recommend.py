@@ -95,10 +95,13 @@ def read_plan(path: str | Path) -> dict[str, Any]:
     if len(ids) != len(cands):
         msg = f"--plan {str(p)!r}: every entry of 'candidates' needs a candidate_id"
         raise TaskingError(msg)
-    return {"method": method, "hotspot_share": float(inputs.get("hotspot_share", 0.05)),
-            "cell_size_m": float(inputs.get("cell_size_m", 150.0)),
-            "harm_index": str(inputs.get("harm_index", "cchi")), "months": [str(m) for m in inputs["months"]],
-            "borough": inputs.get("borough"), "area": inputs.get("area"), "candidate_ids": ids}
+    from tasking.plan import Plan
+
+    typed = Plan.coerce(plan)
+    return {"method": method, "hotspot_share": float(typed.inputs.get("hotspot_share", 0.05)),
+            "cell_size_m": float(typed.cell_size_m), "harm_index": str(typed.harm_index),
+            "months": [str(m) for m in typed.inputs["months"]], "borough": typed.borough,
+            "area": typed.inputs.get("area"), "candidate_ids": [str(c.candidate_id) for c in typed.candidates]}
 
 
 # ----------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from spatial.store.accounts import AGENT_ROLES, ROLES, Account
 from . import records
 from ._errors import TaskingError
 from .formats import ExportKind
+from .plan import Plan
 
 __all__ = ["Role", "ROLES", "CAPABILITIES", "PAGES", "AccessDenied", "Viewer", "can", "require", "can_open",
            "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "quarantine_rows", "recent_ingests", "plan_view",
@@ -227,7 +228,7 @@ def recent_ingests(viewer: Viewer, engine: Engine) -> pd.DataFrame:
     return df.assign(path=[Path(str(p)).name for p in df["path"]])
 
 
-def own_plan(plan: Mapping[str, Any], agent_id: str) -> dict[str, Any]:
+def own_plan(plan: Plan | Mapping[str, Any], agent_id: str) -> dict[str, Any]:
     """The share of ``plan`` one agent may see: their assignments, duty and places; nobody else's rows.
 
     Kept: ``week``, ``inputs.borough``, the shifts; the agent's ``assignments``
@@ -243,19 +244,18 @@ def own_plan(plan: Mapping[str, Any], agent_id: str) -> dict[str, Any]:
     >>> [a["agent_id"] for a in v["assignments"]], [c["candidate_id"] for c in v["candidates"]], "cameras" in v
     (['W01'], ['A'], False)
     """
-    mine = [dict(a) for a in plan.get("assignments") or [] if a.get("agent_id") == agent_id]
-    places = {str(a.get("candidate_id")) for a in mine}
-    inputs = plan.get("inputs") or {}
+    p = Plan.coerce(plan)
+    mine = [a for a in p.assignments if a.agent_id == agent_id]
+    places = {str(a.candidate_id) for a in mine}
     out: dict[str, Any] = {
-        "week": plan.get("week"),
-        "inputs": {k: inputs[k] for k in ("borough", "shifts") if k in inputs},
-        "assignments": mine,
-        "duty": [dict(d) for d in plan.get("duty") or [] if d.get("agent_id") == agent_id],
-        "candidates": [dict(c) for c in plan.get("candidates") or [] if str(c.get("candidate_id")) in places],
+        "week": p.week if p.has("week") else None,
+        "inputs": {k: p.inputs[k] for k in ("borough", "shifts") if k in p.inputs},
+        "assignments": [a.to_json() for a in mine],
+        "duty": [d.to_json() for d in p.duty if d.agent_id == agent_id],
+        "candidates": [c.to_json() for c in p.candidates if str(c.candidate_id) in places],
     }
-    for key in ("shifts",):
-        if key in plan:
-            out[key] = plan[key]
+    if "shifts" in p.extra:
+        out["shifts"] = p.extra["shifts"]
     return out
 
 

@@ -81,7 +81,7 @@ from ._errors import InfeasibleAllocationError, TaskingError
 from .candidates import DAY_NAMES
 from .greedy import greedy
 from .kinds import RESOURCE_KINDS
-from .plan import CCTVSiting
+from .plan import CCTVSiting, Plan
 from .problem import (
     AllocationProblem,
     CCTVProblem,
@@ -837,11 +837,12 @@ class WarmStart:
     free_agents: tuple[str, ...] = ()
 
     @classmethod
-    def from_plan(cls, plan: Mapping[str, Any], *, free_agents: Sequence[str] = ()) -> WarmStart:
+    def from_plan(cls, plan: Plan | Mapping[str, Any], *, free_agents: Sequence[str] = ()) -> WarmStart:
         """From a plan dict (``Allocation.to_dict`` / ``plan_week``)."""
-        visits = pd.DataFrame(list(plan.get("assignments", [])),
+        p = Plan.coerce(plan)
+        visits = pd.DataFrame([(a.agent_id, a.candidate_id, a.day, a.shift, a.visits) for a in p.assignments],
                               columns=["agent_id", "candidate_id", "day", "shift", "visits"])
-        duty = pd.DataFrame(list(plan.get("duty", [])), columns=["agent_id", "day", "shift"])
+        duty = pd.DataFrame([(d.agent_id, d.day, d.shift) for d in p.duty], columns=["agent_id", "day", "shift"])
         return cls(visits=visits[["agent_id", "candidate_id", "day", "shift", "visits"]],
                    duty=duty[["agent_id", "day", "shift"]], free_agents=tuple(free_agents))
 

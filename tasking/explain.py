@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .names import plan_place_names
+from .plan import Plan
 
 __all__ = ["VISIT_SHARE_TOLERANCE", "changes_since", "plan_sentences", "visit_share_reasons", "visit_shares"]
 
@@ -27,14 +28,21 @@ VISIT_SHARE_TOLERANCE = 0.03
 _PRESENCE = "ward presence: the roster asks for one visit a day in every ward"
 
 
-def _visits(plan: Mapping[str, Any]) -> pd.Series:
-    rows = [(str(a["candidate_id"]), int(a.get("visits", 1))) for a in plan.get("assignments") or []]
+def _visits(plan: Plan) -> pd.Series:
+    rows = [(str(a.candidate_id), int(a.visits)) for a in plan.assignments]
     if not rows:
         return pd.Series(dtype=int)
     return pd.DataFrame(rows, columns=["c", "v"]).groupby("c")["v"].sum()
 
 
-def plan_sentences(plan: Mapping[str, Any]) -> list[str]:
+def _assignments(plan: Plan) -> pd.DataFrame:
+    """The plan's visits as a frame (``agent_id, kind, candidate_id, date, visits, why``)."""
+    return pd.DataFrame([{"agent_id": a.agent_id, "kind": a.kind, "candidate_id": str(a.candidate_id),
+                          "date": a.date, "visits": int(a.visits), "why": a.why} for a in plan.assignments],
+                        columns=["agent_id", "kind", "candidate_id", "date", "visits", "why"])
+
+
+def plan_sentences(plan: Plan | Mapping[str, Any]) -> list[str]:
     """The plan in plain words: visits, places, people, the busiest places, the presence rule, cameras.
 
     Examples
@@ -45,13 +53,12 @@ def plan_sentences(plan: Mapping[str, Any]) -> list[str]:
     >>> plan_sentences(plan)[:2]
     ['2 visits to 1 place by 1 warden, over 1 day.', 'Most visited: Elm Road, Holland ward (2 visits).']
     """
-    a = pd.DataFrame(list(plan.get("assignments") or []))
+    plan = Plan.coerce(plan)
+    a = _assignments(plan)
     if a.empty:
         return ["No visits are planned this week."]
     names = plan_place_names(plan)
     out: list[str] = []
-    if "kind" not in a.columns:
-        a["kind"] = "agent"
     people = a.groupby(a["kind"].fillna("agent"))["agent_id"].nunique()
 
     def plural(n: int, word: str) -> str:
@@ -65,12 +72,11 @@ def plan_sentences(plan: Mapping[str, Any]) -> list[str]:
     v = a.groupby(a["candidate_id"].astype(str))["visits"].sum().sort_values(ascending=False, kind="stable")
     out.append("Most visited: " + "; ".join(f"{names.get(c, c)} ({plural(int(n), 'visit')})"
                                            for c, n in v.head(3).items()) + ".")
-    cands = sorted(plan.get("candidates") or [], key=lambda c: -float(c.get("priority") or 0))
+    cands = sorted(plan.candidates, key=lambda c: -float(c.priority or 0))
     if cands:
-        top = cands[0]
-        cid = str(top["candidate_id"])
+        cid = str(cands[0].candidate_id)
         out.append(f"Highest priority: {names.get(cid, cid)}, {plural(int(v.get(cid, 0)), 'visit')}.")
-    why = a["why"].astype(str) if "why" in a.columns else pd.Series("", index=a.index)
+    why = a["why"].astype(str)
     rule = a["candidate_id"].astype(str).str.startswith("WP-") | why.str.contains("minimum ward presence")
     if rule.any():
         out.append(f"Ward presence: the roster asks for one visit a day in every ward; "
@@ -79,17 +85,18 @@ def plan_sentences(plan: Mapping[str, Any]) -> list[str]:
     if park.any():
         out.append(f"Park presence: {plural(int(a.loc[park, 'visits'].sum()), 'visit')} cover parks daily as the "
                    "roster asks, whatever their harm.")
-    cams = plan.get("cameras") or []
+    cams = plan.cameras
     if cams:
-        moved = sum(1 for c in cams if str(c.get("status")).startswith(("new", "move")))
+        moved = sum(1 for c in cams if str(c.status).startswith(("new", "move")))
         out.append(f"{plural(len(cams), 'deployable camera')}, {moved} new or moved this week.")
-    n_un = len(plan.get("unassigned") or [])
+    n_un = len(plan.unassigned)
     if n_un:
         out.append(f"{plural(n_un, 'place')} get no visit this week (see Unassigned places for why).")
     return out
 
 
-def changes_since(plan: Mapping[str, Any], previous: Mapping[str, Any] | None, *, limit: int = 5) -> list[str]:
+def changes_since(plan: Plan | Mapping[str, Any], previous: Plan | Mapping[str, Any] | None, *,
+                  limit: int = 5) -> list[str]:
     """What changed against ``previous`` (another week's plan or an earlier version), in words.
 
     Examples
@@ -103,6 +110,7 @@ def changes_since(plan: Mapping[str, Any], previous: Mapping[str, Any] | None, *
     """
     if previous is None:
         return []
+    plan, previous = Plan.coerce(plan), Plan.coerce(previous)
     names = {**plan_place_names(previous), **plan_place_names(plan)}
     now, before = _visits(plan), _visits(previous)
     out = []
@@ -126,15 +134,16 @@ def changes_since(plan: Mapping[str, Any], previous: Mapping[str, Any] | None, *
     return out or ["The same places and visits as before."]
 
 
-def visit_shares(plan: Mapping[str, Any]) -> pd.DataFrame:
+def visit_shares(plan: Plan | Mapping[str, Any]) -> pd.DataFrame:
     """Each place's share of the week's visits and of the harm (``candidate_id, place_name, visits, visit_share,
     harm_week, harm_share``), candidates of the plan only."""
+    plan = Plan.coerce(plan)
     names = plan_place_names(plan)
     visits = _visits(plan)
-    rows = [{"candidate_id": str(c["candidate_id"]), "place_name": names[str(c["candidate_id"])],
-             "place_type": c.get("place_type"), "visits": int(visits.get(str(c["candidate_id"]), 0)),
-             "harm_week": float(c.get("expected_harm_week") or 0.0), "priority": float(c.get("priority") or 0.0)}
-            for c in plan.get("candidates") or []]
+    rows = [{"candidate_id": str(c.candidate_id), "place_name": names[str(c.candidate_id)],
+             "place_type": c.place_type, "visits": int(visits.get(str(c.candidate_id), 0)),
+             "harm_week": float(c.expected_harm_week or 0.0), "priority": float(c.priority or 0.0)}
+            for c in plan.candidates]
     df = pd.DataFrame(rows, columns=["candidate_id", "place_name", "place_type", "visits", "harm_week", "priority"])
     tv, th = max(int(df["visits"].sum()), 1), float(df["priority"].sum()) or 1.0
     df["visit_share"] = df["visits"] / tv
@@ -142,14 +151,14 @@ def visit_shares(plan: Mapping[str, Any]) -> pd.DataFrame:
     return df
 
 
-def visit_share_reasons(plan: Mapping[str, Any], *, max_visits_per_shift: int, n_shifts: int,
+def visit_share_reasons(plan: Plan | Mapping[str, Any], *, max_visits_per_shift: int, n_shifts: int,
                         tolerance: float = VISIT_SHARE_TOLERANCE) -> pd.DataFrame:
     """Places whose share of visits departs from their share of harm (priority) by more than ``tolerance``, and why.
 
     Parameters
     ----------
     plan
-        The plan dict.
+        The plan (or its dict).
     max_visits_per_shift
         The roster's most visits to one place in one shift (``Dosage.max_visits``).
     n_shifts
@@ -162,11 +171,12 @@ def visit_share_reasons(plan: Mapping[str, Any], *, max_visits_per_shift: int, n
     pandas.DataFrame
         ``place_name, visits, visit_share, harm_share, reason`` (one row per place that departs).
     """
+    plan = Plan.coerce(plan)
     df = visit_shares(plan)
-    pinned = {str(p[1]) for p in (plan.get("inputs") or {}).get("pin_specs") or []}
-    a = pd.DataFrame(list(plan.get("assignments") or []))
-    why = (a.groupby(a["candidate_id"].astype(str))["why"].apply(lambda s: " ".join(map(str, s)))
-           if len(a) and "why" in a.columns else pd.Series(dtype=str))
+    pinned = {str(p[1]) for p in plan.inputs.get("pin_specs") or []}
+    a = _assignments(plan)
+    why = (a.groupby("candidate_id")["why"].apply(lambda s: " ".join(map(str, s)))
+           if len(a) else pd.Series(dtype=str))
     cap = max_visits_per_shift * n_shifts
     out = []
     for r in df.itertuples(index=False):

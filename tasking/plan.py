@@ -17,9 +17,11 @@ readers took for an absent key in older stored plans (``visits`` 1, ``why``
 its candidate's, a candidate without one is a street patch in the review) they
 ask :meth:`_Row.has`.  :func:`tasking.records.load_plan` refuses a stored plan
 that does not read, :func:`tasking.records.save_plan_version` one that would
-not; :attr:`Plan.shifts` replaces parsing ``harm_<shift>`` keys.  Still on the
-dict: :mod:`tasking.explain`, :mod:`tasking.access`, :mod:`tasking.check` and
-the other pages.
+not; :attr:`Plan.shifts` replaces parsing ``harm_<shift>`` keys.  Every reader
+goes through this module: :mod:`tasking.explain`, :mod:`tasking.access`, the
+warm start (:meth:`tasking.allocation.WarmStart.from_plan`), the CLI's
+summaries and the pages' tables; only :mod:`tasking.pipeline` writes the dict
+(``Allocation.to_dict`` plus the run's inputs, notes and timings).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from spatial.schema import MONTH, WARD_CODE
 from spatial.store.queries import incident_frame
 from tasking import records
 from tasking._errors import TaskingError
+from tasking.plan import Plan
 from tasking.review import (
     WDQ_BANDS,
     Delivery,
@@ -249,7 +250,7 @@ def run_review(plan: Mapping[str, Any], incidents: pd.DataFrame, *, week: str, p
         after = incidents[month.isin(periods.after)]
         after_weeks = month_weeks(periods.after)
     units = grid_controls(tasked_places(plan, parks=parks, estates=estates, tasked_only=False), area,
-                          cell_size_m=float((plan.get("inputs") or {}).get("cell_size_m", 150.0)))
+                          cell_size_m=float(Plan.coerce(plan).cell_size_m))
     return review_week(plan, units=units, area=area, before=before, after=after,
                        before_weeks=month_weeks(periods.before), after_weeks=after_weeks, logs=logs,
                        buffer_m=buffer_m)

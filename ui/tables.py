@@ -19,6 +19,7 @@ from spatial._errors import SchemaError
 from spatial.schema import Taxonomy, load_taxonomy
 from tasking.names import plan_place_names
 from tasking.pack import build_pack
+from tasking.plan import Plan
 from tasking.resources import Roster
 
 __all__ = ["SENSITIVE_SUFFIX", "ward_label", "ward_labels", "ward_category_table", "ward_names", "plan_summary",
@@ -188,7 +189,7 @@ def departures_table(departures: pd.DataFrame) -> pd.DataFrame:
                          "Why": departures["reason"]}).reset_index(drop=True)
 
 
-def plan_metrics(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+def plan_metrics(plan: Plan | Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """``(label, value, help)`` for the plan's headline figures: objective, bound, gap, against greedy.
 
     Examples
@@ -197,19 +198,21 @@ def plan_metrics(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     ...               "greedy": {"objective": 848.5}})[2][:2]
     ('Gap', '0.05%')
     """
-    greedy = (plan.get("greedy") or {}).get("objective")
+    report = Plan.coerce(plan).report
+    greedy = report.greedy_value
     return [
-        ("Objective", f"{float(plan['objective']):,.1f}",
+        ("Objective", f"{float(report.objective):,.1f}" if report.objective is not None else "n/a",
          "Priority-weighted expected harm covered this week (CCHI days x multipliers)."),
-        ("Bound", f"{float(plan['dual_bound']):,.1f}", "No plan can cover more than this (the solver's bound)."),
-        ("Gap", _pct(plan.get("gap")), "How far the plan may be from the best possible plan, at most."),
-        ("Against greedy", _pct(plan.get("milp_vs_greedy"), signed=True),
+        ("Bound", f"{float(report.bound):,.1f}" if report.bound is not None else "n/a",
+         "No plan can cover more than this (the solver's bound)."),
+        ("Gap", _pct(report.gap), "How far the plan may be from the best possible plan, at most."),
+        ("Against greedy", _pct(report.milp_vs_greedy, signed=True),
          f"Compared with a simple greedy plan covering {float(greedy):,.1f}." if greedy is not None
          else "No greedy comparison."),
     ]
 
 
-def assignments_table(plan: Mapping[str, Any], *, ward_names: Mapping[str, str],
+def assignments_table(plan: Plan | Mapping[str, Any], *, ward_names: Mapping[str, str],
                       agents: Collection[str] | None = None) -> pd.DataFrame:
     """One row per assignment by agent, day and shift, with the place, ward and why.
 
@@ -228,9 +231,10 @@ def assignments_table(plan: Mapping[str, Any], *, ward_names: Mapping[str, str],
     }).reset_index(drop=True)
 
 
-def unassigned_table(plan: Mapping[str, Any], *, ward_names: Mapping[str, str]) -> pd.DataFrame:
+def unassigned_table(plan: Plan | Mapping[str, Any], *, ward_names: Mapping[str, str]) -> pd.DataFrame:
     """Candidate places without a visit, with the reason: ``Place, Type, Ward, Priority, Reason``."""
-    rows = list(plan.get("unassigned") or [])
+    plan = Plan.coerce(plan)
+    rows = [u.to_json() for u in plan.unassigned]
     names = plan_place_names(plan, ward_names=ward_names)
     df = pd.DataFrame(rows, columns=["candidate_id", "place_type", "ward_code", "priority", "reason"])
     return pd.DataFrame({
@@ -240,23 +244,26 @@ def unassigned_table(plan: Mapping[str, Any], *, ward_names: Mapping[str, str]) 
     })
 
 
-def cameras_table(plan: Mapping[str, Any]) -> pd.DataFrame:
+def cameras_table(plan: Plan | Mapping[str, Any]) -> pd.DataFrame:
     """Deployable CCTV moves: ``Camera, Site, Status, Site source, Site id`` (the site by its place's name)."""
-    df = pd.DataFrame(list(plan.get("cameras") or []), columns=["camera_id", "site_id", "status", "site_source"])
+    plan = Plan.coerce(plan)
+    df = pd.DataFrame([{"camera_id": c.camera_id, "site_id": c.site_id, "status": c.status, "site_source": c.site_source}
+                       for c in plan.cameras], columns=["camera_id", "site_id", "status", "site_source"])
     names = plan_place_names(plan)
     site = [names.get(str(s)[2:], names.get(str(s), str(s))) for s in df["site_id"]]
     return pd.DataFrame({"Camera": df["camera_id"], "Site": site, "Status": df["status"],
                          "Site source": df["site_source"], "Site id": df["site_id"]})
 
 
-def candidate_labels(plan: Mapping[str, Any], *, ward_names: Mapping[str, str]) -> dict[str, str]:
+def candidate_labels(plan: Plan | Mapping[str, Any], *, ward_names: Mapping[str, str]) -> dict[str, str]:
     """Candidate id -> ``"Portobello Road / Golborne Road, Golborne ward (street)"``, highest priority first.
 
     Names are unique within a plan (``tasking.names``), so the label needs no id.
     """
-    cands = sorted(plan.get("candidates") or [], key=lambda c: (-float(c.get("priority") or 0), c["candidate_id"]))
+    plan = Plan.coerce(plan)
+    cands = sorted(plan.candidates, key=lambda c: (-float(c.priority or 0), c.candidate_id))
     names = plan_place_names(plan, ward_names=ward_names)
-    return {str(c["candidate_id"]): f"{names[str(c['candidate_id'])]} ({c.get('place_type')})" for c in cands}
+    return {str(c.candidate_id): f"{names[str(c.candidate_id)]} ({c.place_type})" for c in cands}
 
 
 def agent_labels(roster: Roster) -> dict[str, str]:

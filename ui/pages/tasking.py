@@ -10,6 +10,7 @@ from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
 from tasking.formats import EXPORT_FORMATS
+from tasking.plan import Plan
 from ui import maps, planning, service, state, tables
 from ui.text import md_escape
 
@@ -266,10 +267,11 @@ if meeting is not None:
 
 # ---------------------------------------------------------------- exports
 st.header("Pack and exports")
-months = tuple(plan["inputs"]["months"])
+typed = Plan.coerce(plan)
+months = tuple(typed.inputs["months"])
 inputs = svc.plan_inputs(version, months, 1, ())
 recommendations, rec_note = svc.plan_recommendations(
-    version, months, tuple(str(c["candidate_id"]) for c in plan["candidates"]))
+    version, months, tuple(str(c.candidate_id) for c in typed.candidates))
 
 
 def _export(fmt: planning.ExportFormat):
