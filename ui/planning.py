@@ -7,7 +7,7 @@ call the rest.  Three kinds of function live here:
   :func:`week_label`, :func:`build_plan` (frames and a roster in, plan out),
   :func:`agent_assignments`, :func:`agent_places`, :func:`agent_duty`,
   :func:`agent_logs`;
-* **store readers** - :func:`data_version`, :func:`read_inputs`,
+* **store readers** - :func:`read_inputs`,
   :func:`coverage`, :func:`meeting_state`: they read the store the way
   ``hotspot-tasking allocate`` does (both call :mod:`tasking.pipeline`), so the plan
   built in the dashboard is the plan the command line builds;
@@ -29,7 +29,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -55,10 +55,13 @@ from tasking.pipeline import (
 from tasking.plan import Plan
 from tasking.resources import Roster, default_roster_path
 
+if TYPE_CHECKING:
+    from spatial.forecast_select import ChoiceStore
+
 __all__ = [
     "ROSTER_ENV", "PLAN_MONTHS", "DEMO_PARKS_NOTE", "ExportFormat", "PinTuple", "PlanInputs", "PlanOutcome",
     "MeetingState", "ApprovalResult",
-    "roster_path", "iso_week", "next_week", "week_choices", "week_label", "data_version", "read_inputs",
+    "roster_path", "iso_week", "next_week", "week_choices", "week_label", "read_inputs",
     "coverage", "build_plan", "meeting_state", "agent_assignments",
     "agent_places", "agent_duty", "agent_logs", "pin_label", "day_name", "months_between", "approved_weeks",
     "patrol_weeks", "agent_days", "assignment_label", "place_names", "plan_places", "directions_url", "today_first",
@@ -160,14 +163,6 @@ def _pin(p: PinTuple) -> Pin:
 # ----------------------------------------------------------------------------
 # store readers
 # ----------------------------------------------------------------------------
-def data_version(engine: Engine) -> str:
-    """A text that changes whenever the data behind a plan or a hotspot map changes
-    (:func:`tasking.context.data_version`)."""
-    from tasking.context import data_version as version
-
-    return version(engine)
-
-
 def coverage(engine: Engine, *, borough: str, data_dir: Path | None = None) -> list[str]:
     """Every month with real coverage of the borough's non-sensitive incidents, oldest first.
 
@@ -203,7 +198,8 @@ class PlanOutcome:
 def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[PinTuple] = (),
                exclusions: Sequence[str] = (), time_limit_s: float = 60.0,
                mip_rel_gap: float = PLAN_GAP, presence: Literal["day", "week", "none"] | None = None,
-               previous: Mapping[str, Any] | None = None) -> PlanOutcome:
+               previous: Mapping[str, Any] | None = None, choice_store: ChoiceStore | None = None,
+               area_key: str | None = None) -> PlanOutcome:
     """The week's plan from ``inputs``, exactly as ``hotspot-tasking allocate`` makes it (pure).
 
     Pins and exclusions are the chair's (``exclusions`` are whole-week
@@ -213,6 +209,8 @@ def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[
     so a page can show it and let the chair change the pin.  ``presence`` is the ward presence rule
     (default: the roster's ``planning.presence``).  ``previous`` (e.g. the week's plan
     without pins) starts HiGHS from that plan; the agents of pins it does not have are re-planned.
+    ``choice_store`` and ``area_key`` (the area's database and key) give the plan the forecaster chosen
+    for the area and stored with it, as ``allocate`` does, instead of selecting one in this process.
     """
     warm = None
     if previous is not None and pins:
@@ -225,7 +223,8 @@ def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[
                          exclusions=[Exclusion(str(c)) for c in exclusions], time_limit_s=time_limit_s,
                          mip_rel_gap=mip_rel_gap,
                          presence=presence if presence is not None else roster.planning.presence,
-                         warm_start=warm, low_months=inputs.low_months)
+                         warm_start=warm, low_months=inputs.low_months, choice_store=choice_store,
+                         area_key=area_key if area_key is not None else inputs.borough)
     except HotspotError as exc:  # TaskingError and InfeasibleAllocationError included
         return PlanOutcome(plan=None, error=str(exc))
     finish_plan(plan, inputs, week=week)

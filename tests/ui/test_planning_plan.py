@@ -36,3 +36,31 @@ def test_an_older_assignment_reads_with_the_old_defaults():
     assert mon["why"] == ""  # absent: no reason given
     assert planning.plan_places(d).set_index("candidate_id").loc[ST1, "visits"] == 1 + 1
     assert planning.agent_places(d, "W01").set_index("candidate_id").loc[ST1, "visits"] == 1 + 1
+
+
+def test_the_dashboards_plan_takes_the_forecaster_stored_with_the_area(tmp_path, monkeypatch):
+    """Issue 16: the dashboard's plan reads the forecaster chosen for the area from the area's store, as
+    ``allocate`` does (before, the page selected one in its own process and kept nothing)."""
+    from pathlib import Path
+
+    from hotspot_cli.main import main as cli_main
+    from spatial.store.forecast_choices import DbChoiceStore
+    from ui import service
+
+    repo = Path(__file__).resolve().parents[2]
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    assert cli_main(["--database", url, "ingest", "--quiet", str(repo / "data" / "policeuk" / "rbkc_api_2018-06")]) == 0
+    svc = service.AreaService(url, "rbkc", str(repo / "data"))
+    seen: dict[str, object] = {}
+
+    def recorded(inputs, **kw):
+        seen.update(kw, borough=inputs.borough)
+        return planning.PlanOutcome(plan=None, error="recorded")
+
+    monkeypatch.setattr(planning, "build_plan", recorded)
+    version = svc.version()
+    out = service._week_plan(svc, svc.key, version, "2026-W49", (), (), None)
+    assert out.error == "recorded"
+    store = seen["choice_store"]
+    assert isinstance(store, DbChoiceStore) and store.engine is svc.engine
+    assert seen["area_key"] == svc.context(version).key == seen["borough"] == "E09000020"
