@@ -115,7 +115,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     rows = pd.DataFrame([{"file": short_path(r.path), "kind": r.kind, "status": r.status, "read": r.rows_read,
                           "stored": r.stored, "duplicates": r.duplicates, "quarantined": r.quarantined,
                           "outside the area": r.outside, "reconciles": "yes" if r.reconciles else "NO", "seconds": round(r.seconds, 2)}
-                         for r in reports])
+                         for r in reports],
+                        columns=["file", "kind", "status", "read", "stored", "duplicates", "quarantined",
+                                 "outside the area", "reconciles", "seconds"])
     if args.json:
         print(json.dumps([r.as_dict() for r in reports], indent=2, default=str))
     else:

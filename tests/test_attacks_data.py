@@ -412,6 +412,29 @@ def test_a_full_disk_names_the_failed_file_and_keeps_the_report_of_what_was_stor
     assert len(stored) > 0 and set(stored["month"]) == {"2024-05"}  # the first file stands, the second rolled back
 
 
+def test_a_full_disk_on_the_only_file_names_it_without_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing stored at all: the report is empty, and the command still says which file failed and why
+    (it used to raise KeyError on the empty report)."""
+    import errno
+
+    from spatial.ingest import pipeline
+
+    only = Path(__file__).resolve().parents[1] / "data" / "policeuk" / "rbkc_vso_2024" / "2024-05" / \
+        "2024-05-metropolitan-street.csv"
+
+    def full_disk(engine, info, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "_store", full_disk)
+    code = cli_main(["--database", f"sqlite:///{tmp_path / 's.sqlite'}", "ingest", str(only), "--quiet"])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in out.out + out.err and "KeyError" not in out.out + out.err
+    assert f"NOT STORED {only}" in out.err and "No space left on device" in out.err
+    assert "Total: 0 rows read = 0 stored" in out.out
+
+
 def test_md_escape_round_trips_and_leaves_no_special_character_unescaped() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
