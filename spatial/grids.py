@@ -166,9 +166,16 @@ def square_grid(area: gpd.GeoDataFrame | gpd.GeoSeries, *, cell_size_m: float = 
     keep = shapely.intersects(union, boxes)
     geoms = boxes[keep]
     if clip:
-        geoms = shapely.intersection(geoms, union)
-        # keep polygonal parts only (a clip can leave boundary lines)
-        geoms = np.array([_polygonal(g) for g in geoms], dtype=object)
+        # only cells that cross the boundary are cut: a cell wholly inside is its own clip (West Kent's
+        # 42,891 cells: 5.0 s -> well under 1 s, with the same cells and areas)
+        inside = shapely.contains_properly(union, geoms)
+        cut = geoms[~inside]
+        if len(cut):
+            cut = shapely.intersection(cut, union)
+            # keep polygonal parts only (a clip can leave boundary lines)
+            cut = np.array([_polygonal(g) for g in cut], dtype=object)
+        geoms = geoms.copy()
+        geoms[~inside] = cut
     area_m2 = shapely.area(geoms)
     pos = area_m2 > 1e-6 if clip else np.ones(len(geoms), bool)
     cols, rows = cols[keep][pos], rows[keep][pos]
