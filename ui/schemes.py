@@ -9,6 +9,7 @@ sensitive repeat locations are counts only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final, Literal
 
 import numpy as np
@@ -104,16 +105,35 @@ def not_asb_table(report: SchemeReport) -> pd.DataFrame:
     return pd.DataFrame({"Category": na["label"].astype(str), "Reports": na["count"].astype(int)})
 
 
-def repeat_points_table(report: SchemeReport) -> pd.DataFrame | None:
-    """Non-sensitive repeat locations with their place (``None`` for a role that may not see points)."""
+def _scheme_names(report: SchemeReport) -> dict[str, str]:
+    """Scheme id -> the scheme's name, from the league (empty without one)."""
+    lt = report.league
+    if lt is None or not {"area_code", "area_name"} <= set(lt.columns):
+        return {}
+    return dict(zip(lt["area_code"].astype(str), lt["area_name"].astype(str), strict=True))
+
+
+def _named(codes: pd.Series, names: Mapping[str, str] | None, missing: str) -> pd.Series:
+    """Codes shown by their names (a code without a name is kept as it is; a missing one as ``missing``)."""
+    names = names or {}
+    return pd.Series([missing if pd.isna(c) else names.get(str(c), str(c)) for c in codes], index=codes.index,
+                     dtype=object)
+
+
+def repeat_points_table(report: SchemeReport, *, ward_names: Mapping[str, str] | None = None) -> pd.DataFrame | None:
+    """Non-sensitive repeat locations with their place (``None`` for a role that may not see points).
+
+    Schemes and wards are named (``ward_names``: ward code -> name); the scheme's id is kept beside its name.
+    """
     rv = report.repeats
     if rv is None or rv.points is None:
         return None
     p = rv.points
     return pd.DataFrame({
         "Place": p["location_text"].fillna("-").astype(str),
-        "Scheme": p["estate_id"].fillna("(not on a scheme)").astype(str),
-        "Ward": p["ward_code"].fillna("-").astype(str),
+        "Scheme": _named(p["estate_id"], _scheme_names(report), "(not on a scheme)"),
+        "Scheme id": p["estate_id"].fillna("-").astype(str),
+        "Ward": _named(p["ward_code"], ward_names, "-"),
         "Cases": p["n_cases"].astype(int),
         "Most in the window": p["max_in_window"].astype(int),
         "First": p["first"].astype(str).str[:10],
@@ -124,15 +144,19 @@ def repeat_points_table(report: SchemeReport) -> pd.DataFrame | None:
     })
 
 
-def repeat_counts_table(report: SchemeReport) -> pd.DataFrame:
-    """Repeat locations counted per scheme and ward; sensitive ones as counts only, 1-4 cases as "fewer than 5"."""
+def repeat_counts_table(report: SchemeReport, *, ward_names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Repeat locations counted per scheme and ward; sensitive ones as counts only, 1-4 cases as "fewer than 5".
+
+    Schemes and wards are named (``ward_names``: ward code -> name).
+    """
     rv = report.repeats
     if rv is None or rv.by_area.empty:
         return pd.DataFrame(columns=["Scheme", "Ward", "Kind", "Repeat locations", "Cases"])
     b = rv.by_area
+    schemes = _scheme_names(report) | {"(none)": "(not on a scheme)"}
     return pd.DataFrame({
-        "Scheme": b["estate_id"].astype(str).replace("(none)", "(not on a scheme)"),
-        "Ward": b["ward_code"].astype(str),
+        "Scheme": _named(b["estate_id"], schemes, "(not on a scheme)"),
+        "Ward": _named(b["ward_code"], ward_names, "-"),
         "Kind": b["kind"].astype(str),
         "Repeat locations": b["display"].astype(str),
         "Cases": [withheld_count(v) if pd.notna(v) else "withheld" for v in b["cases"]],

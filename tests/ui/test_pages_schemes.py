@@ -114,6 +114,14 @@ def test_the_chair_sees_the_league_with_each_rates_basis_and_the_synthetic_warni
     assert len(places) >= 10 and not places["Categories"].str.contains("domestic-abuse|violent-crime").any()
     counts = frame(at, "Scheme")
     assert {"non-sensitive", "sensitive"} <= set(counts["Kind"])
+    # schemes and wards by name, as people name them (the ward file's names, not its codes)
+    wards = gpd.read_file(REPO / "data" / "boundaries" / "west_kent_wards_2013.gpkg")
+    ward_col = "Ward (2013 boundaries)"
+    assert set(counts[ward_col]) <= set(wards["ward_name"]) and set(places[ward_col]) <= set(wards["ward_name"])
+    assert not counts[ward_col].str.fullmatch(r"E05\d{6}").any()
+    assert set(counts["Scheme"]) <= {*expected["names"].values(), "(not on a scheme)"}
+    on_scheme = places[places["Scheme id"] != "-"]
+    assert len(on_scheme) and (on_scheme["Scheme"] == on_scheme["Scheme id"].map(expected["names"])).all()
     # the CCTV ranking: every proposed site needs a survey
     cctv = next(d.value for d in at.dataframe if "Uncovered harm in reach /wk" in d.value.columns)
     assert len(cctv) == 12 and "proposed — needs a site survey" in set(cctv["Site"])

@@ -76,7 +76,8 @@ st.dataframe(schemes.not_asb_table(report), width="stretch", hide_index=True)
 st.header("Repeat locations")
 if report.repeats is not None:
     st.caption(f"Rule: {md_escape(report.repeats.rule)} (ASB cases only).")
-    points = schemes.repeat_points_table(report)
+    ward_names = tables.ward_names(svc.wards(version))
+    points = schemes.repeat_points_table(report, ward_names=ward_names)
     if points is not None and can(viewer, "incident_points"):
         st.subheader("Places (non-sensitive cases only)")
         if points.empty:
@@ -84,7 +85,8 @@ if report.repeats is not None:
         else:
             st.dataframe(tables.with_ward_vintage(points, pc.area.ward_vintage), width="stretch", hide_index=True)
     st.subheader("By scheme and ward")
-    st.dataframe(tables.with_ward_vintage(schemes.repeat_counts_table(report), pc.area.ward_vintage),
+    st.dataframe(tables.with_ward_vintage(schemes.repeat_counts_table(report, ward_names=ward_names),
+                                           pc.area.ward_vintage),
                  width="stretch", hide_index=True)
     st.caption("Repeat locations of sensitive cases are never shown as places, to anyone: only counted per scheme "
                "and ward, with 1 to 4 cases shown as \"fewer than 5\".")
