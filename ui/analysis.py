@@ -87,6 +87,30 @@ class HotspotLayers:
     #: Parks (the council's, or the registered parks as a DEMO reference) and what they are.
     parks: gpd.GeoDataFrame | None = None
     parks_note: str = ""
+    #: Why the Gi* layer is empty when the area is too large for its permutations to pass FDR ("" otherwise).
+    gi_note: str = ""
+
+
+def gi_floor_note(params: Mapping[str, Any], n_shown: int) -> str:
+    """Why Gi* shows nothing on a large area (its permutations' smallest p cannot pass FDR), or ``""``.
+
+    Said when no cell is significant and FDR needs 10 or more cells at the smallest p (about 5,000 cells at
+    9,999 permutations).
+
+    Examples
+    --------
+    >>> gi_floor_note({"n_units": 42891, "permutations": 9999, "fdr_floor_units": 86}, 0)[:60]
+    'Gi* finds no significant cell here: with 42,891 cells and 9,'
+    >>> gi_floor_note({"n_units": 635, "permutations": 9999, "fdr_floor_units": 2}, 0)
+    ''
+    """
+    floor = int(params.get("fdr_floor_units") or 0)
+    if n_shown or floor < 10:  # a small area (RBKC: 635 cells, 2 at the floor) is not what stops it
+        return ""
+    return (f"Gi* finds no significant cell here: with {int(params.get('n_units', 0)):,} cells and "
+            f"{int(params.get('permutations', 0)):,} permutations, the false-discovery control declares a hot spot "
+            f"only when at least {floor:,} cells reach the smallest p-value a permutation test can give. Choose one "
+            "district or a longer period; KDE hot cells and the clusters are not affected.")
 
 
 def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbscan"] = "kde",
@@ -147,8 +171,11 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
         gi_cells["gi_class"] = gi_cells["gi_class"].astype(str)
         gi_params = g.attrs.get("params", {})
         g_full = g
+        gi_note = gi_floor_note(gi_params, int((g["gi_bin"] != 0).sum()))
+        if gi_note:
+            notes.append(gi_note)
     except HotspotError as exc:
-        gi_cells, gi_params = _empty(["cell_id", "gi_class", "gi_z", "harm"], crs), {}
+        gi_cells, gi_params, gi_note = _empty(["cell_id", "gi_class", "gi_z", "harm"], crs), {}, ""
         notes.append(f"Gi* not computed: {exc}")
     try:
         d, _ = run_hotspot_method("dbscan", inc, inputs.area, weights=weights, seed=seed)
@@ -179,7 +206,7 @@ def hotspot_layers(inputs: PlanInputs, *, method: Literal["kde", "gistar", "dbsc
         params={"harm_index": harm_index, "cell_size_m": cell_size_m, "kde": kde_params, "gistar": gi_params,
                 "dbscan": db_params},
         emerging=emerging, emerging_note=em_note, cell_classes=classes, estates=inputs.estates,
-        estates_note=inputs.estates_note, parks=inputs.parks, parks_note=inputs.parks_note)
+        estates_note=inputs.estates_note, parks=inputs.parks, parks_note=inputs.parks_note, gi_note=gi_note)
 
 
 #: The hotspot results the page offers as GIS downloads: key of ``HotspotLayers.results`` -> label.

@@ -9,6 +9,7 @@ page's plan (West Kent's patrol officers on West Kent's places); the choice is r
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -85,6 +86,14 @@ def test_hotspots_on_west_kent_are_west_kents(store: str, monkeypatch: pytest.Mo
     n = int((inc["ward_code"].isin(wk_wards) & (inc["month"] == WK_MONTHS[-1])).sum())
     assert n > 500
     assert any(md_unescape(c.value).startswith(f"{n:,} non-sensitive incidents, {WK_MONTHS[-1]}") for c in at.caption)
+    # one month over three districts: Gi*'s 9,999 permutations cannot pass FDR on so many cells, and the page says so
+    from spatial.grids import square_grid
+
+    n_cells = len(square_grid(ctx.outline, cell_size_m=150))
+    assert n_cells > 40_000
+    notes = [md_unescape(i.value) for i in at.info if "Gi* finds no significant cell" in md_unescape(i.value)]
+    assert len(notes) == 1 and f"with {n_cells:,} cells and 9,999 permutations" in notes[0]
+    assert f"at least {math.ceil(n_cells * 2 / 10_000 / 0.1):,} cells" in notes[0]
 
 
 def test_tasking_on_an_area_without_a_roster_says_how_to_make_one(tmp_path: Path,

@@ -107,6 +107,8 @@ fmap = maps.hotspots_map(layers.wards, gi_cells=layers.gi_cells, kde_cells=layer
 st_folium(fmap, key=state.HOTSPOTS_MAP, height=620, use_container_width=True, returned_objects=[])
 st.caption(f"{layers.n_incidents:,} non-sensitive incidents, {tables.period_label(period)}; harm weighted by the "
            "Cambridge Crime Harm Index on 150 m cells. Click a green marker for its ranked measures.")
+if layers.gi_note:
+    st.info(md_escape(layers.gi_note), icon=":material/info:")
 if access.can(viewer, "export") and layers.results:
     with st.expander("Download for QGIS or ArcGIS (GeoPackage)"):
         scope_ctx = svc.scope(version, borough)
