@@ -5,6 +5,10 @@ Wells wards of the bundled 2013 West Kent ward layer, made with ``area create --
 its starter roster stored), with December 2025 of West Kent's police.uk file ingested into it.  The chair
 opens Tasking on RBKC, picks the area in the sidebar, builds the plan (the area's patrol officers) and
 downloads the PDF pack, which names the area.
+
+The store also holds the SYNTHETIC West Kent schemes layer and case log (the housing association's own
+layers): the chair opens the Schemes page on the area and sees its schemes' league, labelled SYNTHETIC
+(``docs/screenshots/schemes.png``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _browser import PAGE_MS, _exceptions, _free_port, _launch, _pick, _sign_in, _wait_healthy
+from _browser import PAGE_MS, SCREENSHOTS, _exceptions, _free_port, _launch, _pick, _sign_in, _wait_healthy
 from _signin import ensure_account
 
 from hotspot_cli.main import main as cli_main
@@ -25,6 +29,7 @@ from hotspot_cli.main import main as cli_main
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
+SYN = REPO / "data" / "synthetic"
 CHAIR = "browser-chair"
 BUILD_MS = 300_000  # 20 officers on a loaded 2-core machine
 
@@ -40,6 +45,11 @@ def area_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
                      "--district-code", "E07000116", "--label", "Tunbridge Wells borough"]) == 0
     month = REPO / "data" / "policeuk" / "west_kent" / "2025-12-kent-street-west-kent.csv.gz"
     assert cli_main(["--database", url, "ingest", "--area", "tunbridge-wells", "--quiet", str(month)]) == 0
+    assert cli_main(["--database", url, "layers", "estates", str(SYN / "west_kent_schemes_SYNTHETIC.geojson"),
+                     "--id-column", "scheme_id", "--name-column", "name", "--homes-column", "homes"]) == 0
+    assert cli_main(["--database", url, "ingest", "--area", "tunbridge-wells", "--quiet",
+                     str(SYN / "west_kent_cases_SYNTHETIC.csv"),
+                     "--mapping", str(SYN / "west_kent_cases_SYNTHETIC.mapping.yaml")]) == 0
     ensure_account(url, CHAIR, "chair")
     port = _free_port()
     log = tmp / "streamlit.log"
@@ -100,3 +110,41 @@ def test_switch_area_build_its_plan_and_download_its_pack(playwright_sync, area_
     shown = set(re.findall(r"(?<![-\w])P\d{2}\b", text))
     assert shown and shown <= officers  # the area's own patrol officers in the pack's assignments
     assert not re.search(r"(?<![-\w])(?:W|PP)\d{2}\b", text)  # no RBKC warden or parks police officer
+
+
+def test_the_schemes_page_shows_the_areas_schemes_labelled_synthetic(playwright_sync,
+                                                                      area_server: tuple[str, str]) -> None:
+    import geopandas as gpd
+    import shapely
+
+    server, _ = area_server
+    schemes = gpd.read_file(SYN / "west_kent_schemes_SYNTHETIC.geojson").to_crs(27700)
+    wards = gpd.read_file(REPO / "data" / "boundaries" / "west_kent_wards_2013.gpkg").to_crs(27700)
+    tw = shapely.union_all(wards.loc[wards["borough_code"] == "E07000116"].geometry.to_numpy())
+    inside = set(schemes.loc[schemes.intersects(tw), "name"])
+    outside = set(schemes["name"]) - inside
+    assert inside and outside
+    with playwright_sync() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1300})
+            page.goto(f"{server}/schemes", wait_until="domcontentloaded")
+            _sign_in(page, user=CHAIR, timeout_ms=BUILD_MS)
+            page.get_by_text("Area: ").first.wait_for(timeout=BUILD_MS)  # RBKC, the active area: no schemes
+            assert "Repeat locations" not in page.locator("body").inner_text()
+            _pick(page, "Area", "Tunbridge Wells borough")
+            page.get_by_text("Repeat locations").first.wait_for(timeout=BUILD_MS)
+            page.get_by_text("SYNTHETIC").first.wait_for(timeout=BUILD_MS)
+            page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=BUILD_MS)
+            league = page.locator('[data-testid="stDataFrame"]').first
+            league.wait_for(timeout=PAGE_MS)
+            body = page.locator("body").inner_text()
+            page.screenshot(path=str(SCREENSHOTS / "schemes.png"), full_page=False)
+            assert not _exceptions(page)
+        finally:
+            browser.close()
+    assert f"Schemes of Tunbridge Wells: {len(inside)} schemes" in body and "Kensington" not in body
+    assert "per 1,000 homes" in body and "SYNTHETIC data" in body
+    # the league is drawn on a canvas (glide data grid); its CSV download is offered, and the page names no scheme
+    # outside the area in its text
+    assert not any(name in body for name in outside)
