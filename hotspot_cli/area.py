@@ -39,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--police-force", action="append", metavar="SLUG", help="police.uk force slug(s), e.g. kent")
     c.add_argument("--extra-sensitive", action="append", metavar="SLUG", help="category also treated as sensitive")
     c.add_argument("--retention-months", type=int, help="retention period of the area's records, whole months")
+    c.add_argument("--not-asb-policy", metavar="TEXT",
+                   help="your policy that says which reports are not ASB, cited wherever they are counted apart "
+                        "(e.g. \"ASB Policy 2024, section 4\")")
     c.add_argument("--use", action="store_true", help="make it the active area")
     c.add_argument("--replace", action="store_true", help="replace a created area of the same name")
     for layer in ("ward", "lsoa"):
@@ -159,7 +162,7 @@ def _create(args: argparse.Namespace) -> int:
     profile = AreaProfile(name=name, label=label, districts=districts, ward_vintage=ward_vintage,
                           lsoa_vintage=lsoa_vintage, police_forces=tuple(args.police_force or ()),
                           roster_yaml=roster_text, extra_sensitive=tuple(args.extra_sensitive or ()),
-                          retention_months=args.retention_months)
+                          retention_months=args.retention_months, not_asb_policy=args.not_asb_policy)
     save_area(engine, profile, layers, replace=args.replace)
     pop = layers.lsoas["population"]
     print(f"area {name!r} created: {label}")

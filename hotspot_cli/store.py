@@ -21,6 +21,8 @@ from spatial.config import settings_from_args
 if TYPE_CHECKING:  # pandas loads only when a command runs (fast --help and argument errors)
     import pandas as pd
 
+    from spatial.area_profiles import AreaProfile
+
 __all__ = ["add_parsers", "load_sensitive_slugs"]
 
 _KINDS = {"police-uk": None, "police-uk-street": "police-uk-street", "police-uk-api": "police-uk-api",
@@ -198,7 +200,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     engine = connect(settings.database_url)
     tabs = status_tables(engine)
     print(f"Database: {engine.url.render_as_string(hide_password=True)}")
-    _print_area(engine, args, settings)
+    area = _print_area(engine, args, settings)
     for name in ("source", "month", "category", "ward", "area_counts", "quarantine", "outside"):
         _print_table(tabs[name], f"By {name}" if name not in ("quarantine", "area_counts", "outside") else
                      {"quarantine": "Quarantine (rows per file)", "area_counts": "Aggregate series (MPS)",
@@ -217,23 +219,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     total_i = int(tabs["source"]["incidents"].sum()) if not tabs["source"].empty else 0
     total_o = int(tabs["outside"]["rows"].sum()) if not tabs["outside"].empty else 0
     print(f"\n{total_i:,} incidents stored; {total_q:,} rows in quarantine; {total_o:,} rows outside the area")
-    _print_not_asb(tabs["category"])
+    _print_not_asb(tabs["category"], area.not_asb_policy)
     return 0
 
 
-def _print_not_asb(by_category: pd.DataFrame) -> None:
-    """How many stored reports are not ASB under the landlord's policy (counted, kept out of hotspots)."""
-    from spatial.not_asb import POLICY_REFERENCE, not_asb_slugs
+def _print_not_asb(by_category: pd.DataFrame, policy: str | None) -> None:
+    """How many stored reports are not ASB under the area's policy (counted, kept out of hotspots)."""
+    from spatial.not_asb import not_asb_slugs, policy_reference
 
     if by_category.empty:
         return
     n = int(by_category.loc[by_category["category"].isin(not_asb_slugs()), "incidents"].sum())
     if n:
-        print(f"{n:,} of them are reports that are not ASB under the landlord's policy ({POLICY_REFERENCE}): "
+        print(f"{n:,} of them are reports that are not ASB under {policy_reference(policy)}: "
               "stored and counted, kept out of hotspots, forecasts and plans")
 
 
-def _print_area(engine, args: argparse.Namespace, settings) -> None:
+def _print_area(engine, args: argparse.Namespace, settings) -> AreaProfile:
     """The area (``--area`` or the active one) and the months police.uk published low in it."""
     from spatial.area_profiles import area_layers, resolve_area
     from spatial.low_months import low_months
@@ -246,6 +248,7 @@ def _print_area(engine, args: argparse.Namespace, settings) -> None:
     low = low_months(counts) if not counts.empty else []
     if low:
         print(f"Low months (far below their neighbours in every category; kept out of baselines): {', '.join(low)}")
+    return area
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:

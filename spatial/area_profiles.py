@@ -109,6 +109,9 @@ class AreaProfile:
         Category slugs this area also treats as sensitive (never shown as points).
     retention_months
         Retention period of the area's records (``None``: the deployment's setting).
+    not_asb_policy
+        The organisation's policy that says which reports are not ASB (cited wherever they are counted apart;
+        ``None``: "the organisation's own policy", with how to name it).
     bundled
         True for the profiles shipped in ``spatial/data/areas``.
     wards, lsoas, boundaries, population
@@ -130,6 +133,7 @@ class AreaProfile:
     own_layers: tuple[str, ...] = ()
     extra_sensitive: tuple[str, ...] = ()
     retention_months: int | None = None
+    not_asb_policy: str | None = None
     bundled: bool = False
     wards: str | None = None
     lsoas: str | None = None

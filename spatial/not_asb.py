@@ -37,12 +37,21 @@ import pandas as pd
 from ._errors import SchemaError
 from .schema import CATEGORY, Taxonomy, load_taxonomy
 
-__all__ = ["NOT_ASB_GROUP", "POLICY_REFERENCE", "not_asb_slugs", "split_not_asb", "not_asb_summary"]
+__all__ = ["NOT_ASB_GROUP", "POLICY_REFERENCE", "UNNAMED_POLICY", "not_asb_slugs", "not_asb_summary", "policy_reference",
+           "split_not_asb"]
 
 #: Taxonomy group of reports that are not ASB under the landlord's policy.
 NOT_ASB_GROUP = "not-asb"
-#: Where the list of what is not ASB comes from (shown with every count of them).
+#: Where the bundled list of what is not ASB comes from: West Kent's policy, which the bundled case mapping follows.
 POLICY_REFERENCE = "West Kent Community Safety Policy & Procedure - Summary, 'What is not considered as ASB?'"
+#: Cited for an area whose profile names no policy (``area create --not-asb-policy``).
+UNNAMED_POLICY = ("the organisation's own policy on what is not ASB (name it with "
+                  "`hotspot-tasking area create ... --not-asb-policy TEXT`)")
+
+
+def policy_reference(policy: str | None) -> str:
+    """The policy to cite for reports kept apart as not ASB: the area's own (its profile), or a prompt to name it."""
+    return policy.strip() if policy and policy.strip() else UNNAMED_POLICY
 
 
 def not_asb_slugs(taxonomy: Taxonomy | None = None) -> frozenset[str]:
@@ -76,7 +85,7 @@ def split_not_asb(incidents: pd.DataFrame, *,
 
 
 def not_asb_summary(incidents: pd.DataFrame, *, by: str | None = None,
-                    taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+                    taxonomy: Taxonomy | None = None, policy: str | None = None) -> pd.DataFrame:
     """Counts of reports that are not ASB under policy, per category (and per ``by`` column).
 
     Parameters
@@ -85,6 +94,8 @@ def not_asb_summary(incidents: pd.DataFrame, *, by: str | None = None,
         Canonical incidents (any mix of categories; the others are ignored).
     by
         Optional column to break the counts down by (``estate_id``, ``ward_code``...).
+    policy
+        The area's policy (:attr:`spatial.area_profiles.AreaProfile.not_asb_policy`), cited in ``attrs["policy"]``.
 
     Returns
     -------
@@ -110,6 +121,6 @@ def not_asb_summary(incidents: pd.DataFrame, *, by: str | None = None,
     keys = ([by] if by is not None else []) + ["count", "category"]
     asc = ([True] if by is not None else []) + [False, True]
     out = out.sort_values(keys, ascending=asc, kind="stable").reset_index(drop=True)
-    out.attrs["policy"] = POLICY_REFERENCE
+    out.attrs["policy"] = policy_reference(policy)
     out.attrs["total"] = int(len(apart))
     return out

@@ -235,6 +235,8 @@ class SchemeInputs:
     residents: pd.Series
     incidents: pd.DataFrame
     area: str
+    #: The area's policy on what is not ASB (``AreaProfile.not_asb_policy``; ``None``: not named).
+    not_asb_policy: str | None = None
 
 
 def read_scheme_inputs(engine: Engine, *, area: str | None = None, data_dir: Path | None = None,
@@ -273,7 +275,8 @@ def read_scheme_inputs(engine: Engine, *, area: str | None = None, data_dir: Pat
     if ESTATE_ID in incidents.columns:
         mine |= incidents[ESTATE_ID].isin(set(schemes["area_id"].astype(str)))
     incidents = incidents[mine].reset_index(drop=True)
-    return SchemeInputs(schemes=schemes, residents=residents, incidents=incidents, area=profile.name)
+    return SchemeInputs(schemes=schemes, residents=residents, incidents=incidents, area=profile.name,
+                        not_asb_policy=profile.not_asb_policy)
 
 
 # ----------------------------------------------------------------------------
@@ -362,7 +365,7 @@ def scheme_report(inputs: SchemeInputs, viewer: Viewer, *, roster: Roster | None
     on_schemes = int(apart[ESTATE_ID].astype(str).isin(ids).sum()) if ESTATE_ID in apart.columns else 0
     league = (scheme_league(inc, inputs.schemes, residents=inputs.residents, sort_by=sort_by)
               if "league" in parts else None)
-    not_asb = not_asb_summary(inc) if "not_asb" in parts else None
+    not_asb = not_asb_summary(inc, policy=inputs.not_asb_policy) if "not_asb" in parts else None
     repeats = (repeat_locations_view(asb, viewer, min_cases=min_cases, window_days=window_days, radius_m=radius_m)
                if "repeats" in parts else None)
     cctv, note = None, ""

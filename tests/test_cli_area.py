@@ -204,6 +204,41 @@ def test_purge_takes_the_areas_retention_period(tmp_path: Path, capsys, monkeypa
     assert code == 2 and "give --months N" in err
 
 
+def test_a_created_area_cites_its_own_policy_on_what_is_not_asb(tmp_path: Path, capsys) -> None:
+    """Reports kept apart as not ASB cite the area's policy (area create --not-asb-policy), not West Kent's."""
+    from spatial.not_asb import POLICY_REFERENCE, UNNAMED_POLICY
+    from spatial.store import connect
+    from tasking.access import Viewer
+    from tasking.housing import read_scheme_inputs, scheme_report
+
+    syn = REPO / "data" / "synthetic"
+    policy = "Tonbridge Homes ASB Policy 2024, section 4 (what we do not treat as ASB)"
+    db = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    for name, extra in (("tm", ["--not-asb-policy", policy]), ("tm-unnamed", [])):
+        code, _, err = run(capsys, "--database", db, "area", "create", name,
+                           "--wards", str(REPO / "data" / "boundaries" / "west_kent_wards_2013.gpkg"),
+                           "--lsoas", str(REPO / "data" / "boundaries" / "west_kent_lsoa_2021.gpkg"),
+                           "--district-code", "E07000115", *extra)
+        assert code == 0, err
+    assert run(capsys, "--database", db, "layers", "estates", str(syn / "west_kent_schemes_SYNTHETIC.geojson"),
+               "--id-column", "scheme_id", "--name-column", "name", "--homes-column", "homes")[0] == 0
+    code, _, err = run(capsys, "--database", db, "ingest", "--area", "tm", "--quiet",
+                       str(syn / "west_kent_cases_SYNTHETIC.csv"),
+                       "--mapping", str(syn / "west_kent_cases_SYNTHETIC.mapping.yaml"))
+    assert code == 0, err
+    code, out, err = run(capsys, "--database", db, "status", "--area", "tm")
+    assert code == 0, err
+    assert f"reports that are not ASB under {policy}:" in out and POLICY_REFERENCE not in out
+    code, out, _ = run(capsys, "--database", db, "status", "--area", "tm-unnamed")
+    assert code == 0 and f"not ASB under {UNNAMED_POLICY}" in out and POLICY_REFERENCE not in out
+    engine = connect(db)
+    chair = Viewer(user="c", role="chair")
+    for name, cited in (("tm", policy), ("tm-unnamed", UNNAMED_POLICY)):
+        rep = scheme_report(read_scheme_inputs(engine, area=name), chair, parts=("not_asb",))
+        assert rep.not_asb is not None and rep.not_asb.attrs["total"] > 0
+        assert rep.not_asb.attrs["policy"] == cited
+
+
 # ------------------------------------------------------------------ a London area made with area create
 def _raw_month(path: Path) -> pd.DataFrame:
     with gzip.open(path, "rt", encoding="utf-8") as fh:

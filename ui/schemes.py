@@ -15,18 +15,23 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from spatial.not_asb import POLICY_REFERENCE
 from tasking.housing import LOAD_SCHEMES, NO_SCHEMES_LAYER, SchemeReport
 
-__all__ = ["NOT_ASB_WHY", "SORT_LABELS", "SYNTHETIC_WARNING", "cctv_table", "how_to_load", "is_missing_schemes", "league_table",
+__all__ = ["not_asb_why", "SORT_LABELS", "SYNTHETIC_WARNING", "cctv_table", "how_to_load", "is_missing_schemes", "league_table",
            "not_asb_table", "repeat_counts_table", "repeat_points_table", "sort_choice", "synthetic_warning", "withheld_count"]
 
 #: League orders offered on the page.
 SORT_LABELS: Final = {"rate": "Rate (per 1,000 of the basis)", "harm": "Harm", "count": "ASB cases"}
-#: The one sentence that says why the not-ASB reports are kept apart.
-NOT_ASB_WHY: Final = (f"These reports are kept apart: they are not anti-social behaviour under West Kent's policy "
-                      f"({POLICY_REFERENCE}), so they are counted here but never enter the league, the hotspots "
-                      "or the plan.")
+def not_asb_why(policy: str) -> str:
+    """The one sentence that says why the not-ASB reports are kept apart, citing the area's own ``policy``.
+
+    Examples
+    --------
+    >>> not_asb_why("Our ASB Policy 2024, section 3")[:80]
+    'These reports are kept apart: they are not anti-social behaviour under the organ'
+    """
+    return ("These reports are kept apart: they are not anti-social behaviour under the organisation's policy "
+            f"({policy}), so they are counted here but never enter the league, the hotspots or the plan.")
 #: Shown whenever any scheme or case source says SYNTHETIC.
 SYNTHETIC_WARNING: Final = ("SYNTHETIC data: these schemes and/or cases are generated for testing and demonstration "
                             "(their ids, names or source say SYNTHETIC). No figure on this page describes real "

@@ -16,7 +16,14 @@ from spatial._errors import HotspotError, MappingError, SchemaError
 from spatial.analysis import select_incidents
 from spatial.harm import load_harm_weights
 from spatial.ingest import load_mapping
-from spatial.not_asb import NOT_ASB_GROUP, POLICY_REFERENCE, not_asb_slugs, not_asb_summary, split_not_asb
+from spatial.not_asb import (
+    NOT_ASB_GROUP,
+    POLICY_REFERENCE,
+    UNNAMED_POLICY,
+    not_asb_slugs,
+    not_asb_summary,
+    split_not_asb,
+)
 from spatial.schema import load_taxonomy
 
 WK_MAPPING = B.REPO / "spatial" / "data" / "west_kent_case_mapping.yaml"
@@ -55,7 +62,8 @@ def test_split_and_summary_keep_every_report():
     assert dict(zip(summary["category"], summary["count"], strict=True)) == {
         "not-asb-parking": 2, "not-asb-celebration": 1, "not-asb-children-playing": 0,
         "not-asb-everyday-living": 0, "not-asb-neighbour-dispute": 0}
-    assert summary.attrs["total"] == 3 and summary.attrs["policy"] == POLICY_REFERENCE
+    assert summary.attrs["total"] == 3 and summary.attrs["policy"] == UNNAMED_POLICY  # the area named no policy
+    assert not_asb_summary(df, policy=POLICY_REFERENCE).attrs["policy"] == POLICY_REFERENCE
     assert summary.loc[0, "label"] == "Not ASB: parking"
     by = not_asb_summary(df, by="estate_id")
     assert by[["estate_id", "category", "count"]].values.tolist() == [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from spatial.low_months import league_note
+from spatial.not_asb import policy_reference
 from spatial.schemes import RATE_BASIS
 from tasking import access
 from tasking.access import can
@@ -68,8 +69,10 @@ if report.league is not None:
 # ---------------------------------------------------------------- not ASB
 st.header("Reports that are not ASB (kept apart)")
 total = int(report.not_asb.attrs.get("total", 0)) if report.not_asb is not None else 0
+policy = (str(report.not_asb.attrs.get("policy")) if report.not_asb is not None
+          else policy_reference(inputs.not_asb_policy))
 st.markdown(f"**{total:,} reports are not ASB** ({report.n_not_asb_on_schemes:,} of them on the schemes). "
-            f"{md_escape(schemes.NOT_ASB_WHY)}")
+            f"{md_escape(schemes.not_asb_why(policy))}")
 st.dataframe(schemes.not_asb_table(report), width="stretch", hide_index=True)
 
 # ---------------------------------------------------------------- repeats
