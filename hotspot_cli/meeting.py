@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 from hotspot_cli.options import add_area_option
 from tasking._errors import TaskingError
 from tasking.formats import DOCUMENT_FORMATS, EXPORT_KINDS
-from tasking.plan import Plan
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -69,6 +68,7 @@ def _plan_context(engine: Engine, plan: dict[str, Any], area: str | None,
     """The plan's area (``--area``, else the one the plan records, else the active area) limited to the plan's
     districts; ``None`` when the plan names no borough or none of its districts is in that area."""
     from tasking.context import open_area
+    from tasking.plan import Plan
 
     inputs = Plan.coerce(plan).inputs
     name = area or (str(inputs["area"]) if inputs.get("area") else None)
@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     sensitive = None
     if args.sensitive_aggregates:
         from spatial.store.queries import ward_category_counts
+        from tasking.plan import Plan
 
         months = [str(m) for m in Plan.coerce(plan).inputs.get("months", [])]
         codes = ctx.wards["ward_code"].tolist() if ctx is not None else None
