@@ -156,7 +156,6 @@ def run(args: argparse.Namespace) -> int:
     """Read the store, plan the week, write the JSON and print a summary; returns 0."""
     import pandas as pd
 
-    from spatial.store.forecast_choices import DbChoiceStore
     from tasking.allocation import PLAN_GAP
     from tasking.pipeline import finish_plan, plan_week, read_plan_inputs
 
@@ -178,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
                      presence=args.presence or roster.planning.presence,
                      time_limit_s=args.time_limit, mip_rel_gap=PLAN_GAP if args.gap is None else args.gap,
                      cctv=not args.no_cctv,
-                     choice_store=DbChoiceStore(ctx.engine) if ctx.engine is not None else None, area_key=ctx.key,
+                     choice_store=ctx.choice_store(), area_key=ctx.key,
                      low_months=inputs.low_months)
     plan["timings_s"]["total"] = time.perf_counter() - t0
     finish_plan(plan, inputs, week=args.week)

@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import geopandas as gpd
 import pandas as pd
@@ -35,6 +35,9 @@ from spatial.area_profiles import DEFAULT_AREA, AreaLayers, AreaProfile, area_la
 
 from ._errors import TaskingError
 from .resources import Patroller, Roster, load_roster, roster_from_mapping
+
+if TYPE_CHECKING:
+    from spatial.store.forecast_choices import DbChoiceStore
 
 __all__ = ["AOI_MARGIN_M", "AreaContext", "context_version", "data_version", "open_area", "roster_of", "scope_key"]
 
@@ -277,6 +280,12 @@ class AreaContext:
     def with_roster(self, roster: Roster | None) -> AreaContext:
         """The context with another roster (scope recomputed from its home wards)."""
         return replace(self, roster=roster, districts=_default_scope(self.profile, self.layers, roster))
+
+    def choice_store(self) -> DbChoiceStore | None:
+        """Where the forecaster chosen for this area is kept (the area's store), or ``None`` without a store."""
+        from spatial.store.forecast_choices import DbChoiceStore
+
+        return DbChoiceStore(self.engine) if self.engine is not None else None
 
     def low_months(self) -> tuple[str, ...]:
         """The area's months published low (:mod:`spatial.low_months`), found on every stored non-sensitive

@@ -34,7 +34,6 @@ from spatial._errors import HotspotError
 from spatial.area_profiles import DEFAULT_AREA, AreaProfile, list_areas
 from spatial.config import Settings
 from spatial.store import queries as Q
-from spatial.store.forecast_choices import DbChoiceStore
 from tasking import records
 from tasking.access import Viewer
 from tasking.context import AreaContext, context_version, open_area
@@ -273,7 +272,7 @@ def _week_plan(_svc: AreaService, key: str, version: str, week: str, pins: tuple
         return planning.PlanOutcome(plan=None, error=str(exc))
     previous = _week_plan(_svc, key, version, week, (), exclusions, presence).plan if pins else None
     return planning.build_plan(inputs, roster=ctx.require_roster(), week=week, pins=pins, exclusions=exclusions,
-                               presence=presence, previous=previous, choice_store=DbChoiceStore(_svc.engine),
+                               presence=presence, previous=previous, choice_store=ctx.choice_store(),
                                area_key=ctx.key)
 
 

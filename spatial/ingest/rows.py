@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -241,6 +242,15 @@ BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u2
 _BIDI_RE = "[" + BIDI_CONTROLS + "]"
 
 
+def _no_bidi_objects(values: np.ndarray) -> bool:
+    """True if every value is a string and none holds a bidi control character."""
+    if len(values) == 0:
+        return True
+    if infer_dtype(values, skipna=False) != "string":
+        return False
+    return re.search(_BIDI_RE, "".join(values)) is None
+
+
 def strip_bidi_controls(chunk: pd.DataFrame) -> int:
     """Remove :data:`BIDI_CONTROLS` from every text column of ``chunk`` in place; return the cells changed.
 
@@ -266,6 +276,8 @@ def strip_bidi_controls(chunk: pd.DataFrame) -> int:
             if n:
                 chunk[col] = pd.Series(pd.arrays.ArrowStringArray(pc.replace_substring_regex(data, _BIDI_RE, "")),
                                        index=chunk.index)
+        elif s.dtype == object and _no_bidi_objects(s.to_numpy(dtype=object)):
+            n = 0  # Python strings without a bidi control (the common case, decided on one joined string)
         elif s.dtype == object or isinstance(s.dtype, pd.StringDtype):
             hit = s.astype("string").str.contains(_BIDI_RE, regex=True).fillna(False).to_numpy(dtype=bool)
             n = int(hit.sum())
@@ -276,6 +288,15 @@ def strip_bidi_controls(chunk: pd.DataFrame) -> int:
         changed += n
     chunk.attrs["bidi_stripped"] = chunk.attrs.get("bidi_stripped", 0) + changed
     return changed
+
+
+def _clean_objects(values: np.ndarray, max_chars: int) -> bool:
+    """True if every value is a string with no NUL character and at most ``max_chars`` characters."""
+    if len(values) == 0:
+        return True
+    if infer_dtype(values, skipna=False) != "string":
+        return False
+    return max(map(len, values)) <= max_chars and "\x00" not in "".join(values)
 
 
 def check_common(chunk: pd.DataFrame, rej: Rejects, *, max_field_chars: int) -> None:
@@ -290,6 +311,8 @@ def check_common(chunk: pd.DataFrame, rej: Rejects, *, max_field_chars: int) -> 
         data = arrow_strings(chunk[col])
         if data is not None and _clean(data, max_field_chars):
             continue  # the common case, decided from the Arrow buffers; same outcome as the checks below
+        if data is None and _clean_objects(chunk[col].to_numpy(dtype=object), max_field_chars):
+            continue  # text held as Python strings (the API CSV's tolerant reader): same outcome, in C
         nul = chunk[col].str.contains("\x00", regex=False).to_numpy(dtype=bool)
         if nul.any():
             rej.add(nul, col, f"{col} contains a NUL character (binary data in a text file)")

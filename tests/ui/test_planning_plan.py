@@ -62,5 +62,5 @@ def test_the_dashboards_plan_takes_the_forecaster_stored_with_the_area(tmp_path,
     out = service._week_plan(svc, svc.key, version, "2026-W49", (), (), None)
     assert out.error == "recorded"
     store = seen["choice_store"]
-    assert isinstance(store, DbChoiceStore) and store.engine is svc.engine
+    assert isinstance(store, DbChoiceStore) and store.engine is svc.engine  # the area's own store
     assert seen["area_key"] == svc.context(version).key == seen["borough"] == "E09000020"
