@@ -50,7 +50,7 @@ from .formats import ExportKind
 from .plan import Plan
 
 __all__ = ["Role", "ROLES", "CAPABILITIES", "PAGES", "AccessDenied", "Viewer", "can", "require", "can_open",
-           "require_page", "pages_for", "map_points", "points_for", "ward_counts", "source_month_counts", "quarantine_rows", "recent_ingests", "plan_view",
+           "require_page", "pages_for", "map_points", "points_for", "street_label_floor", "ward_counts", "source_month_counts", "quarantine_rows", "recent_ingests", "plan_view",
            "own_plan", "approved_plan", "agent_assignments_for", "patrol_logs", "decisions", "review_notes",
            "approve_plan", "add_decision", "update_decision", "add_review_note", "mark_reviewed", "log_patrol",
            "export_bytes", "hotspot_export_bytes", "scheme_league_bytes", "POINT_COLUMNS"]
@@ -200,6 +200,22 @@ def points_for(viewer: Viewer, points: pd.DataFrame) -> pd.DataFrame:
 
         points = points[~points["category"].isin(load_taxonomy().sensitive_slugs())]
     return points.reset_index(drop=True)
+
+
+def street_label_floor(viewer: Viewer) -> int:
+    """Fewest non-sensitive incidents a street needs before a map shown to ``viewer`` names it.
+
+    Chair and analyst see the incident points themselves, so any street may be
+    labelled (1); for every other role a label is an aggregate like a hot cell,
+    so a street needs :data:`spatial.store.queries.SUPPRESS_BELOW` (5) incidents
+    and a label never marks the place of one or two incidents.
+
+    Examples
+    --------
+    >>> street_label_floor(Viewer("c", "chair")), street_label_floor(Viewer("w", "warden", "W01"))
+    (1, 5)
+    """
+    return 1 if can(viewer, "incident_points") else Q.SUPPRESS_BELOW
 
 
 def ward_counts(viewer: Viewer, engine: Engine, *, ward_codes: list[str] | None = None,

@@ -379,6 +379,57 @@ def test_bidi_controls_in_a_location_are_stripped_at_ingest(tmp_path: Path) -> N
     assert (texts == "On or near teerts Ladbroke Grove").all()
 
 
+def test_hostile_street_names_are_plain_text_on_the_incidents_map_and_a_refuge_street_is_never_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import html
+    import json
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    from spatial.store import connect
+    from spatial.store.queries import incident_frame
+    from tests.ui._signin import sign_in
+    from ui import maps, planning
+
+    root = Path(__file__).resolve().parents[1]
+    src = root / "data" / "policeuk" / "rbkc_api_2018-06" / "rbkc_street_crime_2018-06_police-uk-api.csv"
+    every = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8-sig"))))
+    loc, kind = every[0].index("street_name"), every[0].index("category")
+    violent = [r for r in every[1:] if r[kind] == "violent-crime"]
+    rows = [every[0], *violent[:20], *[r for r in every[1:] if r[kind] != "violent-crime"][:40]]
+    for k, r in enumerate(rows[1:]):
+        sensitive = r[kind] == "violent-crime"
+        r[loc] = "On or near Refuge Close" if sensitive else f"On or near {MARKDOWN[k % len(MARKDOWN)]}"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    (tmp_path / "api").mkdir()
+    path = tmp_path / "api" / src.name
+    path.write_text(out.getvalue(), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    assert cli_main(["--database", url, "ingest", str(path), "--quiet"]) == 0
+    stored = incident_frame(connect(url), include_sensitive=True)
+    safe_streets = set(stored.loc[~stored["sensitive"].astype(bool), "location_text"].str.removeprefix("On or near "))
+    assert stored["sensitive"].astype(bool).any() and len(safe_streets & set(MARKDOWN)) >= 5
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv(maps.TILES_URL_ENV, raising=False)
+    monkeypatch.delenv(planning.ROSTER_ENV, raising=False)
+    at = sign_in(AppTest.from_file(str(root / "app.py"), default_timeout=180), url)
+    at.switch_page("ui/pages/incidents.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+    group = re.search(r'"Street names"\s*:\s*(feature_group_\w+)', script)
+    assert group
+    block = re.search(r"var group = " + group.group(1) + r";.*?var labels = (\[.*?\]);\n", script, flags=re.S)
+    assert block
+    shown = {html.unescape(text) for _, _, text, _ in json.loads(block.group(1))}
+    assert shown == safe_streets  # every non-sensitive street named, as the literal text
+    assert "Refuge Close" not in script  # only sensitive cases happened there
+    assert "<img src=x" not in script and "<a href" not in script
+
+
 # ---------------------------------------------------------------------------
 # a full disk during ingest: which file failed and why, the report of what was stored, no traceback
 # ---------------------------------------------------------------------------

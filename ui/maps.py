@@ -55,6 +55,7 @@ __all__ = [
     "mappable_points", "incidents_map", "harm_classes", "hotspots_map", "patrol_map",
     "REVIEW_TASKED_LAYER", "REVIEW_BUFFER_LAYER", "REVIEW_CONTROL_LAYER", "REVIEW_LAYERS", "review_map",
     "CCTV_FIXED_LAYER", "CCTV_DEPLOYED_LAYER", "CCTV_SITES_LAYER", "CCTV_WHATIF_LAYER", "CCTV_LAYERS", "cctv_map",
+    "STREETS_LAYER", "WARD_NAMES_LAYER", "label_bounds", "STREET_MAJOR", "PHONE_STREETS", "STREET_LABEL_CLASS", "WARD_LABEL_CLASS",
 ]
 
 #: Where Streamlit serves ``static/`` (``server.enableStaticServing``), without a base URL path.
@@ -123,6 +124,23 @@ _LAYER_COLOURS: Final = ("#B35806", "#1B7837", "#4D9221", "#762A83")
 _WARD_SELECTED: Final = {"color": "#08306B", "weight": 2.5, "fillColor": "#08306B", "fillOpacity": 0.04}
 _WARD_OTHER: Final = {"color": "#6B6B6B", "weight": 1, "dashArray": "4 4", "fillOpacity": 0.0}
 _WARD_SIMPLIFY_M: Final = 2.0
+#: Name of the street-name labels layer (every map; on by default).
+STREETS_LAYER: Final = "Street names"
+#: Name of the ward-name labels layer (every map; on by default).
+WARD_NAMES_LAYER: Final = "Ward names"
+#: The busiest streets labelled at every zoom; the others only when zoomed in (:data:`_MINOR_ZOOM` and closer).
+STREET_MAJOR: Final = 12
+#: Most streets labelled on a warden's phone map (My patrols, a 390 x 844 screen).
+PHONE_STREETS: Final = 12
+#: CSS classes of the street and ward labels (Leaflet divIcons).
+STREET_LABEL_CLASS: Final = "hotspot-street-label"
+WARD_LABEL_CLASS: Final = "hotspot-ward-label"
+_MINOR_ZOOM: Final = 15
+_HALO: Final = ("text-shadow:-1px -1px 0 #fff,1px -1px 0 #fff,-1px 1px 0 #fff,1px 1px 0 #fff,0 0 3px #fff;"
+                "white-space:nowrap;pointer-events:none;position:absolute;transform:translate(-50%,-50%);")
+_STREET_STYLE: Final = f"font:italic 11px/1.1 sans-serif;color:#303030;{_HALO}"
+_WARD_STYLE: Final = (f"font:bold 11px/1.1 sans-serif;color:#08306B;letter-spacing:0.06em;text-transform:uppercase;"
+                      f"opacity:0.8;{_HALO}")
 
 
 def static_url_for(base_url_path: str = "") -> str:
@@ -188,6 +206,25 @@ def offline_map(*, location: tuple[float, float], zoom_start: int = 13, static_u
     return m
 
 
+def label_bounds(where: pd.DataFrame, *, pad_m: float = 0.0) -> tuple[float, float, float, float] | None:
+    """``(xmin, ymin, xmax, ymax)`` in EPSG:27700 of polygons (any CRS) or of a frame's ``x, y``, widened by
+    ``pad_m``: the extent a map's street labels are taken from (``None`` when there is nothing).
+
+    Examples
+    --------
+    >>> label_bounds(pd.DataFrame({"x": [100.0, 300.0], "y": [50.0, 80.0]}), pad_m=10)
+    (90.0, 40.0, 310.0, 90.0)
+    """
+    if len(where) == 0:
+        return None
+    if isinstance(where, gpd.GeoDataFrame) and where.geometry.name in where.columns and where.crs is not None:
+        xmin, ymin, xmax, ymax = (float(v) for v in where.to_crs("EPSG:27700").total_bounds)
+    else:
+        xmin, ymin = float(where["x"].min()), float(where["y"].min())
+        xmax, ymax = float(where["x"].max()), float(where["y"].max())
+    return xmin - pad_m, ymin - pad_m, xmax + pad_m, ymax + pad_m
+
+
 def category_colours(taxonomy: Taxonomy | None = None) -> dict[str, str]:
     """A fixed colour for every non-sensitive category slug, in taxonomy order."""
     tax = taxonomy or load_taxonomy()
@@ -246,6 +283,91 @@ class _MapNote(MacroElement):
         self._name = "MapNote"
         self.body = body
         self.position = position
+
+
+class _Labels(MacroElement):
+    """Non-interactive text labels (Leaflet divIcons) in a feature group, drawn from one JSON list.
+
+    Each label is ``[lat, lon, text, minor]`` with ``text`` already
+    HTML-escaped (:func:`_text`); the script wraps it in one ``<span>`` with
+    the layer's style.  Minor labels are hidden below zoom :data:`_MINOR_ZOOM`
+    so that a borough map shows only the busiest streets.  One loop in the
+    script instead of one folium Marker per label keeps the page's HTML small.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function () {
+                var group = {{ this._parent.get_name() }};
+                var map = {{ this.map_name }};
+                var style = {{ this.style|tojson }};
+                var minor = [];
+                var labels = {{ this.labels|tojson }};
+                labels.forEach(function (l) {
+                    var m = new L.Marker([l[0], l[1]], {
+                        icon: L.divIcon({html: '<span style="' + style + '">' + l[2] + "</span>",
+                                         className: {{ this.class_name|tojson }}, iconSize: [0, 0]}),
+                        interactive: false, keyboard: false
+                    }).addTo(group);
+                    if (l[3]) { minor.push(m); }
+                });
+                if (minor.length) {
+                    var show = function () {
+                        var near = map.getZoom() >= {{ this.minor_zoom }};
+                        minor.forEach(function (m) {
+                            var el = m.getElement();
+                            if (el) { el.style.display = near ? "" : "none"; }
+                        });
+                    };
+                    map.on("zoomend", show);
+                    group.on("add", show);
+                    map.whenReady(show);
+                }
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, labels: list[list[object]], *, class_name: str, style: str, map_name: str,
+                 minor_zoom: int = _MINOR_ZOOM) -> None:
+        super().__init__()
+        self._name = "Labels"
+        self.labels = labels
+        self.class_name = class_name
+        self.style = style
+        self.map_name = map_name
+        self.minor_zoom = int(minor_zoom)
+
+
+def _street_group(m: folium.Map, streets: pd.DataFrame | None) -> None:
+    """The "Street names" layer: one label per row of ``streets`` (``street, x, y`` in EPSG:27700, busiest first,
+    :func:`tasking.streets.street_labels`); the first :data:`STREET_MAJOR` streets at every zoom."""
+    group = folium.FeatureGroup(name=STREETS_LAYER, show=True).add_to(m)
+    if streets is None or len(streets) == 0:
+        return
+    missing = [c for c in ("street", "x", "y") if c not in streets.columns]
+    if missing:
+        msg = f"streets lack the columns {missing}; expected tasking.streets.street_labels() output"
+        raise SchemaError(msg)
+    ll = _bng_points(streets[["street", "x", "y"]])
+    rank = {name: k for k, name in enumerate(dict.fromkeys(streets["street"]))}
+    labels: list[list[object]] = [[round(pt.y, 6), round(pt.x, 6), _text(name), rank[name] >= STREET_MAJOR]
+                                  for name, pt in zip(ll["street"], ll.geometry, strict=True)]
+    _Labels(labels, class_name=STREET_LABEL_CLASS, style=_STREET_STYLE, map_name=m.get_name()).add_to(group)
+
+
+def _ward_names_group(m: folium.Map, wards: gpd.GeoDataFrame) -> None:
+    """The "Ward names" layer: each ward's name at a point inside it (``ward_name``, any CRS)."""
+    group = folium.FeatureGroup(name=WARD_NAMES_LAYER, show=True).add_to(m)
+    if len(wards) == 0 or "ward_name" not in wards.columns:
+        return
+    inside = gpd.GeoDataFrame(wards[["ward_name"]], geometry=wards.geometry.representative_point(), crs=wards.crs)
+    ll = _to_wgs84(inside, "ward boundaries")
+    labels: list[list[object]] = [[round(pt.y, 6), round(pt.x, 6), _text(name), False]
+                                  for name, pt in zip(ll["ward_name"], ll.geometry, strict=True)
+                                  if pt is not None and not pt.is_empty]
+    _Labels(labels, class_name=WARD_LABEL_CLASS, style=_WARD_STYLE, map_name=m.get_name()).add_to(group)
 
 
 def _legend_html(counts: pd.Series, colours: Mapping[str, str], taxonomy: Taxonomy, *, drawn: int,
@@ -310,7 +432,8 @@ def _points_geojson(points: pd.DataFrame, taxonomy: Taxonomy) -> dict:
 def incidents_map(points: pd.DataFrame, wards: gpd.GeoDataFrame, *, selected_wards: Collection[str],
                   layers: Mapping[str, gpd.GeoDataFrame | None], static_url: str = STATIC_URL,
                   tiles_url: str | None = None, tiles_attribution: str | None = None,
-                  max_points: int = MAX_POINTS, seed: int = 0, taxonomy: Taxonomy | None = None) -> folium.Map:
+                  max_points: int = MAX_POINTS, seed: int = 0, taxonomy: Taxonomy | None = None,
+                  streets: pd.DataFrame | None = None) -> folium.Map:
     """Incident points over ward boundaries and optional area layers, with a layer control.
 
     Parameters
@@ -337,12 +460,16 @@ def incidents_map(points: pd.DataFrame, wards: gpd.GeoDataFrame, *, selected_war
         Seed of that sample.
     taxonomy
         Category labels and sensitivity (default: the bundled taxonomy).
+    streets
+        Street-name label points (``street, x, y``, EPSG:27700,
+        :func:`tasking.streets.street_labels`), busiest first; ``None``: none.
 
     Returns
     -------
     folium.Map
-        Layers "Ward boundaries", "Incidents" (one GeoJSON sub-layer per
-        category, as circle markers), then each given extra layer.
+        Layers "Ward boundaries", each given extra layer, "Incidents" (one
+        GeoJSON sub-layer per category, as circle markers), "Ward names" and
+        "Street names", and a scale.
 
     Raises
     ------
@@ -419,6 +546,8 @@ def incidents_map(points: pd.DataFrame, wards: gpd.GeoDataFrame, *, selected_war
                                           aliases=["Category", "Month", "Location"]),
         ).add_to(group)
 
+    _ward_names_group(m, wards)
+    _street_group(m, streets)
     _MapNote(_legend_html(counts, colours, tax, drawn=len(drawn), total=total)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
@@ -513,7 +642,8 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
                  parks: gpd.GeoDataFrame | None = None, parks_label: str = "",
                  fixed_cctv: gpd.GeoDataFrame | None = None, deployable_cctv: gpd.GeoDataFrame | None = None,
                  harm_label: str = "Harm (CCHI), non-sensitive incidents", static_url: str = STATIC_URL,
-                 tiles_url: str | None = None, tiles_attribution: str | None = None) -> folium.Map:
+                 tiles_url: str | None = None, tiles_attribution: str | None = None,
+                 streets: pd.DataFrame | None = None) -> folium.Map:
     """Ward harm choropleth, Gi*, KDE and DBSCAN hotspots and Designing Out Crime markers, with a layer control.
 
     Parameters
@@ -540,14 +670,15 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
         Camera points (``site_id, source, radius_m``); each is drawn as its coverage circle.
     harm_label
         Legend title of the choropleth.
-    static_url, tiles_url, tiles_attribution
+    static_url, tiles_url, tiles_attribution, streets
         As :func:`incidents_map`.
 
     Returns
     -------
     folium.Map
         Overlays named :data:`HOTSPOT_LAYERS`, every one present (empty when
-        the method found nothing or the layer is not loaded), plus a legend.
+        the method found nothing or the layer is not loaded), then "Ward
+        names" and "Street names", plus a legend and a scale.
 
     Raises
     ------
@@ -659,6 +790,8 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
               "hot 95": int((gi_cells["gi_class"] == "hot 95").sum()) if len(gi_cells) else 0,
               "kde": len(kde_cells), "dbscan": len(clusters), "doc": len(places),
               "emerging": 0 if emerging is None else len(emerging)}
+    _ward_names_group(m, wards)
+    _street_group(m, streets)
     _MapNote(_hotspots_legend(bounds, counts, harm_label=harm_label), position="bottomleft").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
@@ -702,7 +835,7 @@ def _camera_group(cams: gpd.GeoDataFrame | None, name: str, colour: str, alias: 
 # ----------------------------------------------------------------------------
 def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, static_url: str = STATIC_URL,
                tiles_url: str | None = None, tiles_attribution: str | None = None,
-               label_top: int = 0) -> folium.Map:
+               label_top: int = 0, streets: pd.DataFrame | None = None) -> folium.Map:
     """A small map of one patroller's (or the whole plan's) places over the ward outlines.
 
     ``places`` has ``candidate_id, name, x, y, visits`` (British National Grid;
@@ -746,6 +879,8 @@ def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, static_url: str
         folium.CircleMarker(location=[round(p.geometry.y, 6), round(p.geometry.x, 6)], radius=9, weight=2,
                             color="#FFFFFF", fill=True, fill_color="#08519C", fill_opacity=0.9,
                             tooltip=folium.Tooltip(label, permanent=k < label_top)).add_to(group)
+    _ward_names_group(m, wards)
+    _street_group(m, streets)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m
@@ -788,12 +923,13 @@ def _ward_outline_map(wards: gpd.GeoDataFrame, *, static_url: str, tiles_url: st
 
 def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *,
                buffer_m: float, static_url: str = STATIC_URL, tiles_url: str | None = None,
-               tiles_attribution: str | None = None) -> folium.Map:
+               tiles_attribution: str | None = None, streets: pd.DataFrame | None = None) -> folium.Map:
     """The WDQ's zones (control C, buffer ring D, tasked area R) and the tasked places over the ward outlines.
 
     ``zones`` is ``tasking.review.displacement_areas`` output (``zone`` R, D, C);
     ``places`` the tasked places (``candidate_id, name, place_type``), polygons.
-    No incident is drawn.
+    No incident is drawn; ward names and ``streets`` (:func:`incidents_map`)
+    are labelled.
 
     Raises
     ------
@@ -829,6 +965,8 @@ def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.Geo
               f"<div>{_swatch(_ZONE_STYLE['R'][0])}Tasked places (R)</div>"
               f"<div>{_swatch(_ZONE_STYLE['D'][0])}Buffer ring 0-{buffer_m:g} m (D)</div>"
               f"<div>{_swatch(_ZONE_STYLE['C'][0])}Control: rest of the borough (C)</div>")
+    _ward_names_group(m, wards)
+    _street_group(m, streets)
     _MapNote(legend, position="bottomleft").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds(bounds)
@@ -854,13 +992,15 @@ def _bng_points(df: pd.DataFrame) -> gpd.GeoDataFrame:
 
 def cctv_map(wards: gpd.GeoDataFrame, *, fixed: pd.DataFrame, deployed: pd.DataFrame, sites: pd.DataFrame,
              whatif: pd.DataFrame, radius_m: float, fixed_radius_m: float, static_url: str = STATIC_URL,
-             tiles_url: str | None = None, tiles_attribution: str | None = None) -> folium.Map:
+             tiles_url: str | None = None, tiles_attribution: str | None = None,
+             streets: pd.DataFrame | None = None) -> folium.Map:
     """Fixed and deployable camera coverage circles, ranked candidate sites and what-if cameras, with a layer control.
 
     Every frame has ``x, y`` (EPSG:27700) and an id column (``site_id`` or
     ``camera_id``); ``sites`` also ``rank, uncovered_harm, source``.  All four
     layers are always present (empty when there is nothing to draw).  No
-    incident is drawn.
+    incident is drawn; ward names and ``streets`` (:func:`incidents_map`) are
+    labelled.
 
     Raises
     ------
@@ -901,6 +1041,8 @@ def cctv_map(wards: gpd.GeoDataFrame, *, fixed: pd.DataFrame, deployed: pd.DataF
               f"({len(deployed)})</div>"
               f"<div>{_swatch(_CCTV_COLOURS['site'], round_=True)}Candidate site ({len(sites)})</div>"
               f"<div>{_swatch(_CCTV_COLOURS['whatif'], round_=True)}What-if camera ({len(whatif)})</div>")
+    _ward_names_group(m, wards)
+    _street_group(m, streets)
     _MapNote(legend, position="bottomleft").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds(bounds)

@@ -41,6 +41,7 @@ from tasking.housing import SchemeInputs, SchemeReport
 from tasking.pipeline import build_recommendations, read_plan_inputs, scope_coverage
 from tasking.resources import Roster
 from tasking.review import WeekReview
+from tasking.streets import STREET_LABELS_MAX, street_labels
 
 from . import analysis, cached, cctv, data_admin, overview, planning, review, signin, state
 from .text import md_escape
@@ -181,6 +182,18 @@ class AreaService:
         """Non-sensitive incidents of the scope, every month held."""
         return _review_incidents(self, self.key, version)
 
+    def street_labels(self, version: str, bounds: Sequence[float] | None = None, limit: int = STREET_LABELS_MAX,
+                      min_n: int = 1) -> pd.DataFrame:
+        """Street-name label points (``street, x, y, n``, EPSG:27700) of the busiest streets inside ``bounds``,
+        from the non-sensitive incidents of every district of the area (read once per version, as
+        :meth:`review_incidents`), so a map of a neighbouring district or of every district is labelled too.
+
+        ``bounds`` is rounded to whole metres so that one map's labels are one cache entry; ``min_n`` is
+        ``tasking.access.street_label_floor(viewer)`` (the same labels for everyone of a role).
+        """
+        key_bounds = None if bounds is None else tuple(round(float(v)) for v in bounds)
+        return _street_labels(self, self.key, version, key_bounds, int(limit), int(min_n))
+
     def review_months(self, version: str) -> dict[str, int]:
         """Month -> number of non-sensitive incidents of the scope, oldest first."""
         inc = self.review_incidents(version)
@@ -306,9 +319,22 @@ def _plan_recommendations(_svc: AreaService, key: str, version: str, months: tup
     return pd.DataFrame(table.drop(columns="geometry")), "; ".join(notes)
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _area_incidents(_svc: AreaService, key: str, version: str) -> pd.DataFrame:
+    """Non-sensitive incidents of every district of the area (the one read behind the review and the labels)."""
+    return review.review_incidents(_svc.engine, wards=_svc.context(version).layers.wards)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _review_incidents(_svc: AreaService, key: str, version: str) -> pd.DataFrame:
-    return review.review_incidents(_svc.engine, wards=_svc.context(version).wards)
+    inc = _area_incidents(_svc, key, version)
+    return inc[inc["ward_code"].isin(set(_svc.context(version).wards["ward_code"]))].reset_index(drop=True)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _street_labels(_svc: AreaService, key: str, version: str, bounds: tuple[int, ...] | None, limit: int,
+                   min_n: int) -> pd.DataFrame:
+    return street_labels(_area_incidents(_svc, key, version), bounds=bounds, limit=limit, min_n=min_n)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

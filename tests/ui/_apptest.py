@@ -9,13 +9,17 @@ any other session keys (names of constants in :mod:`ui.state`), switches to
 The readers return what the chair would read: ``texts`` (titles, headers,
 markdown, captions and alerts, markdown escapes undone), ``metric``,
 ``frame`` (a table by its first column) and ``folium_script`` (the script
-inside the page's one ``st_folium`` map, which AppTest cannot open).
+inside the page's one ``st_folium`` map, which AppTest cannot open);
+``map_labels`` reads the text labels of one layer of that script ("Street
+names", "Ward names") as the map shows them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,9 @@ import pytest
 from _signin import sign_in
 from streamlit.testing.v1 import AppTest
 
+from spatial.store import connect
+from spatial.store.queries import incident_frame
+from tasking.names import GENERIC_LOCATIONS
 from ui import maps, planning, state
 from ui.text import md_unescape
 
@@ -91,3 +98,27 @@ def folium_script(at: AppTest) -> str:
     """The folium script inside the page's one st_folium component."""
     (component,) = at.get("component_instance")
     return json.loads(component.proto.json_args)["script"]
+
+
+def map_labels(script: str, layer: str) -> list[tuple[float, float, str]]:
+    """``(lat, lon, text)`` of every text label in the layer named ``layer`` of a folium script, the text as the
+    browser shows it (HTML entities decoded once); fails when the map has no such layer."""
+    entry = re.search(r'"' + re.escape(layer) + r'"\s*:\s*(feature_group_\w+)', script)
+    assert entry, f"no layer {layer!r} in the map's layer control"
+    block = re.search(r"var group = " + entry.group(1) + r";.*?var labels = (\[.*?\]);\n", script, flags=re.S)
+    if block is None:
+        return []  # the layer is there, with nothing to label
+    return [(float(lat), float(lon), html.unescape(text)) for lat, lon, text, _minor in json.loads(block.group(1))]
+
+
+def street_counts(url: str, bounds: tuple[float, float, float, float] | None = None) -> pd.Series:
+    """By hand, for the street-label checks: the store's non-sensitive incidents (inside ``bounds``, EPSG:27700)
+    counted by the street of their police.uk location text ("On or near " dropped; snap-point kinds such as
+    "Supermarket" left out), busiest first."""
+    safe = incident_frame(connect(url), include_sensitive=False)
+    safe = safe[safe["ward_code"].notna()]
+    if bounds is not None:
+        xmin, ymin, xmax, ymax = bounds
+        safe = safe[safe["x"].between(xmin, xmax) & safe["y"].between(ymin, ymax)]
+    streets = safe["location_text"].str.removeprefix("On or near ").str.strip()
+    return streets[~streets.str.lower().isin(GENERIC_LOCATIONS)].value_counts()

@@ -17,7 +17,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from _apptest import folium_script, map_labels
 from _signin import sign_in
+from pyproj import Transformer
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
@@ -27,6 +29,8 @@ from spatial.datasets import RBKC, load_wards
 from spatial.layers import store_area_layer
 from spatial.schema import load_taxonomy
 from spatial.store import connect
+from spatial.store.queries import incident_frame
+from tasking.names import GENERIC_LOCATIONS
 from ui import maps, state, tables
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,6 +115,21 @@ def test_choosing_a_ward_changes_the_count_table(app: AppTest) -> None:
     assert list(after.index) == ["Abingdon"]
     assert after.loc["Abingdon"].to_dict() == before.loc["Abingdon", after.columns].to_dict()
     assert not after.equals(before)
+
+
+def test_the_incidents_map_names_the_busiest_streets_and_the_wards_with_a_scale(app: AppTest, small_db: str) -> None:
+    script = folium_script(app)
+    streets = [t for _, _, t in map_labels(script, maps.STREETS_LAYER)]
+    # by hand: the store's non-sensitive rows grouped by their location text, snap-point kinds left out
+    safe = incident_frame(connect(small_db), include_sensitive=False)
+    by_text = safe["location_text"].str.removeprefix("On or near ").value_counts()
+    by_text = by_text[~by_text.index.str.lower().isin(GENERIC_LOCATIONS)]
+    assert by_text.index[0] in streets and streets[0] == by_text.index[0]
+    assert len(set(streets)) == min(len(by_text), 40)
+    assert "Colville Terrace" not in streets  # only violence and sexual offences happened there
+    wards = {t for _, _, t in map_labels(script, maps.WARD_NAMES_LAYER)}
+    assert wards == set(load_wards((RBKC,))["ward_name"])
+    assert "L.control.scale" in script
 
 
 def test_sensitive_notice_and_missing_layer_notices(app: AppTest) -> None:
@@ -301,6 +320,41 @@ def test_tooltip_text_is_escaped(rbkc_wards: gpd.GeoDataFrame) -> None:
     assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
     assert "<b>Estate</b>" not in html
     assert "\\u0026lt;b\\u0026gt;Estate\\u0026lt;/b\\u0026gt;" in html
+
+
+def test_every_map_has_street_and_ward_name_layers_escaped_and_a_scale(rbkc_wards: gpd.GeoDataFrame) -> None:
+    hostile = '<img src=x onerror=alert(1)> Road"); alert(2); ("'
+    streets = pd.DataFrame({"street": [hostile, "Elm Road"], "x": [525500.0, 526000.0], "y": [179000.0, 178500.0],
+                            "n": [9, 5]})
+    pt = pd.DataFrame({"site_id": ["S1"], "x": [525000.0], "y": [179000.0]})
+    empty = gpd.GeoDataFrame({"cell_id": []}, geometry=[], crs="EPSG:27700")
+    zones = gpd.GeoDataFrame({"zone": ["R"]}, geometry=[box(525000, 179000, 525100, 179100)], crs="EPSG:27700")
+    harm = rbkc_wards.assign(harm=1.0)
+    built = {
+        "incidents": maps.incidents_map(_points([]), rbkc_wards, selected_wards=[], layers={}, streets=streets),
+        "hotspots": maps.hotspots_map(harm, gi_cells=empty, kde_cells=empty, clusters=empty, places=empty,
+                                      ranked=pd.DataFrame(), streets=streets),
+        "patrol": maps.patrol_map(pt.assign(name="P"), rbkc_wards, streets=streets),
+        "review": maps.review_map(zones, empty, rbkc_wards, buffer_m=400, streets=streets),
+        "cctv": maps.cctv_map(rbkc_wards, fixed=pt, deployed=pt.assign(camera_id="C1"), sites=pt.iloc[:0],
+                              whatif=pt, radius_m=50, fixed_radius_m=40, streets=streets),
+    }
+    for name, m in built.items():
+        page = m.get_root().render()
+        script = m.get_root().script.render()
+        labels = map_labels(script, maps.STREETS_LAYER)
+        assert [t for _, _, t in labels] == [hostile, "Elm Road"], name  # shown as the literal text
+        assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt; Road\\u0026quot;" in page, name  # tojson writes & as \\u0026
+        assert "<img src=x" not in page and "alert(2); (\"" not in page, name
+        lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(526000.0, 178500.0)
+        assert labels[1][:2] == pytest.approx((lat, lon), abs=1e-5), name  # Elm Road at its BNG point
+        assert {t for _, _, t in map_labels(script, maps.WARD_NAMES_LAYER)} == set(rbkc_wards["ward_name"]), name
+        assert "L.control.scale" in page, name
+        assert not re.search(r"(src|href)=[\"'](https?:)?//", page), name  # still offline
+    bare = maps.patrol_map(pt.assign(name="P"), rbkc_wards).get_root()
+    bare.render()  # the script is filled in by the page's render
+    no_streets = bare.script.render()
+    assert map_labels(no_streets, maps.STREETS_LAYER) == []  # the layer is there, empty
 
 
 def test_tiles_only_when_configured(rbkc_wards: gpd.GeoDataFrame) -> None:

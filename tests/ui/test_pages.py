@@ -25,9 +25,10 @@ import pandas as pd
 import pytest
 from _apptest import assert_ok as _ok
 from _apptest import folium_script as _folium_script
+from _apptest import map_labels, open_page, street_counts
 from _apptest import metric as _metric
-from _apptest import open_page
 from _apptest import texts as _texts
+from pyproj import Transformer
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
@@ -89,6 +90,25 @@ def _built(url: str, monkeypatch: pytest.MonkeyPatch, *, user: str | None = None
     at = _page(url, TASKING, monkeypatch, user=user, TASKING_SHOW=True, **session)
     assert at.metric, [e.value for e in at.error]
     return at
+
+
+def _check_street_labels(script: str, url: str, places_xy: list[tuple[float, float]], *, limit: int,
+                         min_n: int) -> list[str]:
+    """The map's street labels lie within 300 m of the places' extent, name the busiest street there (by hand),
+    at most ``limit`` streets, each with at least ``min_n`` incidents; returns the streets."""
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    labels = [(t, *to_bng.transform(lon, lat)) for lat, lon, t in map_labels(script, maps.STREETS_LAYER)]
+    xs, ys = [x for x, _ in places_xy], [y for _, y in places_xy]
+    bounds = (min(xs) - 300, min(ys) - 300, max(xs) + 300, max(ys) + 300)
+    assert labels, "no street labels"
+    assert all(bounds[0] - 1 <= x <= bounds[2] + 1 and bounds[1] - 1 <= y <= bounds[3] + 1 for _, x, y in labels)
+    counts = street_counts(url, bounds)
+    streets = [t for t, _, _ in labels]
+    top = set(counts[counts == counts.max()].index)
+    assert top & set(streets), (sorted(top), streets[:5])
+    assert len(set(streets)) <= limit
+    assert all(counts.get(t, 0) >= min_n for t in streets), [(t, counts.get(t, 0)) for t in streets]
+    return streets
 
 
 # --------------------------------------------------------------------------
@@ -272,6 +292,28 @@ def test_hotspots_page_draws_every_layer_from_non_sensitive_incidents(store: str
     assert "Each download is recorded in the export audit." in "\n".join(c.value for c in at.caption)
 
 
+def test_the_tasking_and_hotspots_maps_name_the_streets_of_their_extent(store: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _built(store, monkeypatch)
+    script = _folium_script(at)
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    drawn = [to_bng.transform(float(lon), float(lat))
+             for lat, lon in re.findall(r"L\.circleMarker\(\s*\[([-\d.]+),\s*([-\d.]+)\]", script)]
+    assert drawn  # the plan's places
+    streets = _check_street_labels(script, store, drawn, limit=40, min_n=1)
+    assert "Colville Terrace" not in streets  # only violence and sexual offences: never named
+    assert "L.control.scale" in script and map_labels(script, maps.WARD_NAMES_LAYER)
+
+    at = _page(store, HOTSPOTS, monkeypatch)
+    script = _folium_script(at)
+    labels = [t for _, _, t in map_labels(script, maps.STREETS_LAYER)]
+    counts = street_counts(store, tuple(load_wards((RBKC,)).total_bounds))
+    assert labels[0] in set(counts[counts == counts.max()].index)  # the borough's busiest street, by hand
+    assert "Colville Terrace" not in labels
+    assert {t for _, _, t in map_labels(script, maps.WARD_NAMES_LAYER)} == set(load_wards((RBKC,))["ward_name"])
+    assert "L.control.scale" in script
+
+
 def test_hotspots_category_group_filter_recomputes_the_layers(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(store, HOTSPOTS, monkeypatch)
     before = _folium_script(at)
@@ -320,6 +362,24 @@ def test_my_patrols_shows_only_the_chosen_agents_patrols(patrol_store, monkeypat
     assert not at.dataframe  # no wide tables on a phone page
     script = _folium_script(at)
     assert script.count("L.circleMarker(") == len({a["candidate_id"] for a in mine})
+
+
+def test_a_wardens_phone_map_names_a_dozen_busy_streets_around_their_places(patrol_store,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    url, plan, _ = patrol_store
+    agent = _busiest_warden(plan)
+    at = _page(url, PATROLS, monkeypatch, today=IN_WEEK, user=f"Warden {agent}", role="warden", agent_id=agent)
+    places = planning.agent_places(plan, agent)
+    script = _folium_script(at)
+    # a warden does not see incident points: a street needs 5 incidents before the map names it
+    xy = list(zip(places["x"], places["y"], strict=True))
+    streets = _check_street_labels(script, url, xy, limit=maps.PHONE_STREETS, min_n=5)
+    # the floor is what left the quiet streets out: the busiest street with fewer than five is not named
+    counts = street_counts(url, (min(x for x, _ in xy) - 300, min(y for _, y in xy) - 300,
+                                 max(x for x, _ in xy) + 300, max(y for _, y in xy) + 300))
+    quiet = counts[counts < 5]
+    assert len(quiet) and quiet.index[0] not in streets
+    assert "L.control.scale" in script
 
 
 def test_logging_a_patrol_writes_a_patrol_log_checked_against_the_plan(patrol_store,

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from _apptest import assert_ok as _ok
 from _apptest import frame as _frame
+from _apptest import map_labels, open_page, street_counts
 from _apptest import metric_number as _metric
-from _apptest import open_page
 from streamlit.testing.v1 import AppTest
 
 from hotspot_cli.main import main as cli_main
@@ -231,3 +231,19 @@ def test_pure_helpers() -> None:
         cctv.read_deployed(b"camera_id,site_id\nC1,S\n", name="f.csv")
     got = cctv.read_deployed(b"camera_id,site_id,since_week,x,y\nC1,NEW,2026-W40,525000,179000\n", name="f.csv")
     assert (got[0].site_id, got[0].x, got[0].y) == ("NEW", 525000.0, 179000.0)
+
+
+def test_the_cctv_map_names_busy_streets_five_incidents_or_more_for_the_cctv_role(store: str,
+                                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                                  ) -> None:
+    wards = load_wards(("E09000020",))
+    counts = street_counts(store, tuple(wards.total_bounds))
+    for role, floor in (("chair", 1), ("cctv", 5)):
+        at = open_page(store, PAGE, monkeypatch, today=TODAY, roster=ROSTER, role=role, timeout_s=180)
+        script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+        streets = [t for _, _, t in map_labels(script, maps.STREETS_LAYER)]
+        assert streets[0] in set(counts[counts == counts.max()].index), role
+        assert all(counts[t] >= floor for t in streets), role
+        assert "Colville Terrace" not in streets
+        assert {t for _, _, t in map_labels(script, maps.WARD_NAMES_LAYER)} == set(wards["ward_name"])
+        assert "L.control.scale" in script

@@ -21,8 +21,8 @@ import pytest
 import shapely
 from _apptest import assert_ok as _ok
 from _apptest import frame as _frame
+from _apptest import map_labels, open_page, street_counts
 from _apptest import metric as _metric
-from _apptest import open_page
 from _apptest import texts as _texts
 from streamlit.testing.v1 import AppTest
 
@@ -270,3 +270,17 @@ def test_pure_helpers_choose_weeks_and_periods() -> None:
     assert review.month_weeks(["2018-02"]) == pytest.approx(4.0)
     assert re.search(r"the reviewed week 2026-W47 itself", review.period_statement(
         review.ReviewPeriods(("2026-10",), (), after_is_week=True), week=WEEK, newest_month="2026-11"))
+
+
+def test_the_review_map_names_the_boroughs_busiest_streets_and_wards(reviewed: dict[str, Any],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(reviewed["url"], monkeypatch)
+    script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+    wards = load_wards((RBKC,))
+    streets = [t for _, _, t in map_labels(script, maps.STREETS_LAYER)]
+    counts = street_counts(reviewed["url"], tuple(wards.total_bounds))
+    assert streets[0] in set(counts[counts == counts.max()].index)  # the busiest street by hand comes first
+    assert len(set(streets)) == 40 and all(counts[t] >= counts.iloc[39] for t in set(streets))
+    assert "Colville Terrace" not in streets  # a street only sensitive cases have is never named
+    assert {t for _, _, t in map_labels(script, maps.WARD_NAMES_LAYER)} == set(wards["ward_name"])
+    assert "L.control.scale" in script

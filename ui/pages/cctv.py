@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
+from tasking import access
 from ui import cctv, maps, planning, service, state, tables
 from ui.text import md_escape
 
@@ -177,6 +178,8 @@ fixed_df = pd.DataFrame([{"site_id": s.site_id, "x": s.x, "y": s.y} for s in fix
                         columns=["site_id", "x", "y"])
 st_folium(maps.cctv_map(wards, fixed=fixed_df, deployed=deployed_df, sites=ranking, whatif=whatif_df,
                         radius_m=dep.coverage_radius_m, fixed_radius_m=fixed_cams.coverage_radius_m,
+                        streets=svc.street_labels(version, maps.label_bounds(wards),
+                                                  min_n=access.street_label_floor(viewer)),
                         static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or "")),
           key=state.CCTV_MAP, height=560, use_container_width=True, returned_objects=[])
 st.caption("Every deployment needs the Surveillance Camera Code of Practice checks (legitimate aim, DPIA, "

@@ -103,7 +103,9 @@ fmap = maps.hotspots_map(layers.wards, gi_cells=layers.gi_cells, kde_cells=layer
                          fixed_cctv=cameras.fixed if cameras else None,
                          deployable_cctv=cameras.deployable if cameras else None,
                          static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or ""),
-                         tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+                         tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+                         streets=svc.street_labels(version, maps.label_bounds(layers.wards),
+                                                   min_n=access.street_label_floor(viewer)))
 st_folium(fmap, key=state.HOTSPOTS_MAP, height=620, use_container_width=True, returned_objects=[])
 st.caption(f"{layers.n_incidents:,} non-sensitive incidents, {tables.period_label(period)}; harm weighted by the "
            "Cambridge Crime Harm Index on 150 m cells. Click a green marker for its ranked measures.")

@@ -91,10 +91,12 @@ if tiles_url and not tiles_attribution:
     st.warning(f"{maps.TILES_URL_ENV} is set but {maps.TILES_ATTRIBUTION_ENV} is not: the base map is left off "
                "until the attribution the tile provider requires is set too.")
     tiles_url = None
+focus = ward_frame[ward_frame["ward_code"].isin(picked)] if picked else ward_frame
+streets = svc.street_labels(version, maps.label_bounds(focus), min_n=access.street_label_floor(viewer))
 fmap = maps.incidents_map(
     points, ward_frame, selected_wards=picked, layers=layers,
     static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or ""),
-    tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+    tiles_url=tiles_url, tiles_attribution=tiles_attribution, streets=streets,
 )
 st_folium(fmap, key="incidents_map", height=620, use_container_width=True, returned_objects=[])
 if len(points) > maps.MAX_POINTS:
