@@ -91,7 +91,7 @@ __all__ = [
 Format = ExportKind
 SUPPRESS_BELOW = 5
 
-#: Columns of the plan CSV (one row per assignment) and the GeoJSON properties.
+#: Columns of the plan CSV (one row per assignment) and of the GeoPackage's ``assignments`` layer.
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
     "week", "agent_id", "kind", "day", "date", "shift", "candidate_id", "place_name", "place_type", "name",
     "ward_code", "ward_name", "visits", "minutes", "expected_harm_shift", "value", "x_bng", "y_bng", "lon", "lat", "why",

@@ -409,6 +409,14 @@ def test_the_cameras_coverage_is_a_circle_of_the_plans_radius_in_the_geopackage(
             assert g.centroid.distance(shapely.Point(cam["x"], cam["y"])) < 1e-6
             xy = shapely.get_coordinates(g)  # every vertex on the circle round the camera's site
             assert np.hypot(xy[:, 0] - cam["x"], xy[:, 1] - cam["y"]) == pytest.approx(np.full(len(xy), radius))
+    # a camera without a site has no circle; a plan without cameras still has the (empty, typed) layer
+    plan["cameras"].append({"camera_id": "CAM02", "site_id": "S-none", "x": None, "y": None, "status": "kept"})
+    export_pack(plan, tmp_path / "one.gpkg", format="gpkg", user="gis", role="analyst")
+    assert pyogrio.read_dataframe(tmp_path / "one.gpkg", layer="camera_coverage")["camera_id"].tolist() == ["CAM01"]
+    plan["cameras"] = []
+    export_pack(plan, tmp_path / "none.gpkg", format="gpkg", user="gis", role="analyst")
+    info = pyogrio.read_info(tmp_path / "none.gpkg", layer="camera_coverage")
+    assert info["features"] == 0 and info["geometry_type"] == "MultiPolygon" and "coverage_radius_m" in info["fields"]
 
 
 def test_plan_geopackage_has_patches_as_polygons_and_is_audited(tmp_path, db_url):
