@@ -1,8 +1,8 @@
-"""``hotspot-tasking pack``: the weekly tasking pack (PDF, HTML) or the plan for GIS (CSV, GeoJSON).
+"""``hotspot-tasking pack``: the weekly tasking pack (PDF, HTML) or the plan for GIS (CSV, GeoJSON, GeoPackage).
 
 ::
 
-    hotspot-tasking pack --plan plan.json --format pdf|html|csv|geojson --out FILE
+    hotspot-tasking pack --plan plan.json --format pdf|html|csv|geojson|gpkg --out FILE
         [--recommendations rec.geojson] [--review review.json] [--sensitive-aggregates]
         [--user NAME] [--role ROLE]
 
@@ -12,6 +12,12 @@ plan.json --out rec.geojson``; ``--review`` a JSON review of last week
 (:meth:`tasking.review.WeekReview.to_dict`).  ``--sensitive-aggregates`` adds
 counts of safeguarding-sensitive categories by ward for the plan's months
 (from the store; 1-4 shown as "fewer than 5", never mapped).
+
+``--format geojson`` writes one MultiPolygon per planned place (EPSG:4326: street
+patches from their cells, parks and estates from the stored layers, ward
+presence as the ward), with the place's visits, people and schedule; ``csv``
+one row per assignment; ``gpkg`` (EPSG:27700) the patches, the assignments as
+points, the cameras and their coverage circles.
 
 Every export is audited in the store given by ``--database`` (or
 ``DATABASE_URL``; default ``var/hotspot.sqlite``): who (``--user``, default
@@ -36,6 +42,9 @@ from typing import TYPE_CHECKING, Any
 from hotspot_cli.options import add_area_option
 from tasking._errors import TaskingError
 from tasking.formats import DOCUMENT_FORMATS, EXPORT_KINDS
+
+#: Plan exports that draw the plan's places as polygons (from the parks, estates and wards layers).
+GIS_LAYERED: tuple[str, ...] = ("geojson", "gpkg")
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -148,18 +157,21 @@ def run(args: argparse.Namespace) -> int:
         codes = ctx.wards["ward_code"].tolist() if ctx is not None else None
         counts = ward_category_counts(engine, months=months or None, ward_codes=codes or None)
         sensitive = counts[counts["sensitive"].astype(bool)][["ward_code", "category", "count"]]
-    area = parks = wards = None
-    if args.format in DOCUMENT_FORMATS and ctx is not None:
-        from tasking.pipeline import read_parks
+    area = parks = wards = estates = None
+    if args.format in (*DOCUMENT_FORMATS, *GIS_LAYERED) and ctx is not None:
+        from tasking.pipeline import read_estates, read_parks
 
         area, wards = ctx.outline, ctx.wards
         parks, _ = read_parks(engine, area, settings.data_dir)
+        if args.format in GIS_LAYERED:  # the plan's places drawn as parks / estates / wards, not as squares
+            estates, _ = read_estates(engine)
     user = args.user or getpass.getuser()
     schemes = (_scheme_section(engine, ctx, user=user, role=args.role, data_dir=settings.data_dir)
                if args.format in DOCUMENT_FORMATS and ctx is not None else None)
     res = export_pack(plan, args.out, format=args.format, user=user, role=args.role, engine=engine,
                       recommendations=rec, review=review, sensitive_counts=sensitive, area=area, wards=wards,
-                      parks=parks, area_label=ctx.label if ctx is not None else None, schemes=schemes)
+                      parks=parks, estates=estates, area_label=ctx.label if ctx is not None else None,
+                      schemes=schemes)
     where = (f"meeting {res.meeting_id}, version {res.version}" if res.meeting_id is not None
              else "plan not saved to a meeting")
     print(f"pack: wrote {res.path} ({res.kind}, {res.bytes:,} bytes, sha256 {res.sha256[:16]}...)")

@@ -4,7 +4,7 @@ What a council GIS analyst opens in QGIS or ArcGIS Pro:
 
 * **GeoPackage** (``.gpkg``, EPSG:27700): one layer per kind (``hot_cells``,
   ``clusters``, ``emerging_classes``, ``patrol_patches``, ``assignments``,
-  ``advice``, ``cameras``), one geometry type per layer (polygons are always
+  ``advice``, ``cameras``, ``camera_coverage``), one geometry type per layer (polygons are always
   written as MultiPolygon), typed fields with units in their names; the run's
   parameters as the non-spatial ``run_parameters`` table (``key``, ``value``)
   and, for the hot-cell and emerging layers, a default style in the
@@ -80,6 +80,7 @@ LAYER_KINDS: Mapping[str, str] = {
     "assignments": "one point per assignment (agent, day, shift) at its place's representative point",
     "advice": "Designing Out Crime advice, one feature per hotspot",
     "cameras": "CCTV camera moves of the plan",
+    "camera_coverage": "each deployable camera's coverage circle (coverage_radius_m around its site)",
 }
 
 #: Column renames: units in the names (the values are unchanged).
@@ -381,4 +382,5 @@ def write_gis(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *, param
     return counts
 
 
-_POLYGON_KINDS = frozenset({"hot_cells", "clusters", "emerging_classes", "patrol_patches", "advice"})
+_POLYGON_KINDS = frozenset({"hot_cells", "clusters", "emerging_classes", "patrol_patches", "advice",
+                            "camera_coverage"})

@@ -8,8 +8,10 @@ Two layers, as the house style asks:
   rendered); :func:`pack_html` renders it as one self-contained HTML page
   (inline CSS, the map as an inline PNG drawn with matplotlib's Agg canvas, no
   script, no web font, no CDN, no external URL); :func:`pack_pdf` prints that
-  HTML with WeasyPrint, fetching ``data:`` URLs only; :func:`plan_csv` and
-  :func:`plan_geojson` give one row / feature per assignment; :func:`plan_map_png`
+  HTML with WeasyPrint, fetching ``data:`` URLs only; :func:`plan_csv` gives one
+  row per assignment and :func:`plan_geojson` one polygon per planned place
+  (:func:`plan_places`); :func:`plan_gpkg_layers` the GeoPackage's layers, the
+  cameras' coverage among them (:func:`camera_coverage`); :func:`plan_map_png`
   draws the map.
 * **edge** - :func:`export_pack` (and :func:`write_html`, :func:`write_pdf`,
   :func:`write_csv`, :func:`write_geojson`) writes the file and, when an
@@ -30,9 +32,9 @@ only; sensitive categories enter the pack only as aggregates by area
 suppressed cell be worked out), and the map draws places (grid patches, parks,
 candidate points), never incidents.
 
-GeoJSON coordinates are WGS84 longitude/latitude (EPSG:4326, RFC 7946), each
-feature at its candidate's representative point, with ``x_bng``/``y_bng``
-(EPSG:27700) in the properties and a ``crs_note``; QGIS and ArcGIS read it
+GeoJSON coordinates are WGS84 longitude/latitude (EPSG:4326, RFC 7946), one
+MultiPolygon per planned place, with the representative point's
+``x_bng``/``y_bng`` (EPSG:27700) in the properties; QGIS and ArcGIS read it
 as is.
 """
 
@@ -67,13 +69,17 @@ __all__ = [
     "Pack",
     "PackSchemes",
     "build_pack",
+    "camera_coverage",
+    "coverage_radius",
     "export_pack",
     "pack_html",
     "pack_pdf",
     "pack_schemes",
+    "PLACE_COLUMNS",
     "plan_csv",
     "plan_geojson",
     "plan_gpkg_layers",
+    "plan_places",
     "plan_map_png",
     "suppress_counts",
     "write_csv",
@@ -85,7 +91,7 @@ __all__ = [
 Format = ExportKind
 SUPPRESS_BELOW = 5
 
-#: Columns of the plan CSV (one row per assignment) and the GeoJSON properties.
+#: Columns of the plan CSV (one row per assignment) and of the GeoPackage's ``assignments`` layer.
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
     "week", "agent_id", "kind", "day", "date", "shift", "candidate_id", "place_name", "place_type", "name",
     "ward_code", "ward_name", "visits", "minutes", "expected_harm_shift", "value", "x_bng", "y_bng", "lon", "lat", "why",
@@ -219,26 +225,207 @@ def plan_csv(plan: Plan | Mapping[str, Any]) -> str:
     return str(to_csv(_assignments(plan), index=False, lineterminator="\n"))
 
 
-def plan_geojson(plan: Plan | Mapping[str, Any]) -> dict[str, Any]:
-    """Return the plan as a GeoJSON FeatureCollection: one Point feature per assignment, EPSG:4326.
+#: Properties of the plan GeoJSON, in order: one feature per planned place (:func:`plan_places`).
+PLACE_COLUMNS: tuple[str, ...] = (
+    "candidate_id", "place_name", "place_type", "ward_code", "ward_name", "planned_visits", "n_assignments",
+    "minutes_on_site_week", "agents", "schedule", "why", "harm_per_week", "priority", "area_m2", "geometry_source",
+    "x_bng", "y_bng",
+)
 
-    Each feature sits at its candidate's representative point (lon/lat, 6
-    decimals); properties are :data:`ASSIGNMENT_COLUMNS` without lon/lat, plus
-    ``plan_sha256`` (which plan this is), as fields GDAL keeps (no
-    non-standard top-level members).  The patches as polygons are in the
-    GeoPackage export (:func:`plan_gpkg_layers`).
+
+def _as_multipolygon(geom: Any) -> Any:
+    """``geom`` as a valid MultiPolygon (its polygon parts; invalid input repaired), or None when it has none."""
+    import shapely
+
+    if geom is None or geom.is_empty:
+        return None
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    flat = [q for part in shapely.get_parts(geom) for q in shapely.get_parts(part)
+            if isinstance(q, shapely.Polygon) and not q.is_empty]  # a collection's parts may be multi-parts
+    return shapely.MultiPolygon(flat) if flat else None
+
+
+def _why_undrawn(cid: str, *, parks: Any, estates: Any) -> str:
+    if cid.startswith("WP-"):
+        return "ward presence: a presence duty anywhere in the ward, not a place"
+    for prefix, layer, what in (("PK-", parks, "park"), ("ES-", estates, "estate")):
+        if cid.startswith(prefix):
+            if layer is None or not len(layer):
+                return f"no {what}s layer was given"
+            return f"the {what} is not in the {what}s layer"
+    return "the place has no polygon"
+
+
+def plan_places(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: Any = None,
+                wards: Any = None) -> Any:
+    """One row per planned place (a candidate with at least one assignment) with its polygon, EPSG:27700 (pure).
+
+    Parameters
+    ----------
+    plan
+        A :class:`~tasking.plan.Plan` or its dict.
+    parks, estates
+        Layers with ``park_id`` / ``estate_id`` and geometry (EPSG:27700): parks and estates are drawn
+        from them (:func:`tasking.review.candidate_polygons`); street patches from their grid cells.
+    wards
+        Ward polygons (EPSG:27700, ``ward_code``, optional ``ward_name``).  A place that cannot be
+        drawn (a ward presence ``WP-`` duty, a park or estate without its layer) gets its ward's
+        polygon; without ``wards`` (or the ward not in it) a square of the plan's cell size
+        around its point.  Nothing is dropped.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`PLACE_COLUMNS` and a MultiPolygon geometry (EPSG:27700), in the plan's
+        candidate order.  ``planned_visits`` is the sum of the place's assignment visits,
+        ``minutes_on_site_week`` their minutes; ``agents`` the people sent ("W01; W02", sorted);
+        ``schedule`` when, compactly ("Mon early x2 (W01); Tue late (W02)", day then shift order);
+        ``why`` the place's reason, once (the pack's sentence); ``harm_per_week`` and ``priority``
+        the candidate's; ``area_m2`` the polygon's area; ``geometry_source`` in words where the
+        polygon came from; ``x_bng``/``y_bng`` the place's representative point.  Candidates with
+        no assignment are not here (they are in the GeoPackage's ``patrol_patches`` with
+        ``planned_visits`` 0).
+
+    Examples
+    --------
+    >>> plan = {"week": "2026-W48", "inputs": {"cell_size_m": 150}, "candidates": [
+    ...     {"candidate_id": "ST-c10_20", "place_type": "street", "cells": "c10_20,c11_20", "x": 1575.0, "y": 3075.0},
+    ...     {"candidate_id": "WP-E1", "place_type": "street", "ward_code": "E1", "x": 5000.0, "y": 5000.0}],
+    ...     "assignments": [{"agent_id": "W01", "candidate_id": "ST-c10_20", "day": "Mon", "shift": "early",
+    ...                      "visits": 2}, {"agent_id": "W02", "candidate_id": "WP-E1", "day": "Tue",
+    ...                      "shift": "late", "visits": 1}]}
+    >>> g = plan_places(plan)
+    >>> g["area_m2"].tolist(), g["planned_visits"].tolist(), g["schedule"].tolist()
+    ([45000.0, 22500.0], [2, 1], ['Mon early x2 (W01)', 'Tue late (W02)'])
+    >>> g["geometry_source"].iloc[1]
+    'square of 150 m around the place point (ward presence: a presence duty anywhere in the ward, not a place)'
+    """
+    import geopandas as gpd
+    import shapely
+
+    from spatial.projection import require_bng
+
+    from .review import candidate_polygons
+
+    p = _check_plan(plan)
+    assign = _assignments(p)
+    size = float(p.cell_size_m)
+    drawn = candidate_polygons(p, parks=parks, estates=estates, cell_size_m=size)
+    polys = dict(zip(drawn["candidate_id"].astype(str), zip(drawn.geometry, drawn["geometry_source"], strict=True),
+                     strict=True))
+    ward_geom: dict[str, Any] = {}
+    ward_label: dict[str, str] = {}
+    if wards is not None and len(wards):
+        require_bng(wards, name="the wards layer")
+        if "ward_code" not in wards.columns:
+            msg = f"the wards layer needs a 'ward_code' column; got {list(wards.columns)}"
+            raise TaskingError(msg)
+        ward_geom = dict(zip(wards["ward_code"].astype(str), wards.geometry, strict=True))
+        if "ward_name" in wards.columns:
+            ward_label = dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+    whys = _place_whys(p, assign)
+    shift_order = {s: i for i, s in enumerate(_shift_names(p))}
+    by_place = {cid: g for cid, g in assign.groupby("candidate_id", sort=False)}
+    rows, geoms = [], []
+    for c in p.candidates:
+        cid = str(c.candidate_id)
+        g = by_place.get(cid)
+        if g is None or not len(g):
+            continue
+        code = str(c.ward_code) if c.ward_code else (cid[3:] if cid.startswith("WP-") else "")
+        geom, source = polys.get(cid, (None, ""))
+        geom = _as_multipolygon(geom)
+        if geom is not None and source == "grid cells":
+            n_cells = len([s for s in str(c.cells or "").split(",") if s.strip()])
+            source = f"grid cells ({n_cells} of {size:g} m)"
+        if geom is None:
+            why_not = _why_undrawn(cid, parks=parks, estates=estates)
+            if code in ward_geom and _as_multipolygon(ward_geom[code]) is not None:
+                geom = _as_multipolygon(ward_geom[code])
+                source = f"ward boundary ({why_not})"
+            else:
+                geom = _as_multipolygon(shapely.Point(*c.xy).buffer(size / 2, cap_style="square"))
+                missing = "; the ward is not in the wards layer" if ward_geom else ""
+                source = f"square of {size:g} m around the place point ({why_not}{missing})"
+        g = g.assign(_d=g["day"].map({d: i for i, d in enumerate(_DAYS)}), _s=g["shift"].map(shift_order))
+        g = g.sort_values(["_d", "_s", "agent_id"], kind="stable")
+        schedule = "; ".join(f"{r.day} {r.shift}" + (f" x{int(r.visits)}" if int(r.visits) != 1 else "")
+                             + f" ({r.agent_id})" for r in g.itertuples(index=False))
+        minutes = pd.to_numeric(g["minutes"], errors="coerce").sum(min_count=1)
+        ward_name = c.ward_name if c.ward_name else ward_label.get(code)
+        rows.append({
+            "candidate_id": cid, "place_name": str(g["place_name"].iloc[0]),
+            "place_type": c.place_type if c.has("place_type") else str(g["place_type"].iloc[0]),
+            "ward_code": code or None, "ward_name": ward_name or None,
+            "planned_visits": int(g["visits"].sum()), "n_assignments": len(g),
+            "minutes_on_site_week": None if pd.isna(minutes) else float(minutes),
+            "agents": "; ".join(sorted({str(a) for a in g["agent_id"]})), "schedule": schedule,
+            "why": whys[cid],
+            "harm_per_week": _number_or_none(c.expected_harm_week),
+            "priority": _number_or_none(c.priority),
+            "area_m2": float(geom.area), "geometry_source": source,
+            "x_bng": float(c.xy[0]), "y_bng": float(c.xy[1]),
+        })
+        geoms.append(geom)
+    out = pd.DataFrame(rows, columns=list(PLACE_COLUMNS))
+    out["planned_visits"] = out["planned_visits"].astype("int64")
+    out["n_assignments"] = out["n_assignments"].astype("int64")
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, crs=27700), crs=27700)
+
+
+def _number_or_none(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _geojson_geometry(geom: Any) -> dict[str, Any]:
+    """A WGS84 (Multi)Polygon as an RFC 7946 MultiPolygon: 6 decimals, exterior rings anticlockwise, valid."""
+    import shapely
+
+    snapped = _as_multipolygon(shapely.set_precision(geom, 1e-6))  # valid output on the 6-decimal grid
+    if snapped is None:  # a sliver smaller than the grid: keep its own coordinates
+        snapped = _as_multipolygon(geom)
+    snapped = shapely.orient_polygons(snapped, exterior_cw=False)
+
+    def ring(r: Any) -> list[list[float]]:
+        return [[round(float(x), 6), round(float(y), 6)] for x, y in r.coords]
+
+    return {"type": "MultiPolygon",
+            "coordinates": [[ring(poly.exterior), *(ring(h) for h in poly.interiors)]
+                            for poly in shapely.get_parts(snapped)]}
+
+
+def plan_geojson(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: Any = None,
+                 wards: Any = None) -> dict[str, Any]:
+    """Return the plan as a GeoJSON FeatureCollection: one MultiPolygon feature per planned place, EPSG:4326.
+
+    One feature for every candidate with at least one assignment (:func:`plan_places`: street
+    patches from their grid cells, parks and estates from ``parks`` / ``estates``, the rest as
+    their ward's polygon from ``wards``, else a square of the plan's cell size, with
+    ``geometry_source`` saying which); candidates with no visit are left out (they are in the
+    GeoPackage's ``patrol_patches`` with ``planned_visits`` 0).  Coordinates are longitude,
+    latitude to 6 decimals (RFC 7946: WGS84, exterior rings anticlockwise, no ``crs`` member);
+    every feature is a MultiPolygon.  Properties are :data:`PLACE_COLUMNS` plus ``plan_sha256``
+    (which plan this is), typed JSON numbers (``planned_visits`` and ``n_assignments`` integers,
+    absent figures ``null``), as fields GDAL keeps.  One row per assignment (agent, day, shift)
+    is in the CSV (:func:`plan_csv`) and the GeoPackage's ``assignments`` layer.
     """
     from .records import plan_digest
 
     p = _check_plan(plan)
-    df = _assignments(p)
+    places = plan_places(p, parks=parks, estates=estates, wards=wards)
     digest = plan_digest(p)
+    wgs = places.geometry.to_crs(4326)
     feats = []
-    for r in df.to_dict(orient="records"):
-        props = {k: _jsonable(v) for k, v in r.items() if k not in ("lon", "lat")}
+    for r, geom in zip(places.drop(columns=places.geometry.name).to_dict(orient="records"), wgs, strict=True):
+        props = {k: _jsonable(r[k]) for k in PLACE_COLUMNS}
+        props["planned_visits"], props["n_assignments"] = int(r["planned_visits"]), int(r["n_assignments"])
         props["plan_sha256"] = digest
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-                      "properties": props})
+        feats.append({"type": "Feature", "geometry": _geojson_geometry(geom), "properties": props})
     return {"type": "FeatureCollection", "name": f"tasking_plan_{p.week}", "features": feats}
 
 
@@ -251,7 +438,9 @@ def plan_gpkg_layers(plan: Plan | Mapping[str, Any], *, parks: Any = None, estat
     ``planned_visits``, ``harm_per_week``, ``priority``, ``area_m2``;
     ``assignments``: one point per assignment (agent, day, shift) at the
     place's representative point, ``minutes_on_site``, ``harm_per_shift``;
-    ``cameras``: the deployable cameras' sites; ``advice``: the Designing Out
+    ``cameras``: the deployable cameras' sites; ``camera_coverage``: each
+    placed camera's coverage circle (:func:`camera_coverage`, with
+    ``coverage_radius_m``, ``radius_source`` and ``area_m2``); ``advice``: the Designing Out
     Crime advice when ``recommendations`` (a GeoDataFrame) is given, with
     ``incidents`` as an integer.
     """
@@ -281,11 +470,68 @@ def plan_gpkg_layers(plan: Plan | Mapping[str, Any], *, parks: Any = None, estat
         cams_g = gpd.GeoDataFrame({"camera_id": pd.Series([], dtype=object)},
                                   geometry=gpd.GeoSeries([], crs=27700), crs=27700)
     layers["cameras"] = layer_for_gis(cams_g, kind="cameras")
+    layers["camera_coverage"] = layer_for_gis(camera_coverage(p), kind="camera_coverage")
     if isinstance(recommendations, gpd.GeoDataFrame) and recommendations.crs is not None and len(recommendations):
         rec = recommendations.to_crs(27700)
         rec = rec[[shapely.get_type_id(g) in (3, 6) for g in rec.geometry]]
         layers["advice"] = advice_layer(rec)
     return layers, notes
+
+
+#: Segments per quarter circle of a camera's coverage polygon (its area is within 0.05% of pi r^2).
+COVERAGE_QUAD_SEGS = 32
+
+
+def coverage_radius(plan: Plan | Mapping[str, Any]) -> tuple[float, str]:
+    """The deployable cameras' coverage radius the plan used, in metres, and where it was read (pure).
+
+    Plans record it as ``inputs.cctv_coverage_radius_m`` (:func:`tasking.pipeline.plan_week`);
+    older plans do not, and get the bundled roster's ``deployable_cctv.coverage_radius_m``,
+    saying so.
+
+    Examples
+    --------
+    >>> coverage_radius({"week": "w", "inputs": {"cctv_coverage_radius_m": 80}})
+    (80.0, 'the plan (inputs.cctv_coverage_radius_m)')
+    """
+    p = Plan.coerce(plan)
+    recorded = p.inputs.get("cctv_coverage_radius_m")
+    if recorded is not None:
+        return float(recorded), "the plan (inputs.cctv_coverage_radius_m)"
+    from .resources import default_roster_path, load_roster
+
+    path = default_roster_path()
+    return (float(load_roster(path).deployable_cctv.coverage_radius_m),
+            f"roster default ({path.name}): the plan does not record the radius it used")
+
+
+def camera_coverage(plan: Plan | Mapping[str, Any]) -> Any:
+    """The deployable cameras' coverage: one circle of :func:`coverage_radius` per placed camera, EPSG:27700 (pure).
+
+    Columns ``camera_id``, ``site_id``, ``status``, ``coverage_radius_m`` and ``radius_source``
+    (where the radius was read); a camera without a site position is left out (the GeoPackage's
+    notes count them).  The circle is a polygon of ``4 * COVERAGE_QUAD_SEGS`` sides.
+    """
+    import geopandas as gpd
+    import shapely
+
+    p = _check_plan(plan)
+    radius, source = coverage_radius(p)
+    rows, geoms = [], []
+    for c in p.cameras:
+        if c.x is None or c.y is None or not (math.isfinite(float(c.x)) and math.isfinite(float(c.y))):
+            continue
+        rows.append({"camera_id": str(c.camera_id), "site_id": str(c.site_id), "status": c.status,
+                     "coverage_radius_m": radius, "radius_source": source})
+        geoms.append(shapely.MultiPolygon([shapely.Point(float(c.x), float(c.y)).buffer(
+            radius, quad_segs=COVERAGE_QUAD_SEGS)]))
+    cols = ["camera_id", "site_id", "status", "coverage_radius_m", "radius_source"]
+    out = pd.DataFrame(rows, columns=cols)
+    out["coverage_radius_m"] = out["coverage_radius_m"].astype(float)
+    out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, crs=27700), crs=27700)
+    if not len(out):
+        out["area_m2"] = pd.Series([], dtype=float)
+    return out
 
 
 def advice_layer(recommendations: Any) -> Any:
@@ -491,7 +737,7 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
     Pack
     """
     from .explain import plan_sentences
-    from .names import place_reason, plan_place_names
+    from .names import plan_place_names
 
     p = _check_plan(plan)
     week = p.week
@@ -532,14 +778,10 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
 
     assign = _assignments(p)
     visits = assign.groupby("candidate_id")["visits"].sum() if len(assign) else pd.Series(dtype=int)
-    visit_minutes = ((assign["minutes"].astype(float) / assign["visits"].clip(lower=1)).groupby(assign["candidate_id"])
-                     .first() if len(assign) and assign["minutes"].notna().any() else pd.Series(dtype=float))
     hs = pd.DataFrame([c.to_json() for c in p.candidates])
-    n_months = len(inputs.get("months") or []) or None
     hs["place_name"] = hs["candidate_id"].astype(str).map(shown)
-    hs["why"] = [place_reason(c.to_json(), months=n_months,
-                              visit_minutes=_minutes_or_none(visit_minutes.get(str(c.candidate_id))))
-                 for c in p.candidates]
+    whys = _place_whys(p, assign)
+    hs["why"] = [whys[str(c.candidate_id)] for c in p.candidates]
     if "ward_name" not in hs.columns:
         hs["ward_name"] = hs["ward_code"].map(lambda c: (ward_names or {}).get(str(c), str(c)))
     keep = [c for c in ("candidate_id", "place_name", "place_type", "name", "ward_code", "ward_name", "priority",
@@ -605,6 +847,18 @@ def _status_words(status: Any) -> str:
 
     text = str(status or "-")
     return re.sub(r"within mip_rel_gap ([\d.eE-]+)", lambda m: f"within a {float(m.group(1)):.0%} gap", text)
+
+
+def _place_whys(plan: Plan, assign: pd.DataFrame) -> dict[str, str]:
+    """Candidate id -> one plain sentence of why the place is in the plan (the pack's and the GeoJSON's ``why``)."""
+    from .names import place_reason
+
+    visit_minutes = ((assign["minutes"].astype(float) / assign["visits"].clip(lower=1)).groupby(assign["candidate_id"])
+                     .first() if len(assign) and assign["minutes"].notna().any() else pd.Series(dtype=float))
+    n_months = len(plan.inputs.get("months") or []) or None
+    return {str(c.candidate_id): place_reason(c.to_json(), months=n_months,
+                                              visit_minutes=_minutes_or_none(visit_minutes.get(str(c.candidate_id))))
+            for c in plan.candidates}
 
 
 def _minutes_or_none(v: Any) -> float | None:
@@ -1241,7 +1495,7 @@ def export_pack(plan: Plan | Mapping[str, Any], out: str | Path, *, format: Form
                 sensitive_counts: pd.DataFrame | None = None, area: Any = None, wards: Any = None, parks: Any = None,
                 estates: Any = None, meeting_id: int | None = None, version: int | None = None,
                 now: dt.datetime | None = None, area_label: str | None = None, schemes: Any = None) -> ExportResult:
-    """Write the pack (``pdf``, ``html``) or the plan (``csv``, ``geojson``) to ``out`` and audit it.
+    """Write the pack (``pdf``, ``html``) or the plan (``csv``, ``geojson``, ``gpkg``) to ``out`` and audit it.
 
     With an ``engine`` the export is recorded in ``export_audit`` (who, role,
     when, kind, week, meeting and version, the file's sha256, row counts and
@@ -1254,6 +1508,9 @@ def export_pack(plan: Plan | Mapping[str, Any], out: str | Path, *, format: Form
     boundary of the plan's borough is used if there is one.  ``area_label`` is the area's name
     written in the pack (default: the borough's name from ``area``).  ``schemes`` (a
     :class:`tasking.housing.SchemeReport`) adds the Schemes section to the pdf and html pack.
+    The GeoJSON (one polygon per planned place, :func:`plan_geojson`) draws parks and estates
+    from ``parks`` / ``estates`` and the places it cannot draw as their ward from ``wards``; its
+    audit row counts ``places`` and ``assignments``.
 
     Raises
     ------
@@ -1280,8 +1537,9 @@ def export_pack(plan: Plan | Mapping[str, Any], out: str | Path, *, format: Form
         counts = {"assignments": len(p.assignments)}
         sensitive = False
     elif format == "geojson":
-        data = json.dumps(plan_geojson(p), indent=1, ensure_ascii=False).encode("utf-8")
-        counts = {"assignments": len(p.assignments)}
+        fc = plan_geojson(p, parks=parks, estates=estates, wards=wards)
+        data = json.dumps(fc, indent=1, ensure_ascii=False).encode("utf-8")
+        counts = {"places": len(fc["features"]), "assignments": len(p.assignments)}
         sensitive = False
     elif format == "gpkg":
         data, counts = _plan_gpkg(p, path, parks=parks, estates=estates, recommendations=recommendations,

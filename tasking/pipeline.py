@@ -283,6 +283,8 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
                    "pins": [p.label() for p in pins],
                    "pin_specs": [[p.agent_id, p.candidate_id, p.day, p.shift, p.visits] for p in pins],
                    "exclusions": [e.__dict__ for e in exclusions],
+                   # issue 17: the cameras' coverage circles in the GeoPackage use the radius the plan used
+                   "cctv_coverage_radius_m": roster.deployable_cctv.coverage_radius_m,
                    "assumptions": "tasking/data/README.md"},
     })
     plan["timings_s"].update(timings)

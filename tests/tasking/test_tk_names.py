@@ -151,8 +151,11 @@ def test_csv_and_geojson_carry_the_place_name_beside_the_id(real):
     assert (df["place_name"] == df["candidate_id"].map(names)).all()
     fc = plan_geojson(plan)
     assert all(f["properties"]["place_name"] == names[f["properties"]["candidate_id"]] for f in fc["features"])
-    pts = [shapely.Point(f["geometry"]["coordinates"]) for f in fc["features"]]
-    assert len(pts) == len(plan["assignments"])
+    # one polygon per planned place (issue 17), each named once
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in fc["features"]]
+    assert all(s.geom_type == "MultiPolygon" and s.is_valid for s in shapes)
+    assert sorted(f["properties"]["candidate_id"] for f in fc["features"]) == \
+        sorted({a["candidate_id"] for a in plan["assignments"]})
 
 
 def test_every_place_whose_visits_depart_from_its_harm_share_is_explained(real):

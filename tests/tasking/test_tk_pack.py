@@ -9,12 +9,14 @@ import base64
 import hashlib
 import html
 import json
+import math
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import _tk_plans as P
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -70,6 +72,21 @@ def _agent_sections(page: str) -> dict[str, str]:
         agent = chunk.split(" ", 1)[0]
         out[agent] = chunk
     return out
+
+
+def _visits_by_place(plan) -> dict[str, int]:
+    """Visits per place summed straight from the plan's assignments (independent of the exporter)."""
+    out: dict[str, int] = {}
+    for a in plan["assignments"]:
+        out[a["candidate_id"]] = out.get(a["candidate_id"], 0) + int(a["visits"])
+    return out
+
+
+def _read_back(path: Path):
+    """The GeoJSON as GDAL reads it: (info, frame)."""
+    import pyogrio
+
+    return pyogrio.read_info(path), pyogrio.read_dataframe(path)
 
 
 # --------------------------------------------------------------------------
@@ -181,7 +198,11 @@ def test_pdf_pack_of_the_bundled_week_fits_8_pages_with_no_overlapping_or_clippe
 
 
 def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
-    from spatial.datasets import load_boroughs
+    import pyogrio
+    import yaml
+
+    from spatial.datasets import load_boroughs, load_wards
+    from tasking.pipeline import read_parks
 
     plan = real["plan"]
     n = len(plan["assignments"])
@@ -192,38 +213,66 @@ def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
     assert df["why"].str.len().gt(0).all()
     assert sorted(zip(df["agent_id"], df["candidate_id"], df["date"], df["shift"])) == \
         sorted((a["agent_id"], a["candidate_id"], a["date"], a["shift"]) for a in plan["assignments"])
-    export_pack(plan, tmp_path / "plan.geojson", format="geojson", user="gis", role="analyst")
+    # the GeoJSON: one polygon per planned place, drawn from the borough's wards and parks
+    borough_code = plan["inputs"]["borough"]
+    wards = load_wards((borough_code,))
+    area = load_boroughs((borough_code,))
+    parks, _ = read_parks(connect(real["url"]), area, None)
+    res = export_pack(plan, tmp_path / "plan.geojson", format="geojson", user="gis", role="analyst", wards=wards,
+                      parks=parks)
     fc = json.loads((tmp_path / "plan.geojson").read_text(encoding="utf-8"))
-    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == n
+    visits = _visits_by_place(plan)
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == len(visits) < n  # places, not visits
+    assert res.row_counts == {"places": len(visits), "assignments": n}
     # which plan this is travels as a field GDAL keeps (no non-standard top-level members)
     assert set(fc) == {"type", "name", "features"}
     assert {f["properties"]["plan_sha256"] for f in fc["features"]} == {R.plan_digest(plan)}
-    borough = load_boroughs((plan["inputs"]["borough"],)).to_crs(4326)
-    minx, miny, maxx, maxy = borough.total_bounds
-    poly = borough.geometry.iloc[0]
-    for f in fc["features"]:
-        lon, lat = f["geometry"]["coordinates"]
-        assert minx <= lon <= maxx and miny <= lat <= maxy, f["properties"]["candidate_id"]
-        props = f["properties"]
-        assert {"agent_id", "day", "shift", "visits", "why"} <= set(props) and props["why"]
-        if props["candidate_id"].startswith(("ST-", "WP-")):  # street places lie in the borough itself
-            assert poly.contains(shapely.Point(lon, lat)), props["candidate_id"]
-    # read back as GDAL reads it: EPSG:4326, points only, typed fields
-    import pyogrio
-
+    props = {f["properties"]["candidate_id"]: f["properties"] for f in fc["features"]}
+    assert {c: p["planned_visits"] for c, p in props.items()} == visits
+    agents = {}
+    for a in plan["assignments"]:
+        agents.setdefault(a["candidate_id"], set()).add(a["agent_id"])
+    assert all(p["agents"] == "; ".join(sorted(agents[c])) for c, p in props.items())
+    assert all(p["schedule"].count("(") == sum(a["candidate_id"] == c for a in plan["assignments"])
+               for c, p in props.items())
+    assert all(p["why"] and p["why"].count(";") <= 2 for p in props.values())  # one sentence per place
+    for c, p in props.items():
+        if c.startswith("ST-"):
+            assert p["geometry_source"].startswith("grid cells") and p["area_m2"] >= 150.0 * 150.0 - 1e-6
+        elif c.startswith("WP-"):
+            assert p["geometry_source"].startswith("ward boundary") and p["ward_name"]
+        elif c.startswith("PK-"):
+            assert p["geometry_source"] in ("parks layer", "ward boundary (the park is not in the parks layer)")
+    assert any(c.startswith("WP-") for c in props)  # the bundled week has ward presence duties
+    # read back as GDAL reads it: EPSG:4326, MultiPolygons only, valid, typed fields, inside the borough
     info = pyogrio.read_info(tmp_path / "plan.geojson")
     fields = dict(zip(info["fields"], info["ogr_types"]))
-    assert info["crs"] == "EPSG:4326" and info["geometry_type"] == "Point" and info["features"] == n
-    assert fields["visits"] in ("OFTInteger", "OFTInteger64") and fields["x_bng"] == "OFTReal"
+    assert info["crs"] == "EPSG:4326" and info["geometry_type"] == "MultiPolygon" and info["features"] == len(visits)
+    assert fields["planned_visits"] in ("OFTInteger", "OFTInteger64") and fields["x_bng"] == "OFTReal"
+    assert fields["harm_per_week"] == fields["priority"] == fields["area_m2"] == "OFTReal"
     assert fields["plan_sha256"] == "OFTString"
+    back = pyogrio.read_dataframe(tmp_path / "plan.geojson")
+    assert back.geometry.is_valid.all() and set(back.geom_type) == {"MultiPolygon"}
+    bng = area.geometry.iloc[0]
+    streets = back[back["candidate_id"].str.startswith("ST-")].to_crs(27700)
+    assert len(streets) > 0 and all(bng.buffer(150).contains(g) for g in streets.geometry)
+    assert (streets.geometry.area / streets["area_m2"]).between(0.999, 1.001).all()
     # and the same real plan as a GeoPackage: street patches as polygons inside the borough
     export_pack(plan, tmp_path / "plan.gpkg", format="gpkg", user="gis", role="analyst")
     patches = pyogrio.read_dataframe(tmp_path / "plan.gpkg", layer="patrol_patches")
     street = patches[patches["candidate_id"].str.startswith("ST-")]
     assert len(street) > 0 and (street.geom_type == "MultiPolygon").all() and street.geometry.is_valid.all()
     assert (street["area_m2"] >= 150.0 * 150.0 - 1e-6).all()  # at least one whole cell each
-    bng = load_boroughs((plan["inputs"]["borough"],)).geometry.iloc[0]
     assert all(bng.buffer(150).contains(g) for g in street.geometry)
+    # the cameras' coverage: the radius this plan recorded (the roster's), around each camera's site
+    roster = yaml.safe_load((REPO / "tasking" / "data" / "rbkc_roster.yaml").read_text(encoding="utf-8"))
+    radius = float(roster["deployable_cctv"]["coverage_radius_m"])
+    assert plan["inputs"]["cctv_coverage_radius_m"] == radius
+    cov = pyogrio.read_dataframe(tmp_path / "plan.gpkg", layer="camera_coverage")
+    placed = [c for c in plan["cameras"] if c.get("x") is not None]
+    assert len(cov) == len(placed) > 0 and cov["camera_id"].tolist() == [c["camera_id"] for c in placed]
+    assert (cov["radius_source"] == "the plan (inputs.cctv_coverage_radius_m)").all()
+    assert cov.geometry.area.to_numpy() == pytest.approx(np.full(len(cov), math.pi * radius ** 2), rel=1e-3)
 
 
 # --------------------------------------------------------------------------
@@ -264,15 +313,110 @@ def test_text_is_escaped_and_sections_say_when_empty():
     assert "no decisions recorded yet" in page and "no review of last week was given" in page
 
 
-def test_plan_csv_and_geojson_counts_on_the_hand_made_plan():
+def test_plan_csv_has_a_row_per_assignment_and_geojson_a_polygon_per_place_on_the_hand_made_plan(tmp_path):
+    import geopandas as gpd
+
+    from spatial.datasets import load_wards
+
     plan = P.make_plan()
-    assert len(pd.read_csv(pd.io.common.StringIO(plan_csv(plan)))) == 5
-    fc = plan_geojson(plan)
-    assert len(fc["features"]) == 5
-    first = fc["features"][0]
-    assert first["properties"]["agent_id"] == "PP01" and first["properties"]["x_bng"] == 527900.0
-    lon, lat = first["geometry"]["coordinates"]
-    assert -0.17 < lon < -0.15 and 51.48 < lat < 51.49  # Royal Hospital grounds, Chelsea
+    assert len(pd.read_csv(pd.io.common.StringIO(plan_csv(plan)))) == len(plan["assignments"]) == 5
+    visits = _visits_by_place(plan)
+    res = export_pack(plan, tmp_path / "plan.geojson", format="geojson", user="gis", role="analyst")
+    assert res.row_counts == {"places": len(visits), "assignments": len(plan["assignments"])}
+    fc = json.loads((tmp_path / "plan.geojson").read_text(encoding="utf-8"))
+    assert set(fc) == {"type", "name", "features"} and len(fc["features"]) == len(visits) == 4
+    props = {f["properties"]["candidate_id"]: f["properties"] for f in fc["features"]}
+    assert len(props) == len(fc["features"])  # one feature per place, no stacked points
+    assert {c: p["planned_visits"] for c, p in props.items()} == visits
+    assert all(type(p["planned_visits"]) is int and type(p["area_m2"]) is float for p in props.values())
+    # 6 decimals, one geometry type, exterior rings anticlockwise (RFC 7946)
+    for f in fc["features"]:
+        assert f["geometry"]["type"] == "MultiPolygon"
+        for poly in f["geometry"]["coordinates"]:
+            for xy in (xy for ring in poly for xy in ring):
+                assert all(round(v, 6) == v for v in xy)
+            assert shapely.LinearRing(poly[0]).is_ccw
+    # the two-cell street patch: two 150 m cells, once back in British National Grid
+    st1 = next(c["candidate_id"] for c in plan["candidates"] if c["cells"].count(",") == 1)
+    info, back = _read_back(tmp_path / "plan.geojson")
+    assert info["crs"] == "EPSG:4326" and info["geometry_type"] == "MultiPolygon" and info["features"] == 4
+    assert back.geometry.is_valid.all() and set(back.geom_type) == {"MultiPolygon"}
+    fields = dict(zip(info["fields"], info["ogr_types"]))
+    assert fields["planned_visits"] in ("OFTInteger", "OFTInteger64") and fields["n_assignments"].startswith("OFTInt")
+    assert fields["area_m2"] == fields["harm_per_week"] == fields["minutes_on_site_week"] == "OFTReal"
+    assert fields["plan_sha256"] == fields["schedule"] == fields["why"] == "OFTString"
+    bng = back.to_crs(27700).set_index("candidate_id")
+    assert bng.loc[st1].geometry.area == pytest.approx(2 * 150.0 * 150.0, rel=1e-3)
+    assert props[st1]["area_m2"] == pytest.approx(2 * 150.0 * 150.0)
+    assert props[st1]["geometry_source"].startswith("grid cells")
+    # the place's visits once, with who and when, and its reason once (not one per visit)
+    mine = [a for a in plan["assignments"] if a["candidate_id"] == st1]
+    assert props[st1]["n_assignments"] == len(mine) == 2
+    assert props[st1]["agents"] == "W01" and props[st1]["schedule"] == "Mon early x2 (W01); Tue late (W01)"
+    assert props[st1]["minutes_on_site_week"] == sum(a["minutes"] for a in mine)
+    hs = build_pack(plan).hotspots.set_index("candidate_id")
+    for cid, p in props.items():
+        assert p["why"] == hs.loc[cid, "why"] and p["why"]  # the pack's one sentence per place
+        assert not any(a["why"] in p["why"] for a in plan["assignments"])  # no per-visit reasons joined
+    # without wards or parks: the park and the ward presence duty are squares of the cell size, said so
+    for cid in ("PK-1000353", "WP-E05009390"):
+        assert props[cid]["area_m2"] == pytest.approx(150.0 * 150.0)
+        assert props[cid]["geometry_source"].startswith("square of 150 m around the place point")
+    assert "no parks layer" in props["PK-1000353"]["geometry_source"]
+    # with the wards: they are drawn as their ward, named
+    wards = load_wards((P.BOROUGH,))
+    fc_w = plan_geojson(plan, wards=wards)
+    by = {f["properties"]["candidate_id"]: f for f in fc_w["features"]}
+    assert len(by) == len(visits)
+    ward = wards.set_index("ward_code").loc["E05009395"]
+    for cid in ("PK-1000353", "WP-E05009390"):
+        p = by[cid]["properties"]
+        assert p["geometry_source"].startswith("ward boundary") and p["ward_name"] == ward["ward_name"]
+        assert p["area_m2"] == pytest.approx(ward.geometry.area)
+        drawn = gpd.GeoSeries([shapely.geometry.shape(by[cid]["geometry"])], crs=4326).to_crs(27700).iloc[0]
+        assert drawn.symmetric_difference(ward.geometry).area < 1e-3 * ward.geometry.area
+    assert by[st1]["geometry"] == fc["features"][[f["properties"]["candidate_id"] for f in fc["features"]].index(st1)]["geometry"]
+
+
+def test_the_cameras_coverage_is_a_circle_of_the_plans_radius_in_the_geopackage(tmp_path):
+    import pyogrio
+    import yaml
+
+    plan = P.make_plan()
+    assert "cctv_coverage_radius_m" not in plan["inputs"]  # an older plan: the roster's default, said so
+    roster = yaml.safe_load((REPO / "tasking" / "data" / "rbkc_roster.yaml").read_text(encoding="utf-8"))
+    for radius, source in ((float(roster["deployable_cctv"]["coverage_radius_m"]), "roster default"),
+                           (60.0, "the plan")):
+        if source == "the plan":
+            plan["inputs"]["cctv_coverage_radius_m"] = radius
+        out = tmp_path / f"plan-{radius:g}.gpkg"
+        export_pack(plan, out, format="gpkg", user="gis", role="analyst")
+        assert dict(pyogrio.list_layers(out))["camera_coverage"] == "MultiPolygon"
+        info = pyogrio.read_info(out, layer="camera_coverage")
+        assert info["crs"] == "EPSG:27700" and info["features"] == len(plan["cameras"])
+        cov = pyogrio.read_dataframe(out, layer="camera_coverage")
+        assert cov["camera_id"].tolist() == [c["camera_id"] for c in plan["cameras"]]
+        assert cov["site_id"].tolist() == [c["site_id"] for c in plan["cameras"]]
+        assert cov["status"].tolist() == [c["status"] for c in plan["cameras"]]
+        assert (cov["coverage_radius_m"] == radius).all() and cov["radius_source"].str.startswith(source).all()
+        # a 128-sided polygon inscribed in the circle: between its exact area and pi r^2
+        n = 128
+        inscribed = n / 2 * radius ** 2 * math.sin(2 * math.pi / n)
+        for g, area, cam in zip(cov.geometry, cov["area_m2"], plan["cameras"], strict=True):
+            assert g.is_valid and g.geom_type == "MultiPolygon"
+            assert inscribed - 1e-6 <= g.area <= math.pi * radius ** 2 and area == pytest.approx(g.area)
+            assert g.area == pytest.approx(math.pi * radius ** 2, rel=1e-3)
+            assert g.centroid.distance(shapely.Point(cam["x"], cam["y"])) < 1e-6
+            xy = shapely.get_coordinates(g)  # every vertex on the circle round the camera's site
+            assert np.hypot(xy[:, 0] - cam["x"], xy[:, 1] - cam["y"]) == pytest.approx(np.full(len(xy), radius))
+    # a camera without a site has no circle; a plan without cameras still has the (empty, typed) layer
+    plan["cameras"].append({"camera_id": "CAM02", "site_id": "S-none", "x": None, "y": None, "status": "kept"})
+    export_pack(plan, tmp_path / "one.gpkg", format="gpkg", user="gis", role="analyst")
+    assert pyogrio.read_dataframe(tmp_path / "one.gpkg", layer="camera_coverage")["camera_id"].tolist() == ["CAM01"]
+    plan["cameras"] = []
+    export_pack(plan, tmp_path / "none.gpkg", format="gpkg", user="gis", role="analyst")
+    info = pyogrio.read_info(tmp_path / "none.gpkg", layer="camera_coverage")
+    assert info["features"] == 0 and info["geometry_type"] == "MultiPolygon" and "coverage_radius_m" in info["fields"]
 
 
 def test_plan_geopackage_has_patches_as_polygons_and_is_audited(tmp_path, db_url):
@@ -285,8 +429,8 @@ def test_plan_geopackage_has_patches_as_polygons_and_is_audited(tmp_path, db_url
     res = export_pack(plan, out, format="gpkg", user="gis1", role="analyst", engine=engine)
     layers = dict(pyogrio.list_layers(out))
     assert layers == {"patrol_patches": "MultiPolygon", "assignments": "Point", "cameras": "Point",
-                      "run_parameters": None}
-    for name in ("patrol_patches", "assignments", "cameras"):
+                      "camera_coverage": "MultiPolygon", "run_parameters": None}
+    for name in ("patrol_patches", "assignments", "cameras", "camera_coverage"):
         info = pyogrio.read_info(out, layer=name)
         assert info["crs"] == "EPSG:27700"
         g = pyogrio.read_dataframe(out, layer=name)
@@ -344,6 +488,12 @@ def test_cli_pack_writes_and_audits(real, tmp_path, capsys):
     audit = R.list_exports(connect(real["url"]), user="gis1")
     assert audit["kind"].tolist() == ["geojson"]
     assert audit["file_sha256"].iloc[0] == R.file_sha256(out)
+    fc = json.loads(out.read_text(encoding="utf-8"))  # one polygon per place, drawn from the area's layers
+    places = _visits_by_place(real["plan"])
+    assert audit["row_counts"].iloc[0] == {"places": len(places), "assignments": len(real["plan"]["assignments"])}
+    assert {f["properties"]["candidate_id"] for f in fc["features"]} == set(places)
+    wp = [f["properties"] for f in fc["features"] if f["properties"]["candidate_id"].startswith("WP-")]
+    assert wp and all(p["geometry_source"].startswith("ward boundary") for p in wp)
     assert "audited as export" in capsys.readouterr().out
     args = p.parse_args(["--database", real["url"], "pack", "--plan", str(real["plan_path"]), "--format", "html",
                          "--out", str(tmp_path / "p.html"), "--recommendations", "rec.csv"])

@@ -148,7 +148,10 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
                    "hotspot_share": 0.05,
                    "cell_size_m": 150.0, "harm_index": "cchi", "presence": "day",
                    "window_weeks": cands.attrs["window_weeks"], "n_incidents": len(incidents),
-                   "pins": [], "pin_specs": [], "exclusions": [], "assumptions": "tasking/data/README.md"},
+                   "pins": [], "pin_specs": [], "exclusions": [],
+                   # issue 17: the plan records the deployable cameras' coverage radius it used
+                   "cctv_coverage_radius_m": roster.deployable_cctv.coverage_radius_m,
+                   "assumptions": "tasking/data/README.md"},
     })
     plan["timings_s"].update(timings)
     plan["timings_s"]["greedy"] = g.seconds

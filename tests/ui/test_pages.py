@@ -484,7 +484,10 @@ def test_every_download_is_audited_with_the_bytes_sha256(patrol_store) -> None:
            for fmt in ("csv", "geojson", "html", "gpkg")}
     assert got["csv"].decode().startswith("week,agent_id,kind,day,date,shift,candidate_id")
     assert got["gpkg"].startswith(b"SQLite format 3\x00")  # the Tasking page's GeoPackage button
-    assert len(json.loads(got["geojson"])["features"]) == len(plan["assignments"])
+    places = json.loads(got["geojson"])["features"]  # one polygon per planned place
+    assert sorted(f["properties"]["candidate_id"] for f in places) == \
+        sorted({a["candidate_id"] for a in plan["assignments"]})
+    assert {f["geometry"]["type"] for f in places} == {"MultiPolygon"}
     assert b"Weekly tasking pack 2026-W49" in got["html"]
     audit = records.list_exports(engine, user="Cllr Export")
     assert sorted(audit["kind"]) == ["csv", "geojson", "gpkg", "html"]

@@ -280,9 +280,11 @@ recommendations, rec_note = svc.plan_recommendations(
 def _export(fmt: planning.ExportFormat):
     def make() -> bytes:
         schemes = svc.pack_schemes(version, viewer)  # a housing association's schemes: a section of the pack
+        # the GIS files draw the plan's places from the parks, estates and wards layers (the pack's map: parks)
+        estates = None if EXPORT_FORMATS[fmt].document else inputs.estates
         return access.export_bytes(viewer, plan, format=fmt, engine=engine, wards=inputs.wards,
-                                   parks=inputs.parks, recommendations=recommendations, area=inputs.area,
-                                   area_label=pc.area.label, schemes=schemes)
+                                   parks=inputs.parks, estates=estates, recommendations=recommendations,
+                                   area=inputs.area, area_label=pc.area.label, schemes=schemes)
     return make
 
 
@@ -292,5 +294,7 @@ for col, (fmt, label, mime) in zip(columns, [
         strict=True):
     col.download_button(label, data=_export(fmt), file_name=f"tasking-{week}.{fmt}", mime=mime,
                         on_click="ignore", key=f"{state.DOWNLOAD_PREFIX}{fmt}")
-st.caption("Each download is written when you click it and recorded in the export audit (who, role, when, "
+st.caption("The CSV has a row per assignment; the GeoJSON a polygon per planned place (its visits, people and "
+           "schedule); the GeoPackage the patches, the assignments, the cameras and their coverage. "
+           "Each download is written when you click it and recorded in the export audit (who, role, when, "
            "week, plan version, the file's sha256). " + md_escape(rec_note or ""))
