@@ -429,7 +429,7 @@ def _points_geojson(points: pd.DataFrame, taxonomy: Taxonomy) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def incidents_map(points: pd.DataFrame, wards: gpd.GeoDataFrame, *, selected_wards: Collection[str],
+def incidents_map(points: pd.DataFrame, wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", selected_wards: Collection[str],
                   layers: Mapping[str, gpd.GeoDataFrame | None], static_url: str = STATIC_URL,
                   tiles_url: str | None = None, tiles_attribution: str | None = None,
                   max_points: int = MAX_POINTS, seed: int = 0, taxonomy: Taxonomy | None = None,
@@ -514,7 +514,7 @@ def incidents_map(points: pd.DataFrame, wards: gpd.GeoDataFrame, *, selected_war
     folium.GeoJson(
         wards_ll, name=WARDS_LAYER,
         style_function=lambda f: dict(_WARD_SELECTED if f["properties"]["ward_code"] in selected else _WARD_OTHER),
-        tooltip=folium.GeoJsonTooltip(fields=ward_fields, aliases=["Ward", "Borough"][:len(ward_fields)]),
+        tooltip=folium.GeoJsonTooltip(fields=ward_fields, aliases=[ward_label, "Borough"][:len(ward_fields)]),
     ).add_to(m)
 
     for i, (name, layer) in enumerate(layers.items()):
@@ -636,7 +636,7 @@ def _doc_popup(place: Mapping[str, object], lines: pd.DataFrame, ward_name: str)
            "<small>A prompt for a site survey with a Designing Out Crime Officer, not a specification.</small></div>"
 
 
-def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cells: gpd.GeoDataFrame,
+def hotspots_map(wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", gi_cells: gpd.GeoDataFrame, kde_cells: gpd.GeoDataFrame,
                  clusters: gpd.GeoDataFrame, places: gpd.GeoDataFrame, ranked: pd.DataFrame,
                  emerging: gpd.GeoDataFrame | None = None, estates: gpd.GeoDataFrame | None = None,
                  parks: gpd.GeoDataFrame | None = None, parks_label: str = "",
@@ -715,7 +715,7 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, gi_cells: gpd.GeoDataFrame, kde_cel
         style_function=lambda f: {"color": "#555555", "weight": 1, "fillColor": f["properties"]["_fill"],
                                   "fillOpacity": 0.45},
         tooltip=folium.GeoJsonTooltip(fields=["ward_name", "harm_text", "per_1000_text", "count_text"],
-                                      aliases=["Ward", "Harm", "Harm per 1,000 residents", "Incidents"]),
+                                      aliases=[ward_label, "Harm", "Harm per 1,000 residents", "Incidents"]),
     ).add_to(m)
 
     _area_group(estates, ESTATES_LAYER, "estate_name", "Estate", "#8C510A", "").add_to(m)
@@ -833,7 +833,7 @@ def _camera_group(cams: gpd.GeoDataFrame | None, name: str, colour: str, alias: 
 # ----------------------------------------------------------------------------
 # one patroller's places
 # ----------------------------------------------------------------------------
-def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, static_url: str = STATIC_URL,
+def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", static_url: str = STATIC_URL,
                tiles_url: str | None = None, tiles_attribution: str | None = None,
                label_top: int = 0, streets: pd.DataFrame | None = None) -> folium.Map:
     """A small map of one patroller's (or the whole plan's) places over the ward outlines.
@@ -871,7 +871,7 @@ def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, static_url: str
                     tiles_url=tiles_url, tiles_attribution=tiles_attribution)
     folium.GeoJson(wards_ll, name=WARDS_LAYER,
                    style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
-                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
+                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=[ward_label])).add_to(m)
     group = folium.FeatureGroup(name=PLACES_LAYER, show=True).add_to(m)
     for k, (_, p) in enumerate(pts.iterrows()):
         visits = p.get("visits")
@@ -903,7 +903,7 @@ def _polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return parts[parts.geom_type.isin(["Polygon", "MultiPolygon"]) & ~parts.is_empty]
 
 
-def _ward_outline_map(wards: gpd.GeoDataFrame, *, static_url: str, tiles_url: str | None,
+def _ward_outline_map(wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", static_url: str, tiles_url: str | None,
                       tiles_attribution: str | None) -> tuple[folium.Map, list[list[float]]]:
     """An offline map centred on ``wards`` with their simplified grey outlines, and the bounds to fit at the end
     (the Review and CCTV maps' base)."""
@@ -917,11 +917,11 @@ def _ward_outline_map(wards: gpd.GeoDataFrame, *, static_url: str, tiles_url: st
                     tiles_url=tiles_url, tiles_attribution=tiles_attribution)
     folium.GeoJson(wards_ll, name=WARDS_LAYER,
                    style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
-                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=["Ward"])).add_to(m)
+                   tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=[ward_label])).add_to(m)
     return m, [[south, west], [north, east]]
 
 
-def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *,
+def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *, ward_label: str = "Ward",
                buffer_m: float, static_url: str = STATIC_URL, tiles_url: str | None = None,
                tiles_attribution: str | None = None, streets: pd.DataFrame | None = None) -> folium.Map:
     """The WDQ's zones (control C, buffer ring D, tasked area R) and the tasked places over the ward outlines.
@@ -940,7 +940,7 @@ def review_map(zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame, wards: gpd.Geo
         msg = (f"zones lack the 'zone' column; expected tasking.review.displacement_areas() output "
                f"({list(zones.columns)})")
         raise SchemaError(msg)
-    m, bounds = _ward_outline_map(wards, static_url=static_url, tiles_url=tiles_url,
+    m, bounds = _ward_outline_map(wards, ward_label=ward_label, static_url=static_url, tiles_url=tiles_url,
                                   tiles_attribution=tiles_attribution)
     z = _polygons(_to_wgs84(zones[["zone", zones.geometry.name]], "review zones"))
     labels = {"R": REVIEW_TASKED_LAYER, "D": REVIEW_BUFFER_LAYER, "C": REVIEW_CONTROL_LAYER}
@@ -990,7 +990,7 @@ def _bng_points(df: pd.DataFrame) -> gpd.GeoDataFrame:
                             crs="EPSG:27700").to_crs(WGS84)
 
 
-def cctv_map(wards: gpd.GeoDataFrame, *, fixed: pd.DataFrame, deployed: pd.DataFrame, sites: pd.DataFrame,
+def cctv_map(wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", fixed: pd.DataFrame, deployed: pd.DataFrame, sites: pd.DataFrame,
              whatif: pd.DataFrame, radius_m: float, fixed_radius_m: float, static_url: str = STATIC_URL,
              tiles_url: str | None = None, tiles_attribution: str | None = None,
              streets: pd.DataFrame | None = None) -> folium.Map:
@@ -1012,7 +1012,7 @@ def cctv_map(wards: gpd.GeoDataFrame, *, fixed: pd.DataFrame, deployed: pd.DataF
         if missing:
             msg = f"{name} lacks the columns {missing}; give British National Grid x and y"
             raise SchemaError(msg)
-    m, bounds = _ward_outline_map(wards, static_url=static_url, tiles_url=tiles_url,
+    m, bounds = _ward_outline_map(wards, ward_label=ward_label, static_url=static_url, tiles_url=tiles_url,
                                   tiles_attribution=tiles_attribution)
 
     def circles(df: pd.DataFrame, layer: str, colour: str, radius: float, label) -> None:

@@ -82,6 +82,7 @@ def test_hotspots_on_west_kent_are_west_kents(store: str, monkeypatch: pytest.Mo
     wk_wards = set(ctx.layers.wards["ward_code"])
     shown = set(re.findall(r'"ward_code": "(E05\d{6})"', script))
     assert shown == wk_wards  # every West Kent ward shaded, no RBKC ward
+    assert "Ward (2013 boundaries)" in script and '"Ward"' not in script  # the map's ward tooltip names the year
     inc = incident_frame(connect(store), include_sensitive=False)
     n = int((inc["ward_code"].isin(wk_wards) & (inc["month"] == WK_MONTHS[-1])).sum())
     assert n > 500

@@ -176,7 +176,7 @@ whatif_df = pd.DataFrame([{"site_id": c[0], "x": c[1], "y": c[2]} for c in cams[
                          columns=["site_id", "x", "y"])
 fixed_df = pd.DataFrame([{"site_id": s.site_id, "x": s.x, "y": s.y} for s in fixed_cams.cameras],
                         columns=["site_id", "x", "y"])
-st_folium(maps.cctv_map(wards, fixed=fixed_df, deployed=deployed_df, sites=ranking, whatif=whatif_df,
+st_folium(maps.cctv_map(wards, ward_label=tables.ward_heading(pc.area.ward_vintage), fixed=fixed_df, deployed=deployed_df, sites=ranking, whatif=whatif_df,
                         radius_m=dep.coverage_radius_m, fixed_radius_m=fixed_cams.coverage_radius_m,
                         streets=svc.street_labels(version, maps.label_bounds(wards),
                                                   min_n=access.street_label_floor(viewer)),

@@ -95,7 +95,7 @@ tiles_url, tiles_attribution = maps.tiles_from_env()
 if tiles_url and not tiles_attribution:
     st.warning(f"{maps.TILES_URL_ENV} is set but {maps.TILES_ATTRIBUTION_ENV} is not: the base map is left off.")
     tiles_url = None
-fmap = maps.hotspots_map(layers.wards, gi_cells=layers.gi_cells, kde_cells=layers.kde_cells,
+fmap = maps.hotspots_map(layers.wards, ward_label=tables.ward_heading(pc.area.ward_vintage), gi_cells=layers.gi_cells, kde_cells=layers.kde_cells,
                          clusters=layers.clusters, places=layers.places, ranked=layers.ranked,
                          emerging=layers.emerging, estates=layers.estates, parks=layers.parks,
                          parks_label="DEMO reference: Historic England registered park, not the council's list"

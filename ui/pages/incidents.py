@@ -94,7 +94,7 @@ if tiles_url and not tiles_attribution:
 focus = ward_frame[ward_frame["ward_code"].isin(picked)] if picked else ward_frame
 streets = svc.street_labels(version, maps.label_bounds(focus), min_n=access.street_label_floor(viewer))
 fmap = maps.incidents_map(
-    points, ward_frame, selected_wards=picked, layers=layers,
+    points, ward_frame, selected_wards=picked, layers=layers, ward_label=tables.ward_heading(pc.area.ward_vintage),
     static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or ""),
     tiles_url=tiles_url, tiles_attribution=tiles_attribution, streets=streets,
 )

@@ -150,7 +150,7 @@ if result is not None:
                  column_config={"Reading": st.column_config.TextColumn(width="large")})
     st.markdown(review.wdq_explanation(review.BUFFER_M))
     streets = svc.street_labels(version, maps.label_bounds(wards), min_n=access.street_label_floor(viewer))
-    st_folium(maps.review_map(result.displacement.zones, tasked, wards, buffer_m=review.BUFFER_M, streets=streets,
+    st_folium(maps.review_map(result.displacement.zones, tasked, wards, ward_label=tables.ward_heading(pc.area.ward_vintage), buffer_m=review.BUFFER_M, streets=streets,
                               static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or "")),
               key=state.REVIEW_MAP, height=520, use_container_width=True, returned_objects=[])
     st.caption("No incident is drawn: the map shows the zones the quotient compares.")

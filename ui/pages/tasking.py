@@ -141,7 +141,7 @@ else:
     plan_places = planning.plan_places(plan)
     streets = svc.street_labels(version, maps.label_bounds(plan_places, pad_m=300),
                                 min_n=access.street_label_floor(viewer))
-    st_folium(maps.patrol_map(plan_places, pc.area.wards, label_top=6, streets=streets,
+    st_folium(maps.patrol_map(plan_places, pc.area.wards, ward_label=tables.ward_heading(pc.area.ward_vintage), label_top=6, streets=streets,
                               static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or "")),
               key=state.TASKING_MAP, height=460, use_container_width=True, returned_objects=[])
     if len(view.departures):
