@@ -51,7 +51,10 @@ and checked here on every cell (``_difference``), are:
 
 pyehsa's one departure from sfdep (``P1``): its ``diminishing_hotspot`` also
 requires the final z to be positive (sfdep: ``sigs[n]`` only), which matters
-only for a unit hot in >= 90 % of periods and cold in the final one.
+only for a unit hot in >= 90 % of periods and cold in the final one (20 or
+more periods).  A second, not testable here: pyehsa's Mann-Kendall p is the
+normal approximation with continuity correction (equal to ours to 1e-12),
+while sfdep calls R's ``Kendall::MannKendall``, exact when there are no ties.
 
 Every other cell must get the same class from both; on the touched cells both
 classes are predicted exactly: ours from Esri's text, pyehsa's from
