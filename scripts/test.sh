@@ -22,6 +22,10 @@ fi
 
 echo "test.sh: installing hotspot-tasking[test] into .venv (pip -q)"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]"
+# pyehsa, the independent EHSA of tests/spatial/hotspots/test_hs_ehsa_reference.py, without its
+# declared numba (never imported by pyehsa; with numba, esda's permutations take another path):
+# its imports are in the test extra
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "pyehsa>=0.1.2"
 
 # Tests may start the console script or streamlit in a subprocess: use the venv's.
 export VIRTUAL_ENV="$venv"

@@ -37,10 +37,49 @@ study-area mean.  A :class:`~spatial._errors.DataWarning` says so; pass
 ``weights="distance"`` with a ``distance_m`` to let nearby estates count as
 neighbours.
 
+Against sfdep (R) and pyehsa
+----------------------------
+Checked cell by cell against ``pyehsa`` 0.1.2, a Python port of R sfdep's
+``emerging_hotspot_analysis`` (``tests/spatial/hotspots/test_hs_ehsa_reference.py``,
+on a hand-built cube and on real Tunbridge Wells police.uk months).  With
+queen weights (sfdep adds self and row-standardises: Gi* z is unchanged by
+that scaling), the Gi* z-scores are equal to 1e-9, spatial (``k = 0``) and
+space-time (``space_time=True``, sfdep's ``k = 1``: the mean and variance are
+the current period's, the neighbourhood also holds the previous period).  sfdep
+takes p-values from a permutation (``nsim = 199``) at ``threshold = 0.01`` for
+both the bins and the trend, with no FDR; ours are analytic, so compare with
+``alpha = trend_alpha = threshold`` and ``fdr=False``.  Given the same z and p,
+the classes agree on every unit except where sfdep's rules (JosiahParry/sfdep,
+``R/emerging-hostpot-classifications.R``) depart from Esri's text:
+
+* sfdep's *sporadic* rules ignore the final period: a unit hot in some months
+  but not the last is "sporadic hot spot" there, "no pattern" here (Esri: a
+  sporadic hot spot is hot in the final time step);
+* hot in >= 90 % of periods but not the final one: historical here; sfdep
+  tests *persistent* first (no final-period condition) and its *historical*
+  needs the final z below 0, so it says persistent (no significant trend),
+  historical (significant trend and final z < 0) or no pattern;
+* significant in the final period with earlier bins of the other sign: sfdep's
+  *consecutive* run counts significant bins of either sign and its
+  *intensifying hot* rule counts them too (``sum(sigs) / n >= 0.9``) without
+  requiring a hot final bin, so e.g. cold for months then hot in the last is
+  consecutive (sfdep) rather than new hot spot (Esri: "never been a significant
+  hot spot before");
+* every Esri *diminishing cold spot* is an sfdep "intensifying hotspot": that
+  rule (any-sign >= 90 %, rising trend) is tested before the cold rules.
+
+pyehsa itself departs from sfdep in two places: its diminishing hot spot also
+requires a positive final z, and its Mann-Kendall p is the normal
+approximation with continuity correction (as ours), whereas sfdep calls
+``Kendall::MannKendall``, whose p-value is exact when there are no ties.
+
 References
 ----------
 Esri (2024) *How Emerging Hot Spot Analysis works*, ArcGIS Pro Space Time
 Pattern Mining toolbox documentation.
+
+Parry, J. (2023) sfdep: Spatial Dependence for Simple Features, R package,
+``emerging_hotspot_analysis`` (github.com/JosiahParry/sfdep).
 
 Ord, J. K. and Getis, A. (1995) Local spatial autocorrelation statistics:
 distributional issues and an application. *Geographical Analysis* 27(4): 286-306.
