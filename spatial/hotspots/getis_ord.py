@@ -31,7 +31,8 @@ definition shared with ``emerging`` and the batch pipeline
 decimals at most (counts, CCHI days) the draws are esda's, streamed without
 keeping them (:func:`streamed_permutation_p`: the same p-values, 12 s and 0.5 GB
 for West Kent's 42,891 cells at 9,999 permutations instead of 79 s and 7 GB);
-other values go through esda's kept simulations.  esda 2.9's ``G_Local`` has no ``alternative``
+other values (and any run where numba is installed, see ``_NUMBA``) go through
+esda's kept simulations.  esda 2.9's ``G_Local`` has no ``alternative``
 argument (its conditional randomisation warns that the default is changing),
 so the two-sided value is computed here and esda's directed ``p_sim`` is not
 used.  The smallest attainable p is ``2/(P+1)``: Benjamini-Hochberg then needs
@@ -71,8 +72,9 @@ Caldas de Castro & Singer (2006) recommend FDR for local statistics.
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
-from typing import Literal
+from typing import Final, Literal
 
 import geopandas as gpd
 import libpysal
@@ -196,6 +198,12 @@ def _classes(z: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             label[m] = f"{name} {round(lev * 100)}"
             level[m] = lev * (1 if name == "hot" else -1)
     return label, level
+
+
+#: Whether numba is installed: esda then runs its own compiled conditional randomisation, whose draws differ from
+#: its pure-Python path (27 of RBKC's 635 p-values moved in a test), so gistar leaves the permutations to esda and
+#: the p-values stay esda's in every environment.  numba is not a dependency of this product.
+_NUMBA: Final = importlib.util.find_spec("numba") is not None
 
 
 def decimal_scale(y: np.ndarray, *, max_places: int = 4) -> int | None:
@@ -431,7 +439,7 @@ def gistar(units: gpd.GeoDataFrame, *, value_col: str = "count",
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
             warnings.filterwarnings("ignore", message="divide by zero", category=RuntimeWarning)
-            streamed = inference == "permutation" and decimal_scale(y) is not None
+            streamed = inference == "permutation" and decimal_scale(y) is not None and not _NUMBA
             lg = G_Local(y, w, transform="B", star=True, permutations=0 if streamed else perms, seed=seed, n_jobs=1,
                          keep_simulations=perms > 0 and not streamed)
         z = np.asarray(lg.Zs, float)
