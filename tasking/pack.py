@@ -302,9 +302,6 @@ def plan_places(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: A
     'square of 150 m around the place point (ward presence: a presence duty anywhere in the ward, not a place)'
     """
     import geopandas as gpd
-    import shapely
-
-    from spatial.projection import require_bng
 
     from .review import candidate_polygons
 
@@ -314,16 +311,10 @@ def plan_places(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: A
     drawn = candidate_polygons(p, parks=parks, estates=estates, cell_size_m=size)
     polys = dict(zip(drawn["candidate_id"].astype(str), zip(drawn.geometry, drawn["geometry_source"], strict=True),
                      strict=True))
-    ward_geom: dict[str, Any] = {}
+    ward_geom = _ward_geometries(wards)
     ward_label: dict[str, str] = {}
-    if wards is not None and len(wards):
-        require_bng(wards, name="the wards layer")
-        if "ward_code" not in wards.columns:
-            msg = f"the wards layer needs a 'ward_code' column; got {list(wards.columns)}"
-            raise TaskingError(msg)
-        ward_geom = dict(zip(wards["ward_code"].astype(str), wards.geometry, strict=True))
-        if "ward_name" in wards.columns:
-            ward_label = dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+    if ward_geom and "ward_name" in wards.columns:
+        ward_label = dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
     whys = _place_whys(p, assign)
     shift_order = {s: i for i, s in enumerate(_shift_names(p))}
     by_place = {cid: g for cid, g in assign.groupby("candidate_id", sort=False)}
@@ -340,14 +331,7 @@ def plan_places(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: A
             n_cells = len([s for s in str(c.cells or "").split(",") if s.strip()])
             source = f"grid cells ({n_cells} of {size:g} m)"
         if geom is None:
-            why_not = _why_undrawn(cid, parks=parks, estates=estates)
-            if code in ward_geom and _as_multipolygon(ward_geom[code]) is not None:
-                geom = _as_multipolygon(ward_geom[code])
-                source = f"ward boundary ({why_not})"
-            else:
-                geom = _as_multipolygon(shapely.Point(*c.xy).buffer(size / 2, cap_style="square"))
-                missing = "; the ward is not in the wards layer" if ward_geom else ""
-                source = f"square of {size:g} m around the place point ({why_not}{missing})"
+            geom, source = _undrawn_geometry(c, code, parks=parks, estates=estates, ward_geom=ward_geom, size=size)
         g = g.assign(_d=g["day"].map({d: i for i, d in enumerate(_DAYS)}), _s=g["shift"].map(shift_order))
         g = g.sort_values(["_d", "_s", "agent_id"], kind="stable")
         schedule = "; ".join(f"{r.day} {r.shift}" + (f" x{int(r.visits)}" if int(r.visits) != 1 else "")
@@ -372,6 +356,33 @@ def plan_places(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: A
     out["planned_visits"] = out["planned_visits"].astype("int64")
     out["n_assignments"] = out["n_assignments"].astype("int64")
     return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, crs=27700), crs=27700)
+
+
+def _undrawn_geometry(c: Any, code: str, *, parks: Any, estates: Any, ward_geom: Mapping[str, Any],
+                      size: float) -> tuple[Any, str]:
+    """A place without a polygon of its own: its ward's polygon, else a square of the cell size around its point."""
+    import shapely
+
+    cid = str(c.candidate_id)
+    why_not = _why_undrawn(cid, parks=parks, estates=estates)
+    if code in ward_geom and _as_multipolygon(ward_geom[code]) is not None:
+        return _as_multipolygon(ward_geom[code]), f"ward boundary ({why_not})"
+    missing = "; the ward is not in the wards layer" if ward_geom else ""
+    return (_as_multipolygon(shapely.Point(*c.xy).buffer(size / 2, cap_style="square")),
+            f"square of {size:g} m around the place point ({why_not}{missing})")
+
+
+def _ward_geometries(wards: Any) -> dict[str, Any]:
+    """Ward code -> polygon of a wards layer (EPSG:27700), or ``{}`` without one."""
+    from spatial.projection import require_bng
+
+    if wards is None or not len(wards):
+        return {}
+    require_bng(wards, name="the wards layer")
+    if "ward_code" not in wards.columns:
+        msg = f"the wards layer needs a 'ward_code' column; got {list(wards.columns)}"
+        raise TaskingError(msg)
+    return dict(zip(wards["ward_code"].astype(str), wards.geometry, strict=True))
 
 
 def _number_or_none(v: Any) -> float | None:
@@ -430,11 +441,15 @@ def plan_geojson(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: 
 
 
 def plan_gpkg_layers(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: Any = None,
-                     recommendations: pd.DataFrame | None = None) -> tuple[dict[str, Any], list[str]]:
+                     recommendations: pd.DataFrame | None = None,
+                     wards: Any = None) -> tuple[dict[str, Any], list[str]]:
     """The plan's GeoPackage layers (EPSG:27700) and notes on what could not be drawn (pure).
 
     ``patrol_patches``: every candidate place as a MultiPolygon (street patches
-    from their grid cells, parks and estates from the layers given) with
+    from their grid cells, parks and estates from the layers given; a place
+    without a polygon of its own, such as a ward presence duty or a park
+    without the parks layer, as its ward from ``wards`` or a square around its
+    point, as the plan GeoJSON draws it, ``geometry_source`` saying which) with
     ``planned_visits``, ``harm_per_week``, ``priority``, ``area_m2``;
     ``assignments``: one point per assignment (agent, day, shift) at the
     place's representative point, ``minutes_on_site``, ``harm_per_shift``;
@@ -453,7 +468,29 @@ def plan_gpkg_layers(plan: Plan | Mapping[str, Any], *, parks: Any = None, estat
 
     p = _check_plan(plan)
     patches = candidate_polygons(p, parks=parks, estates=estates)
-    notes = list(patches.attrs.get("notes", []))
+    drawn = set(patches["candidate_id"].astype(str))
+    undrawn = [c for c in p.candidates if str(c.candidate_id) not in drawn]
+    notes: list[str] = []
+    if undrawn:  # nothing is left out: the places without a polygon of their own as the GeoJSON draws them
+        ward_geom = _ward_geometries(wards)
+        visits: dict[str, int] = {}
+        for a in p.assignments:
+            visits[str(a.candidate_id)] = visits.get(str(a.candidate_id), 0) + int(a.visits)
+        extra = []
+        for c in undrawn:
+            cid = str(c.candidate_id)
+            code = str(c.ward_code) if c.ward_code else (cid[3:] if cid.startswith("WP-") else "")
+            geom, source = _undrawn_geometry(c, code, parks=parks, estates=estates, ward_geom=ward_geom,
+                                             size=float(p.cell_size_m))
+            extra.append({"candidate_id": cid, "place_type": c.place_type if c.has("place_type") else "street",
+                          "name": c.name, "ward_code": code or None,
+                          "priority": _number_or_none(c.priority), "expected_harm_week": _number_or_none(c.expected_harm_week),
+                          "tasked": visits.get(cid, 0) > 0, "planned_visits": visits.get(cid, 0),
+                          "geometry_source": source, "geometry": geom})
+        patches = pd.concat([patches, gpd.GeoDataFrame(extra, geometry="geometry", crs=27700)], ignore_index=True)
+        patches = gpd.GeoDataFrame(patches, geometry="geometry", crs=27700)
+        notes.append(f"{len(undrawn)} place(s) without a polygon of their own drawn as their ward or a square "
+                     "around their point (geometry_source says which)")
     layers: dict[str, Any] = {"patrol_patches": layer_for_gis(patches, kind="patrol_patches")}
     df = _assignments(p).drop(columns=["lon", "lat"])
     pts = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["x_bng"], df["y_bng"]), crs=27700)
@@ -1542,7 +1579,7 @@ def export_pack(plan: Plan | Mapping[str, Any], out: str | Path, *, format: Form
         counts = {"places": len(fc["features"]), "assignments": len(p.assignments)}
         sensitive = False
     elif format == "gpkg":
-        data, counts = _plan_gpkg(p, path, parks=parks, estates=estates, recommendations=recommendations,
+        data, counts = _plan_gpkg(p, path, parks=parks, estates=estates, recommendations=recommendations, wards=wards,
                                   now=now, user=user, role=role)
         sensitive = False
     else:
@@ -1600,13 +1637,14 @@ def export_pack(plan: Plan | Mapping[str, Any], out: str | Path, *, format: Form
 
 
 def _plan_gpkg(plan: Plan, path: Path, *, parks: Any, estates: Any, recommendations: Any,
-               now: dt.datetime, user: str, role: str) -> tuple[bytes, dict[str, int]]:
+               now: dt.datetime, user: str, role: str, wards: Any = None) -> tuple[bytes, dict[str, int]]:
     """Write the plan's GeoPackage (edge) and return its bytes and rows per layer."""
     from spatial.gis_export import run_parameters, write_gis
 
     from .records import plan_digest
 
-    layers, notes = plan_gpkg_layers(plan, parks=parks, estates=estates, recommendations=recommendations)
+    layers, notes = plan_gpkg_layers(plan, parks=parks, estates=estates, recommendations=recommendations,
+                                     wards=wards)
     inputs = plan.inputs
     months = [str(m) for m in inputs.get("months") or []]
     period = f"{months[0]}..{months[-1]}" if len(months) > 1 else (months[0] if months else "")

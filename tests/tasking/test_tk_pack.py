@@ -264,6 +264,16 @@ def test_csv_and_geojson_of_a_real_plan(real, tmp_path):
     assert len(street) > 0 and (street.geom_type == "MultiPolygon").all() and street.geometry.is_valid.all()
     assert (street["area_m2"] >= 150.0 * 150.0 - 1e-6).all()  # at least one whole cell each
     assert all(bng.buffer(150).contains(g) for g in street.geometry)
+    # nothing left out: ward presence duties and parks without the parks layer are there too, drawn as the GeoJSON
+    # draws them and saying so
+    assert sorted(patches["candidate_id"]) == sorted(c["candidate_id"] for c in plan["candidates"])
+    wp = patches[patches["candidate_id"].str.startswith("WP-")]
+    assert len(wp) and wp["geometry_source"].str.startswith("square of 150 m around the place point").all()
+    # with the GeoJSON's wards and parks, the GeoPackage draws every planned place as the GeoJSON does
+    export_pack(plan, tmp_path / "plan2.gpkg", format="gpkg", user="gis", role="analyst", wards=wards, parks=parks)
+    both = pyogrio.read_dataframe(tmp_path / "plan2.gpkg", layer="patrol_patches").set_index("candidate_id")
+    for cid, p_ in props.items():
+        assert both.loc[cid, "geometry_source"].split(" (")[0] == p_["geometry_source"].split(" (")[0]
     # the cameras' coverage: the radius this plan recorded (the roster's), around each camera's site
     roster = yaml.safe_load((REPO / "tasking" / "data" / "rbkc_roster.yaml").read_text(encoding="utf-8"))
     radius = float(roster["deployable_cctv"]["coverage_radius_m"])
