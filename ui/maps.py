@@ -46,6 +46,7 @@ from spatial.schema import (
     Taxonomy,
     load_taxonomy,
 )
+from tasking.names import short_name
 
 __all__ = [
     "STATIC_URL", "MAX_POINTS", "TILES_URL_ENV", "TILES_ATTRIBUTION_ENV", "INCIDENTS_LAYER", "WARDS_LAYER",
@@ -134,11 +135,14 @@ STREET_MAJOR: Final = 12
 PHONE_STREETS: Final = 12
 #: CSS classes of the street and ward labels (Leaflet divIcons).
 STREET_LABEL_CLASS: Final = "hotspot-street-label"
+PLACE_LABEL_CLASS: Final = "hotspot-place-label"
 WARD_LABEL_CLASS: Final = "hotspot-ward-label"
 _MINOR_ZOOM: Final = 15
 _HALO: Final = ("text-shadow:-1px -1px 0 #fff,1px -1px 0 #fff,-1px 1px 0 #fff,1px 1px 0 #fff,0 0 3px #fff;"
                 "white-space:nowrap;pointer-events:none;position:absolute;transform:translate(-50%,-50%);")
 _STREET_STYLE: Final = f"font:italic 11px/1.1 sans-serif;color:#303030;{_HALO}"
+#: A named place: bold, dark blue, just above its marker.
+_PLACE_STYLE: Final = f"font:bold 12px/1.1 sans-serif;color:#08306B;margin-top:-15px;{_HALO}"
 _WARD_STYLE: Final = (f"font:bold 11px/1.1 sans-serif;color:#08306B;letter-spacing:0.06em;text-transform:uppercase;"
                       f"opacity:0.8;{_HALO}")
 
@@ -291,8 +295,12 @@ class _Labels(MacroElement):
     Each label is ``[lat, lon, text, minor]`` with ``text`` already
     HTML-escaped (:func:`_text`); the script wraps it in one ``<span>`` with
     the layer's style.  Minor labels are hidden below zoom :data:`_MINOR_ZOOM`
-    so that a borough map shows only the busiest streets.  One loop in the
-    script instead of one folium Marker per label keeps the page's HTML small.
+    so that a borough map shows only the busiest streets, and at every zoom a
+    label that would overlap one already shown is hidden, so names never print
+    over each other: every label layer of a map is laid out together, by
+    ``priority`` (0 the plan's places, 1 ward names, 2 streets) and then in
+    list order (busiest first).  One loop in the script
+    instead of one folium Marker per label keeps the page's HTML small.
     """
 
     _template = Template(
@@ -302,7 +310,8 @@ class _Labels(MacroElement):
                 var group = {{ this._parent.get_name() }};
                 var map = {{ this.map_name }};
                 var style = {{ this.style|tojson }};
-                var minor = [];
+                var minorZoom = {{ this.minor_zoom }};
+                var entries = [];
                 var labels = {{ this.labels|tojson }};
                 labels.forEach(function (l) {
                     var m = new L.Marker([l[0], l[1]], {
@@ -310,26 +319,55 @@ class _Labels(MacroElement):
                                          className: {{ this.class_name|tojson }}, iconSize: [0, 0]}),
                         interactive: false, keyboard: false
                     }).addTo(group);
-                    if (l[3]) { minor.push(m); }
+                    entries.push({marker: m, at: L.latLng(l[0], l[1]), minor: !!l[3],
+                                  chars: String(l[2]).replace(/&[a-z#0-9]+;/gi, "x").length});
                 });
-                if (minor.length) {
-                    var show = function () {
-                        var near = map.getZoom() >= {{ this.minor_zoom }};
-                        minor.forEach(function (m) {
-                            var el = m.getElement();
-                            if (el) { el.style.display = near ? "" : "none"; }
-                        });
+                // Every label layer of the map is laid out together: places first, then ward names, then
+                // streets (busiest first within each); a label that would overlap one already shown is
+                // hidden (screen boxes, recomputed at every zoom), and minor ones show only from minorZoom.
+                var sets = map._hotspotLabelSets || (map._hotspotLabelSets = []);
+                sets.push({group: group, entries: entries, priority: {{ this.priority }}, minorZoom: minorZoom});
+                if (!map._hotspotLayout) {
+                    map._hotspotLayout = function () {
+                        var zoom = map.getZoom(), placed = [];
+                        map._hotspotLabelSets.slice().sort(function (a, b) { return a.priority - b.priority; })
+                            .forEach(function (set) {
+                                if (!map.hasLayer(set.group)) { return; }
+                                set.entries.forEach(function (e) {
+                                    var el = e.marker.getElement();
+                                    if (!el) { return; }
+                                    var ok = !(e.minor && zoom < set.minorZoom);
+                                    if (ok) {
+                                        el.style.display = "";
+                                        var span = el.firstChild, p = map.latLngToContainerPoint(e.at);
+                                        // not laid out yet (the frame still hidden) measures 0: estimate from the text
+                                        var w = span && span.offsetWidth ? span.offsetWidth : 6.5 * e.chars;
+                                        var h = span && span.offsetHeight ? span.offsetHeight : 14;
+                                        var top = span && span.offsetTop ? span.offsetTop : 0;
+                                        var box = [p.x - w / 2 - 3, p.y + top - h / 2 - 1, p.x + w / 2 + 3,
+                                                   p.y + top + h / 2 + 1];
+                                        for (var i = 0; i < placed.length && ok; i++) {
+                                            var q = placed[i];
+                                            if (box[0] < q[2] && q[0] < box[2] && box[1] < q[3] && q[1] < box[3]) {
+                                                ok = false;
+                                            }
+                                        }
+                                        if (ok) { placed.push(box); }
+                                    }
+                                    el.style.display = ok ? "" : "none";
+                                });
+                            });
                     };
-                    map.on("zoomend", show);
-                    group.on("add", show);
-                    map.whenReady(show);
+                    map.on("zoomend moveend resize overlayadd overlayremove", map._hotspotLayout);
+                    map.whenReady(map._hotspotLayout);
                 }
+                group.on("add", map._hotspotLayout);
             })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, labels: list[list[object]], *, class_name: str, style: str, map_name: str,
+    def __init__(self, labels: list[list[object]], *, class_name: str, style: str, map_name: str, priority: int = 2,
                  minor_zoom: int = _MINOR_ZOOM) -> None:
         super().__init__()
         self._name = "Labels"
@@ -338,6 +376,7 @@ class _Labels(MacroElement):
         self.style = style
         self.map_name = map_name
         self.minor_zoom = int(minor_zoom)
+        self.priority = int(priority)
 
 
 def _street_group(m: folium.Map, streets: pd.DataFrame | None) -> None:
@@ -354,7 +393,8 @@ def _street_group(m: folium.Map, streets: pd.DataFrame | None) -> None:
     rank = {name: k for k, name in enumerate(dict.fromkeys(streets["street"]))}
     labels: list[list[object]] = [[round(pt.y, 6), round(pt.x, 6), _text(name), rank[name] >= STREET_MAJOR]
                                   for name, pt in zip(ll["street"], ll.geometry, strict=True)]
-    _Labels(labels, class_name=STREET_LABEL_CLASS, style=_STREET_STYLE, map_name=m.get_name()).add_to(group)
+    _Labels(labels, class_name=STREET_LABEL_CLASS, style=_STREET_STYLE, map_name=m.get_name(),
+            priority=2).add_to(group)
 
 
 def _ward_names_group(m: folium.Map, wards: gpd.GeoDataFrame) -> None:
@@ -367,7 +407,8 @@ def _ward_names_group(m: folium.Map, wards: gpd.GeoDataFrame) -> None:
     labels: list[list[object]] = [[round(pt.y, 6), round(pt.x, 6), _text(name), False]
                                   for name, pt in zip(ll["ward_name"], ll.geometry, strict=True)
                                   if pt is not None and not pt.is_empty]
-    _Labels(labels, class_name=WARD_LABEL_CLASS, style=_WARD_STYLE, map_name=m.get_name()).add_to(group)
+    _Labels(labels, class_name=WARD_LABEL_CLASS, style=_WARD_STYLE, map_name=m.get_name(),
+            priority=1).add_to(group)
 
 
 def _legend_html(counts: pd.Series, colours: Mapping[str, str], taxonomy: Taxonomy, *, drawn: int,
@@ -840,8 +881,10 @@ def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, ward_label: str
 
     ``places`` has ``candidate_id, name, x, y, visits`` (British National Grid;
     ``ui.planning.agent_places`` or ``ui.planning.plan_places``); only these
-    places are drawn.  The first ``label_top`` places carry their name as a
-    label that stays on the map (the rest on hover).  The map frames the
+    places are drawn.  The first ``label_top`` places carry their rank and short
+    name ("1. Elm Road / Ash Street") as a label that stays on the map, hidden
+    where it would overlap one before it; every place's full name and visits
+    are on hover.  The map frames the
     places (the whole borough when there are none).
 
     Raises
@@ -873,14 +916,20 @@ def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, ward_label: str
                    style_function=lambda _f: {"color": "#6B6B6B", "weight": 1, "fillOpacity": 0.0},
                    tooltip=folium.GeoJsonTooltip(fields=["ward_name"], aliases=[ward_label])).add_to(m)
     group = folium.FeatureGroup(name=PLACES_LAYER, show=True).add_to(m)
+    names: list[list[object]] = []
     for k, (_, p) in enumerate(pts.iterrows()):
         visits = p.get("visits")
         label = f"{_text(p['name'])}" + (f" ({int(visits)} visits this week)" if pd.notna(visits) else "")
-        folium.CircleMarker(location=[round(p.geometry.y, 6), round(p.geometry.x, 6)], radius=9, weight=2,
-                            color="#FFFFFF", fill=True, fill_color="#08519C", fill_opacity=0.9,
-                            tooltip=folium.Tooltip(label, permanent=k < label_top)).add_to(group)
+        at = [round(p.geometry.y, 6), round(p.geometry.x, 6)]
+        folium.CircleMarker(location=at, radius=9, weight=2, color="#FFFFFF", fill=True, fill_color="#08519C",
+                            fill_opacity=0.9, tooltip=folium.Tooltip(label)).add_to(group)
+        if k < label_top:  # the first places named on the map (short, without the ward), never over each other
+            names.append([*at, f"{k + 1}. {_text(short_name(str(p['name'])))}", False])
     _ward_names_group(m, wards)
     _street_group(m, streets)
+    if names:
+        _Labels(names, class_name=PLACE_LABEL_CLASS, style=_PLACE_STYLE, map_name=m.get_name(),
+                priority=0).add_to(group)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m

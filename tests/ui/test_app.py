@@ -457,3 +457,23 @@ def test_every_page_file_is_routed_and_uses_only_declared_session_keys() -> None
         assert literal == [] or page == "ui/pages/incidents.py", (page, literal)
         # no SQL in a page: queries live in spatial.store.queries and tasking.records
         assert not re.search(r"(?<![\w.])select\(|\.execute\(|from sqlalchemy import", text), page
+
+
+def test_the_plan_maps_first_places_are_named_short_and_escaped(rbkc_wards: gpd.GeoDataFrame) -> None:
+    """The Tasking map names its first places by rank and short name (no ward), as labels laid out with the
+    street and ward names (never over each other); the full name and visits stay on hover."""
+    places = pd.DataFrame({"candidate_id": ["ST-a", "ST-b", "ST-c"],
+                           "name": ["Elm Road / Ash Street, Holland ward", "<b>Oak</b> Lane, Abingdon ward",
+                                    "Pine Walk, Campden ward"],
+                           "x": [524800.0, 525400.0, 525900.0], "y": [179600.0, 179000.0, 179800.0],
+                           "visits": [12, 7, 3]})
+    html = maps.patrol_map(places, rbkc_wards, label_top=2).get_root().render()
+    assert maps.PLACE_LABEL_CLASS in html
+    assert '"1. Elm Road / Ash Street"' in html  # the rank and the short name: no ward
+    assert '"2. \\u0026lt;b\\u0026gt;Oak\\u0026lt;/b\\u0026gt; Lane"' in html  # escaped, then JSON-encoded
+    assert "3. Pine Walk" not in html  # only the first label_top places are named on the map
+    assert "Pine Walk, Campden ward (3 visits this week)" in html  # every place on hover
+    assert "<b>Oak</b>" not in html
+    # both label layers (the places, the ward names; no streets given here) join the map's one layout, which the
+    # first of them defines at run time (each script carries the guarded definition)
+    assert html.count("sets.push({group: group") == 2 and html.count("map._hotspotLayout = function") == 2
