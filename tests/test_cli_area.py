@@ -180,6 +180,35 @@ def test_recommend_and_pack_on_the_west_kent_plan(wk_plan: dict[str, str], capsy
     assert code == 2 and "differs from the plan's area west-kent" in err
 
 
+def test_review_of_a_west_kent_week_counts_its_places_and_controls(wk_plan: dict[str, str]) -> None:
+    """The review (tasked places against matched controls, the displacement check) runs on West Kent's plan: the
+    plan's places as polygons, every other 150 m cell of the three districts a control, and each place's incidents
+    as an independent point-in-polygon count gives them."""
+    from spatial.store import connect
+    from spatial.store.queries import incident_frame
+    from tasking.review import candidate_polygons, grid_controls, review_week
+
+    plan = json.loads(Path(wk_plan["plan"]).read_text())
+    ctx = _west_kent()
+    inc = incident_frame(connect(wk_plan["db"]))
+    inc = inc[inc["ward_code"].isin(set(ctx.layers.wards["ward_code"]))]
+    before, after = inc[inc["month"].isin(WK_MONTHS[:2])], inc[inc["month"] == WK_MONTHS[2]]
+    assert len(before) > 2 * len(after) > 1000
+    units = grid_controls(candidate_polygons(plan), ctx.outline)
+    assert units["tasked"].sum() > 10 and (~units["tasked"]).sum() > 10_000  # West Kent's rural cells as controls
+    rv = review_week(plan, units=units, area=ctx.outline, before=before, after=after, before_weeks=61 / 7,
+                     after_weeks=31 / 7)
+    tab = rv.comparison.units.set_index("candidate_id")
+    tasked = units[units["tasked"].astype(bool)]
+    for cid, geom in zip(tasked["candidate_id"], tasked.geometry, strict=True):
+        x, y = after["x"].to_numpy(), after["y"].to_numpy()
+        inside, touching = int(shapely.contains_xy(geom, x, y).sum()), int(shapely.intersects_xy(geom, x, y).sum())
+        assert inside <= tab.loc[cid, "incidents_after"] <= touching, cid
+    row = rv.comparison.summary.query("place_type == 'all' and measure == 'incidents'").iloc[0]
+    assert row["n_tasked"] == len(tasked) and row["tasked_before"] > 0
+    assert rv.displacement is not None and rv.week == WEEK
+
+
 def test_evaluate_on_the_area_backtests_its_stored_incidents(wk: dict[str, str], capsys) -> None:
     code, out, err = run(capsys, "--database", wk["db"], "evaluate", "--area", "west-kent", "--min-train", "2",
                          "--methods", "last_period", "long_run_kde", "--cell-size", "500")

@@ -107,6 +107,8 @@ def test_switch_area_build_its_plan_and_download_its_pack(playwright_sync, area_
             browser.close()
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert "Tunbridge Wells" in text and "Kensington" not in text
+    # the area holds the housing association's (SYNTHETIC) schemes: the downloaded pack carries their section
+    assert "9. Schemes" in text and "SYNTHETIC" in text
     shown = set(re.findall(r"(?<![-\w])P\d{2}\b", text))
     assert shown and shown <= officers  # the area's own patrol officers in the pack's assignments
     assert not re.search(r"(?<![-\w])(?:W|PP)\d{2}\b", text)  # no RBKC warden or parks police officer
