@@ -41,6 +41,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "HOTSPOT_DATA_DIR": str(settings.data_dir)}
     cmd = streamlit_command(str(app), port=args.port, address=args.address)
     print(f"hotspot-tasking dashboard: http://{args.address}:{args.port} (Ctrl+C to stop); app {app}", flush=True)
+    if os.name == "posix":
+        # become the server: a stop signal (systemd, a terminal, a test) reaches Streamlit itself, so stopping the
+        # command stops the dashboard (as a child process it was left running, holding its port)
+        os.execve(cmd[0], cmd, env)
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:

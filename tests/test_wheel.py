@@ -118,3 +118,7 @@ def test_installed_wheel_runs_outside_the_clone(wheel: Path, tmp_path: Path):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=20)
+    # stopping the command stops the dashboard: nothing is left serving the port
+    time.sleep(1.0)
+    with pytest.raises((urllib.error.URLError, ConnectionError, TimeoutError)):
+        _get(f"http://127.0.0.1:{port}/_stcore/health")
