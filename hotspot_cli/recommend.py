@@ -101,7 +101,7 @@ def read_plan(path: str | Path) -> dict[str, Any]:
     return {"method": method, "hotspot_share": float(typed.inputs.get("hotspot_share", 0.05)),
             "cell_size_m": float(typed.cell_size_m), "harm_index": str(typed.harm_index),
             "months": [str(m) for m in typed.inputs["months"]], "borough": typed.borough,
-            "area": typed.inputs.get("area"), "candidate_ids": [str(c.candidate_id) for c in typed.candidates]}
+            "area": typed.inputs.get("area"), "candidate_ids": ids}
 
 
 # ----------------------------------------------------------------------------

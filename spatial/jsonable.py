@@ -13,7 +13,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["plain", "plain_records", "py_scalar"]
+__all__ = ["finite_float", "plain", "plain_records", "py_scalar"]
+
+
+def finite_float(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` (missing, not a number, NaN or infinite).
+
+    Examples
+    --------
+    >>> finite_float("2.5"), finite_float(np.float64("nan")), finite_float(None), finite_float(float("inf"))
+    (2.5, None, None, None)
+    """
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def py_scalar(value: Any, *, nan: bool = False, inf: bool = False) -> Any:

@@ -58,7 +58,8 @@ from scipy import stats
 
 from spatial._errors import SchemaError
 
-__all__ = ["CONFIDENCE_LEVELS", "fdr_adjust", "fdr_reject", "gi_bin", "permutation_p_two_sided"]
+__all__ = ["CONFIDENCE_LEVELS", "fdr_adjust", "fdr_reject", "gi_bin", "permutation_p_from_counts",
+           "permutation_p_two_sided"]
 
 #: The confidence levels of the hot/cold classes and bins, strictest first.
 CONFIDENCE_LEVELS: tuple[float, ...] = (0.99, 0.95, 0.90)
@@ -88,10 +89,21 @@ def permutation_p_two_sided(observed: np.ndarray | Sequence[float], simulated: n
         msg = (f"`simulated` must be units x permutations with {obs.size} rows and at least one column, "
                f"got shape {sims.shape}")
         raise SchemaError(msg)
-    perms = sims.shape[1]
     ge = (sims >= obs[:, None]).sum(axis=1)
     le = (sims <= obs[:, None]).sum(axis=1)
-    return np.minimum(1.0, 2.0 * (np.minimum(ge, le) + 1) / (perms + 1))
+    return permutation_p_from_counts(ge, le, permutations=sims.shape[1])
+
+
+def permutation_p_from_counts(ge: np.ndarray, le: np.ndarray, *, permutations: int) -> np.ndarray:
+    """The two-sided p of :func:`permutation_p_two_sided` from each unit's tail counts (``#{sim >= obs}``,
+    ``#{sim <= obs}`` out of ``permutations``), for callers that count without keeping the simulations.
+
+    Examples
+    --------
+    >>> permutation_p_from_counts(np.array([1]), np.array([19]), permutations=19).tolist()
+    [0.2]
+    """
+    return np.minimum(1.0, 2.0 * (np.minimum(ge, le) + 1) / (permutations + 1))
 
 
 def _check_p(pvalues: np.ndarray | Sequence[float]) -> np.ndarray:

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spatial.jsonable import py_scalar
+from spatial.jsonable import finite_float, py_scalar
 from spatial.low_months import league_note
 from spatial.store.queries import suppressed_label
 
@@ -346,8 +346,8 @@ def plan_places(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: A
             "minutes_on_site_week": None if pd.isna(minutes) else float(minutes),
             "agents": "; ".join(sorted({str(a) for a in g["agent_id"]})), "schedule": schedule,
             "why": whys[cid],
-            "harm_per_week": _number_or_none(c.expected_harm_week),
-            "priority": _number_or_none(c.priority),
+            "harm_per_week": finite_float(c.expected_harm_week),
+            "priority": finite_float(c.priority),
             "area_m2": float(geom.area), "geometry_source": source,
             "x_bng": float(c.xy[0]), "y_bng": float(c.xy[1]),
         })
@@ -383,14 +383,6 @@ def _ward_geometries(wards: Any) -> dict[str, Any]:
         msg = f"the wards layer needs a 'ward_code' column; got {list(wards.columns)}"
         raise TaskingError(msg)
     return dict(zip(wards["ward_code"].astype(str), wards.geometry, strict=True))
-
-
-def _number_or_none(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _geojson_geometry(geom: Any) -> dict[str, Any]:
@@ -484,7 +476,7 @@ def plan_gpkg_layers(plan: Plan | Mapping[str, Any], *, parks: Any = None, estat
                                              size=float(p.cell_size_m))
             extra.append({"candidate_id": cid, "place_type": c.place_type if c.has("place_type") else "street",
                           "name": c.name, "ward_code": code or None,
-                          "priority": _number_or_none(c.priority), "expected_harm_week": _number_or_none(c.expected_harm_week),
+                          "priority": finite_float(c.priority), "expected_harm_week": finite_float(c.expected_harm_week),
                           "tasked": visits.get(cid, 0) > 0, "planned_visits": visits.get(cid, 0),
                           "geometry_source": source, "geometry": geom})
         patches = pd.concat([patches, gpd.GeoDataFrame(extra, geometry="geometry", crs=27700)], ignore_index=True)

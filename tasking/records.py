@@ -58,6 +58,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from spatial.jsonable import finite_float
 from spatial.store import audit
 from spatial.store import tables as T
 
@@ -467,8 +468,8 @@ def save_plan_version(engine: Engine, meeting_id: int, plan: Plan | Mapping[str,
             conn.execute(insert(T.plan_versions).values(
                 meeting_id=meeting_id, version=version, created_at=_now(now), created_by=by,
                 plan_json=_canonical(dict(plan)), plan_sha256=digest,
-                objective=_float(p.report.objective), dual_bound=_float(p.report.bound),
-                gap=_float(p.report.gap), pins_json=_canonical(list(p.inputs.get("pins") or [])),
+                objective=finite_float(p.report.objective), dual_bound=finite_float(p.report.bound),
+                gap=finite_float(p.report.gap), pins_json=_canonical(list(p.inputs.get("pins") or [])),
                 exclusions_json=_canonical(list(p.inputs.get("exclusions") or [])),
                 note=_text(note, "note", required=False)))
             if meeting["status"] != "draft":
@@ -504,14 +505,6 @@ def _check_base(conn: Any, meeting_id: int, base_version: int, *, what: str) -> 
     msg = (f"Not {what}: {by} after you started from {started}. Your plan was not {what}, so their change is "
            "kept: open the latest version, then apply your changes to it and save again")
     raise EditConflict(msg)
-
-
-def _float(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def list_plan_versions(engine: Engine, meeting_id: int) -> pd.DataFrame:

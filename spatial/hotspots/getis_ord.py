@@ -86,7 +86,7 @@ from scipy import stats
 from .._errors import SchemaError
 from ..grids import _lattice, cell_centres
 from ..projection import require_bng
-from ..significance import fdr_adjust, fdr_reject, gi_bin, permutation_p_two_sided
+from ..significance import fdr_adjust, fdr_reject, gi_bin, permutation_p_from_counts, permutation_p_two_sided
 from .result import hotspot_result
 
 __all__ = [
@@ -246,7 +246,7 @@ def streamed_permutation_p(y: np.ndarray, w: sp.spmatrix, *, permutations: int, 
     are exact: for whole-number values this is esda's p bit for bit, and with decimals
     (CCHI days) it is esda's wherever esda's own float sums are exact (both tested on
     real RBKC counts and harm).  The p-value is
-    :func:`spatial.significance.permutation_p_two_sided`'s.
+    :func:`spatial.significance.permutation_p_two_sided`'s (from the counts: :func:`~spatial.significance.permutation_p_from_counts`).
 
     Parameters
     ----------
@@ -281,13 +281,13 @@ def streamed_permutation_p(y: np.ndarray, w: sp.spmatrix, *, permutations: int, 
     self_i = self_w.astype(np.int64)
     binary = sp.csr_matrix((np.ones(m.nnz, dtype=np.int64), m.indices, m.indptr), shape=m.shape)
     observed = binary @ z  # the observed neighbourhood sums (self included), in whole numbers
-    ge = np.zeros(n, dtype=np.int64)
-    le = np.zeros(n, dtype=np.int64)
+    # a unit without neighbours: every simulated value is 0 (esda's islands)
+    island = card == 0
+    ge = np.where(island & (observed <= 0), permutations, 0).astype(np.int64)
+    le = np.where(island & (observed >= 0), permutations, 0).astype(np.int64)
     k_max = int(card.max()) if n else 0
-    if k_max == 0:  # no unit has a neighbour: every draw is 0 (esda's islands)
-        ge[:] = np.where(observed <= 0, permutations, 0)
-        le[:] = np.where(observed >= 0, permutations, 0)
-        return np.minimum(1.0, 2.0 * (np.minimum(ge, le) + 1) / (permutations + 1))
+    if k_max == 0:
+        return permutation_p_from_counts(ge, le, permutations=permutations)
     ids = np.asarray(vec_permutations(k_max, n, permutations, seed), dtype=np.int64)  # ids into the n - 1 others
     # with unit i left out, id t stands for unit t (t < i) or unit t + 1 (t >= i)
     base = np.asfortranarray(np.cumsum(z[ids], axis=1))  # draws summed as if i came after every id; column k-1: k draws
@@ -311,13 +311,11 @@ def streamed_permutation_p(y: np.ndarray, w: sp.spmatrix, *, permutations: int, 
             pointer = end
         k = int(card[i])
         if k == 0:
-            ge[i] = permutations if observed[i] <= 0 else 0
-            le[i] = permutations if observed[i] >= 0 else 0
-            continue
+            continue  # an island: counted above
         sims = base[:, k - 1] + corr[:, k - 1] + self_i[i] * z[i]
         ge[i] = int(np.count_nonzero(sims >= observed[i]))
         le[i] = int(np.count_nonzero(sims <= observed[i]))
-    return np.minimum(1.0, 2.0 * (np.minimum(ge, le) + 1) / (permutations + 1))
+    return permutation_p_from_counts(ge, le, permutations=permutations)
 
 
 def gistar(units: gpd.GeoDataFrame, *, value_col: str = "count",

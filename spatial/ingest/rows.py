@@ -242,13 +242,20 @@ BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u2
 _BIDI_RE = "[" + BIDI_CONTROLS + "]"
 
 
+def _joined_strings(values: np.ndarray) -> str | None:
+    """Every value joined into one string when every value is a string (``""`` for none), else ``None``.
+
+    A column held as Python strings is checked on this one string in C instead of value by value.
+    """
+    if len(values) == 0:
+        return ""
+    return "".join(values) if infer_dtype(values, skipna=False) == "string" else None
+
+
 def _no_bidi_objects(values: np.ndarray) -> bool:
     """True if every value is a string and none holds a bidi control character."""
-    if len(values) == 0:
-        return True
-    if infer_dtype(values, skipna=False) != "string":
-        return False
-    return re.search(_BIDI_RE, "".join(values)) is None
+    text = _joined_strings(values)
+    return text is not None and re.search(_BIDI_RE, text) is None
 
 
 def strip_bidi_controls(chunk: pd.DataFrame) -> int:
@@ -292,11 +299,8 @@ def strip_bidi_controls(chunk: pd.DataFrame) -> int:
 
 def _clean_objects(values: np.ndarray, max_chars: int) -> bool:
     """True if every value is a string with no NUL character and at most ``max_chars`` characters."""
-    if len(values) == 0:
-        return True
-    if infer_dtype(values, skipna=False) != "string":
-        return False
-    return max(map(len, values)) <= max_chars and "\x00" not in "".join(values)
+    text = _joined_strings(values)
+    return text is not None and (not text or (max(map(len, values)) <= max_chars and "\x00" not in text))
 
 
 def check_common(chunk: pd.DataFrame, rej: Rejects, *, max_field_chars: int) -> None:
