@@ -908,22 +908,32 @@ def _pin_text(spec: Any, shown: Mapping[str, str]) -> str:
 
 
 def _schedule(assign: pd.DataFrame) -> pd.DataFrame:
-    """One row per person and shift: the places (most visits first) with their visits, without their ward."""
+    """One row per person and shift: the places (most visits first) with their visits, without their ward.
+
+    Rows come in the order each (person, date, shift) first appears in ``assign``.
+    """
     from .names import short_name
 
     cols = ["agent_id", "kind", "day", "date", "shift", "places", "visits", "minutes"]
     if len(assign) == 0:
         return pd.DataFrame(columns=cols)
-    rows = []
-    for (agent, date, shift), g in assign.groupby(["agent_id", "date", "shift"], sort=False):
-        g = g.sort_values(["visits", "place_name"], ascending=[False, True], kind="stable")
-        places = "; ".join(short_name(str(r.place_name)) + (f" x{int(r.visits)}" if int(r.visits) > 1 else "")
-                           for r in g.itertuples(index=False))
-        minutes = pd.to_numeric(g["minutes"], errors="coerce").sum(min_count=1)
-        rows.append({"agent_id": agent, "kind": g["kind"].iloc[0], "day": g["day"].iloc[0], "date": date,
-                     "shift": shift, "places": places, "visits": int(g["visits"].sum()),
-                     "minutes": None if pd.isna(minutes) else float(minutes)})
-    return pd.DataFrame(rows, columns=cols)
+    visits = assign["visits"].astype(int).to_numpy()
+    names = assign["place_name"].astype(str)
+    short = names.map({n: short_name(n) for n in names.unique()})
+    label = short.where(visits <= 1, short + " x" + pd.Series(visits, index=assign.index).astype(str))
+    group = assign.groupby(["agent_id", "date", "shift"], sort=False).ngroup()  # first-appearance order
+    a = pd.DataFrame({"_g": group.to_numpy(), "_v": visits, "_n": names.to_numpy(), "_label": label.to_numpy(),
+                      "_m": pd.to_numeric(assign["minutes"], errors="coerce").to_numpy()}, index=assign.index)
+    a = a.sort_values(["_g", "_v", "_n"], ascending=[True, False, True], kind="stable")
+    g = a.groupby("_g", sort=True)
+    first = assign.loc[g.head(1).index]  # one row of each group (its person, kind, day, date and shift)
+    minutes = g["_m"].sum(min_count=1)
+    return pd.DataFrame({
+        "agent_id": first["agent_id"].to_numpy(), "kind": first["kind"].to_numpy(), "day": first["day"].to_numpy(),
+        "date": first["date"].to_numpy(), "shift": first["shift"].to_numpy(),
+        "places": g["_label"].agg("; ".join).to_numpy(), "visits": g["_v"].sum().astype(int).tolist(),
+        "minutes": [None if pd.isna(m) else float(m) for m in minutes],
+    }, columns=cols)
 
 
 def _solver_lines(plan: Plan) -> list[tuple[str, str, str]]:

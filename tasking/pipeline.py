@@ -28,7 +28,7 @@ from spatial.jsonable import plain_records
 from spatial.schema import CATEGORY, MONTH, WARD_CODE
 
 from ._errors import TaskingError
-from .allocation import PLAN_GAP, Exclusion, Pin, WarmStart, build_cctv_problem, build_problem, solve
+from .allocation import Exclusion, Pin, WarmStart, build_cctv_problem, build_problem, solve
 from .candidates import build_candidates, cctv_demand, proposed_camera_sites
 from .check import check_plan
 from .design_out import (
@@ -198,7 +198,7 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
               deployed: Sequence[DeployedCamera] = (), method: Literal["kde", "gistar"] = "kde",
               hotspot_share: float = 0.05, cell_size_m: float = 150.0, harm_index: str = "cchi",
               presence: Literal["day", "week", "none"] = "day", time_limit_s: float = 60.0,
-              mip_rel_gap: float = PLAN_GAP, cctv: bool = True, seed: int = 12345,
+              mip_rel_gap: float | None = None, cctv: bool = True, seed: int = 12345,
               use_forecast: bool = True, choice_store: ChoiceStore | None = None,
               area_key: str | None = None, warm_start: WarmStart | None = None,
               low_months: Sequence[str] | None = None) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from sqlalchemy import Engine
 from spatial._errors import HotspotError
 from tasking import records
 from tasking._errors import TaskingError
-from tasking.allocation import PLAN_GAP, Exclusion, Pin, WarmStart
+from tasking.allocation import Exclusion, Pin, WarmStart
 from tasking.candidates import DAY_NAMES
 from tasking.formats import ExportKind
 from tasking.names import place_reason, plan_place_names
@@ -197,7 +197,7 @@ class PlanOutcome:
 
 def build_plan(inputs: PlanInputs, *, roster: Roster, week: str, pins: Sequence[PinTuple] = (),
                exclusions: Sequence[str] = (), time_limit_s: float = 60.0,
-               mip_rel_gap: float = PLAN_GAP, presence: Literal["day", "week", "none"] | None = None,
+               mip_rel_gap: float | None = None, presence: Literal["day", "week", "none"] | None = None,
                previous: Mapping[str, Any] | None = None, choice_store: ChoiceStore | None = None,
                area_key: str | None = None) -> PlanOutcome:
     """The week's plan from ``inputs``, exactly as ``hotspot-tasking allocate`` makes it (pure).

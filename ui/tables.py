@@ -18,7 +18,7 @@ import pandas as pd
 from spatial._errors import SchemaError
 from spatial.schema import Taxonomy, load_taxonomy
 from tasking.names import plan_place_names
-from tasking.pack import build_pack
+from tasking.pack import Pack, build_pack
 from tasking.plan import Plan
 from tasking.resources import Roster
 
@@ -153,15 +153,17 @@ def ward_names(wards: pd.DataFrame) -> dict[str, str]:
     return dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
 
 
-def plan_summary(plan: Mapping[str, Any], *, borough_name: str | None = None) -> tuple[dict[str, str], tuple[str, ...]]:
+def plan_summary(plan: Mapping[str, Any], *, borough_name: str | None = None,
+                 pack: Pack | None = None) -> tuple[dict[str, str], tuple[str, ...]]:
     """The pack's summary lines and notes for ``plan`` (``tasking.pack.build_pack``): what the pack says, on screen.
 
     Returns ``(summary, notes)``: summary keys ``Week``, ``Borough``, ``Objective``, ``Bound and gap``,
     ``Greedy comparison``, ``Harm covered``, ``Checker``, ``Data``, ``Pins and exclusions``
     (the pack's "Plan version" line is left out: the page shows the meeting record instead);
-    the notes hold every DEMO and assumption note of the plan and its inputs.
+    the notes hold every DEMO and assumption note of the plan and its inputs.  ``pack`` is the plan's
+    ``build_pack`` when the page has it already (it is built once per render).
     """
-    pack = build_pack(plan, borough_name=borough_name)
+    pack = pack if pack is not None else build_pack(plan, borough_name=borough_name)
     summary = {k: v for k, v in pack.summary.items() if k != "Plan version"}
     return summary, tuple(pack.notes)
 
@@ -213,14 +215,14 @@ def plan_metrics(plan: Plan | Mapping[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def assignments_table(plan: Plan | Mapping[str, Any], *, ward_names: Mapping[str, str],
-                      agents: Collection[str] | None = None) -> pd.DataFrame:
+                      agents: Collection[str] | None = None, pack: Pack | None = None) -> pd.DataFrame:
     """One row per assignment by agent, day and shift, with the place, ward and why.
 
     ``agents`` limits the rows to these agent ids (all when empty or None).
     Columns ``Agent, Day, Date, Shift, Place, Type, Ward, Visits, Minutes, Why, Id`` (the id is a detail for
-    exports and the chair's pins: people read the place's name).
+    exports and the chair's pins: people read the place's name).  ``pack``: as for :func:`plan_summary`.
     """
-    a = build_pack(plan).assignments
+    a = (pack if pack is not None else build_pack(plan)).assignments
     if agents:
         a = a[a["agent_id"].isin(list(agents))]
     return pd.DataFrame({

@@ -105,11 +105,12 @@ def test_pin_and_exclusion_parsing():
 
 def test_allocate_help_gives_the_plans_default_gap(capsys):
     from hotspot_cli.allocate import GAP_HELP
-    from tasking.allocation import PLAN_GAP
+    from tasking.allocation import LARGE_PLAN_GAP, LARGE_ROSTER, PLAN_GAP, plan_gap
 
-    assert float(GAP_HELP) == PLAN_GAP
+    assert GAP_HELP == f"{PLAN_GAP:g}; {LARGE_PLAN_GAP:g} for more than {LARGE_ROSTER} patrollers"
+    assert plan_gap(LARGE_ROSTER) == PLAN_GAP and plan_gap(LARGE_ROSTER + 1) == LARGE_PLAN_GAP
     with pytest.raises(SystemExit):
         _parser().parse_args(["allocate", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert f"(default {PLAN_GAP:g}, the weekly plan's default)" in out
+    assert f"(default {GAP_HELP}, the weekly plan's default)" in out
     assert _parser().parse_args(["allocate", "--week", "2026-W48", "--out", "p.json"]).gap is None

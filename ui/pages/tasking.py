@@ -10,6 +10,7 @@ from tasking import access, records
 from tasking._errors import EditConflict
 from tasking.candidates import DAY_NAMES
 from tasking.formats import EXPORT_FORMATS
+from tasking.pack import build_pack
 from tasking.plan import Plan
 from ui import maps, planning, service, state, tables
 from ui.text import md_escape
@@ -138,6 +139,7 @@ else:
                     + "\n".join(f"- {md_escape(t)}" for t in view.changes))
     else:
         st.caption("No approved plan for the week before, so there is nothing to compare with.")
+    pack = build_pack(plan, borough_name=pc.area.label)  # the summary and the assignments table read it
     plan_places = planning.plan_places(plan)
     streets = svc.street_labels(version, maps.label_bounds(plan_places, pad_m=300),
                                 min_n=access.street_label_floor(viewer))
@@ -152,7 +154,7 @@ else:
             col.metric(label, value, help=help_text)
         st.markdown("\n".join(f"- **{md_escape(label)}**: {md_escape(text)}"
                                for label, text in tables.METRIC_SENTENCES))
-        summary, notes = tables.plan_summary(plan, borough_name=pc.area.label)
+        summary, notes = tables.plan_summary(plan, borough_name=pc.area.label, pack=pack)
         st.markdown("\n".join(f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in summary.items()))
         st.markdown("**Notes and assumptions**")
         st.markdown("\n".join(f"- {md_escape(n)}" for n in notes))
@@ -161,7 +163,7 @@ else:
     agent_names = tables.agent_labels(roster)
     shown = st.multiselect("Agents", options=list(agent_names), format_func=agent_names.__getitem__,
                            key=state.TASKING_AGENT_FILTER, placeholder="All agents")
-    st.dataframe(tables.with_ward_vintage(tables.assignments_table(plan, ward_names=ward_names, agents=shown),
+    st.dataframe(tables.with_ward_vintage(tables.assignments_table(plan, ward_names=ward_names, agents=shown, pack=pack),
                                           pc.area.ward_vintage), width="stretch",
                  hide_index=True, column_config={"Why": st.column_config.TextColumn(width="large")})
 
