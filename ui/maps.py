@@ -876,14 +876,14 @@ def _camera_group(cams: gpd.GeoDataFrame | None, name: str, colour: str, alias: 
 # ----------------------------------------------------------------------------
 def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", static_url: str = STATIC_URL,
                tiles_url: str | None = None, tiles_attribution: str | None = None,
-               label_top: int = 0, streets: pd.DataFrame | None = None) -> folium.Map:
+               label_top: int = 0, streets: pd.DataFrame | None = None, label_rank: bool = True) -> folium.Map:
     """A small map of one patroller's (or the whole plan's) places over the ward outlines.
 
     ``places`` has ``candidate_id, name, x, y, visits`` (British National Grid;
     ``ui.planning.agent_places`` or ``ui.planning.plan_places``); only these
     places are drawn.  The first ``label_top`` places carry their rank and short
-    name ("1. Elm Road / Ash Street") as a label that stays on the map, hidden
-    where it would overlap one before it; every place's full name and visits
+    name ("1. Elm Road / Ash Street"; without the rank when ``label_rank`` is false) as a
+    label that stays on the map, hidden where it would overlap one before it; every place's full name and visits
     are on hover.  The map frames the
     places (the whole borough when there are none).
 
@@ -924,7 +924,8 @@ def patrol_map(places: pd.DataFrame, wards: gpd.GeoDataFrame, *, ward_label: str
         folium.CircleMarker(location=at, radius=9, weight=2, color="#FFFFFF", fill=True, fill_color="#08519C",
                             fill_opacity=0.9, tooltip=folium.Tooltip(label)).add_to(group)
         if k < label_top:  # the first places named on the map (short, without the ward), never over each other
-            names.append([*at, f"{k + 1}. {_text(short_name(str(p['name'])))}", False])
+            rank = f"{k + 1}. " if label_rank else ""
+            names.append([*at, f"{rank}{_text(short_name(str(p['name'])))}", False])
     _ward_names_group(m, wards)
     _street_group(m, streets)
     if names:

@@ -459,6 +459,17 @@ def test_every_page_file_is_routed_and_uses_only_declared_session_keys() -> None
         assert not re.search(r"(?<![\w.])select\(|\.execute\(|from sqlalchemy import", text), page
 
 
+def test_the_wardens_map_names_every_place_without_a_rank(rbkc_wards: gpd.GeoDataFrame) -> None:
+    """My patrols names all of the warden's places on the map, unranked: the shift lists give the visiting
+    order, so a "1." on the map would contradict them."""
+    places = pd.DataFrame({"candidate_id": ["ST-a", "ST-b"],
+                           "name": ["Elm Road / Ash Street, Holland ward", "Pine Walk, Campden ward"],
+                           "x": [524800.0, 525900.0], "y": [179600.0, 179800.0], "visits": [12, 3]})
+    html = maps.patrol_map(places, rbkc_wards, label_top=len(places), label_rank=False).get_root().render()
+    assert '"Elm Road / Ash Street"' in html and '"Pine Walk"' in html
+    assert "1. Elm Road" not in html and "2. Pine Walk" not in html
+
+
 def test_the_plan_maps_first_places_are_named_short_and_escaped(rbkc_wards: gpd.GeoDataFrame) -> None:
     """The Tasking map names its first places by rank and short name (no ward), as labels laid out with the
     street and ward names (never over each other); the full name and visits stay on hover."""

@@ -230,6 +230,9 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             title.click()  # close the select box and drop its focus ring before the screenshot
             title.scroll_into_view_if_needed()
             mobile.screenshot(path=str(SCREENSHOTS / "my-patrols.png"), full_page=False)
+            # the warden's map, below the shift list: their places with street names, on the phone's screen
+            mobile.locator(FOLIUM_IFRAME).first.scroll_into_view_if_needed()
+            mobile.screenshot(path=str(SCREENSHOTS / "my-patrols-map.png"), full_page=False)
             # next week's patrols cannot be logged as done yet (issue 13: no future dates); the successful
             # log of a patrol on its day is tested with AppTest (test_logging_a_patrol_writes_a_patrol_log...)
             mobile.get_by_role("button", name="Log patrol done").click()
@@ -265,7 +268,7 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
     assert records.list_patrol_logs(engine, meeting_id).empty  # nothing was logged for next week
     assert not external and not mobile_external, sorted(set(external + mobile_external))[:10]
     assert not failed and not mobile_failed, (failed + mobile_failed)[:10]
-    for shot in ("tasking.png", "my-patrols.png"):
+    for shot in ("tasking.png", "my-patrols.png", "my-patrols-map.png"):
         assert (SCREENSHOTS / shot).stat().st_size > 20_000
 
 

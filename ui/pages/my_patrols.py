@@ -102,8 +102,9 @@ else:
     # a phone's map: the streets around the warden's own places only, a dozen at most
     streets = svc.street_labels(version, maps.label_bounds(places, pad_m=300), limit=maps.PHONE_STREETS,
                                 min_n=access.street_label_floor(viewer))
+    # the warden's places named on the map (not ranked: the shift lists above give the visiting order)
     st_folium(maps.patrol_map(places, wards, ward_label=tables.ward_heading(pc.area.ward_vintage), streets=streets,
-                              static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or "")),
+                              label_top=len(places), label_rank=False, static_url=maps.static_url_for(st.get_option("server.baseUrlPath") or "")),
               key=state.PATROL_MAP, height=340, use_container_width=True, returned_objects=[])
 
     # ------------------------------------------------------------ log a patrol
