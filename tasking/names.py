@@ -64,8 +64,6 @@ GENERIC_LOCATIONS: frozenset[str] = frozenset({
     "fire station", "shopping centre", "sports stadium", "underground station", "tram stop", "bus stop",
     "motorway", "no location",
 })
-#: police.uk's text for British Transport Police's stations: "Knightsbridge (lu Station)".
-_STATION = re.compile(r"\((lu|dlr) station\)", re.I)
 _SMALL_WORDS = frozenset({"and", "of", "the", "in", "on", "at", "by"})
 _COMPASS = ("east", "north-east", "north", "north-west", "west", "south-west", "south", "south-east")
 
@@ -81,8 +79,6 @@ def street_of(location_text: Any) -> str | None:
     True
     >>> street_of(None) is None
     True
-    >>> street_of("Earls Court (lu Station)")  # British Transport Police's stations, as people write them
-    'Earls Court (LU Station)'
     """
     if location_text is None or (isinstance(location_text, float) and not np.isfinite(location_text)):
         return None
@@ -92,7 +88,7 @@ def street_of(location_text: Any) -> str | None:
     street = _PREFIX.sub("", text).strip(" .,;")
     if not street or street.lower() in GENERIC_LOCATIONS:
         return None
-    return _STATION.sub(lambda m: f"({m.group(1).upper()} Station)", street)
+    return street
 
 
 def short_name(place_name: str) -> str:
