@@ -64,6 +64,10 @@ GENERIC_LOCATIONS: frozenset[str] = frozenset({
     "fire station", "shopping centre", "sports stadium", "underground station", "tram stop", "bus stop",
     "motorway", "no location",
 })
+#: police.uk's own casing slips, put right for display: a capital after an apostrophe ("Lambert'S Yard",
+#: "St James'S Road": 1,052 of West Kent's rows) and British Transport Police's stations ("(lu Station)").
+_APOSTROPHE_S = re.compile(r"(?<=[A-Za-z])'S\b")
+_STATION = re.compile(r"\((lu|dlr) Station\)", re.I)
 _SMALL_WORDS = frozenset({"and", "of", "the", "in", "on", "at", "by"})
 _COMPASS = ("east", "north-east", "north", "north-west", "west", "south-west", "south", "south-east")
 
@@ -79,6 +83,8 @@ def street_of(location_text: Any) -> str | None:
     True
     >>> street_of(None) is None
     True
+    >>> street_of("On or near Lambert'S Yard"), street_of("On or near Earls Court (lu Station)")
+    ("Lambert's Yard", 'Earls Court (LU Station)')
     """
     if location_text is None or (isinstance(location_text, float) and not np.isfinite(location_text)):
         return None
@@ -88,7 +94,8 @@ def street_of(location_text: Any) -> str | None:
     street = _PREFIX.sub("", text).strip(" .,;")
     if not street or street.lower() in GENERIC_LOCATIONS:
         return None
-    return street
+    street = _APOSTROPHE_S.sub("'s", street)
+    return _STATION.sub(lambda m: f"({m.group(1).upper()} Station)", street)
 
 
 def short_name(place_name: str) -> str:

@@ -120,5 +120,13 @@ def street_counts(url: str, bounds: tuple[float, float, float, float] | None = N
     if bounds is not None:
         xmin, ymin, xmax, ymax = bounds
         safe = safe[safe["x"].between(xmin, xmax) & safe["y"].between(ymin, ymax)]
-    streets = safe["location_text"].str.removeprefix("On or near ").str.strip()
+    streets = police_uk_streets(safe["location_text"])
     return streets[~streets.str.lower().isin(GENERIC_LOCATIONS)].value_counts()
+
+
+def police_uk_streets(location_text: pd.Series) -> pd.Series:
+    """By hand: police.uk location texts as the maps name them: "On or near " dropped, and police.uk's casing
+    slips put right ("Lambert'S Yard" -> "Lambert's Yard", "Earls Court (lu Station)" -> "(LU Station)")."""
+    streets = location_text.str.removeprefix("On or near ").str.strip()
+    streets = streets.str.replace(r"(?<=[A-Za-z])'S\b", "'s", regex=True)
+    return streets.str.replace("(lu Station)", "(LU Station)", regex=False)

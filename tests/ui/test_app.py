@@ -17,7 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from _apptest import folium_script, map_labels
+from _apptest import folium_script, map_labels, police_uk_streets
 from _signin import sign_in
 from pyproj import Transformer
 from shapely.geometry import box
@@ -122,7 +122,7 @@ def test_the_incidents_map_names_the_busiest_streets_and_the_wards_with_a_scale(
     streets = [t for _, _, t in map_labels(script, maps.STREETS_LAYER)]
     # by hand: the store's non-sensitive rows grouped by their location text, snap-point kinds left out
     safe = incident_frame(connect(small_db), include_sensitive=False)
-    by_text = safe["location_text"].str.removeprefix("On or near ").value_counts()
+    by_text = police_uk_streets(safe["location_text"]).value_counts()
     by_text = by_text[~by_text.index.str.lower().isin(GENERIC_LOCATIONS)]
     assert by_text.index[0] in streets and streets[0] == by_text.index[0]
     assert len(set(streets)) == min(len(by_text), 40)
