@@ -32,12 +32,14 @@ export VIRTUAL_ENV="$venv"
 export PATH="$venv/bin:$PATH"
 
 # The suite runs on every core by default (pytest-xdist; --dist loadfile keeps each module's
-# fixtures in one worker): about 18 min on 2 cores against about 60 min serially (bench/RESULTS.md).
+# fixtures in one worker): about 7-8 min on 2 idle cores against about 60 min serially (bench/RESULTS.md).
+# --no-loadscope-reorder hands the modules out in collection order, which tests/conftest.py starts with
+# the slow ones (xdist's default order, most tests first, left a one-test 30 s browser module to the end).
 # HOTSPOT_TEST_WORKERS=0 runs it in one process; an explicit -n in the arguments wins.
 workers="${HOTSPOT_TEST_WORKERS:-auto}"
 parallel=()
 if [[ " $* " != *" -n "* && " $* " != *" -n"[0-9]* && " $* " != *"--numprocesses"* ]]; then
-    parallel=(-n "$workers" --dist loadfile)
+    parallel=(-n "$workers" --dist loadfile --no-loadscope-reorder)
 fi
 
 echo "test.sh: python -m pytest ${parallel[*]} $*"

@@ -32,6 +32,8 @@ from _signin import ensure_account  # noqa: E402
 SMALL_POLICE_UK = REPO / "data" / "policeuk" / "rbkc_api_2018-06"
 LEAFLET = "/app/static/leaflet-1.9.3/leaflet.js"
 
+pytestmark = pytest.mark.slow  # two dashboard processes, a browser and a PostgreSQL server per test
+
 
 def _tables(url: str) -> set[str]:
     eng = create_engine(make_url(url).set(drivername="postgresql+psycopg"))

@@ -15,9 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from spatial.store import accounts, connect
 
 REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow  # the quick start's script, for real, in subprocesses
 
 
 def _run(home: Path, *args: str) -> subprocess.CompletedProcess:

@@ -38,6 +38,8 @@ LONDON_BOROUGHS = SHARED / "boundaries" / "london_boroughs.gpkg"
 #: Camden, Hackney, Croydon: inner north, inner east, outer south.
 SOME_BOROUGHS = ("E09000007", "E09000012", "E09000008")
 
+pytestmark = pytest.mark.slow  # a Dask LocalCluster with worker processes
+
 
 def _store(root: Path, paths: list[Path], **attr_kw) -> Path:
     s = Settings(database_url="sqlite:///unused.sqlite", data_dir=B.DATA)

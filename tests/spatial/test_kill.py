@@ -33,6 +33,8 @@ from spatial.store import connect
 FILES = sorted((B.DATA / "policeuk" / "neighbours_api").glob("*.csv.gz"))[:3]
 KILL_TIMEOUT_S = 120
 
+pytestmark = pytest.mark.slow  # ingest child processes killed and re-run
+
 CHILD = r"""
 import sys, time
 import pandas as pd
