@@ -166,11 +166,27 @@ def run_case(counts: pd.DataFrame, prior: np.ndarray | None, centres, n_test: in
         rule_rows.append(rr)
     df = pd.DataFrame(rows)
     rules = pd.DataFrame(rule_rows).mean()
+    p_counts = paired_p(df["auto"].to_numpy(), df["counts"].to_numpy()) if len(df) else float("nan")
     mean = df.mean()
     gap = mean["oracle"] - mean["counts"]
     return {"mean": mean, "chosen": chosen, "sel_s": float(np.mean(sel_s)), "fit_s": float(np.mean(fit_s)),
             "gap_closed": (mean["auto"] - mean["counts"]) / gap if gap > 0 else np.nan, "k": k,
-            "tests": len(df), "rules": rules}
+            "tests": len(df), "rules": rules, "p_counts": p_counts}
+
+
+def paired_p(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided exact sign-flip p of the mean paired difference ``a - b`` over the test months.
+
+    Every one of the 2^n sign patterns of the monthly differences is enumerated (n = 6 gives 64, so the
+    smallest p is 2/64 = 0.031: only a difference in the same direction in every month can reach 5 %).
+    """
+    from scipy.stats import permutation_test
+
+    d = np.asarray(a, float) - np.asarray(b, float)
+    if not np.any(np.abs(d) > 1e-12):
+        return 1.0
+    res = permutation_test((d,), np.mean, permutation_type="samples", alternative="two-sided", n_resamples=np.inf)
+    return float(res.pvalue)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,12 +202,13 @@ def main(argv: list[str] | None = None) -> int:
         groups = {g: v for g, v in groups.items() if g in set(a.groups)}
     print(f"Nested rolling-origin benchmark, {CELL:g} m cells inside each area, last {a.test_months} months each "
           "trained on all earlier months; selection inside the training months only. HR = hit rate at 5 % of area "
-          "(mean over test months); gap = share of the oracle gap over plain counts closed; PAI/PEI of the "
+          "(mean over test months); p = exact paired sign-flip p of HR sel - HR counts over the test months; "
+          "gap = share of the oracle gap over plain counts closed; PAI/PEI of the "
           "selected forecaster at 1/5/10/20 %; sel = mean seconds per selection, fit = per fit+predict.\n")
     head = ["area", "cells", "months", "group", "incid.", "HR sel", "HR counts", "HR last", "HR oracle",
-            "Δ vs counts", "gap", "PAI 1/5/10/20", "PEI 1/5/10/20", "chosen", "sel s", "fit s"]
+            "Δ vs counts", "p", "gap", "PAI 1/5/10/20", "PEI 1/5/10/20", "chosen", "sel s", "fit s"]
     print("| " + " | ".join(head) + " |")
-    print("|" + "|".join(["---"] * 4 + ["---:"] * 7 + ["---"] * 3 + ["---:"] * 2) + "|")
+    print("|" + "|".join(["---"] * 4 + ["---:"] * 8 + ["---"] * 3 + ["---:"] * 2) + "|")
     summary = []
     for name, pts, boundary in areas(set(a.areas) if a.areas else None):
         grid = square_grid(pts[S.X].to_numpy(), pts[S.Y].to_numpy(), cell_size_m=CELL, boundary=boundary)
@@ -211,12 +228,13 @@ def main(argv: list[str] | None = None) -> int:
                 name, str(len(grid)), str(counts.shape[1]), g, str(int(counts.to_numpy().sum())),
                 f"{100 * mn['auto']:.1f}", f"{100 * mn['counts']:.1f}", f"{100 * mn['last']:.1f}",
                 f"{100 * mn['oracle']:.1f}", f"{100 * (mn['auto'] - mn['counts']):+.1f}",
+                f"{r['p_counts']:.2f}",
                 f"{100 * r['gap_closed']:.0f} %",
                 "/".join(f"{mn[f'pai{c:g}']:.1f}" for c in COVS),
                 "/".join(f"{mn[f'pei{c:g}']:.2f}" for c in COVS),
                 chosen, f"{r['sel_s']:.2f}", f"{r['fit_s']:.3f}"]) + " |", flush=True)
             summary.append({"area": name, "group": g, "auto": mn["auto"], "counts": mn["counts"],
-                            "last": mn["last"], "gap": r["gap_closed"],
+                            "last": mn["last"], "gap": r["gap_closed"], "p_counts": r["p_counts"],
                             **{f"rule_{k}": v for k, v in r["rules"].items()}})
     s = pd.DataFrame(summary)
     if len(s):
@@ -225,6 +243,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{len(s)} area x group cases: selected >= counts in {beat_c}, >= last month in {beat_l}; "
               f"mean HR selected {100 * s['auto'].mean():.2f} % vs counts {100 * s['counts'].mean():.2f} % vs "
               f"last month {100 * s['last'].mean():.2f} %; median gap closed {100 * s['gap'].median():.0f} %")
+        below, above = s["auto"] < s["counts"] - 1e-12, s["auto"] > s["counts"] + 1e-12
+        sig = s["p_counts"] <= 0.05
+        print(f"Paired over each case's test months (exact sign-flip, two-sided, 5 %): {int((below & sig).sum())} "
+              f"of the {int(below.sum())} cases below counts are significantly below; {int((above & sig).sum())} "
+              f"of the {int(above.sum())} above are significantly above")
+        from scipy.stats import permutation_test
+
+        d = (s["auto"] - s["counts"]).to_numpy()
+        pooled = permutation_test((d,), np.mean, permutation_type="samples", alternative="two-sided",
+                                  n_resamples=20_000, random_state=np.random.default_rng(16)).pvalue
+        print(f"Across the {len(s)} cases (one mean difference each; sign-flip, 20,000 draws, seed 16): mean "
+              f"{100 * d.mean():+.2f} points, p = {pooled:.4f}")
         for g, b in s.groupby("group", sort=False):
             print(f"- {g}: selected {100 * b['auto'].mean():.2f} % vs counts {100 * b['counts'].mean():.2f} % "
                   f"({int((b['auto'] >= b['counts'] - 1e-12).sum())}/{len(b)} >= counts)")
