@@ -625,6 +625,12 @@ class PackSchemes:
 
 #: League rows the pack shows (the Schemes page shows every scheme).
 PACK_SCHEME_ROWS = 10
+#: Places without a visit the printed pack lists, highest priority first (the Tasking page lists every one,
+#: with its reason): West Kent's week left 257 places unvisited, twelve pages of a pack meant to be handed out.
+PACK_UNASSIGNED_ROWS = 25
+#: Places whose Designing Out Crime advice the pack gives, highest priority first (the plan's GeoPackage, layer
+#: ``advice``, holds every place's): on West Kent's 449 places the advice alone was 60 pages.
+PACK_ADVICE_ROWS = 25
 
 
 def _withheld(v: Any) -> str:
@@ -703,6 +709,10 @@ class Pack:
     schedule: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: A housing association's schemes (counts only), when the area has a schemes layer.
     schemes: PackSchemes | None = None
+    #: How many places had no visit, and how many had advice, before the pack kept the highest-priority
+    #: :data:`PACK_UNASSIGNED_ROWS` and :data:`PACK_ADVICE_ROWS` (``unassigned`` and ``recommendations``).
+    unassigned_total: int = 0
+    recommendations_total: int = 0
 
     @property
     def includes_sensitive_aggregates(self) -> bool:
@@ -825,8 +835,13 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
     solver = _solver_lines(p)
 
     unassigned = pd.DataFrame([u.to_json() for u in p.unassigned])
+    unassigned_total = len(unassigned)
+    if "priority" in unassigned.columns:
+        unassigned = unassigned.sort_values(["priority", "candidate_id"], ascending=[False, True], kind="stable")
+    unassigned = unassigned.head(PACK_UNASSIGNED_ROWS).reset_index(drop=True)
     cameras = pd.DataFrame([c.to_json() for c in p.cameras])
     rec = None
+    recommendations_total = 0
     if recommendations is not None:
         rec = pd.DataFrame(recommendations).drop(columns=["geometry"], errors="ignore")
         if "incidents_shown" in rec.columns:  # read back from a GIS export: show the on-screen text
@@ -837,7 +852,11 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
         if "candidate_id" not in keep:
             msg = f"recommendations need a 'candidate_id' column; got {list(rec.columns)}"
             raise TaskingError(msg)
-        rec = rec[keep].reset_index(drop=True)
+        rank = dict(zip(hs["candidate_id"].astype(str), hs["rank"], strict=True))
+        order = rec["candidate_id"].astype(str).map(rank).fillna(len(hs) + 1)
+        rec = rec[keep].iloc[np.argsort(order.to_numpy(), kind="stable")]
+        recommendations_total = len(rec)
+        rec = rec.head(PACK_ADVICE_ROWS).reset_index(drop=True)
     dec = None
     if decisions is not None:
         dec = pd.DataFrame(decisions)
@@ -855,7 +874,8 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
                 sensitive=sens, map_png=map_png,
                 meta={"plan_sha256": _digest(p), "version": version, "generated_by": generated_by},
                 plain=tuple(plain), solver=tuple(solver), schedule=schedule,
-                schemes=None if schemes is None else pack_schemes(schemes))
+                schemes=None if schemes is None else pack_schemes(schemes),
+                unassigned_total=unassigned_total, recommendations_total=recommendations_total)
 
 
 def _digest(plan: Plan) -> str:
@@ -1382,6 +1402,11 @@ def pack_html(pack: Pack) -> str:
         names = dict(zip(pack.hotspots["candidate_id"].astype(str), pack.hotspots["place_name"].astype(str),
                          strict=True)) if "place_name" in pack.hotspots.columns else {}
         un = un.assign(place_name=[names.get(str(c), str(c)) for c in un["candidate_id"]])
+    if pack.unassigned_total > len(un):
+        out.append(f'<p class="note">The {len(un)} highest-priority of the {pack.unassigned_total:,} places without '
+                   "a visit this week. Every one, with its reason, is on the dashboard's Tasking page (Unassigned "
+                   "places), and the plan's GeoPackage holds every place (layer patrol_patches, planned_visits 0)."
+                   "</p>")
     out.append(_table(un, [("place_name", "Place"), ("place_type", "Type"), ("priority", "Priority"),
                            ("reason", "Reason")], num=("priority",),
                       small=("reason",), empty="every candidate place has at least one visit",
@@ -1412,6 +1437,10 @@ def pack_html(pack: Pack) -> str:
                       widths={"place_name": 16, "place_type": 6, "incidents": 16, "recommendations": 24,
                               "rec1_evidence": 24, "rec1_sources": 14},
                       empty="no recommendations were given (run `hotspot-tasking recommend --plan PLAN`)"))
+    if rec is not None and pack.recommendations_total > len(rec):
+        out.append(f'<p class="note">Advice for the {len(rec)} highest-priority of the '
+                   f"{pack.recommendations_total:,} places; every place's advice is in the plan's GeoPackage (layer "
+                   "advice) and the Hotspots page.</p>")
     if pack.recommendations is not None:
         out.append('<p class="note">Each measure is a prompt for a site survey with a Designing Out Crime Officer. '
                    "Sensitive categories appear only as counts, with 1 to 4 shown as \"fewer than 5\".</p>")

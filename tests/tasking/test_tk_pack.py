@@ -323,6 +323,44 @@ def test_text_is_escaped_and_sections_say_when_empty():
     assert "no decisions recorded yet" in page and "no review of last week was given" in page
 
 
+def test_a_large_areas_pack_lists_the_highest_priority_unvisited_places_and_advice_and_says_how_many_more():
+    from tasking.pack import PACK_ADVICE_ROWS, PACK_UNASSIGNED_ROWS
+
+    plan = P.make_plan()
+    n = PACK_UNASSIGNED_ROWS + 12
+    extra = [P._cand(f"ST-c{4000 + i}_1190", "street", 600_000.0 + 150 * i, 178_575.0, float((7 * i) % n),
+                     name=f"Unvisited Road {i}") for i in range(n)]
+    plan["candidates"] += extra
+    plan["unassigned"] = [{"candidate_id": c["candidate_id"], "place_type": "street", "priority": c["priority"],
+                           "reason": f"no patroller left for {c['name']}."} for c in extra]
+    rec = pd.DataFrame({"candidate_id": [c["candidate_id"] for c in plan["candidates"]],
+                        "place_type": "street", "incidents": "5 incidents",
+                        "recommendations": [f"Measure for {c['name']}." for c in plan["candidates"]]})
+    pack = build_pack(plan, recommendations=rec)
+    # by hand: the unvisited places by priority, highest first (ties by id)
+    by_hand = sorted(plan["unassigned"], key=lambda u: (-u["priority"], u["candidate_id"]))
+    assert list(pack.unassigned["candidate_id"]) == [u["candidate_id"] for u in by_hand[:PACK_UNASSIGNED_ROWS]]
+    assert pack.unassigned_total == n and pack.row_counts["unassigned"] == PACK_UNASSIGNED_ROWS
+    # the advice of the highest-ranked places (the tasked street patches first), in rank order
+    ranked = sorted(plan["candidates"], key=lambda c: (-c["priority"], c["candidate_id"]))
+    assert list(pack.recommendations["candidate_id"]) == [c["candidate_id"] for c in ranked[:PACK_ADVICE_ROWS]]
+    assert pack.recommendations_total == len(plan["candidates"])
+    page = pack_html(pack)
+    section4 = page.split(">4. Places not assigned</h2>")[1].split("<h2")[0]
+    assert f"The {PACK_UNASSIGNED_ROWS} highest-priority of the {n} places without a visit" in section4
+    assert "Tasking page" in section4
+    for u in by_hand[:PACK_UNASSIGNED_ROWS]:
+        assert html.escape(u["reason"]) in section4
+    for u in by_hand[PACK_UNASSIGNED_ROWS:]:
+        assert html.escape(u["reason"]) not in page
+    section6 = page.split(">6. Designing Out Crime recommendations</h2>")[1].split("<h2")[0]
+    assert f"Advice for the {PACK_ADVICE_ROWS} highest-priority of the {len(plan['candidates'])} places" in section6
+    assert f"Measure for {ranked[0]['name']}." in section6 and f"Measure for {ranked[-1]['name']}." not in section6
+    # a pack within both limits lists everything and says nothing about more
+    small = pack_html(build_pack(P.make_plan(), recommendations=rec.head(3)))
+    assert "highest-priority of the" not in small
+
+
 def test_plan_csv_has_a_row_per_assignment_and_geojson_a_polygon_per_place_on_the_hand_made_plan(tmp_path):
     import geopandas as gpd
 
