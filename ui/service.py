@@ -31,12 +31,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from spatial._errors import HotspotError
-from spatial.area_profiles import DEFAULT_AREA, AreaProfile, list_areas
+from spatial.area_profiles import DEFAULT_AREA, AreaProfile, get_area, list_areas
 from spatial.config import Settings
 from spatial.store import queries as Q
 from tasking import records
 from tasking.access import Viewer
-from tasking.context import AreaContext, context_version, open_area
+from tasking.context import AreaContext, context_version, open_area, roster_of
 from tasking.housing import SchemeInputs, SchemeReport
 from tasking.pipeline import build_recommendations, read_plan_inputs, scope_coverage
 from tasking.resources import Roster
@@ -464,26 +464,48 @@ def area_choices(engine: Engine) -> list[AreaProfile]:
     return [p for p, _ in list_areas(engine)]
 
 
-def chosen_area(engine: Engine, session: MutableMapping[str, object]) -> str:
-    """The area the session shows: its remembered choice when still an area, else the store's active area."""
-    names = [p.name for p, active in list_areas(engine)]
+def chosen_area(engine: Engine, session: MutableMapping[str, object], *, agent_id: str | None = None) -> str:
+    """The area the session shows: its remembered choice when still an area, else the area whose roster holds
+    the signed-in warden's ``agent_id`` (a West Kent patrol officer in a store whose active area is RBKC lands on
+    West Kent), else the store's active area."""
+    areas = list_areas(engine)
+    names = [p.name for p, _ in areas]
     current = session.get(state.AREA)
     if isinstance(current, str) and current in names:
         return current
-    active = next((p.name for p, a in list_areas(engine) if a), DEFAULT_AREA)
-    session[state.AREA] = active
-    return active
+    active = next((p.name for p, a in areas if a), DEFAULT_AREA)
+    chosen = (agent_area(engine, agent_id) if agent_id else None) or active
+    session[state.AREA] = chosen
+    return chosen
+
+
+def agent_area(engine: Engine, agent_id: str) -> str | None:
+    """The first area of the store (the active one first) whose roster holds ``agent_id``; ``None`` when none does.
+
+    An area whose roster cannot be read is passed over here: its pages say why when it is opened.
+    """
+    for profile, _ in sorted(list_areas(engine), key=lambda pa: not pa[1]):
+        try:
+            roster = roster_of(get_area(engine, profile.name), _roster_override(profile.name) or None)
+        except HotspotError:
+            continue
+        if roster is not None and any(a.agent_id == agent_id for a in roster.agents):
+            return profile.name
+    return None
 
 
 def _remember_area() -> None:
     st.session_state[state.AREA] = st.session_state[state.AREA_INPUT]
 
 
-def area_picker(engine: Engine) -> str:
-    """The sidebar's area picker (areas from the store); the choice is remembered in the session."""
+def area_picker(engine: Engine, *, agent_id: str | None = None) -> str:
+    """The sidebar's area picker (areas from the store); the choice is remembered in the session.
+
+    ``agent_id`` (a warden's account) starts the session on the area whose roster holds it.
+    """
     session = st.session_state
     profiles = area_choices(engine)
-    name = chosen_area(engine, session)
+    name = chosen_area(engine, session, agent_id=agent_id)
     if len(profiles) > 1:
         labels = {p.name: p.label for p in profiles}
         session[state.AREA_INPUT] = name
@@ -556,7 +578,7 @@ def page_context(page: str, title: str) -> PageContext:
         st.error(f"Cannot open the database set by DATABASE_URL: {md_escape(exc)}")
         st.stop()
     try:
-        area = area_picker(engine)
+        area = area_picker(engine, agent_id=viewer.agent_id)
         svc = get_service(settings.database_url, area, str(settings.data_dir), _roster_override(area))
         version = svc.version()
         ctx = svc.context(version)

@@ -122,3 +122,30 @@ def test_tasking_builds_a_west_kent_plan(store: str, monkeypatch: pytest.MonkeyP
     officers = {a.agent_id for a in ctx.roster.agents}
     assert len(assignments) > 20 and set(assignments["Agent"]) <= officers
     assert "Ward (2013 boundaries)" in assignments.columns and "Ward" not in assignments.columns
+
+
+MY_PATROLS = "ui/pages/my_patrols.py"
+
+
+def test_a_west_kent_officer_signing_in_lands_on_west_kent_and_a_wrong_area_says_which(
+        store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spatial.area_profiles import active_area_name
+
+    assert active_area_name(connect(store)) == "rbkc"  # the store's active area is not the officer's
+    # P01 is in West Kent's starter roster only (RBKC's wardens are W01-W18, its parks police PP01-PP06)
+    at = _app(store, MY_PATROLS, monkeypatch, role="warden", user="wk-officer", agent_id="P01")
+    assert at.session_state[state.AREA] == "west-kent"
+    warnings = " ".join(md_unescape(w.value) for w in at.warning)
+    assert "roster" not in warnings
+    assert "no approved plan" in warnings  # West Kent's week, which nobody has approved in this store
+    # a session already on RBKC says where the officer's roster is
+    at = _app(store, MY_PATROLS, monkeypatch, role="warden", user="wk-officer", agent_id="P01", AREA="rbkc")
+    warnings = " ".join(md_unescape(w.value) for w in at.warning)
+    assert f"is in the roster of {WK_LABEL}" in warnings and "choose" in warnings
+    # RBKC's own warden stays on RBKC
+    at = _app(store, MY_PATROLS, monkeypatch, role="warden", user="rbkc-warden", agent_id="W01")
+    assert at.session_state[state.AREA] == "rbkc"
+    # an id in no roster is told so
+    at = _app(store, MY_PATROLS, monkeypatch, role="warden", user="nobody-warden", agent_id="Z99")
+    warnings = " ".join(md_unescape(w.value) for w in at.warning)
+    assert "Z99 is in no area's roster" in warnings
