@@ -1440,7 +1440,7 @@ def pack_html(pack: Pack) -> str:
     if rec is not None and pack.recommendations_total > len(rec):
         out.append(f'<p class="note">Advice for the {len(rec)} highest-priority of the '
                    f"{pack.recommendations_total:,} places; every place's advice is in the plan's GeoPackage (layer "
-                   "advice) and the Hotspots page.</p>")
+                   "advice).</p>")
     if pack.recommendations is not None:
         out.append('<p class="note">Each measure is a prompt for a site survey with a Designing Out Crime Officer. '
                    "Sensitive categories appear only as counts, with 1 to 4 shown as \"fewer than 5\".</p>")
