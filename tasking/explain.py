@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from .kinds import kind_title
 from .names import plan_place_names
 from .plan import Plan
 
@@ -60,6 +61,7 @@ def plan_sentences(plan: Plan | Mapping[str, Any]) -> list[str]:
     names = plan_place_names(plan)
     out: list[str] = []
     people = a.groupby(a["kind"].fillna("agent"))["agent_id"].nunique()
+    titles = plan.inputs.get("kind_titles") or {}
 
     def plural(n: int, word: str) -> str:
         word = word.replace("_", " ")
@@ -67,7 +69,7 @@ def plan_sentences(plan: Plan | Mapping[str, Any]) -> list[str]:
 
     n_places = a["candidate_id"].nunique()
     out.append(f"{plural(int(a['visits'].sum()), 'visit')} to {plural(n_places, 'place')} by "
-               + ", ".join(plural(int(n), str(k)) for k, n in people.items())
+               + ", ".join(plural(int(n), kind_title(str(k), titles)) for k, n in people.items())
                + f", over {plural(a['date'].nunique(), 'day')}.")
     v = a.groupby(a["candidate_id"].astype(str))["visits"].sum().sort_values(ascending=False, kind="stable")
     out.append("Most visited: " + "; ".join(f"{names.get(c, c)} ({plural(int(n), 'visit')})"

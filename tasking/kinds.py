@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["RESOURCE_KINDS", "ResourceKind", "kind_label", "kinds_where", "resource_kind"]
+__all__ = ["RESOURCE_KINDS", "ResourceKind", "kind_label", "kind_title", "kinds_where", "resource_kind"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,19 @@ def kind_label(name: str) -> str:
     """
     k = RESOURCE_KINDS.get(name)
     return k.label if k is not None else name.replace("_", " ")
+
+
+def kind_title(name: str, titles: Mapping[str, str] | None = None) -> str:
+    """What a kind's people are called: the roster's title for it (``titles``, e.g. a plan's
+    ``inputs["kind_titles"]``) when it gives one, else :func:`kind_label`.
+
+    Examples
+    --------
+    >>> kind_title("warden", {"warden": "patrol officer"}), kind_title("warden"), kind_title("parks_police", {})
+    ('patrol officer', 'warden', 'parks police')
+    """
+    title = (titles or {}).get(name)
+    return str(title) if title else kind_label(name)
 
 
 def kinds_where(flag: str, kinds: Iterable[str] | None = None) -> frozenset[str]:

@@ -60,6 +60,7 @@ from spatial.store.queries import suppressed_label
 
 from ._errors import TaskingError
 from .formats import EXPORT_KINDS, ExportKind
+from .kinds import kind_title
 from .plan import Plan
 
 __all__ = [
@@ -872,7 +873,8 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
                 unassigned=unassigned, cameras=cameras, recommendations=rec, decisions=dec, review=rv,
                 review_notes=None if review_notes is None else pd.DataFrame(review_notes).reset_index(drop=True),
                 sensitive=sens, map_png=map_png,
-                meta={"plan_sha256": _digest(p), "version": version, "generated_by": generated_by},
+                meta={"plan_sha256": _digest(p), "version": version, "generated_by": generated_by,
+                      "kind_titles": dict(inputs.get("kind_titles") or {})},
                 plain=tuple(plain), solver=tuple(solver), schedule=schedule,
                 schemes=None if schemes is None else pack_schemes(schemes),
                 unassigned_total=unassigned_total, recommendations_total=recommendations_total)
@@ -1281,11 +1283,11 @@ def _review_html(rv: Mapping[str, Any] | None, notes: pd.DataFrame | None) -> st
     return "\n".join(parts)
 
 
-def _schedule_html(schedule: pd.DataFrame) -> str:
+def _schedule_html(schedule: pd.DataFrame, titles: Mapping[str, str] | None = None) -> str:
     """One table, a header row per person then a row per shift (one table lays out fast in WeasyPrint)."""
     body = []
     for agent, g in schedule.groupby("agent_id", sort=True):
-        kind = str(g["kind"].iloc[0] or "").replace("_", " ")
+        kind = kind_title(str(g["kind"].iloc[0] or ""), titles)
         body.append(f'<tr class="person"><td colspan="4">{html.escape(str(agent))} ({html.escape(kind)}): '
                     f"{int(g['visits'].sum())} visits in {len(g)} shifts</td></tr>")
         for r in g.itertuples(index=False):
@@ -1394,7 +1396,7 @@ def pack_html(pack: Pack) -> str:
     else:
         out.append('<p class="note">A row per shift; "x2" = two visits to the place in that shift. Why each place '
                    "is in the plan, and its ward: section 2.</p>")
-        out.append(_schedule_html(pack.schedule))
+        out.append(_schedule_html(pack.schedule, pack.meta.get("kind_titles")))
     # 4 unassigned
     out.append("<h2>4. Places not assigned</h2>")
     un = pack.unassigned

@@ -251,6 +251,9 @@ class Roster:
     fixed_cctv: FixedCCTV
     planning: Planning
     source: str = "<memory>"
+    #: What the roster's ``wardens`` are called on the pages and in the pack (``wardens.title``; a housing
+    #: association's starter roster says "patrol officer").
+    warden_title: str = "warden"
 
     @property
     def agents(self) -> tuple[Patroller, ...]:
@@ -506,6 +509,7 @@ def roster_from_mapping(data: Mapping[str, Any], *, where: str = "<mapping>") ->
         supervisors=r.integer(w, "supervisors", "wardens", default=0),
         wardens=tuple(wardens), parks_police=tuple(parks), dosage=dosage,
         deployable_cctv=deploy, fixed_cctv=fixed, planning=planning, source=where,
+        warden_title=" ".join(str(r.get(w, "title", "wardens", default="warden", kind=str)).split()) or "warden",
     )
 
 

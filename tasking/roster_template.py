@@ -88,6 +88,7 @@ def starter_roster_yaml(area_label: str, district_code: str, wards: Sequence[tup
         "  min_wardens_on_duty: 1         # STARTER ASSUMPTION S3",
         "",
         "wardens:                         # the area's patrol officers (wardens, patrol officers, estate officers)",
+        "  title: patrol officer          # what they are called on the pages and in the pack",
         "  supervisors: 0                 # STARTER ASSUMPTION S4 (not tasked by the model)",
         "  contracted_hours_week: 37.5    # STARTER ASSUMPTION S5",
         "  patrol_minutes_per_shift: 240  # STARTER ASSUMPTION S5: the rest is casework and briefing",

@@ -155,6 +155,13 @@ def test_allocate_on_west_kent_with_its_starter_roster(wk_plan: dict[str, str]) 
     assert {c["ward_code"] for c in plan["candidates"]} <= wards
     # the parks layer: the RBKC registered parks lie nowhere near West Kent, so none is used
     assert plan["inputs"]["parks"].startswith("none")
+    # the starter roster's people are patrol officers, and the plan's first sentence calls them so
+    from tasking.explain import plan_sentences
+
+    assert roster.warden_title == "patrol officer" and plan["inputs"]["kind_titles"] == {"warden": "patrol officer"}
+    n_people = len({a["agent_id"] for a in plan["assignments"]})
+    first = plan_sentences(plan)[0]
+    assert f"by {n_people} patrol officers," in first and "warden" not in first
 
 
 @pytest.mark.slow
@@ -175,6 +182,9 @@ def test_recommend_and_pack_on_the_west_kent_plan(wk_plan: dict[str, str], capsy
     text = html.read_text(encoding="utf-8")
     assert "West Kent (Sevenoaks, Tonbridge and Malling, Tunbridge Wells)" in text
     assert "Kensington" not in text
+    # each person's schedule is headed with what the roster calls them
+    agent = sorted({a["agent_id"] for a in plan["assignments"]})[0]
+    assert f"{agent} (patrol officer):" in text and "(warden)" not in text
     code, _, err = run(capsys, "--database", wk_plan["db"], "pack", "--plan", wk_plan["plan"], "--format", "html",
                        "--area", "rbkc", "--out", str(tmp_path / "x.html"))
     assert code == 2 and "differs from the plan's area west-kent" in err

@@ -54,6 +54,23 @@ def test_the_scope_is_the_districts_of_the_rosters_home_wards() -> None:
     assert narrowed.districts == ("E07000111",) and narrowed.key == "E07000111"
 
 
+def test_a_rosters_title_names_its_wardens_and_the_starter_roster_calls_them_patrol_officers() -> None:
+    from tasking.kinds import kind_title
+
+    wards = open_area(None, "west-kent").layers.wards
+    starter = yaml.safe_load(starter_roster_yaml("WK", "E07000111", list(zip(wards["ward_code"], wards["ward_name"]))))
+    assert roster_from_mapping(starter).warden_title == "patrol officer"
+    del starter["wardens"]["title"]
+    assert roster_from_mapping(starter).warden_title == "warden"  # RBKC's roster gives none: its wardens
+    starter["wardens"]["title"] = "  neighbourhood   officer "
+    assert roster_from_mapping(starter).warden_title == "neighbourhood officer"
+    starter["wardens"]["title"] = 3
+    with pytest.raises(TaskingError, match=r"wardens\.title"):
+        roster_from_mapping(starter)
+    assert kind_title("warden", {"warden": "patrol officer"}) == "patrol officer"
+    assert kind_title("parks_police", {"warden": "patrol officer"}) == "parks police"
+
+
 def test_ward_population_sums_the_lsoas_into_their_wards() -> None:
     ctx = open_area(None, "west-kent")
     pop = ctx.ward_population()

@@ -144,7 +144,9 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
                  "expected_harm_week", "top_categories", "trend_class", "concerns", "priority"]
                 + [f"harm_{s.name}" for s in roster.shifts]].to_dict(orient="records")],
         # issue 12 item 2: the plan lists its shifts (roster order) instead of readers parsing harm_<shift> keys
-        "inputs": {"roster": roster.source, "shifts": [s.name for s in roster.shifts], "hotspot_method": method,
+        # 2026-12-04: the plan records what the roster calls its wardens (RBKC's roster gives no title: wardens)
+        "inputs": {"roster": roster.source, "kind_titles": {"warden": "warden"},
+                   "shifts": [s.name for s in roster.shifts], "hotspot_method": method,
                    "hotspot_share": 0.05,
                    "cell_size_m": 150.0, "harm_index": "cchi", "presence": "day",
                    "window_weeks": cands.attrs["window_weeks"], "n_incidents": len(incidents),

@@ -91,13 +91,13 @@ def test_switch_area_build_its_plan_and_download_its_pack(playwright_sync, area_
             page.get_by_role("button", name="Build plan").wait_for(timeout=BUILD_MS)  # RBKC's Tasking page
             assert "18 wardens" in page.locator("body").inner_text()  # the RBKC roster
             _pick(page, "Area", "Tunbridge Wells borough")
-            page.get_by_text("20 wardens").first.wait_for(timeout=BUILD_MS)  # the area's starter roster
+            page.get_by_text("20 patrol officers").first.wait_for(timeout=BUILD_MS)  # the area's starter roster
             page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=BUILD_MS)
             page.get_by_role("button", name="Build plan").click(timeout=PAGE_MS)
             page.get_by_text("Assignments by agent, day and shift").wait_for(timeout=BUILD_MS)
             page.get_by_text("Each download is written when you click it").wait_for(timeout=BUILD_MS)
             page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=BUILD_MS)
-            assert "20 wardens" in page.locator("body").inner_text()
+            assert "20 patrol officers" in page.locator("body").inner_text()
             with page.expect_download(timeout=BUILD_MS) as download:  # the pack is drawn when clicked
                 page.get_by_role("button", name=re.compile(r"^Pack \(PDF")).click()
             pdf = Path(download.value.path()).read_bytes()

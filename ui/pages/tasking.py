@@ -76,7 +76,7 @@ with st.sidebar:
                               help="The roster asks for a visit a day in every ward, even where little is recorded. "
                                    "Turn it off to see the plan without that rule (it is solved again).")
     st.caption(f"Approvals, decisions and exports are recorded as {md_escape(user)} ({viewer.role}). "
-               f"Roster: {md_escape(roster.source)} ({len(roster.wardens)} wardens, "
+               f"Roster: {md_escape(roster.source)} ({len(roster.wardens)} {md_escape(roster.warden_title)}s, "
                f"{len(roster.parks_police)} parks police).")
 if week != session[state.TASKING_WEEK]:  # another week: the chair's instructions were for the old one
     session[state.TASKING_WEEK] = week
