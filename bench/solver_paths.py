@@ -35,8 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _models(db: str, argv: list[str]) -> list[object]:
-    """Run ``hotspot-tasking allocate`` and return the models it solved (the first call is the plan)."""
+def _plan_model(db: str, argv: list[str]) -> object:
+    """Run ``hotspot-tasking allocate`` and return the model of its plan (the first one it solved)."""
     import tasking.allocation as al
     from hotspot_cli.main import main as cli_main
 
@@ -56,7 +56,7 @@ def _models(db: str, argv: list[str]) -> list[object]:
     if code != 0:
         msg = f"allocate {' '.join(argv)} exited {code}"
         raise SystemExit(msg)
-    return kept[:1]
+    return kept[0]
 
 
 def _cli(db: str, *argv: str) -> None:
@@ -83,16 +83,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rbkc = f"sqlite:///{Path(tmp) / 'rbkc.sqlite'}"
         _cli(rbkc, "ingest", "--bundled", "--quiet")
-        cases = [("RBKC (bundled roster)", 24, _models(rbkc, ["--week", args.week, "--out", str(Path(tmp) / "r.json")]))]
+        cases = [("RBKC (bundled roster)", 24, _plan_model(rbkc, ["--week", args.week, "--out", str(Path(tmp) / "r.json")]))]
         all_2025 = sorted(str(p) for p in (REPO / "data" / "policeuk" / "west_kent").glob("2025-*.csv.gz"))
         for files in (all_2025[-3:], all_2025):
             wk = f"sqlite:///{Path(tmp) / f'wk{len(files)}.sqlite'}"
             _cli(wk, "ingest", "--area", "west-kent", "--quiet", *files)
             _cli(wk, "roster", "init", "--area", "west-kent")
             cases.append((f"West Kent ({len(files)} months of 2025, starter roster)", 72,
-                          _models(wk, ["--area", "west-kent", "--week", args.week, "--out", str(Path(tmp) / "w.json")])))
-        for label, agents, models in cases:
-            model = models[0]
+                          _plan_model(wk, ["--area", "west-kent", "--week", args.week, "--out", str(Path(tmp) / "w.json")])))
+        for label, agents, model in cases:
             gap = plan_gap(agents)
             for solver in ("highspy", "scipy"):
                 secs, last = [], None

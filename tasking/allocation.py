@@ -499,9 +499,9 @@ def run_model(model: _Model, *, time_limit_s: float, mip_rel_gap: float, solver:
     ``mip_rel_gap`` of a plan at least that good.
 
     Both paths are HiGHS (scipy bundles an older release than ``highspy``'s).  Neither is faster on
-    every week (``bench/solver_paths.py``): on West Kent's 72 officers with three months highspy proved
-    its plan in 8.0 s against scipy's 12.5 s, with twelve months in 31.5 s against 9.2 s; on RBKC's
-    week both take 1.5 s.  A fresh plan stays on scipy's path.
+    every week (``bench/solver_paths.py``, ``bench/RESULTS.md``): on West Kent's 72 officers with three
+    months highspy proved its plan in 7.9 s against scipy's 12.6 s, with twelve months in 31.0 s against
+    9.2 s; on RBKC's week both take about 1.5 s.  A fresh plan stays on scipy's path.
     """
     if solver not in ("highspy", "scipy"):
         msg = f'solver was "{solver}" but is expected to be one of ["highspy", "scipy"]'

@@ -714,6 +714,8 @@ class Pack:
     #: :data:`PACK_UNASSIGNED_ROWS` and :data:`PACK_ADVICE_ROWS` (``unassigned`` and ``recommendations``).
     unassigned_total: int = 0
     recommendations_total: int = 0
+    #: What the plan's roster calls each kind's people (the plan's ``inputs["kind_titles"]``).
+    kind_titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def includes_sensitive_aggregates(self) -> bool:
@@ -873,11 +875,11 @@ def build_pack(plan: Plan | Mapping[str, Any], *, recommendations: pd.DataFrame 
                 unassigned=unassigned, cameras=cameras, recommendations=rec, decisions=dec, review=rv,
                 review_notes=None if review_notes is None else pd.DataFrame(review_notes).reset_index(drop=True),
                 sensitive=sens, map_png=map_png,
-                meta={"plan_sha256": _digest(p), "version": version, "generated_by": generated_by,
-                      "kind_titles": dict(inputs.get("kind_titles") or {})},
+                meta={"plan_sha256": _digest(p), "version": version, "generated_by": generated_by},
                 plain=tuple(plain), solver=tuple(solver), schedule=schedule,
                 schemes=None if schemes is None else pack_schemes(schemes),
-                unassigned_total=unassigned_total, recommendations_total=recommendations_total)
+                unassigned_total=unassigned_total, recommendations_total=recommendations_total,
+                kind_titles=dict(inputs.get("kind_titles") or {}))
 
 
 def _digest(plan: Plan) -> str:
@@ -1396,7 +1398,7 @@ def pack_html(pack: Pack) -> str:
     else:
         out.append('<p class="note">A row per shift; "x2" = two visits to the place in that shift. Why each place '
                    "is in the plan, and its ward: section 2.</p>")
-        out.append(_schedule_html(pack.schedule, pack.meta.get("kind_titles")))
+        out.append(_schedule_html(pack.schedule, pack.kind_titles))
     # 4 unassigned
     out.append("<h2>4. Places not assigned</h2>")
     un = pack.unassigned

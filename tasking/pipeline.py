@@ -277,7 +277,7 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
                  "cells", "n_incidents",
                  "expected_harm_week", "top_categories", "trend_class", "concerns", "priority"]
                 + [f"harm_{s.name}" for s in roster.shifts]]),
-        "inputs": {"roster": roster.source, "kind_titles": {"warden": roster.warden_title},
+        "inputs": {"roster": roster.source, "kind_titles": roster.kind_titles,
                    "shifts": [s.name for s in roster.shifts], "hotspot_method": method, "hotspot_share": hotspot_share,
                    "cell_size_m": cell_size_m, "harm_index": harm_index, "presence": presence,
                    "window_weeks": cands.attrs["window_weeks"], "n_incidents": len(incidents),

@@ -260,6 +260,11 @@ class Roster:
         """Wardens then parks police officers."""
         return self.wardens + self.parks_police
 
+    @property
+    def kind_titles(self) -> dict[str, str]:
+        """What the roster calls each kind's people (:func:`tasking.kinds.kind_title` reads it; a plan records it)."""
+        return {"warden": self.warden_title}
+
     def shift(self, name: str) -> Shift:
         """The shift called ``name``.
 

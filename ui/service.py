@@ -474,23 +474,26 @@ def chosen_area(engine: Engine, session: MutableMapping[str, object], *, agent_i
     if isinstance(current, str) and current in names:
         return current
     active = next((p.name for p, a in areas if a), DEFAULT_AREA)
-    chosen = (agent_area(engine, agent_id) if agent_id else None) or active
+    home = agent_area(engine, agent_id, areas=areas) if agent_id else None
+    chosen = home.name if home is not None else active
     session[state.AREA] = chosen
     return chosen
 
 
-def agent_area(engine: Engine, agent_id: str) -> str | None:
+def agent_area(engine: Engine, agent_id: str, *,
+               areas: Sequence[tuple[AreaProfile, bool]] | None = None) -> AreaProfile | None:
     """The first area of the store (the active one first) whose roster holds ``agent_id``; ``None`` when none does.
 
-    An area whose roster cannot be read is passed over here: its pages say why when it is opened.
+    ``areas`` is :func:`spatial.area_profiles.list_areas` when the caller has it already.  An area whose roster
+    cannot be read is passed over here: its pages say why when it is opened.
     """
-    for profile, _ in sorted(list_areas(engine), key=lambda pa: not pa[1]):
+    for profile, _ in sorted(list_areas(engine) if areas is None else areas, key=lambda pa: not pa[1]):
         try:
             roster = roster_of(get_area(engine, profile.name), _roster_override(profile.name) or None)
         except HotspotError:
             continue
         if roster is not None and any(a.agent_id == agent_id for a in roster.agents):
-            return profile.name
+            return profile
     return None
 
 

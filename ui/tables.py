@@ -17,7 +17,7 @@ import pandas as pd
 
 from spatial._errors import SchemaError
 from spatial.schema import Taxonomy, load_taxonomy
-from tasking.kinds import kind_label
+from tasking.kinds import kind_title
 from tasking.names import plan_place_names
 from tasking.pack import Pack, build_pack
 from tasking.plan import Plan
@@ -273,7 +273,7 @@ def agent_labels(roster: Roster) -> dict[str, str]:
     """Agent id -> ``"W01 (warden, Abingdon)"`` or ``"PP01 (parks police)"``, in roster order."""
     out = {}
     for a in roster.agents:
-        kind = roster.warden_title if a.kind == "warden" else kind_label(a.kind)
+        kind = kind_title(a.kind, roster.kind_titles)
         out[a.agent_id] = f"{a.agent_id} ({kind}, {a.home_ward_name})" if a.home_ward_name else f"{a.agent_id} ({kind})"
     return out
 

@@ -11,7 +11,6 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from spatial._errors import HotspotError
-from spatial.area_profiles import list_areas
 from tasking import access, records
 from ui import maps, planning, service, state, tables
 from ui.text import md_escape
@@ -38,9 +37,9 @@ if access.can(viewer, "plans"):  # chair and analyst: any agent's patrols
 else:  # a warden or parks police officer: their own id, from the account
     agent = str(viewer.agent_id)
     if agent not in agents:
-        elsewhere = service.agent_area(engine, agent)
-        if elsewhere is not None:
-            label = next(p.label for p, _ in list_areas(engine) if p.name == elsewhere)
+        home = service.agent_area(engine, agent)
+        if home is not None:
+            label = home.label
             st.warning(f"Your agent id {md_escape(agent)} is in the roster of {md_escape(label)}, not of "
                        f"{md_escape(pc.area.label)}: choose {md_escape(label)} under Area in the sidebar.")
         else:
