@@ -73,6 +73,52 @@ def _exceptions(page) -> list[str]:
     return page.locator('[data-testid="stException"]').all_inner_texts()
 
 
+def _idle(page, timeout_ms: int = PLAN_BUILD_MS) -> None:
+    """Wait until the page's script run is over (Streamlit's own ``data-test-script-state`` on the app root).
+
+    A click made while a run is drawing can land on an element that is still moving (a map's frame or a
+    table growing above it), so a test clicks only on an idle page.
+    """
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')"
+                           "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout_ms)
+
+
+def _press(page, button) -> None:
+    """Press ``button`` from the keyboard (focus, then Enter) on an idle page.
+
+    The keyboard press reaches the button itself, wherever the layout has moved it by then, and checks
+    what a keyboard user needs as well: that the button takes the focus and answers Enter.
+    """
+    _idle(page)
+    button.focus()
+    page.keyboard.press("Enter")
+
+
+def _outcome(page, text: str, *, timeout_ms: int = PAGE_MS) -> str:
+    """Wait for ``text`` on the page; fail with the page's own messages if an error or nothing appears instead."""
+    wanted = page.get_by_text(text)
+    alerts = page.locator('[data-testid="stAlertContentError"], [data-testid="stException"]')
+    try:
+        wanted.or_(alerts).first.wait_for(timeout=timeout_ms)
+    except Exception as exc:  # Playwright's TimeoutError: say what the page showed instead
+        state = page.evaluate("() => document.querySelector('[data-testid=\"stApp\"]')"
+                              "?.getAttribute('data-test-script-state')")
+        shown = page.locator('[data-testid="stAlert"]').all_inner_texts()
+        raise AssertionError(f"{text!r} did not appear; script state {state}, messages {shown}") from exc
+    if not wanted.count():
+        raise AssertionError(f"{text!r} did not appear; the page shows {alerts.all_inner_texts()}")
+    return wanted.first.inner_text()
+
+
+def _settled_map(page, *, timeout_ms: int = MAP_DRAW_MS) -> None:
+    """Wait until the page's first folium map has drawn its shapes and finished any zoom (for a screenshot)."""
+    page.frame_locator(FOLIUM_IFRAME).first.locator("path.leaflet-interactive").first.wait_for(timeout=timeout_ms)
+    frame = page.locator(FOLIUM_IFRAME).first.element_handle().content_frame()
+    frame.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim, .leaflet-pan-anim')",
+                            timeout=timeout_ms)
+    page.wait_for_timeout(500)  # Leaflet's zoom animation is 250 ms; the labels are laid out at its end
+
+
 def _pick(page, label: str, option: str | re.Pattern[str]) -> None:
     """Choose ``option`` in the Streamlit select box labelled ``label``."""
     page.get_by_role("combobox", name=label, exact=True).click()

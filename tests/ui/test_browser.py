@@ -37,8 +37,12 @@ from _browser import (
     SCREENSHOTS,
     _exceptions,
     _goto,
+    _idle,
     _launch,
+    _outcome,
     _pick,
+    _press,
+    _settled_map,
     _watch,
 )
 from _signin import ensure_account
@@ -184,15 +188,15 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             _goto(page, f"{server}/tasking", user=chair)  # the signed-in name is recorded on the approval
             page.get_by_role("button", name="Build plan").click(timeout=PAGE_MS)
             page.get_by_text("Assignments by agent, day and shift").wait_for(timeout=PLAN_BUILD_MS)
-            page.get_by_role("heading", name="Tasking", exact=True).scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / "tasking.png"), full_page=False)
-
             approve = page.get_by_role("button", name="Approve this plan")
             approve.wait_for(timeout=PAGE_MS)
-            # the run that drew the plan must be over (its last line drawn, no "Running" widget): a click made
-            # while the page is still running is lost
+            # the run that drew the plan must be over (its last line drawn, the script idle) and the plan's map
+            # drawn in its frame: a click made while the page is still growing can land on the wrong element
             page.get_by_text("Each download is written when you click it").wait_for(timeout=PLAN_BUILD_MS)
-            page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=PLAN_BUILD_MS)
+            _idle(page)
+            _settled_map(page)
+            page.get_by_role("heading", name="Tasking", exact=True).scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / "tasking.png"), full_page=False)
             # the solver figures sit behind an expander (opened once the run is over, so no rerun closes it)
             page.locator('[data-testid="stExpander"] summary').filter(has_text="How the plan was worked out").click()
             metric = page.locator('[data-testid="stMetric"]').filter(has_text="Objective")
@@ -202,13 +206,13 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             page.wait_for_function(
                 "() => [...document.querySelectorAll('button')].some("
                 "b => b.innerText.includes('Approve this plan') && !b.disabled)", timeout=PAGE_MS)
-            approve.click()
-            page.get_by_text("Approved: version").wait_for(timeout=PAGE_MS)
+            _press(page, approve)
+            _outcome(page, "Approved: version")
             with page.expect_download(timeout=PAGE_MS) as download:
-                page.get_by_role("button", name="Plan (CSV)").click()
+                _press(page, page.get_by_role("button", name="Plan (CSV)"))
             csv_bytes = Path(download.value.path()).read_bytes()
             with page.expect_download(timeout=PLAN_BUILD_MS) as download:  # the pack is drawn when clicked
-                page.get_by_role("button", name=re.compile(r"^Pack \(PDF")).click()
+                _press(page, page.get_by_role("button", name=re.compile(r"^Pack \(PDF")))
             pdf_bytes = Path(download.value.path()).read_bytes()
             tasking_exceptions = _exceptions(page)
 
@@ -235,8 +239,8 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             mobile.screenshot(path=str(SCREENSHOTS / "my-patrols-map.png"), full_page=False)
             # next week's patrols cannot be logged as done yet (issue 13: no future dates); the successful
             # log of a patrol on its day is tested with AppTest (test_logging_a_patrol_writes_a_patrol_log...)
-            mobile.get_by_role("button", name="Log patrol done").click()
-            mobile.get_by_text("Not logged:").wait_for(timeout=PAGE_MS)
+            _press(mobile, mobile.get_by_role("button", name="Log patrol done"))
+            mobile.get_by_text("Not logged:").wait_for(timeout=PAGE_MS)  # a refusal is the outcome expected here
             refusal = mobile.get_by_text("Not logged:").inner_text()
             patrol_exceptions = _exceptions(mobile)
         finally:

@@ -21,7 +21,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _browser import PAGE_MS, SCREENSHOTS, _exceptions, _free_port, _launch, _pick, _sign_in, _wait_healthy
+from _browser import (
+    PAGE_MS,
+    SCREENSHOTS,
+    _exceptions,
+    _free_port,
+    _launch,
+    _pick,
+    _press,
+    _sign_in,
+    _wait_healthy,
+)
 from _signin import ensure_account
 
 from hotspot_cli.main import main as cli_main
@@ -99,7 +109,7 @@ def test_switch_area_build_its_plan_and_download_its_pack(playwright_sync, area_
             page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=BUILD_MS)
             assert "20 patrol officers" in page.locator("body").inner_text()
             with page.expect_download(timeout=BUILD_MS) as download:  # the pack is drawn when clicked
-                page.get_by_role("button", name=re.compile(r"^Pack \(PDF")).click()
+                _press(page, page.get_by_role("button", name=re.compile(r"^Pack \(PDF")))
             pdf = Path(download.value.path()).read_bytes()
             assert pdf.startswith(b"%PDF")
             assert not _exceptions(page)
