@@ -12,6 +12,9 @@ import streamlit as st
 from ui import identity, signin, state
 
 st.set_page_config(page_title="hotspot-tasking", layout="wide")
+# No unaudited exports, wherever the server was started from (.streamlit/config.toml says so too): a table's
+# own "Download as CSV" and clipboard copy are off; files leave only through the audited download buttons.
+st.set_option("client.disableDataExport", True)
 
 viewer = signin.current_viewer()  # read once per run; the page gets it through ui.service.page_context
 st.session_state[state.RUN_VIEWER] = viewer

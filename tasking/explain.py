@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .kinds import kind_title
+from .kinds import counted, kind_title
 from .names import plan_place_names
 from .plan import Plan
 
@@ -62,38 +62,33 @@ def plan_sentences(plan: Plan | Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     people = a.groupby(a["kind"].fillna("agent"))["agent_id"].nunique()
     titles = plan.inputs.get("kind_titles") or {}
-
-    def plural(n: int, word: str) -> str:
-        word = word.replace("_", " ")
-        return f"{n} {word}" if n == 1 or word.endswith(("police", "staff")) else f"{n} {word}s"
-
     n_places = a["candidate_id"].nunique()
-    out.append(f"{plural(int(a['visits'].sum()), 'visit')} to {plural(n_places, 'place')} by "
-               + ", ".join(plural(int(n), kind_title(str(k), titles)) for k, n in people.items())
-               + f", over {plural(a['date'].nunique(), 'day')}.")
+    out.append(f"{counted(int(a['visits'].sum()), 'visit')} to {counted(n_places, 'place')} by "
+               + ", ".join(counted(int(n), kind_title(str(k), titles)) for k, n in people.items())
+               + f", over {counted(a['date'].nunique(), 'day')}.")
     v = a.groupby(a["candidate_id"].astype(str))["visits"].sum().sort_values(ascending=False, kind="stable")
-    out.append("Most visited: " + "; ".join(f"{names.get(c, c)} ({plural(int(n), 'visit')})"
+    out.append("Most visited: " + "; ".join(f"{names.get(c, c)} ({counted(int(n), 'visit')})"
                                            for c, n in v.head(3).items()) + ".")
     cands = sorted(plan.candidates, key=lambda c: -float(c.priority or 0))
     if cands:
         cid = str(cands[0].candidate_id)
-        out.append(f"Highest priority: {names.get(cid, cid)}, {plural(int(v.get(cid, 0)), 'visit')}.")
+        out.append(f"Highest priority: {names.get(cid, cid)}, {counted(int(v.get(cid, 0)), 'visit')}.")
     why = a["why"].astype(str)
     rule = a["candidate_id"].astype(str).str.startswith("WP-") | why.str.contains("minimum ward presence")
     if rule.any():
         out.append(f"Ward presence: the roster asks for one visit a day in every ward; "
-                   f"{plural(int(a.loc[rule, 'visits'].sum()), 'visit')} are there for that rule, not for recorded harm.")
+                   f"{counted(int(a.loc[rule, 'visits'].sum()), 'visit')} are there for that rule, not for recorded harm.")
     park = why.str.contains("daily park presence")
     if park.any():
-        out.append(f"Park presence: {plural(int(a.loc[park, 'visits'].sum()), 'visit')} cover parks daily as the "
+        out.append(f"Park presence: {counted(int(a.loc[park, 'visits'].sum()), 'visit')} cover parks daily as the "
                    "roster asks, whatever their harm.")
     cams = plan.cameras
     if cams:
         moved = sum(1 for c in cams if str(c.status).startswith(("new", "move")))
-        out.append(f"{plural(len(cams), 'deployable camera')}, {moved} new or moved this week.")
+        out.append(f"{counted(len(cams), 'deployable camera')}, {moved} new or moved this week.")
     n_un = len(plan.unassigned)
     if n_un:
-        out.append(f"{plural(n_un, 'place')} get no visit this week (see Unassigned places for why).")
+        out.append(f"{counted(n_un, 'place')} get no visit this week (see Unassigned places for why).")
     return out
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["RESOURCE_KINDS", "ResourceKind", "kind_label", "kind_title", "kinds_where", "resource_kind"]
+__all__ = ["RESOURCE_KINDS", "ResourceKind", "counted", "kind_label", "kind_title", "kinds_where", "resource_kind"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,19 @@ def kind_title(name: str, titles: Mapping[str, str] | None = None) -> str:
     """
     title = (titles or {}).get(name)
     return str(title) if title else kind_label(name)
+
+
+def counted(n: int, word: str) -> str:
+    """``n`` and ``word``, plural when ``n`` is not 1; words that are already plural ("parks police",
+    "staff") stay as they are.  An underscore reads as a space (a kind's name).
+
+    Examples
+    --------
+    >>> counted(1, "visit"), counted(72, "patrol officer"), counted(6, "parks_police"), counted(0, "warden")
+    ('1 visit', '72 patrol officers', '6 parks police', '0 wardens')
+    """
+    word = word.replace("_", " ")
+    return f"{n} {word}" if n == 1 or word.endswith(("police", "staff")) else f"{n} {word}s"
 
 
 def kinds_where(flag: str, kinds: Iterable[str] | None = None) -> frozenset[str]:

@@ -197,6 +197,12 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             _settled_map(page)
             page.get_by_role("heading", name="Tasking", exact=True).scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOTS / "tasking.png"), full_page=False)
+            # a table's own toolbar has no "Download as CSV": every export goes through the audited buttons
+            table = page.locator('[data-testid="stDataFrame"]').first
+            table.scroll_into_view_if_needed()
+            table.hover()
+            page.get_by_role("button", name="Search").first.wait_for(timeout=PAGE_MS)  # its toolbar is shown
+            table_downloads = page.get_by_role("button", name="Download as CSV").count()
             # the solver figures sit behind an expander (opened once the run is over, so no rerun closes it)
             page.locator('[data-testid="stExpander"] summary').filter(has_text="How the plan was worked out").click()
             metric = page.locator('[data-testid="stMetric"]').filter(has_text="Objective")
@@ -247,6 +253,7 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
             browser.close()
 
     assert tasking_exceptions == [] and patrol_exceptions == []
+    assert table_downloads == 0
     assert re.search(r"Objective\s+[\d,]+\.\d", objective), objective
     engine = connect(server_db)
     meeting_id = records.find_meeting(engine, week=week, borough=RBKC)
