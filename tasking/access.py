@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -53,7 +53,7 @@ __all__ = ["Role", "ROLES", "CAPABILITIES", "PAGES", "AccessDenied", "Viewer", "
            "require_page", "pages_for", "map_points", "points_for", "street_label_floor", "ward_counts", "source_month_counts", "quarantine_rows", "recent_ingests", "plan_view",
            "own_plan", "approved_plan", "agent_assignments_for", "patrol_logs", "decisions", "review_notes",
            "approve_plan", "add_decision", "update_decision", "add_review_note", "mark_reviewed", "log_patrol",
-           "export_bytes", "hotspot_export_bytes", "scheme_league_bytes", "POINT_COLUMNS"]
+           "export_bytes", "hotspot_export_bytes", "advice_csv_bytes", "scheme_league_bytes", "POINT_COLUMNS"]
 
 Role = Literal["chair", "analyst", "cctv", "warden", "partner"]
 
@@ -433,6 +433,35 @@ def hotspot_export_bytes(viewer: Viewer, result: Any, *, period: str, area: str,
         if engine is not None:
             records.record_export(engine, user=viewer.user, role=viewer.role, kind="gpkg", path=out,
                                   row_counts=counts, includes_sensitive_aggregates=False, now=when)
+        return out.read_bytes()
+
+
+def advice_csv_bytes(viewer: Viewer, ranked: Any, *, area: str, engine: Engine | None,
+                     ward_names: Mapping[str, str] | None = None, places: Sequence[str] | None = None,
+                     now: dt.datetime | None = None) -> bytes:
+    """The Designing Out Crime advice as CSV (a row per place and measure), written and audited as ``viewer``.
+
+    The rows are :func:`tasking.pipeline.advice_export_table` of ``ranked`` (the file
+    ``hotspot-tasking recommend --out advice.csv`` writes), limited to ``places`` when given, through
+    :func:`spatial.csv_safe.to_csv` (no cell starts a spreadsheet formula).  The advice is built from
+    non-sensitive incidents only, so the audit records no sensitive aggregates.  Chair and analyst only,
+    as every other export.
+    """
+    require(viewer, "export", what="export Designing Out Crime advice")
+    from spatial.csv_safe import to_csv
+
+    from .pipeline import advice_export_table
+
+    table = advice_export_table(ranked, ward_names=ward_names, places=places)
+    when = now or dt.datetime.now(dt.UTC)
+    with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
+        out = Path(tmp) / f"advice-{area}.csv"
+        to_csv(table, out, index=False)
+        if engine is not None:
+            records.record_export(engine, user=viewer.user, role=viewer.role, kind="csv", path=out,
+                                  row_counts={"places": int(table["candidate_id"].nunique()) if len(table) else 0,
+                                              "recommendations": len(table)},
+                                  includes_sensitive_aggregates=False, now=when)
         return out.read_bytes()
 
 

@@ -13,7 +13,7 @@ no sensitive incident reaches a plan, a hotspot layer or a marker.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -52,7 +52,7 @@ __all__ = [
     "DEMO_PARKS_NOTE", "ESTATES_NONE_NOTE", "PARKS_NONE_NOTE", "MIN_FORECAST_MONTHS", "MIN_TREND_MONTHS", "PLAN_METHODS", "PLAN_MONTHS",
     "RECOMMEND_METHODS", "PlanInputs", "add_trends", "area_incidents", "borough_boundaries", "borough_incidents",
     "context_for", "scope_coverage",
-    "build_recommendations", "cluster_column", "coverage_months", "finish_plan", "forecast_and_trends",
+    "ADVICE_CSV_COLUMNS", "advice_export_table", "build_recommendations", "cluster_column", "coverage_months", "finish_plan", "forecast_and_trends",
     "plan_hotspots", "plan_week", "read_estates", "read_parks", "read_plan_inputs",
 ]
 
@@ -340,6 +340,42 @@ def cluster_column(cands: gpd.GeoDataFrame, hs: gpd.GeoDataFrame, method: str) -
     out["cluster_evidence"] = ("holds a DBSCAN density cluster" if method == "dbscan"
                                else "holds a Gi* hot spot at 99% (FDR)")
     return out
+
+
+#: The columns of the Designing Out Crime advice CSV, in reading order: the place, then the measure and its case.
+ADVICE_CSV_COLUMNS: tuple[str, ...] = (
+    "candidate_id", "name", "ward_code", "ward_name", "place_type", "patterns", "incidents", "rank", "kind",
+    "measure", "cpted_principle", "why", "rationale", "evidence", "evidence_strength", "sources", "score",
+    "measure_id", "rule_id", "x", "y")
+
+
+def advice_export_table(ranked: pd.DataFrame, *, ward_names: Mapping[str, str] | None = None,
+                        places: Sequence[str] | None = None) -> pd.DataFrame:
+    """The advice CSV's rows: one per place and ranked measure (``ranked`` of :func:`build_recommendations`).
+
+    The place comes first (id, name, ward code and, from ``ward_names``, the ward's name), then the measure
+    and its case (why here, rationale, evidence and its strength, sources); ``x, y`` are British National
+    Grid metres.  ``places`` keeps only those candidate ids, in their order (the places a page shows);
+    within a place the lines keep their rank.  Columns ``ranked`` lacks are left out.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"candidate_id": ["b", "a", "a"], "rank": [1, 2, 1], "ward_code": ["W1", "W2", "W2"],
+    ...                   "measure": ["m1", "m3", "m2"], "extra": [0, 0, 0]})
+    >>> advice_export_table(r, ward_names={"W2": "Abbey"}, places=["a"]).to_dict("list")
+    {'candidate_id': ['a', 'a'], 'ward_code': ['W2', 'W2'], 'ward_name': ['Abbey', 'Abbey'], 'rank': [1, 2], 'measure': ['m2', 'm3'], 'extra': [0, 0]}
+    """
+    out = ranked.copy()
+    if "ward_code" in out.columns:
+        names = ward_names or {}
+        out["ward_name"] = [names.get(str(c), "") for c in out["ward_code"]]
+    if places is not None:
+        order = {str(c): i for i, c in enumerate(places)}
+        out = out[out["candidate_id"].astype(str).isin(order)]
+        out = out.assign(_order=out["candidate_id"].astype(str).map(order))
+        out = out.sort_values(["_order", "rank"], kind="stable").drop(columns="_order")
+    first = [c for c in ADVICE_CSV_COLUMNS if c in out.columns]
+    return out[first + [c for c in out.columns if c not in first]].reset_index(drop=True)
 
 
 def build_recommendations(incidents: pd.DataFrame, *, area: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,

@@ -288,8 +288,11 @@ def test_hotspots_page_draws_every_layer_from_non_sensitive_incidents(store: str
     # the chair may download each method's whole result for QGIS (one month: no emerging classes)
     assert at.radio(key=state.HOTSPOTS_GIS_LAYER).options == [analysis.GIS_DOWNLOADS[k] for k in ("gistar", "kde",
                                                                                                     "dbscan")]
-    assert [b.proto.label for b in at.get("download_button")] == ["GeoPackage"]
-    assert "Each download is recorded in the export audit." in "\n".join(c.value for c in at.caption)
+    # ... and the Designing Out Crime advice of the places in the table as a spreadsheet
+    assert [b.proto.label for b in at.get("download_button")] == ["GeoPackage", "Designing Out Crime advice (CSV)"]
+    captions = "\n".join(c.value for c in at.caption)
+    assert captions.count("Each download is recorded in the export audit.") == 2
+    assert f"for these {len(advice):,} places" in captions
 
 
 def test_the_tasking_and_hotspots_maps_name_the_streets_of_their_extent(store: str,

@@ -233,6 +233,19 @@ def test_no_export_holds_a_sensitive_incident_and_counts_are_suppressed(store, n
         assert len(small) > 0 and "fewer than 5" in body and "&lt;5" not in body
 
 
+def test_the_advice_csv_holds_no_sensitive_incident(store, needles) -> None:
+    """The Hotspots page's Designing Out Crime advice download (places, their mix, why here) leaks nothing."""
+    from ui import analysis
+
+    engine = store["engine"]
+    layers = analysis.hotspot_layers(planning.read_inputs(engine, borough="E09000020", months=["2018-06"]))
+    data = access.advice_csv_bytes(access.Viewer("Export Chair", "chair"), layers.ranked, area="E09000020",
+                                   engine=engine)
+    body = data.decode("utf-8")
+    assert body.count("\n") > len(layers.places)  # a line per place and measure
+    assert _leaks(body, needles) == []
+
+
 @pytest.mark.parametrize("method", ["gistar", "dbscan"])
 def test_the_hotspot_geopackage_holds_no_sensitive_incident(store, needles, tmp_path, method: str) -> None:
     """The Hotspots page's GIS download (every cell, or clusters drawn around incidents) leaks nothing sensitive."""

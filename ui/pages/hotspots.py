@@ -159,6 +159,20 @@ if advice.empty:
     st.caption("No place to advise on for this selection.")
 else:
     st.dataframe(tables.with_ward_vintage(advice, pc.area.ward_vintage), width="stretch", hide_index=True)
+    if access.can(viewer, "export"):
+        advice_period = period[0] if len(period) == 1 else f"{period[0]}..{period[-1]}"
+        advice_area = svc.scope(version, borough).key
+
+        def _advice_file() -> bytes:
+            return access.advice_csv_bytes(viewer, layers.ranked, area=advice_area, engine=pc.engine,
+                                           ward_names=ward_names, places=list(advice["Id"]))
+
+        st.download_button("Designing Out Crime advice (CSV)", data=_advice_file,
+                           file_name=f"advice-{advice_area}-{advice_period}.csv", mime="text/csv",
+                           on_click="ignore", key=f"{state.DOWNLOAD_PREFIX}advice_csv")
+        st.caption(f"A row per place and measure for these {len(advice):,} places, with why here, the rationale, "
+                   "the evidence and its sources: the file `hotspot-tasking recommend --out advice.csv` writes. "
+                   "Each download is recorded in the export audit.")
 st.caption("Each measure is a prompt for a site survey with a Designing Out Crime Officer, not a specification.")
 with st.expander("Method notes"):
     st.markdown("\n".join(f"- {md_escape(n)}" for n in layers.notes))
