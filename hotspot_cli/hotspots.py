@@ -36,7 +36,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from hotspot_cli.options import add_area_option, add_district_option, open_context
+from hotspot_cli.options import (
+    add_area_option,
+    add_audit_options,
+    add_district_option,
+    audit_file,
+    open_context,
+)
 from spatial._errors import SchemaError
 from spatial.analysis import (
     HOTSPOT_METHODS,
@@ -84,7 +90,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--space-time", action="store_true",
                    help="emerging: Gi* over each unit's neighbours in this and the previous month (as ArcGIS "
                         "Emerging Hot Spot Analysis and sfdep); default spatial neighbours only")
-    p.add_argument("--out", required=True, help="output .gpkg (GeoPackage, EPSG:27700) or .geojson (EPSG:4326)")
+    p.add_argument("--out", required=True, help="output .gpkg (GeoPackage, EPSG:27700) or .geojson (EPSG:4326); "
+                   "recorded in the export audit")
+    add_audit_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -94,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from spatial.store.queries import incident_frame
     from tasking.formats import format_for_path
 
-    format_for_path(args.out, allowed=("gpkg", "geojson"))  # refused before any work
+    fmt = format_for_path(args.out, allowed=("gpkg", "geojson"))  # refused before any work
     months = parse_period(args.period)
     ctx, _settings = open_context(args)
     engine = ctx.engine
@@ -115,10 +123,13 @@ def run(args: argparse.Namespace) -> int:
         res = compute_hotspots(incidents, area, method=args.method, months=months, cell_size_m=args.cell_size,
                                category_groups=args.category_group, harm_index=args.harm, seed=args.seed)
     res.attrs["params"] = {**res.attrs.get("params", {}), "area_name": ctx.name, "districts": list(ctx.districts)}
-    export_hotspots(res, args.out, period=args.period, area=ctx.key)
+    counts = export_hotspots(res, args.out, period=args.period, area=ctx.key)
     n_hot = int(res["is_hotspot"].sum())
     print(f"{args.method}: {len(res)} units, {n_hot} hotspots, {res.attrs['params']['n_incidents_used']:,} incidents "
           f"-> {args.out}")
+    # the MPS ward counts are of every offence group, so they can hold sensitive ones (aggregated)
+    audit_file(engine, args, args.out, kind="gpkg" if fmt == "gpkg" else "geojson", row_counts=counts,
+               sensitive_aggregates=source == "mps")
     if args.method == "emerging":
         classes = res["trend_class"].value_counts()
         print("; ".join(f"{c}: {n}" for c, n in classes.items()))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the parser stays light: heavy imports run in the handlers
     import pandas as pd
+    from sqlalchemy import Engine
 
     from tasking.access import Viewer
     from tasking.housing import SchemeInputs
@@ -27,19 +28,27 @@ if TYPE_CHECKING:  # the parser stays light: heavy imports run in the handlers
 __all__ = ["add_parser"]
 
 
+def _engine(args: argparse.Namespace) -> Engine:
+    from spatial.config import settings_from_args
+    from spatial.store import connect
+
+    return connect(settings_from_args(args).database_url)
+
+
 def _inputs(args: argparse.Namespace) -> SchemeInputs:
     from spatial.analysis import parse_period
     from spatial.config import settings_from_args
-    from spatial.store import connect
     from tasking.housing import read_scheme_inputs
 
-    settings = settings_from_args(args)
-    engine = connect(settings.database_url)
     months = parse_period(args.period) if args.period else None
-    return read_scheme_inputs(engine, area=args.area, data_dir=settings.data_dir, months=months)
+    return read_scheme_inputs(_engine(args), area=args.area, data_dir=settings_from_args(args).data_dir,
+                              months=months)
 
 
-def _show(df: pd.DataFrame, title: str, out: str | None) -> None:
+def _show(df: pd.DataFrame, title: str, args: argparse.Namespace, *, out: str | None = None,
+          sensitive_aggregates: bool = False) -> None:
+    """Print ``df``; with ``out``, also write it as CSV and record the file in the export audit."""
+    from hotspot_cli.options import audit_file
     from spatial.csv_safe import to_csv
 
     print(title)
@@ -47,12 +56,15 @@ def _show(df: pd.DataFrame, title: str, out: str | None) -> None:
     if out:
         to_csv(df, out, index=False)
         print(f"-> {out}")
+        audit_file(_engine(args), args, out, kind="csv", row_counts={"rows": len(df)},
+                   sensitive_aggregates=sensitive_aggregates)
 
 
-def _viewer() -> Viewer:
+def _viewer(args: argparse.Namespace) -> Viewer:
+    """Who runs the command: ``--user`` (default the login name) in ``--role`` (default analyst)."""
     from tasking.access import Viewer
 
-    return Viewer(getpass.getuser() or "cli", "analyst")
+    return Viewer(args.user or getpass.getuser() or "cli", args.role)
 
 
 def cmd_league(args: argparse.Namespace) -> int:
@@ -60,12 +72,12 @@ def cmd_league(args: argparse.Namespace) -> int:
     from tasking.housing import league_export_table, scheme_report
 
     inp = _inputs(args)
-    lt = scheme_report(inp, _viewer(), sort_by=args.sort, parts=("league",)).league
+    lt = scheme_report(inp, _viewer(args), sort_by=args.sort, parts=("league",)).league
     assert lt is not None  # asked for
     basis = "; ".join(f"{n} per {d}" for d, n in lt.attrs["denominators"].items())
     _show(league_export_table(lt),
           f"Schemes of {inp.area} by {args.sort} (rates: {basis}; not-ASB reports kept apart: "
-          f"{lt.attrs['n_not_asb']:,})", args.out)
+          f"{lt.attrs['n_not_asb']:,})", args, out=args.out, sensitive_aggregates=True)
     note = league_note(list(lt.attrs.get("low_months", [])), kept_months=int(lt.attrs.get("months_counted", 0)),
                        table="The schemes league")
     if note:
@@ -79,13 +91,13 @@ def cmd_repeats(args: argparse.Namespace) -> int:
     from tasking.housing import scheme_report
 
     inp = _inputs(args)
-    view = scheme_report(inp, _viewer(), parts=("repeats",), min_cases=args.min_cases,
+    view = scheme_report(inp, _viewer(args), parts=("repeats",), min_cases=args.min_cases,
                          window_days=args.window_days, radius_m=args.radius_m).repeats
     assert view is not None  # asked for
     points = view.points if view.points is not None else pd.DataFrame()
     _show(points.round({"x": 0, "y": 0}), f"Repeat locations ({view.rule}); sensitive ones are never listed here",
-          args.out)
-    _show(view.by_area, "\nRepeat locations by scheme and ward (sensitive: counts only, 1-4 as 'fewer than 5')", None)
+          args, out=args.out)
+    _show(view.by_area, "\nRepeat locations by scheme and ward (sensitive: counts only, 1-4 as 'fewer than 5')", args)
     return 0
 
 
@@ -94,16 +106,16 @@ def cmd_cctv(args: argparse.Namespace) -> int:
     from tasking.resources import load_roster
 
     inp = _inputs(args)
-    rank = scheme_report(inp, _viewer(), roster=load_roster(args.roster), parts=("cctv",)).cctv
+    rank = scheme_report(inp, _viewer(args), roster=load_roster(args.roster), parts=("cctv",)).cctv
     assert rank is not None  # asked for, with a roster, as an analyst
     _show(rank.round(2), f"Schemes of {inp.area} for deployable CCTV (harm per week in monitored hours; "
-          "proposed sites need a survey)", args.out)
+          "proposed sites need a survey)", args, out=args.out)
     return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``schemes league|repeats|cctv``."""
-    from hotspot_cli.options import add_area_option
+    from hotspot_cli.options import add_area_option, add_audit_options
 
     p = sub.add_parser("schemes", help="a housing association's schemes: league with rates per 1,000 homes, "
                        "repeat locations, CCTV sites")
@@ -113,8 +125,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                  ("cctv", cmd_cctv, "schemes ranked for deployable CCTV, with proposed sites")):
         q = ss.add_parser(name, help=helptext)
         q.add_argument("--period", help="YYYY-MM or YYYY-MM..YYYY-MM (default: everything stored)")
-        q.add_argument("--out", help="also write the table as CSV")
+        q.add_argument("--out", help="also write the table as CSV (recorded in the export audit)")
         add_area_option(q)
+        add_audit_options(q)
         q.set_defaults(func=func)
         if name == "league":
             q.add_argument("--sort", choices=["harm", "count", "rate"], default="rate")

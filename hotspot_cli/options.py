@@ -8,18 +8,46 @@ into the application layer's :class:`tasking.context.AreaContext`.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from spatial.config import Settings
     from tasking.context import AreaContext
+    from tasking.formats import ExportKind
 
-__all__ = ["add_area_option", "add_district_option", "hotspot_methods", "open_context", "plan_methods"]
+__all__ = ["add_area_option", "add_audit_options", "add_district_option", "audit_file", "hotspot_methods",
+           "open_context", "plan_methods"]
 
 
 def add_area_option(p: argparse.ArgumentParser) -> None:
     """Add ``--area NAME`` (default: the active area) to a command's parser."""
     p.add_argument("--area", metavar="NAME", help="area to use (default: the active area; see hotspot-tasking area list)")
+
+
+def add_audit_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--user`` and ``--role``: who writes a command's ``--out`` file, as the export audit records it."""
+    p.add_argument("--user", default=None, help="who is exporting (default: the login name); recorded in the audit")
+    p.add_argument("--role", default="analyst", help="the exporter's role (default analyst); recorded in the audit")
+
+
+def audit_file(engine: Engine, args: argparse.Namespace, path: str | Path, *, kind: ExportKind,
+               row_counts: Mapping[str, int], sensitive_aggregates: bool) -> int:
+    """Record a command's ``--out`` file in the export audit (who, role, when, the file's sha256), as the
+    dashboard's downloads are; print the export's number and return it."""
+    import getpass
+
+    from tasking import records
+
+    export_id = records.record_export(engine, user=getattr(args, "user", None) or getpass.getuser() or "cli",
+                                      role=getattr(args, "role", None) or "analyst", kind=kind,
+                                      path=path, row_counts=row_counts,
+                                      includes_sensitive_aggregates=sensitive_aggregates)
+    print(f"  recorded in the export audit (export {export_id}, {Path(path).name})")
+    return export_id
 
 
 def hotspot_methods() -> list[str]:

@@ -43,7 +43,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hotspot_cli.options import add_area_option, add_district_option, hotspot_methods
+from hotspot_cli.options import (
+    add_area_option,
+    add_audit_options,
+    add_district_option,
+    audit_file,
+    hotspot_methods,
+)
 from spatial.schema import MONTH, SENSITIVE, WARD_CODE
 from tasking._errors import TaskingError
 
@@ -118,7 +124,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_district_option(p, what="the advice")
     p.add_argument("--plan", help="allocate plan JSON: advise on its candidates with its hotspot settings and months")
     p.add_argument("--top", type=int, default=3, help="measures per hotspot (default 3)")
-    p.add_argument("--out", help="write .geojson / .gpkg (one feature per hotspot) or .csv (one row per recommendation)")
+    p.add_argument("--out", help="write .geojson / .gpkg (one feature per hotspot) or .csv (one row per "
+                   "recommendation); recorded in the export audit")
+    add_audit_options(p)
     p.add_argument("--hotspot-share", type=float, default=0.05, help="KDE hotspots: densest share of the area (default 0.05)")
     p.add_argument("--cell-size", type=float, default=150.0, help="grid cell size in metres (default 150)")
     p.add_argument("--harm", choices=["cchi", "ons_css"], default="cchi", help="harm index (default cchi)")
@@ -222,6 +230,10 @@ def run(args: argparse.Namespace) -> int:
         to_csv(advice_export_table(ranked, ward_names=names), args.out, index=False)
     _print_summary(table, ranked, months=months, n_incidents=len(incidents), method=method, notes=notes,
                    out=args.out, seconds=seconds, sensitive=bool(args.include_sensitive))
+    if kind is not None:
+        counts = {"places": len(table), "recommendations": len(ranked)} if kind == "csv" else {"advice": len(table)}
+        audit_file(engine, args, args.out, kind="csv" if kind == "csv" else "gpkg" if kind == "gpkg" else "geojson",
+                   row_counts=counts, sensitive_aggregates=bool(args.include_sensitive))
     return 0
 
 

@@ -76,8 +76,11 @@ def test_the_page_s_places_are_kept_in_the_page_s_order(advised) -> None:
 def test_the_cli_writes_the_same_advice_as_the_page(advised, tmp_path) -> None:
     url, _, layers, names = advised
     out = tmp_path / "advice.csv"
-    assert cli_main(["--database", url, "recommend", "--months", "1", "--out", str(out)]) == 0
+    assert cli_main(["--database", url, "recommend", "--months", "1", "--out", str(out), "--user", "doc cli"]) == 0
     cli = pd.read_csv(out, dtype=str, keep_default_na=False)
+    audit = records.list_exports(connect(url), user="doc cli")  # the command's file is audited too
+    assert len(audit) == 1 and audit.iloc[0]["file_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert audit.iloc[0]["row_counts"] == {"places": len(layers.places), "recommendations": len(cli)}
     page = _csv(access.advice_csv_bytes(Viewer("ann", "analyst"), layers.ranked, area=RBKC, engine=None,
                                         ward_names=names))
     key = ["candidate_id", "rank", "measure", "ward_name"]

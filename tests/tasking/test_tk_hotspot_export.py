@@ -61,3 +61,19 @@ def test_only_chair_and_analyst_may_download_hotspot_layers(gi, role) -> None:
         access.hotspot_export_bytes(Viewer("pat", role, "W01" if role == "warden" else None), res,
                                     period="2018-06", area=RBKC, engine=engine)
     assert len(records.list_exports(engine)) == before  # nothing written, nothing audited
+
+
+def test_the_command_s_file_is_audited_as_the_download_is(gi, tmp_path, capsys) -> None:
+    engine, res = gi
+    url = str(engine.url)
+    out = tmp_path / "gi.gpkg"
+    assert cli_main(["--database", url, "hotspots", "--method", "gistar", "--period", "2018-06", "--out", str(out),
+                     "--user", "ann cli"]) == 0
+    assert "recorded in the export audit" in capsys.readouterr().out
+    audit = records.list_exports(engine, user="ann cli")
+    assert len(audit) == 1
+    row = audit.iloc[0]
+    assert (row["kind"], row["role"], row["file_name"]) == ("gpkg", "analyst", "gi.gpkg")
+    assert row["file_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert row["row_counts"] == {"hot_cells": len(pyogrio.read_dataframe(out, layer="hot_cells"))}
+    assert not row["includes_sensitive_aggregates"]

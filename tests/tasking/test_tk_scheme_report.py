@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import html
 import re
 from collections import Counter, defaultdict
@@ -317,8 +318,11 @@ def test_the_league_download_is_the_commands_file_and_is_audited(store, tmp_path
     url, inputs = store
     engine = connect(url)
     out = tmp_path / "league.csv"
-    assert main(["--database", url, "schemes", "league", "--out", str(out)]) == 0
-    capsys.readouterr()
+    assert main(["--database", url, "schemes", "league", "--out", str(out), "--user", "cli-ana"]) == 0
+    assert "recorded in the export audit" in capsys.readouterr().out
+    cli_audit = R.list_exports(engine, user="cli-ana")  # the command's file is audited as the download is
+    assert len(cli_audit) == 1 and cli_audit.iloc[0]["file_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert (cli_audit.iloc[0]["role"], bool(cli_audit.iloc[0]["includes_sensitive_aggregates"])) == ("analyst", True)
     rep = scheme_report(inputs, Viewer("ana", "analyst"), parts=("league",))
     data = scheme_league_bytes(Viewer("ana", "analyst"), rep, engine=engine)
     assert data == out.read_bytes()
