@@ -249,7 +249,8 @@ def _print_summary(table: gpd.GeoDataFrame, ranked: pd.DataFrame, *, months: Seq
     print("  first-ranked lines: " + ", ".join(f"{k} {v}" for k, v in top.items()))
     for _, r in table.head(12).iterrows():
         pats = f" [{r['patterns']}]" if r["patterns"] else ""
-        print(f"    {r['candidate_id']:<18} {r['place_type']:<10}{pats} -> {r['top_measure']}")
+        name = r.get("place_name") or r["candidate_id"]
+        print(f"    {name} ({r['candidate_id']}, {r['place_type']}){pats} -> {r['top_measure']}")
     if len(table) > 12:
         print(f"    ... {len(table) - 12} more in the output file" if out else f"    ... {len(table) - 12} more")
     for n in notes:

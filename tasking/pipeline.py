@@ -344,7 +344,7 @@ def cluster_column(cands: gpd.GeoDataFrame, hs: gpd.GeoDataFrame, method: str) -
 
 #: The columns of the Designing Out Crime advice CSV, in reading order: the place, then the measure and its case.
 ADVICE_CSV_COLUMNS: tuple[str, ...] = (
-    "candidate_id", "name", "ward_code", "ward_name", "place_type", "patterns", "incidents", "rank", "kind",
+    "candidate_id", "place_name", "name", "ward_code", "ward_name", "place_type", "patterns", "incidents", "rank", "kind",
     "measure", "cpted_principle", "why", "rationale", "evidence", "evidence_strength", "sources", "score",
     "measure_id", "rule_id", "x", "y")
 
@@ -353,7 +353,8 @@ def advice_export_table(ranked: pd.DataFrame, *, ward_names: Mapping[str, str] |
                         places: Sequence[str] | None = None) -> pd.DataFrame:
     """The advice CSV's rows: one per place and ranked measure (``ranked`` of :func:`build_recommendations`).
 
-    The place comes first (id, name, ward code and, from ``ward_names``, the ward's name), then the measure
+    The place comes first (id, the name people say, the layer's or patch's name, ward code and, from
+    ``ward_names``, the ward's name), then the measure
     and its case (why here, rationale, evidence and its strength, sources); ``x, y`` are British National
     Grid metres.  ``places`` keeps only those candidate ids, in their order (the places a page shows);
     within a place the lines keep their rank.  Columns ``ranked`` lacks are left out.
@@ -416,7 +417,8 @@ def build_recommendations(incidents: pd.DataFrame, *, area: gpd.GeoDataFrame, wa
     Returns
     -------
     (geopandas.GeoDataFrame, pandas.DataFrame, list[str])
-        One row per place (``candidate_id``, ``name``, ``ward_code``,
+        One row per place (``candidate_id``, ``name`` (the layer's or the patch's), ``place_name``
+        (:func:`tasking.names.place_names`: the streets people say), ``ward_code``,
         ``place_type``, recommendations, geometry), the ranked lines
         (one row per place and recommendation, with ``name``, ``ward_code``,
         ``x``, ``y``) and notes for the reader.
@@ -471,10 +473,17 @@ def build_recommendations(incidents: pd.DataFrame, *, area: gpd.GeoDataFrame, wa
                              settings=settings)
     ranked = rank_measures(feats, top_k=top_k, settings=settings)
     table = recommendation_table(cands, feats, ranked, settings=settings)
-    for i, col in enumerate(("name", "ward_code", "source")):
+    # the name people say (streets from the non-sensitive incidents, the layer's name for a park or estate), as
+    # the plan names its places: never a grid id on screen or in the advice file
+    ward_names = (dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+                  if "ward_name" in wards.columns else {})
+    cands = cands.assign(place_name=place_names(cands, incidents, ward_names=ward_names,
+                                                geometries=list(cands.geometry)).to_numpy())
+    for i, col in enumerate(("name", "place_name", "ward_code", "source")):
         table.insert(1 + i, col, cands[col].to_numpy())
     table = table.rename(columns={"hotspot_id": "candidate_id"})
-    meta = cands[["candidate_id", "name", "ward_code", "x", "y"]].rename(columns={"candidate_id": "hotspot_id"})
+    meta = cands[["candidate_id", "name", "place_name", "ward_code", "x", "y"]].rename(
+        columns={"candidate_id": "hotspot_id"})
     ranked = ranked.merge(meta, on="hotspot_id", how="left")
     ranked = ranked.merge(table[["candidate_id", "place_type", "patterns", "incidents"]].rename(
         columns={"candidate_id": "hotspot_id"}), on="hotspot_id", how="left")

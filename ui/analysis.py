@@ -336,7 +336,14 @@ def camera_layers(roster: Roster, *, borough: str | None = None) -> CameraLayers
 # the hotspot panel
 # ----------------------------------------------------------------------------
 def place_choices(places: pd.DataFrame, *, ward_names: dict[str, str]) -> dict[str, str]:
-    """Candidate id -> ``"1. hot patch c3504_1190 (Earl's Court, street)"``, hottest first (the places' order)."""
+    """Candidate id -> ``"1. Hogarth Road / Earls Court Road, Earl's Court ward (street)"``, hottest first.
+
+    The name is the one people say (``place_name``, which names the ward); without it (an older table) the
+    stored name and the ward.
+    """
+    if "place_name" in places.columns:
+        return {str(c): f"{i}. {n} ({t})" for i, (c, n, t) in enumerate(
+            zip(places["candidate_id"], places["place_name"], places["place_type"], strict=True), start=1)}
     return {str(c): f"{i}. {n} ({ward_names.get(w, w)}, {t})" for i, (c, n, w, t) in enumerate(
         zip(places["candidate_id"], places["name"], places["ward_code"], places["place_type"], strict=True), start=1)}
 
@@ -414,7 +421,7 @@ def place_panel(layers: HotspotLayers, incidents: pd.DataFrame, candidate_id: st
                         f"spread over the clock hours they cover; {profile.attrs['n_excluded']:,} without one left out")
     lines = layers.ranked[layers.ranked["candidate_id"].astype(str) == str(candidate_id)]
     measures = lines.sort_values("rank")[["rank", "measure", "cpted_principle", "why"]].reset_index(drop=True)
-    return PlacePanel(candidate_id=str(candidate_id), name=str(place["name"]), trend=trend, trend_note=trend_note,
+    return PlacePanel(candidate_id=str(candidate_id), name=str(place.get("place_name") or place["name"]), trend=trend, trend_note=trend_note,
                       emerging_class=emerging_class, profile=profile, profile_note=profile_note, measures=measures,
                       sources=sources)
 

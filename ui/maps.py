@@ -667,7 +667,7 @@ def _hotspots_legend(bounds: list[float], counts: Mapping[str, int], *, harm_lab
 
 
 def _doc_popup(place: Mapping[str, object], lines: pd.DataFrame, ward_name: str) -> str:
-    head = (f"<b>{_text(place.get('name'))}</b><br><small>{_text(place.get('place_type'))}, "
+    head = (f"<b>{_text(place.get('place_name') or place.get('name'))}</b><br><small>{_text(place.get('place_type'))}, "
             f"{_text(ward_name)}; {_text(place.get('incidents'))} incidents"
             + (f"; {_text(place.get('patterns'))}" if place.get("patterns") else "") + "</small>")
     items = "".join(
@@ -822,7 +822,7 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", gi_cells:
             folium.Marker(
                 location=[round(pt.y, 6), round(pt.x, 6)],
                 icon=folium.Icon(color="green", icon="lightbulb", prefix="fa"),
-                tooltip=_text(p.get("name")),
+                tooltip=_text(p.get("place_name") or p.get("name")),
                 popup=folium.Popup(_doc_popup(p, lines, names.get(p.get("ward_code"), str(p.get("ward_code")))),
                                    max_width=360),
             ).add_to(doc_group)

@@ -295,11 +295,15 @@ def recommendations_table(places: pd.DataFrame, ranked: pd.DataFrame, *,
                           ward_names: Mapping[str, str]) -> pd.DataFrame:
     """Advised places with their ranked measures: ``Place, Ward, Type, Incidents, Patterns, 1st, 2nd, 3rd ...``.
 
+    ``Place`` is the name people say (``place_name``: streets, or the park's or estate's name); ``Id`` the
+    place's id in the plan and the GIS files.
+
     ``places`` and ``ranked`` are ``tasking.pipeline.build_recommendations`` output
     (``ui.analysis.HotspotLayers.places`` / ``.ranked``); places keep their order (hottest first).
     """
+    shown = places["place_name"] if "place_name" in places.columns else places["name"]
     out = pd.DataFrame({
-        "Place": places["name"].to_numpy(), "Id": places["candidate_id"].to_numpy(),
+        "Place": shown.to_numpy(), "Id": places["candidate_id"].to_numpy(),
         "Ward": [ward_names.get(c, c) for c in places["ward_code"]], "Type": places["place_type"].to_numpy(),
         "Incidents": places["incidents"].astype(str).to_numpy() if "incidents" in places.columns else "",
         "Patterns": places["patterns"].fillna("").to_numpy() if "patterns" in places.columns else "",

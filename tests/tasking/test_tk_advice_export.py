@@ -54,6 +54,10 @@ def test_the_download_is_a_row_per_place_and_measure_with_its_case_and_is_audite
     assert first == layers.ranked.drop_duplicates("candidate_id")["candidate_id"].astype(str).tolist()
     assert all(g["rank"].astype(int).is_monotonic_increasing for _, g in got.groupby("candidate_id"))
     assert got["why"].str.len().min() > 0
+    # each place by the name people say (its streets, or the park's name), as the plan names it: no grid id
+    names_ = got.drop_duplicates("candidate_id")["place_name"]
+    assert names_.is_unique and not names_.str.contains(r"hot patch|\bc\d{3,4}_\d{3,4}\b").any(), names_.tolist()
+    assert names_.str.contains(" ward").all()
     audit = records.list_exports(engine, user="ann").iloc[0]
     assert (audit["kind"], audit["role"], audit["week"]) == ("csv", "analyst", None)
     assert audit["file_sha256"] == hashlib.sha256(data).hexdigest() and audit["file_bytes"] == len(data)

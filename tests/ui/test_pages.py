@@ -276,6 +276,9 @@ def test_hotspots_page_draws_every_layer_from_non_sensitive_incidents(store: str
         assert re.search(re.escape(json.dumps(name)) + r"\s*:\s*(feature_group|geo_json)_", script), name
     advice = at.dataframe[0].value
     assert len(advice) > 0 and advice["1st measure"].str.len().min() > 10
+    assert not advice["Place"].str.contains(r"hot patch|\bc\d{3,4}_\d{3,4}\b").any()  # streets, not grid ids
+    assert all(o.split(". ", 1)[1].rsplit(" (", 1)[0] in set(advice["Place"])
+               for o in at.selectbox(key=state.HOTSPOTS_PLACE).options[:5])  # the detail list names them alike
     assert script.count("L.marker(") == len(advice)  # one Designing Out Crime marker per advised place
     assert script.count('"ward_code": "E0500') == 18
 
