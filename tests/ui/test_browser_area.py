@@ -99,7 +99,7 @@ def test_switch_area_build_its_plan_and_download_its_pack(playwright_sync, area_
             page.goto(f"{server}/tasking", wait_until="domcontentloaded")
             _sign_in(page, user=CHAIR, timeout_ms=BUILD_MS)  # a cold server on a loaded machine: imports first
             page.get_by_role("button", name="Build plan").wait_for(timeout=BUILD_MS)  # RBKC's Tasking page
-            assert "18 wardens" in page.locator("body").inner_text()  # the RBKC roster
+            assert "(18 wardens, 6 parks police)" in page.locator("body").inner_text()  # the RBKC roster
             _pick(page, "Area", "Tunbridge Wells borough")
             page.get_by_text("20 patrol officers").first.wait_for(timeout=BUILD_MS)  # the area's starter roster
             page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=BUILD_MS)
@@ -107,7 +107,8 @@ def test_switch_area_build_its_plan_and_download_its_pack(playwright_sync, area_
             page.get_by_text("Assignments by agent, day and shift").wait_for(timeout=BUILD_MS)
             page.get_by_text("Each download is written when you click it").wait_for(timeout=BUILD_MS)
             page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=BUILD_MS)
-            assert "20 patrol officers" in page.locator("body").inner_text()
+            body = page.locator("body").inner_text()
+            assert "(20 patrol officers)" in body and "0 parks police" not in body  # none: not listed
             with page.expect_download(timeout=BUILD_MS) as download:  # the pack is drawn when clicked
                 _press(page, page.get_by_role("button", name=re.compile(r"^Pack \(PDF")))
             pdf = Path(download.value.path()).read_bytes()

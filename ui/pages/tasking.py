@@ -77,8 +77,8 @@ with st.sidebar:
                               help="The roster asks for a visit a day in every ward, even where little is recorded. "
                                    "Turn it off to see the plan without that rule (it is solved again).")
     st.caption(f"Approvals, decisions and exports are recorded as {md_escape(user)} ({viewer.role}). "
-               f"Roster: {md_escape(roster.source)} ({md_escape(counted(len(roster.wardens), roster.warden_title))}, "
-               f"{counted(len(roster.parks_police), 'parks police')}).")
+               f"Roster: {md_escape(roster.source)} ({md_escape(counted(len(roster.wardens), roster.warden_title))}"
+               + (f", {counted(len(roster.parks_police), 'parks police')}" if roster.parks_police else "") + ").")
 if week != session[state.TASKING_WEEK]:  # another week: the chair's instructions were for the old one
     session[state.TASKING_WEEK] = week
     session[state.TASKING_PINS] = []
