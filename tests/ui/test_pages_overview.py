@@ -406,8 +406,9 @@ def test_hotspots_ward_filter_limits_the_map_and_the_hot_places(council: str, mo
     script = _folium_script(at)
     assert set(re.findall(r'"ward_code": "(E05\d+)"', script)) == {code}
     assert script.count("L.marker(") == len(places)
-    assert set(at.selectbox(key=state.HOTSPOTS_PLACE).options) == {
-        f"{i}. {p} ({ward}, {t})" for i, (p, t) in enumerate(zip(places["Place"], places["Type"], strict=True), 1)}
+    assert set(at.selectbox(key=state.HOTSPOTS_PLACE).options) == {  # each name says its ward
+        f"{i}. {p} ({t})" for i, (p, t) in enumerate(zip(places["Place"], places["Type"], strict=True), 1)}
+    assert all(f"{ward} ward" in p for p in places["Place"]), places["Place"].tolist()
 
 
 def test_hotspots_map_draws_estates_parks_and_cctv_and_says_what_is_missing(council: str, tmp_path: Path,
