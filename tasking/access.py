@@ -448,20 +448,26 @@ def advice_csv_bytes(viewer: Viewer, ranked: Any, *, area: str, engine: Engine |
     as every other export.
     """
     require(viewer, "export", what="export Designing Out Crime advice")
-    from spatial.csv_safe import to_csv
-
     from .pipeline import advice_export_table
 
     table = advice_export_table(ranked, ward_names=ward_names, places=places)
-    when = now or dt.datetime.now(dt.UTC)
+    counts = {"places": int(table["candidate_id"].nunique()) if len(table) else 0, "recommendations": len(table)}
+    return _audited_csv(viewer, table, f"advice-{area}.csv", engine=engine, row_counts=counts,
+                        sensitive_aggregates=False, now=now)
+
+
+def _audited_csv(viewer: Viewer, table: Any, file_name: str, *, engine: Engine | None,
+                 row_counts: Mapping[str, int], sensitive_aggregates: bool, now: dt.datetime | None) -> bytes:
+    """``table`` as formula-safe CSV bytes (:func:`spatial.csv_safe.to_csv`), recorded in the export audit."""
+    from spatial.csv_safe import to_csv
+
     with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
-        out = Path(tmp) / f"advice-{area}.csv"
+        out = Path(tmp) / file_name
         to_csv(table, out, index=False)
         if engine is not None:
             records.record_export(engine, user=viewer.user, role=viewer.role, kind="csv", path=out,
-                                  row_counts={"places": int(table["candidate_id"].nunique()) if len(table) else 0,
-                                              "recommendations": len(table)},
-                                  includes_sensitive_aggregates=False, now=when)
+                                  row_counts=row_counts, includes_sensitive_aggregates=sensitive_aggregates,
+                                  now=now or dt.datetime.now(dt.UTC))
         return out.read_bytes()
 
 
@@ -475,19 +481,11 @@ def scheme_league_bytes(viewer: Viewer, report: Any, *, engine: Engine | None,
     (suppressed), and the audit says so.  Chair and analyst only, as every other export.
     """
     require(viewer, "export", what="export the schemes league")
-    from spatial.csv_safe import to_csv
-
     from .housing import league_export_table
 
     if report.league is None:
         msg = "the report has no league; build it with the 'league' part"
         raise TaskingError(msg)
     table = league_export_table(report.league)
-    when = now or dt.datetime.now(dt.UTC)
-    with tempfile.TemporaryDirectory(prefix="hotspot-export-") as tmp:
-        out = Path(tmp) / f"schemes-{report.area}.csv"
-        to_csv(table, out, index=False)
-        if engine is not None:
-            records.record_export(engine, user=viewer.user, role=viewer.role, kind="csv", path=out,
-                                  row_counts={"schemes": len(table)}, includes_sensitive_aggregates=True, now=when)
-        return out.read_bytes()
+    return _audited_csv(viewer, table, f"schemes-{report.area}.csv", engine=engine,
+                        row_counts={"schemes": len(table)}, sensitive_aggregates=True, now=now)
