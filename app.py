@@ -29,26 +29,37 @@ def _shown(page: str) -> str:
 
 
 # No page icons: a Material icon on a page becomes the favicon, fetched from fonts.gstatic.com (offline here).
+# Every page keeps its own address (a warden's bookmark of /my_patrols, a chair's of /overview): the root
+# address is a hidden page of its own that sends each person to their role's first page. (Streamlit serves
+# its default page at the root only, so a page made the default loses its own address.)
 pages = {name: page for name, page in zip(PAGE_NAMES, [
-    st.Page("ui/pages/overview.py", title="Overview", default=home == "overview", visibility=_shown("overview")),
+    st.Page("ui/pages/overview.py", title="Overview", visibility=_shown("overview")),
     st.Page("ui/pages/incidents.py", title="Incidents map", visibility=_shown("incidents")),
     st.Page("ui/pages/hotspots.py", title="Hotspots", visibility=_shown("hotspots")),
     st.Page("ui/pages/tasking.py", title="Tasking", visibility=_shown("tasking")),
-    st.Page("ui/pages/my_patrols.py", title="My patrols", default=home == "my_patrols",
-            visibility=_shown("my_patrols")),
+    st.Page("ui/pages/my_patrols.py", title="My patrols", visibility=_shown("my_patrols")),
     st.Page("ui/pages/review.py", title="Review", visibility=_shown("review")),
     st.Page("ui/pages/cctv.py", title="CCTV planning", visibility=_shown("cctv")),
     st.Page("ui/pages/schemes.py", title="Schemes", visibility=_shown("schemes")),
     st.Page("ui/pages/data.py", title="Data", visibility=_shown("data")),
 ], strict=True)}
-page = st.navigation(list(pages.values()))
+
+
+def _root() -> None:  # never drawn: app.py switches to the role's first page before a page runs
+    st.switch_page(pages[home])
+
+
+root = st.Page(_root, title="hotspot-tasking", url_path="start", default=True, visibility="hidden")
+page = st.navigation([root, *pages.values()])
 if viewer is None:
     signin.clear_session_cookie()
     signin.sign_in_form()
     st.stop()
+if page is root:  # the root address: the role's own first page (Overview, or My patrols for a warden)
+    st.switch_page(pages[home])
 current = next(name for name, p in pages.items() if p is page)
 landing = identity.landing_after_sign_in(st.session_state, viewer, current)
-if landing is not None:  # a warden signing in at the front page goes to My patrols, not to a refusal
+if landing is not None:  # a warden signing in at Overview's address goes to My patrols, not to a refusal
     st.switch_page(pages[landing])
 signin.sidebar(viewer)
 page.run()

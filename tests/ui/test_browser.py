@@ -327,11 +327,26 @@ def test_a_warden_signing_in_at_the_front_page_lands_on_my_patrols(playwright_sy
             _goto(mobile, f"{server}/", user="Warden Landing")
             mobile.get_by_role("heading", name="My patrols", exact=True).wait_for(timeout=PAGE_MS)
             main = mobile.locator("[data-testid='stMain']").first.inner_text()
-            exceptions = _exceptions(mobile)
+            landed = mobile.url
+            # the page keeps its own address: opening it again (a bookmark on the phone) finds it
+            mobile.wait_for_function("() => document.cookie.includes('hotspot_session=')", timeout=PAGE_MS)
+            mobile.goto(f"{server}/my_patrols", wait_until="domcontentloaded")
+            mobile.get_by_role("heading", name="My patrols", exact=True).wait_for(timeout=PAGE_MS)
+            _idle(mobile)
+            bookmark_not_found = mobile.get_by_text("Page not found").count()
+            # and so does a chair's Overview, the root page of the other roles
+            desk = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+            _goto(desk, f"{server}/overview")
+            desk.get_by_role("heading", name="Overview", exact=True).wait_for(timeout=PAGE_MS)
+            _idle(desk)
+            overview_not_found = desk.get_by_text("Page not found").count()
+            exceptions = _exceptions(mobile) + _exceptions(desk)
         finally:
             browser.close()
     assert exceptions == []
     assert "is not open to the warden role" not in main, main[:300]
+    assert landed.rstrip("/").endswith("/my_patrols"), landed
+    assert bookmark_not_found == 0 and overview_not_found == 0
 
 
 def test_a_reload_keeps_the_session_and_sign_out_or_a_disabled_account_ends_it(playwright_sync, server: str,
