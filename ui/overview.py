@@ -524,7 +524,9 @@ class Comparison:
     coverage: tuple[str, ...]
 
 
-def _headline(by_group: pd.DataFrame) -> tuple[tuple[str, str, str | None], ...]:
+def _headline(by_group: pd.DataFrame, *, counted: str) -> tuple[tuple[str, str, str | None], ...]:
+    """The period's figures; ``counted`` names what the count is (the MPS series counts recorded offences,
+    the store incidents: crimes and anti-social behaviour, which is not an offence)."""
     row = by_group[by_group["Group"] == ALL_GROUPS].iloc[0]
     out = []
     for what in ("Count", "Harm"):
@@ -536,7 +538,7 @@ def _headline(by_group: pd.DataFrame) -> tuple[tuple[str, str, str | None], ...]
             delta = f"{a - b:+,.0f} on the previous period"
         except ValueError:
             pass
-        out.append((f"{'Offences' if what == 'Count' else 'Harm (CCHI days)'}, this period", str(now), delta))
+        out.append((f"{counted if what == 'Count' else 'Harm (CCHI days)'}, this period", str(now), delta))
     out.append(("Against the same period last year", str(row["Change vs last year"]), None))
     return tuple(out)
 
@@ -603,5 +605,5 @@ def build_comparison(*, source: Source, first: str, last: str, ward_names: Mappi
                                  table="The ward league"))
     league = ward_league(league_counts, ward_names=ward_names, population=population, imd=imd)
     return Comparison(periods=periods, by_group=by_group, by_ward=by_ward, league=league,
-                      headline=_headline(by_group), coverage=tuple(notes))
+                      headline=_headline(by_group, counted="Offences" if source == "mps" else "Incidents (crime and ASB)"), coverage=tuple(notes))
 

@@ -337,6 +337,10 @@ def test_overview_of_june_2018_says_police_uk_has_no_month_before_it_nor_a_year_
     june = june[(june["month"] == "2018-06") & june["ward_code"].isin(set(load_wards((RBKC,))["ward_code"]))]
     burglary = int((june["category"] == "burglary").sum())
     assert groups.loc["Burglary", "Count (this period)"] == f"{burglary:,}" and burglary > 0
+    # police.uk's points hold anti-social behaviour, which is no offence: the headline says what it counts
+    assert (june["category"] == "anti-social-behaviour").sum() > 0
+    labels = [m.label for m in at.metric]
+    assert "Incidents (crime and ASB), this period" in labels and "Offences, this period" not in labels
 
 
 def test_overview_on_an_empty_store_says_how_to_load_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
