@@ -32,6 +32,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 from branca.element import MacroElement
+from folium.plugins import MarkerCluster
 from folium.template import Template
 
 from spatial._errors import CRSError, SchemaError
@@ -49,7 +50,7 @@ from spatial.schema import (
 from tasking.names import short_name
 
 __all__ = [
-    "STATIC_URL", "MAX_POINTS", "TILES_URL_ENV", "TILES_ATTRIBUTION_ENV", "INCIDENTS_LAYER", "WARDS_LAYER",
+    "STATIC_URL", "MAX_POINTS", "DOC_CLUSTER_ABOVE", "doc_cluster", "TILES_URL_ENV", "TILES_ATTRIBUTION_ENV", "INCIDENTS_LAYER", "WARDS_LAYER",
     "WARD_HARM_LAYER", "GI_LAYER", "KDE_LAYER", "CLUSTERS_LAYER", "DOC_LAYER", "HOTSPOT_LAYERS", "PLACES_LAYER",
     "EMERGING_LAYER", "ESTATES_LAYER", "PARKS_LAYER", "FIXED_CCTV_LAYER", "DEPLOYABLE_CCTV_LAYER", "EMERGING_COLOURS",
     "HARM_COLOURS", "static_url_for", "local_assets", "offline_map", "tiles_from_env", "category_colours",
@@ -177,6 +178,35 @@ def local_assets(static_url: str = STATIC_URL) -> tuple[list[tuple[str, str]], l
     return [(n, f"{root}/{p}") for n, p in _JS], [(n, f"{root}/{p}") for n, p in _CSS]
 
 
+#: More Designing Out Crime places than this on the Hotspots map are drawn as clusters (:func:`doc_cluster`).
+DOC_CLUSTER_ABOVE: Final = 60
+#: Leaflet.markercluster under ``static/`` (see static/README.md), linked by :func:`doc_cluster`.
+_CLUSTER_JS: Final = ("markerclusterjs", "leaflet.markercluster-1.5.3/leaflet.markercluster.js")
+_CLUSTER_CSS: Final = (("markerclustercss", "leaflet.markercluster-1.5.3/MarkerCluster.css"),
+                       ("markerclusterdefaultcss", "leaflet.markercluster-1.5.3/MarkerCluster.Default.css"))
+
+
+def doc_cluster(static_url: str = STATIC_URL) -> MarkerCluster:
+    """A marker cluster group (folium's ``MarkerCluster``) that loads Leaflet.markercluster from ``static/``.
+
+    Clusters split as one zooms in and are off from zoom 16 (a street's scale), so every place can be
+    clicked; the cluster's outline is not drawn on hover (it would read as a hotspot's boundary).
+
+    Examples
+    --------
+    >>> c = doc_cluster("/app/static")
+    >>> c.default_js, c.default_css[0][1]
+    ([('markerclusterjs', '/app/static/leaflet.markercluster-1.5.3/leaflet.markercluster.js')], '/app/static/leaflet.markercluster-1.5.3/MarkerCluster.css')
+    """
+    local_assets(static_url)  # the same check: root-relative, served by the app
+    root = static_url.rstrip("/")
+    cluster = MarkerCluster(name=DOC_LAYER, control=False, options={
+        "disableClusteringAtZoom": 16, "showCoverageOnHover": False, "maxClusterRadius": 45})
+    cluster.default_js = [(_CLUSTER_JS[0], f"{root}/{_CLUSTER_JS[1]}")]
+    cluster.default_css = [(n, f"{root}/{u}") for n, u in _CLUSTER_CSS]
+    return cluster
+
+
 def tiles_from_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
     """``(tiles_url, attribution)`` from ``HOTSPOT_TILES_URL``/``HOTSPOT_TILES_ATTRIBUTION`` (unset: ``None``)."""
     env = os.environ if environ is None else environ
@@ -204,6 +234,8 @@ def offline_map(*, location: tuple[float, float], zoom_start: int = 13, static_u
         raise ValueError(msg)
     m = folium.Map(location=list(location), zoom_start=zoom_start, tiles=None, control_scale=True,
                    zoom_snap=0.25, zoom_delta=0.5)
+    # without a tile layer Leaflet has no highest zoom, and a marker cluster needs one (a tile server's 19)
+    m.options["max_zoom"] = 19
     m.default_js, m.default_css = local_assets(static_url)
     if tiles_url:
         folium.TileLayer(tiles=tiles_url, attr=tiles_attribution, name="Base map", max_zoom=19).add_to(m)
@@ -815,6 +847,9 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", gi_cells:
 
     doc_group = folium.FeatureGroup(name=DOC_LAYER, show=True).add_to(m)
     names = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
+    # a large area's hundreds of advised places would hide the map under their pins: they are grouped
+    # into numbered clusters that open as one zooms in (a borough's few dozen stay single markers)
+    target = doc_cluster(static_url).add_to(doc_group) if len(places) > DOC_CLUSTER_ABOVE else doc_group
     if len(places):
         reps = _to_wgs84(places.set_geometry(places.geometry.representative_point()), "advised places")
         for (_, p), pt in zip(places.iterrows(), reps.geometry, strict=True):
@@ -825,7 +860,7 @@ def hotspots_map(wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", gi_cells:
                 tooltip=_text(p.get("place_name") or p.get("name")),
                 popup=folium.Popup(_doc_popup(p, lines, names.get(p.get("ward_code"), str(p.get("ward_code")))),
                                    max_width=360),
-            ).add_to(doc_group)
+            ).add_to(target)
 
     counts = {"hot 99": int((gi_cells["gi_class"] == "hot 99").sum()) if len(gi_cells) else 0,
               "hot 95": int((gi_cells["gi_class"] == "hot 95").sum()) if len(gi_cells) else 0,

@@ -18,6 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from _apptest import folium_script, map_labels, police_uk_streets
+from _maps import hotspots_html as _hotspots_html
 from _signin import sign_in
 from pyproj import Transformer
 from shapely.geometry import box
@@ -213,6 +214,22 @@ def _html(points: pd.DataFrame, wards: gpd.GeoDataFrame, **kw) -> str:
 def _asset_urls(html: str) -> list[str]:
     return (re.findall(r"<script[^>]*\ssrc=[\"']([^\"']+)", html)
             + re.findall(r"<link[^>]*\shref=[\"']([^\"']+)", html))
+
+
+def test_a_large_area_s_advice_markers_are_clustered_from_local_files(rbkc_wards: gpd.GeoDataFrame) -> None:
+    """Hundreds of Designing Out Crime pins (West Kent) are grouped; a borough's few stay single markers."""
+    few = _hotspots_html(rbkc_wards, maps.DOC_CLUSTER_ABOVE)
+    many = _hotspots_html(rbkc_wards, maps.DOC_CLUSTER_ABOVE + 1)
+    assert "markerClusterGroup" not in few and "leaflet.markercluster" not in few
+    assert few.count("L.marker(") == maps.DOC_CLUSTER_ABOVE
+    assert many.count("L.markerClusterGroup(") == 1 and many.count("L.marker(") == maps.DOC_CLUSTER_ABOVE + 1
+    assert '"disableClusteringAtZoom": 16' in many and "Test Place 60, Test ward" in many
+    urls = _asset_urls(many)
+    cluster_files = [u for u in urls if "markercluster" in u.lower()]
+    assert len(cluster_files) == 3 and all(u.startswith(maps.STATIC_URL + "/") for u in urls)
+    for url in cluster_files:  # linked and bundled
+        assert (STATIC / url.removeprefix(maps.STATIC_URL + "/")).is_file(), url
+    assert "cdnjs" not in many and not re.search(r"(src|href)=[\"'](https?:)?//", many)
 
 
 def test_map_html_has_ward_geojson_and_incidents_layer(rbkc_wards: gpd.GeoDataFrame) -> None:

@@ -283,6 +283,32 @@ def test_tasking_flow_build_approve_download_then_a_warden_logs_a_patrol(playwri
         assert (SCREENSHOTS / shot).stat().st_size > 20_000
 
 
+def test_a_large_area_s_advice_draws_as_clusters_from_the_app_s_own_files(playwright_sync, server: str) -> None:
+    """West Kent's hundreds of advice pins: Leaflet.markercluster loads from static/ and draws clusters."""
+    from _maps import hotspots_html
+
+    from spatial.datasets import load_wards
+
+    html = hotspots_html(load_wards((RBKC,)), maps.DOC_CLUSTER_ABOVE + 40)
+    with playwright_sync() as pw:
+        browser = _launch(pw)
+        try:
+            page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+            external, failed = _watch(page, server)
+            page.goto(f"{server}/app/static/README.md")  # the app's own address: /app/static/... resolves
+            page.set_content(html, wait_until="load")
+            page.locator(".marker-cluster").first.wait_for(timeout=MAP_DRAW_MS)
+            clusters = page.locator(".marker-cluster").count()
+            singles = page.locator(".leaflet-marker-pane .awesome-marker").count()
+            errors = page.evaluate("() => typeof L.markerClusterGroup")
+        finally:
+            browser.close()
+    assert errors == "function"
+    assert clusters >= 1 and clusters + singles < maps.DOC_CLUSTER_ABOVE + 40  # grouped, not one pin each
+    assert not external, sorted(set(external))[:10]
+    assert not failed, failed[:10]
+
+
 def test_a_partner_signs_in_sees_only_their_pages_and_a_page_opened_by_url_shows_an_error(playwright_sync, server: str,
                                                                                            server_db: str) -> None:
     ensure_account(server_db, "Browser Partner", "partner")

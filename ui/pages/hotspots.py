@@ -108,7 +108,9 @@ fmap = maps.hotspots_map(layers.wards, ward_label=tables.ward_heading(pc.area.wa
                                                    min_n=access.street_label_floor(viewer)))
 st_folium(fmap, key=state.HOTSPOTS_MAP, height=620, use_container_width=True, returned_objects=[])
 st.caption(f"{layers.n_incidents:,} non-sensitive incidents, {tables.period_label(period)}; harm weighted by the "
-           "Cambridge Crime Harm Index on 150 m cells. Click a green marker for its ranked measures.")
+           "Cambridge Crime Harm Index on 150 m cells. Click a green marker for its ranked measures"
+           + (f"; the {len(layers.places):,} advised places are grouped in numbered circles, which open as you "
+              "zoom in or click them." if len(layers.places) > maps.DOC_CLUSTER_ABOVE else "."))
 if layers.gi_note:
     st.info(md_escape(layers.gi_note), icon=":material/info:")
 if access.can(viewer, "export") and layers.results:
