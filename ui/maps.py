@@ -186,11 +186,20 @@ _CLUSTER_CSS: Final = (("markerclustercss", "leaflet.markercluster-1.5.3/MarkerC
                        ("markerclusterdefaultcss", "leaflet.markercluster-1.5.3/MarkerCluster.Default.css"))
 
 
+# Every cluster in the plugin's green (its "small" style), the advice's colour in the legend: its default
+# yellow and orange for bigger clusters would read as the harm shading's classes.
+_DOC_CLUSTER_ICON: Final = """function (cluster) {
+    return L.divIcon({html: '<div><span>' + cluster.getChildCount() + '</span></div>',
+                      className: 'marker-cluster marker-cluster-small', iconSize: new L.Point(40, 40)});
+}"""
+
+
 def doc_cluster(static_url: str = STATIC_URL) -> MarkerCluster:
     """A marker cluster group (folium's ``MarkerCluster``) that loads Leaflet.markercluster from ``static/``.
 
     Clusters split as one zooms in and are off from zoom 16 (a street's scale), so every place can be
-    clicked; the cluster's outline is not drawn on hover (it would read as a hotspot's boundary).
+    clicked; the cluster's outline is not drawn on hover (it would read as a hotspot's boundary), and every
+    cluster is green, the advice's colour, whatever its size.
 
     Examples
     --------
@@ -200,7 +209,7 @@ def doc_cluster(static_url: str = STATIC_URL) -> MarkerCluster:
     """
     local_assets(static_url)  # the same check: root-relative, served by the app
     root = static_url.rstrip("/")
-    cluster = MarkerCluster(name=DOC_LAYER, control=False, options={
+    cluster = MarkerCluster(name=DOC_LAYER, control=False, icon_create_function=_DOC_CLUSTER_ICON, options={
         "disableClusteringAtZoom": 16, "showCoverageOnHover": False, "maxClusterRadius": 45})
     cluster.default_js = [(_CLUSTER_JS[0], f"{root}/{_CLUSTER_JS[1]}")]
     cluster.default_css = [(n, f"{root}/{u}") for n, u in _CLUSTER_CSS]

@@ -224,6 +224,7 @@ def test_a_large_area_s_advice_markers_are_clustered_from_local_files(rbkc_wards
     assert few.count("L.marker(") == maps.DOC_CLUSTER_ABOVE
     assert many.count("L.markerClusterGroup(") == 1 and many.count("L.marker(") == maps.DOC_CLUSTER_ABOVE + 1
     assert '"disableClusteringAtZoom": 16' in many and "Test Place 60, Test ward" in many
+    assert "marker-cluster-small" in many  # one colour (the advice's green), not the harm-like yellow and orange
     urls = _asset_urls(many)
     cluster_files = [u for u in urls if "markercluster" in u.lower()]
     assert len(cluster_files) == 3 and all(u.startswith(maps.STATIC_URL + "/") for u in urls)

@@ -299,11 +299,12 @@ def test_a_large_area_s_advice_draws_as_clusters_from_the_app_s_own_files(playwr
             page.set_content(html, wait_until="load")
             page.locator(".marker-cluster").first.wait_for(timeout=MAP_DRAW_MS)
             clusters = page.locator(".marker-cluster").count()
+            green = page.locator(".marker-cluster.marker-cluster-small").count()
             singles = page.locator(".leaflet-marker-pane .awesome-marker").count()
             errors = page.evaluate("() => typeof L.markerClusterGroup")
         finally:
             browser.close()
-    assert errors == "function"
+    assert errors == "function" and green == clusters  # every cluster in the advice's colour
     assert clusters >= 1 and clusters + singles < maps.DOC_CLUSTER_ABOVE + 40  # grouped, not one pin each
     assert not external, sorted(set(external))[:10]
     assert not failed, failed[:10]
