@@ -44,6 +44,7 @@ from .plan import Plan
 
 __all__ = [
     "GENERIC_LOCATIONS",
+    "camera_site_names",
     "candidate_streets",
     "place_names",
     "place_reason",
@@ -310,6 +311,47 @@ def place_names(candidates: pd.DataFrame, incidents: pd.DataFrame, *, ward_names
         else:
             names.append(f"{kinds[i]} patch in {ward}" if ward else f"{kinds[i]} patch {ids[i]}")
     return pd.Series(_unique(names, streets, wards, xy, kinds), index=candidates.index, dtype=object)
+
+
+def camera_site_names(cameras: Sequence[Mapping[str, Any]], incidents: pd.DataFrame, *, wards: Any,
+                      ward_names: Mapping[str, str]) -> list[str]:
+    """A name to say for each camera site (``x, y`` in British National Grid metres), as places are named.
+
+    The streets of the non-sensitive ``incidents`` within 75 m of the site, or the nearest one ("near
+    ..."), with the ward the site stands in (``wards``: polygons with ``ward_code``, EPSG:27700).  A site
+    without a point keeps its ``site_id``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> wards = gpd.GeoDataFrame({"ward_code": ["W1"]}, geometry=[box(-500, -500, 1500, 500)], crs=27700)
+    >>> inc = pd.DataFrame({"x": [1.0, 2.0, 900.0], "y": [0.0, 0.0, 0.0],
+    ...                     "location_text": ["On or near Elm Road", "On or near Elm Road", "On or near Oak Lane"]})
+    >>> camera_site_names([{"site_id": "P-1", "x": 0.0, "y": 0.0}, {"site_id": "P-2", "x": 1000.0, "y": 0.0},
+    ...                    {"site_id": "P-3"}], inc, wards=wards, ward_names={"W1": "Holland"})
+    ['Elm Road, Holland ward', 'near Oak Lane, Holland ward', 'P-3']
+    """
+    rows = [(i, c) for i, c in enumerate(cameras) if c.get("x") is not None and c.get("y") is not None]
+    out = [str(c.get("site_id") or "") for c in cameras]
+    if not rows:
+        return out
+    xy = np.array([[float(c["x"]), float(c["y"])] for _, c in rows])
+    pts = shapely.points(xy[:, 0], xy[:, 1])
+    codes = [""] * len(rows)
+    if wards is not None and len(wards):
+        geoms = np.asarray(wards.geometry.values, dtype=object)
+        tree = shapely.STRtree(geoms)
+        hit_pt, hit_ward = tree.query(pts, predicate="intersects")
+        for p, w in zip(hit_pt, hit_ward, strict=True):
+            if not codes[p]:
+                codes[p] = str(wards["ward_code"].iloc[w])
+    sites = pd.DataFrame({"candidate_id": [str(c.get("site_id") or i) for i, c in rows], "place_type": "street",
+                          "name": "", "ward_code": codes, "x": xy[:, 0], "y": xy[:, 1]})
+    named = place_names(sites, incidents, ward_names=ward_names).tolist()
+    for (i, _), name in zip(rows, named, strict=True):
+        out[i] = name
+    return out
 
 
 def plan_place_names(plan: Plan | Mapping[str, Any], *, ward_names: Mapping[str, str] | None = None) -> dict[str, str]:

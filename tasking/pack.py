@@ -1422,7 +1422,9 @@ def pack_html(pack: Pack) -> str:
     names = _names_of(pack)
     cams = pack.cameras
     if len(cams) and "site_id" in cams.columns:
-        cams = cams.assign(place_name=[names.get(str(c)[2:], names.get(str(c), str(c))) for c in cams["site_id"]])
+        given = cams["site_name"] if "site_name" in cams.columns else pd.Series([None] * len(cams), index=cams.index)
+        cams = cams.assign(place_name=[n if isinstance(n, str) and n else names.get(str(c)[2:], names.get(str(c), str(c)))
+                                       for c, n in zip(cams["site_id"], given, strict=True)])
     out.append(_table(cams, [("camera_id", "Camera"), ("place_name", "Site"), ("x", "Easting"),
                              ("y", "Northing"), ("status", "Status"), ("site_source", "Site source")],
                       num=("x", "y"), small=("status", "site_source"), digits={"x": 0, "y": 0},

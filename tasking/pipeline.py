@@ -38,7 +38,7 @@ from .design_out import (
     recommendation_table,
 )
 from .greedy import greedy
-from .names import place_names, ward_label
+from .names import camera_site_names, place_names, ward_label
 from .resources import DeployedCamera, Roster
 
 if TYPE_CHECKING:  # the selection module loads scipy; only the type is needed here
@@ -264,6 +264,9 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
     cands = cands.assign(place_name=place_names(cands, incidents, ward_names=ward_names,
                                                 geometries=list(cands.geometry)).to_numpy(),
                          ward_name=[ward_label(ward_names.get(str(c), str(c))) for c in cands["ward_code"]])
+    if plan.get("cameras"):  # a camera site by the streets around it, as the places are named
+        site_names = camera_site_names(plan["cameras"], incidents, wards=wards, ward_names=ward_names)
+        plan["cameras"] = [{**c, "site_name": n} for c, n in zip(plan["cameras"], site_names, strict=True)]
     plan.update({
         "week": week, "dates": [d.isoformat() for d in problem.dates],
         "greedy": {"objective": g.objective, "harm_covered": g.harm_covered, "seconds": g.seconds,

@@ -127,6 +127,8 @@ class CameraMove(_Row):
     y: float | None = None
     status: str | None = None
     site_source: str | None = None
+    #: The site by the streets around it (plans since site names exist; older plans: absent).
+    site_name: str | None = None
 
     @property
     def xy(self) -> tuple[float, float]:

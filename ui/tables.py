@@ -250,10 +250,12 @@ def unassigned_table(plan: Plan | Mapping[str, Any], *, ward_names: Mapping[str,
 def cameras_table(plan: Plan | Mapping[str, Any]) -> pd.DataFrame:
     """Deployable CCTV moves: ``Camera, Site, Status, Site source, Site id`` (the site by its place's name)."""
     plan = Plan.coerce(plan)
-    df = pd.DataFrame([{"camera_id": c.camera_id, "site_id": c.site_id, "status": c.status, "site_source": c.site_source}
-                       for c in plan.cameras], columns=["camera_id", "site_id", "status", "site_source"])
+    df = pd.DataFrame([{"camera_id": c.camera_id, "site_id": c.site_id, "status": c.status, "site_source": c.site_source,
+                        "site_name": c.site_name} for c in plan.cameras],
+                      columns=["camera_id", "site_id", "status", "site_source", "site_name"])
     names = plan_place_names(plan)
-    site = [names.get(str(s)[2:], names.get(str(s), str(s))) for s in df["site_id"]]
+    site = [n if n else names.get(str(s)[2:], names.get(str(s), str(s)))
+            for s, n in zip(df["site_id"], df["site_name"], strict=True)]
     return pd.DataFrame({"Camera": df["camera_id"], "Site": site, "Status": df["status"],
                          "Site source": df["site_source"], "Site id": df["site_id"]})
 

@@ -128,6 +128,18 @@ def test_html_pack_of_a_real_plan_is_complete_self_contained_and_audited(real, t
     pos = [re.search(rf"<h2[^>]*>{re.escape(s)}</h2>", page).start() for s in SECTIONS]
     assert pos == sorted(pos)
     assert "Lighting survey on the top patch" in page and "approved by Chair A" in page
+    # the deployable cameras' sites by the streets around them, as the places are named, never by grid id
+    cams = page.split(">5. Deployable CCTV moves</h2>")[1].split("<h2")[0]
+    assert plan["cameras"] and all(c["site_name"].endswith(" ward") for c in plan["cameras"]), plan["cameras"]
+    for c in plan["cameras"]:
+        assert f"<td>{html.escape(c['site_name'])}</td>" in cams and str(c["site_id"]) not in cams
+    from ui.tables import (
+        cameras_table,  # the Tasking page's table names them alike; a plan stored before keeps ids
+    )
+
+    assert cameras_table(plan)["Site"].tolist() == [c["site_name"] for c in plan["cameras"]]
+    older = {**plan, "cameras": [{k: v for k, v in c.items() if k != "site_name"} for c in plan["cameras"]]}
+    assert cameras_table(older)["Site"].tolist() == [str(c["site_id"]) for c in plan["cameras"]]
     assert R.plan_digest(plan) in page
     # the audit row matches the file
     audit = R.list_exports(engine).iloc[0]

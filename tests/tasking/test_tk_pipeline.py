@@ -128,6 +128,12 @@ def _old_plan(url: str, *, roster, week: str, months_n: int, method: str, time_l
     chk = check_plan(problem, alloc.assignments, alloc.duty, alloc.cameras)
     chk_g = check_plan(problem, g.assignments, g.duty)
     plan = alloc.to_dict()
+    # 2026-12-04: a camera site is named by the streets around it, as the places are (tasking.names)
+    from tasking.names import camera_site_names
+
+    ward_names = dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+    site_names = camera_site_names(plan["cameras"], incidents, wards=wards, ward_names=ward_names)
+    plan["cameras"] = [{**c, "site_name": n} for c, n in zip(plan["cameras"], site_names, strict=True)]
     plan.update({
         "week": week, "dates": [d.isoformat() for d in problem.dates],
         "greedy": {"objective": g.objective, "harm_covered": g.harm_covered, "seconds": g.seconds,
