@@ -1125,8 +1125,9 @@ def cctv_map(wards: gpd.GeoDataFrame, *, ward_label: str = "Ward", fixed: pd.Dat
         for (_, r), pt in zip(sites.reset_index(drop=True).iterrows(), _bng_points(sites).geometry, strict=True):
             folium.CircleMarker(location=[round(pt.y, 6), round(pt.x, 6)], radius=6, weight=1.5, color="#FFFFFF",
                                 fill=True, fill_color=_CCTV_COLOURS["site"], fill_opacity=0.95,
-                                tooltip=_text(f"#{int(r['rank'])} {r['site_id']}: {float(r['uncovered_harm']):.1f} "
-                                              f"uncovered harm/week ({r['source']})")).add_to(group)
+                                tooltip=_text(f"#{int(r['rank'])} {r.get('where') or r['site_id']}: "
+                                              f"{float(r['uncovered_harm']):.1f} uncovered harm/week "
+                                              f"({r['source']})")).add_to(group)
     circles(whatif, CCTV_WHATIF_LAYER, _CCTV_COLOURS["whatif"], radius_m, lambda r: f"What-if camera {r['site_id']}")
     legend = (f'<div style="font-weight:bold;margin-bottom:2px">CCTV</div>'
               f"<div>{_swatch(_CCTV_COLOURS['fixed'], round_=True)}Fixed camera, {fixed_radius_m:g} m "

@@ -212,6 +212,11 @@ class AreaService:
         """Harm demand points for camera siting from the plan's months, and those months."""
         return _cctv_demand(self, self.key, version)
 
+    def site_names(self, version: str, sites: tuple[tuple[str, float, float], ...]) -> dict[str, str]:
+        """Camera site id -> the streets around it and its ward (``tasking.names.camera_site_names``), from the
+        plan's non-sensitive incidents, as the plan names its cameras' sites."""
+        return _site_names(self, self.key, version, sites)
+
     def backtest_data(self, version: str) -> data_admin.BacktestData:
         """The backtest's points and grid: the scope's own months, or the bundled neighbour 12 months."""
         return _backtest_data(self, self.key, version)
@@ -371,6 +376,19 @@ def _cctv_demand(_svc: AreaService, key: str, version: str) -> tuple[pd.DataFram
     # the plan's divisor (months x 365.25/12/7), so the page's harm per week is the plan's
     return (cctv.demand_for(inputs.incidents, roster=ros, window_weeks=incident_window_weeks(inputs.incidents)),
             inputs.months)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _site_names(_svc: AreaService, key: str, version: str,
+                sites: tuple[tuple[str, float, float], ...]) -> dict[str, str]:
+    from tasking.names import camera_site_names
+
+    inputs = _svc.plan_inputs(version, (), planning.PLAN_MONTHS, ())
+    wards = inputs.wards
+    names = dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+    cams = [{"site_id": sid, "x": x, "y": y} for sid, x, y in sites]
+    return dict(zip([sid for sid, _, _ in sites],
+                    camera_site_names(cams, inputs.incidents, wards=wards, ward_names=names), strict=True))
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

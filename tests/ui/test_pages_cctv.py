@@ -88,6 +88,9 @@ def test_sites_are_ranked_by_harm_no_fixed_camera_covers(store: str, demand: pd.
     expected = sorted(((round(_uncovered_at(demand, s.x, s.y), 1), s.site_id) for s in ros.deployable_cctv.sites),
                       key=lambda t: (-t[0], t[1]))
     assert list(zip(ranking["Uncovered harm /wk"], ranking["Site"], strict=True)) == expected
+    # each site also in words: the streets around it and its ward (RBKC's wards are named in the ward column)
+    assert ranking["Where"].str.endswith(" ward").all() and ranking["Where"].is_unique, ranking["Where"].tolist()
+    assert not ranking["Where"].isin(ranking["Site"]).any()
     # S-02 (Earl's Court Road) sits 50 m from fixed camera F-01: most of its harm is already covered
     s02 = ranking.set_index("Site").loc["S-02"]
     assert s02["Covered by fixed /wk"] > 10 * s02["Uncovered harm /wk"]

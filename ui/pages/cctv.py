@@ -58,6 +58,9 @@ if not fixed_cams.cameras:
 
 ranking = cctv.site_ranking(demand, sites, fixed=fixed_cams.cameras, radius_m=dep.coverage_radius_m,
                             fixed_radius_m=fixed_cams.coverage_radius_m)
+# where each site is, in words (the streets around it and its ward), as the plan's camera table says it
+where = svc.site_names(version, tuple((str(r.site_id), float(r.x), float(r.y)) for r in ranking.itertuples()))
+ranking.insert(ranking.columns.get_loc("site_id") + 1, "where", [where.get(str(s), "") for s in ranking["site_id"]])
 
 # ---------------------------------------------------------------- deployed cameras (a file the team keeps)
 st.header("Deployable cameras in place")
@@ -120,7 +123,8 @@ def _clear_cameras() -> None:
 
 st.header("What if cameras went here?")
 session.setdefault(state.CCTV_EXTRA_SITES, [])
-labels = {r.site_id: f"#{r.rank} {r.site_id}: {r.uncovered_harm:.1f} uncovered harm/wk" for r in ranking.itertuples()}
+labels = {r.site_id: f"#{r.rank} {r.where or r.site_id}: {r.uncovered_harm:.1f} uncovered harm/wk"
+          for r in ranking.itertuples()}
 state.keep_valid(session, state.CCTV_WHATIF_SITES, labels)
 picked = st.multiselect("Cameras at candidate sites", list(labels), format_func=labels.__getitem__,
                         key=state.CCTV_WHATIF_SITES, placeholder="Tick sites",
@@ -168,7 +172,7 @@ if len(result.per_camera):
 
 # ---------------------------------------------------------------- ranked sites and map
 st.header("Candidate sites ranked by uncovered harm")
-st.dataframe(ranking.rename(columns={"rank": "Rank", "site_id": "Site", "source": "Source",
+st.dataframe(ranking.rename(columns={"rank": "Rank", "site_id": "Site", "where": "Where", "source": "Source",
                                      "harm_in_reach": "Harm in reach /wk", "covered_by_fixed": "Covered by fixed /wk",
                                      "uncovered_harm": "Uncovered harm /wk"}).round(1),
              width="stretch", hide_index=True)
