@@ -45,8 +45,8 @@ pages = {name: page for name, page in zip(PAGE_NAMES, [
 ], strict=True)}
 
 
-def _root() -> None:  # never drawn: app.py switches to the role's first page before a page runs
-    st.switch_page(pages[home])
+def _root() -> None:
+    """The root address's page; never runs: below, app.py switches to the role's first page instead."""
 
 
 root = st.Page(_root, title="hotspot-tasking", url_path="start", default=True, visibility="hidden")

@@ -15,7 +15,6 @@ analyst sees; sensitive categories are never printed as points.
 from __future__ import annotations
 
 import argparse
-import getpass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the parser stays light: heavy imports run in the handlers
@@ -35,17 +34,16 @@ def _engine(args: argparse.Namespace) -> Engine:
     return connect(settings_from_args(args).database_url)
 
 
-def _inputs(args: argparse.Namespace) -> SchemeInputs:
+def _inputs(args: argparse.Namespace, engine: Engine) -> SchemeInputs:
     from spatial.analysis import parse_period
     from spatial.config import settings_from_args
     from tasking.housing import read_scheme_inputs
 
     months = parse_period(args.period) if args.period else None
-    return read_scheme_inputs(_engine(args), area=args.area, data_dir=settings_from_args(args).data_dir,
-                              months=months)
+    return read_scheme_inputs(engine, area=args.area, data_dir=settings_from_args(args).data_dir, months=months)
 
 
-def _show(df: pd.DataFrame, title: str, args: argparse.Namespace, *, out: str | None = None,
+def _show(df: pd.DataFrame, title: str, args: argparse.Namespace, engine: Engine, *, out: str | None = None,
           sensitive_aggregates: bool = False) -> None:
     """Print ``df``; with ``out``, also write it as CSV and record the file in the export audit."""
     from hotspot_cli.options import audit_file
@@ -56,28 +54,30 @@ def _show(df: pd.DataFrame, title: str, args: argparse.Namespace, *, out: str | 
     if out:
         to_csv(df, out, index=False)
         print(f"-> {out}")
-        audit_file(_engine(args), args, out, kind="csv", row_counts={"rows": len(df)},
+        audit_file(engine, args, out, kind="csv", row_counts={"rows": len(df)},
                    sensitive_aggregates=sensitive_aggregates)
 
 
 def _viewer(args: argparse.Namespace) -> Viewer:
     """Who runs the command: ``--user`` (default the login name) in ``--role`` (default analyst)."""
+    from hotspot_cli.options import cli_user
     from tasking.access import Viewer
 
-    return Viewer(args.user or getpass.getuser() or "cli", args.role)
+    return Viewer(cli_user(args), args.role)
 
 
 def cmd_league(args: argparse.Namespace) -> int:
     from spatial.low_months import league_note
     from tasking.housing import league_export_table, scheme_report
 
-    inp = _inputs(args)
+    engine = _engine(args)
+    inp = _inputs(args, engine)
     lt = scheme_report(inp, _viewer(args), sort_by=args.sort, parts=("league",)).league
     assert lt is not None  # asked for
     basis = "; ".join(f"{n} per {d}" for d, n in lt.attrs["denominators"].items())
     _show(league_export_table(lt),
           f"Schemes of {inp.area} by {args.sort} (rates: {basis}; not-ASB reports kept apart: "
-          f"{lt.attrs['n_not_asb']:,})", args, out=args.out, sensitive_aggregates=True)
+          f"{lt.attrs['n_not_asb']:,})", args, engine, out=args.out, sensitive_aggregates=True)
     note = league_note(list(lt.attrs.get("low_months", [])), kept_months=int(lt.attrs.get("months_counted", 0)),
                        table="The schemes league")
     if note:
@@ -90,14 +90,16 @@ def cmd_repeats(args: argparse.Namespace) -> int:
 
     from tasking.housing import scheme_report
 
-    inp = _inputs(args)
+    engine = _engine(args)
+    inp = _inputs(args, engine)
     view = scheme_report(inp, _viewer(args), parts=("repeats",), min_cases=args.min_cases,
                          window_days=args.window_days, radius_m=args.radius_m).repeats
     assert view is not None  # asked for
     points = view.points if view.points is not None else pd.DataFrame()
     _show(points.round({"x": 0, "y": 0}), f"Repeat locations ({view.rule}); sensitive ones are never listed here",
-          args, out=args.out)
-    _show(view.by_area, "\nRepeat locations by scheme and ward (sensitive: counts only, 1-4 as 'fewer than 5')", args)
+          args, engine, out=args.out)
+    _show(view.by_area, "\nRepeat locations by scheme and ward (sensitive: counts only, 1-4 as 'fewer than 5')", args,
+          engine)
     return 0
 
 
@@ -105,11 +107,12 @@ def cmd_cctv(args: argparse.Namespace) -> int:
     from tasking.housing import scheme_report
     from tasking.resources import load_roster
 
-    inp = _inputs(args)
+    engine = _engine(args)
+    inp = _inputs(args, engine)
     rank = scheme_report(inp, _viewer(args), roster=load_roster(args.roster), parts=("cctv",)).cctv
     assert rank is not None  # asked for, with a roster, as an analyst
     _show(rank.round(2), f"Schemes of {inp.area} for deployable CCTV (harm per week in monitored hours; "
-          "proposed sites need a survey)", args, out=args.out)
+          "proposed sites need a survey)", args, engine, out=args.out)
     return 0
 
 

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from tasking.context import AreaContext
     from tasking.formats import ExportKind
 
-__all__ = ["add_area_option", "add_audit_options", "add_district_option", "audit_file", "hotspot_methods",
-           "open_context", "plan_methods"]
+__all__ = ["add_area_option", "add_audit_options", "add_district_option", "audit_file", "cli_user",
+           "hotspot_methods", "open_context", "plan_methods"]
 
 
 def add_area_option(p: argparse.ArgumentParser) -> None:
@@ -34,16 +34,21 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--role", default="analyst", help="the exporter's role (default analyst); recorded in the audit")
 
 
+def cli_user(args: argparse.Namespace) -> str:
+    """Who runs a command: ``--user``, else the login name."""
+    import getpass
+
+    return getattr(args, "user", None) or getpass.getuser() or "cli"
+
+
 def audit_file(engine: Engine, args: argparse.Namespace, path: str | Path, *, kind: ExportKind,
                row_counts: Mapping[str, int], sensitive_aggregates: bool) -> int:
     """Record a command's ``--out`` file in the export audit (who, role, when, the file's sha256), as the
     dashboard's downloads are; print the export's number and return it."""
-    import getpass
-
     from tasking import records
 
-    export_id = records.record_export(engine, user=getattr(args, "user", None) or getpass.getuser() or "cli",
-                                      role=getattr(args, "role", None) or "analyst", kind=kind,
+    export_id = records.record_export(engine, user=cli_user(args), role=getattr(args, "role", None) or "analyst",
+                                      kind=kind,
                                       path=path, row_counts=row_counts,
                                       includes_sensitive_aggregates=sensitive_aggregates)
     print(f"  recorded in the export audit (export {export_id}, {Path(path).name})")

@@ -223,11 +223,10 @@ def run(args: argparse.Namespace) -> int:
         _write_gis(table, args.out, extra, method=method)
     elif kind == "csv":
         from spatial.csv_safe import to_csv
+        from tasking.names import ward_name_map
         from tasking.pipeline import advice_export_table
 
-        names = dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True)) \
-            if "ward_name" in wards.columns else {}
-        to_csv(advice_export_table(ranked, ward_names=names), args.out, index=False)
+        to_csv(advice_export_table(ranked, ward_names=ward_name_map(wards)), args.out, index=False)
     _print_summary(table, ranked, months=months, n_incidents=len(incidents), method=method, notes=notes,
                    out=args.out, seconds=seconds, sensitive=bool(args.include_sensitive))
     if kind is not None:

@@ -45,6 +45,8 @@ from .plan import Plan
 __all__ = [
     "GENERIC_LOCATIONS",
     "camera_site_names",
+    "site_label",
+    "ward_name_map",
     "candidate_streets",
     "place_names",
     "place_reason",
@@ -311,6 +313,37 @@ def place_names(candidates: pd.DataFrame, incidents: pd.DataFrame, *, ward_names
         else:
             names.append(f"{kinds[i]} patch in {ward}" if ward else f"{kinds[i]} patch {ids[i]}")
     return pd.Series(_unique(names, streets, wards, xy, kinds), index=candidates.index, dtype=object)
+
+
+def ward_name_map(wards: Any) -> dict[str, str]:
+    """Ward code -> ward name of a ward layer (``ward_code``, ``ward_name``); empty without names.
+
+    Examples
+    --------
+    >>> ward_name_map(pd.DataFrame({"ward_code": ["W1"], "ward_name": ["Abbey"]})), ward_name_map(pd.DataFrame({"ward_code": ["W1"]}))
+    ({'W1': 'Abbey'}, {})
+    """
+    if "ward_name" not in wards.columns:
+        return {}
+    return dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+
+
+def site_label(site_id: Any, site_name: Any, place_names_: Mapping[str, str]) -> str:
+    """What to call a camera site: its ``site_name`` (plans since site names exist), else the name of the
+    plan's place it stands on (``place_names_``, by the site id without its 2-letter prefix, or whole), else
+    the id itself.
+
+    Examples
+    --------
+    >>> site_label("P-1", "near Elm Road, Holland ward", {}), site_label("P-ST-a", None, {"ST-a": "Elm Road"})
+    ('near Elm Road, Holland ward', 'Elm Road')
+    >>> site_label("P-c1_2", float("nan"), {})
+    'P-c1_2'
+    """
+    if isinstance(site_name, str) and site_name:
+        return site_name
+    sid = str(site_id)
+    return place_names_.get(sid[2:], place_names_.get(sid, sid))
 
 
 def camera_site_names(cameras: Sequence[Mapping[str, Any]], incidents: pd.DataFrame, *, wards: Any,

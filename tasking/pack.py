@@ -61,6 +61,7 @@ from spatial.store.queries import suppressed_label
 from ._errors import TaskingError
 from .formats import EXPORT_KINDS, ExportKind
 from .kinds import kind_title
+from .names import site_label, ward_name_map
 from .plan import Plan
 
 __all__ = [
@@ -313,9 +314,7 @@ def plan_places(plan: Plan | Mapping[str, Any], *, parks: Any = None, estates: A
     polys = dict(zip(drawn["candidate_id"].astype(str), zip(drawn.geometry, drawn["geometry_source"], strict=True),
                      strict=True))
     ward_geom = _ward_geometries(wards)
-    ward_label: dict[str, str] = {}
-    if ward_geom and "ward_name" in wards.columns:
-        ward_label = dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
+    ward_label = ward_name_map(wards) if ward_geom else {}
     whys = _place_whys(p, assign)
     shift_order = {s: i for i, s in enumerate(_shift_names(p))}
     by_place = {cid: g for cid, g in assign.groupby("candidate_id", sort=False)}
@@ -1423,8 +1422,7 @@ def pack_html(pack: Pack) -> str:
     cams = pack.cameras
     if len(cams) and "site_id" in cams.columns:
         given = cams["site_name"] if "site_name" in cams.columns else pd.Series([None] * len(cams), index=cams.index)
-        cams = cams.assign(place_name=[n if isinstance(n, str) and n else names.get(str(c)[2:], names.get(str(c), str(c)))
-                                       for c, n in zip(cams["site_id"], given, strict=True)])
+        cams = cams.assign(place_name=[site_label(c, n, names) for c, n in zip(cams["site_id"], given, strict=True)])
     out.append(_table(cams, [("camera_id", "Camera"), ("place_name", "Site"), ("x", "Easting"),
                              ("y", "Northing"), ("status", "Status"), ("site_source", "Site source")],
                       num=("x", "y"), small=("status", "site_source"), digits={"x": 0, "y": 0},

@@ -38,7 +38,7 @@ from .design_out import (
     recommendation_table,
 )
 from .greedy import greedy
-from .names import camera_site_names, place_names, ward_label
+from .names import camera_site_names, place_names, ward_label, ward_name_map
 from .resources import DeployedCamera, Roster
 
 if TYPE_CHECKING:  # the selection module loads scipy; only the type is needed here
@@ -259,8 +259,7 @@ def plan_week(incidents: pd.DataFrame, *, roster: Roster, wards: gpd.GeoDataFram
     chk = check_plan(problem, alloc.assignments, alloc.duty, alloc.cameras if cctv else None)
     chk_g = check_plan(problem, g.assignments, g.duty)
     plan = alloc.to_dict()
-    ward_names = (dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
-                  if "ward_name" in wards.columns else {})
+    ward_names = ward_name_map(wards)
     cands = cands.assign(place_name=place_names(cands, incidents, ward_names=ward_names,
                                                 geometries=list(cands.geometry)).to_numpy(),
                          ward_name=[ward_label(ward_names.get(str(c), str(c))) for c in cands["ward_code"]])
@@ -478,8 +477,7 @@ def build_recommendations(incidents: pd.DataFrame, *, area: gpd.GeoDataFrame, wa
     table = recommendation_table(cands, feats, ranked, settings=settings)
     # the name people say (streets from the non-sensitive incidents, the layer's name for a park or estate), as
     # the plan names its places: never a grid id on screen or in the advice file
-    ward_names = (dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
-                  if "ward_name" in wards.columns else {})
+    ward_names = ward_name_map(wards)
     cands = cands.assign(place_name=place_names(cands, incidents, ward_names=ward_names,
                                                 geometries=list(cands.geometry)).to_numpy())
     for i, col in enumerate(("name", "place_name", "ward_code", "source")):

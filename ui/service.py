@@ -381,14 +381,13 @@ def _cctv_demand(_svc: AreaService, key: str, version: str) -> tuple[pd.DataFram
 @st.cache_data(max_entries=8, show_spinner=False)
 def _site_names(_svc: AreaService, key: str, version: str,
                 sites: tuple[tuple[str, float, float], ...]) -> dict[str, str]:
-    from tasking.names import camera_site_names
+    from tasking.names import camera_site_names, ward_name_map
 
     inputs = _svc.plan_inputs(version, (), planning.PLAN_MONTHS, ())
-    wards = inputs.wards
-    names = dict(zip(wards["ward_code"].astype(str), wards["ward_name"].astype(str), strict=True))
     cams = [{"site_id": sid, "x": x, "y": y} for sid, x, y in sites]
     return dict(zip([sid for sid, _, _ in sites],
-                    camera_site_names(cams, inputs.incidents, wards=wards, ward_names=names), strict=True))
+                    camera_site_names(cams, inputs.incidents, wards=inputs.wards,
+                                      ward_names=ward_name_map(inputs.wards)), strict=True))
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -18,7 +18,7 @@ import pandas as pd
 from spatial._errors import SchemaError
 from spatial.schema import Taxonomy, load_taxonomy
 from tasking.kinds import kind_title
-from tasking.names import plan_place_names
+from tasking.names import plan_place_names, site_label
 from tasking.pack import Pack, build_pack
 from tasking.plan import Plan
 from tasking.resources import Roster
@@ -254,8 +254,7 @@ def cameras_table(plan: Plan | Mapping[str, Any]) -> pd.DataFrame:
                         "site_name": c.site_name} for c in plan.cameras],
                       columns=["camera_id", "site_id", "status", "site_source", "site_name"])
     names = plan_place_names(plan)
-    site = [n if n else names.get(str(s)[2:], names.get(str(s), str(s)))
-            for s, n in zip(df["site_id"], df["site_name"], strict=True)]
+    site = [site_label(s, n, names) for s, n in zip(df["site_id"], df["site_name"], strict=True)]
     return pd.DataFrame({"Camera": df["camera_id"], "Site": site, "Status": df["status"],
                          "Site source": df["site_source"], "Site id": df["site_id"]})
 
